@@ -1,0 +1,532 @@
+/* The importer: spool segments become store chunks.
+ *
+ * A segment is imported once it is sealed (its thread ended, rotated or the
+ * process exited) or its writer is gone (killed).  The import of a batch of
+ * segments is one LMDB transaction that also records each segment in
+ * `segments`; the files are unlinked only after the commit, and a segment
+ * already listed there is never imported twice.  A full map aborts the
+ * batch and leaves its segments in the spool, so nothing is lost. */
+#include "config.h"
+#include "store_int.h"
+#include "codec.h"
+#include "hash.h"
+#include "spool.h"
+#include "os.h"
+#include "sys.h"
+#include "pathnorm.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+uint32_t retro_import_self_image = UINT32_MAX;
+
+struct segref {
+	char name[64];
+	uint32_t proc, image, thread, segno;
+};
+
+struct rawstack {
+	uint64_t id, key;
+};
+
+struct seginfo {
+	struct retro_store *st;
+	MDB_txn *txn;
+	const struct retro_seg_hdr *hdr;
+	const struct retro_rec_module *mods[256];
+	int nmods;
+	struct rawstack *stacks;
+	size_t nstacks, capstacks;
+	struct retro_action *acts;
+	size_t nacts, capacts;
+	struct retro_import_stats *stats;
+	int rc;
+};
+
+static int cmp_seg(const void *a, const void *b)
+{
+	const struct segref *x = a, *y = b;
+
+	if (x->proc != y->proc)
+		return x->proc < y->proc ? -1 : 1;
+	if (x->image != y->image)
+		return x->image < y->image ? -1 : 1;
+	if (x->thread != y->thread)
+		return x->thread < y->thread ? -1 : 1;
+	return x->segno < y->segno ? -1 : x->segno > y->segno;
+}
+
+static int cmp_seq(const void *a, const void *b)
+{
+	const struct retro_action *x = a, *y = b;
+
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static uint64_t proc_starttime(int32_t pid)
+{
+	char path[64], buf[1024];
+	long fd, n;
+	char *p;
+	int field = 2;
+
+	snprintf(path, sizeof path, "/proc/%d/stat", pid);
+	fd = retro_os.openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	n = retro_os.read((int)fd, buf, sizeof buf - 1);
+	retro_os.close((int)fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	p = strrchr(buf, ')');
+	if (!p)
+		return 0;
+	for (p++; *p && field < 22; p++)
+		if (*p == ' ')
+			field++;
+	return strtoull(p, NULL, 10);
+}
+
+/* May this segment be imported now? */
+static int importable(const struct retro_seg_hdr *h, int flags)
+{
+	if (__atomic_load_n(&h->sealed, __ATOMIC_ACQUIRE))
+		return 1;
+	if (flags & RETRO_IMPORT_LIVE)
+		return 1;
+	if (h->pid == (int32_t)retro_sys0(SYS_getpid) &&
+	    retro_import_self_image != UINT32_MAX)
+		return h->image < retro_import_self_image;
+	/* A writer that is still running has the same start time. */
+	return proc_starttime(h->pid) != h->starttime;
+}
+
+static uint64_t module_key(const struct retro_rec_module *m)
+{
+	if (m->build_id_len)
+		return retro_hash64(m->build_id, m->build_id_len) | 1;
+	return retro_hash64(m + 1, m->pathlen) | 1;
+}
+
+static int put_module(struct seginfo *si, const struct retro_rec_module *m,
+		      uint64_t key)
+{
+	unsigned char buf[1 + 20 + PATH_MAX];
+	MDB_val k = { 8, &key }, v;
+	size_t n = 0;
+	int rc;
+
+	buf[n++] = (unsigned char)m->build_id_len;
+	memcpy(buf + n, m->build_id, m->build_id_len);
+	n += m->build_id_len;
+	if (m->pathlen > PATH_MAX)
+		return RETRO_ECORRUPT;
+	memcpy(buf + n, m + 1, m->pathlen);
+	n += m->pathlen;
+	v.mv_size = n;
+	v.mv_data = buf;
+	rc = mdb_put(si->txn, si->st->modules, &k, &v, MDB_NOOVERWRITE);
+	return rc == MDB_KEYEXIST ? 0 : retro_mdb_err(rc);
+}
+
+static int on_stack(struct seginfo *si, const struct retro_rec_stack *s)
+{
+	uint64_t frames[RETRO_STACK_MAX * 3];
+	uint64_t key;
+	MDB_val k = { 8, &key }, v;
+	int rc;
+
+	if (s->n > RETRO_STACK_MAX)
+		return RETRO_ECORRUPT;
+	for (uint32_t i = 0; i < s->n; i++) {
+		uint64_t pc = s->pc[i], mk = 0, off = pc;
+		for (int j = 0; j < si->nmods; j++) {
+			const struct retro_rec_module *m = si->mods[j];
+			if (pc >= m->base && pc < m->base + m->size) {
+				mk = module_key(m);
+				off = pc - m->bias;
+				rc = put_module(si, m, mk);
+				if (rc)
+					return rc;
+				break;
+			}
+		}
+		frames[i * 3] = mk;
+		frames[i * 3 + 1] = off;
+		frames[i * 3 + 2] = pc;
+	}
+	/* The key ignores raw addresses, so the same code path in two
+	 * processes (ASLR) is one stack. */
+	{
+		uint64_t tmp[RETRO_STACK_MAX * 2];
+		for (uint32_t i = 0; i < s->n; i++) {
+			tmp[i * 2] = frames[i * 3];
+			tmp[i * 2 + 1] = frames[i * 3 + 1];
+		}
+		key = retro_hash64(tmp, s->n * 16) | 1;
+	}
+	v.mv_size = s->n * 24;
+	v.mv_data = frames;
+	rc = mdb_put(si->txn, si->st->stacks, &k, &v, MDB_NOOVERWRITE);
+	if (rc && rc != MDB_KEYEXIST)
+		return retro_mdb_err(rc);
+	if (si->nstacks == si->capstacks) {
+		size_t cap = si->capstacks ? si->capstacks * 2 : 64;
+		struct rawstack *q = realloc(si->stacks, cap * sizeof *q);
+		if (!q)
+			return ENOMEM;
+		si->stacks = q;
+		si->capstacks = cap;
+	}
+	si->stacks[si->nstacks++] = (struct rawstack){ s->id, key };
+	return 0;
+}
+
+static uint64_t stack_key(struct seginfo *si, uint64_t id)
+{
+	for (size_t i = si->nstacks; i-- > 0;)
+		if (si->stacks[i].id == id)
+			return si->stacks[i].key;
+	return 0;
+}
+
+static int on_path(struct seginfo *si, const struct retro_rec_path *p)
+{
+	char buf[PATH_MAX * 2];
+	MDB_val k = { 8, (void *)&p->id }, v;
+	int rc;
+
+	if (p->len >= sizeof buf || sizeof *p + p->len > p->h.len)
+		return RETRO_ECORRUPT;
+	memcpy(buf, p + 1, p->len);
+	buf[p->len] = 0;
+	retro_path_normalize(buf);
+	v.mv_size = strlen(buf);
+	v.mv_data = buf;
+	rc = mdb_put(si->txn, si->st->paths, &k, &v, MDB_NOOVERWRITE);
+	return rc == MDB_KEYEXIST ? 0 : retro_mdb_err(rc);
+}
+
+static int on_action(struct seginfo *si, const struct retro_rec_action *r)
+{
+	struct retro_action *a;
+	int rc;
+
+	if (r->h.state == RS_TORN)
+		return 0;
+	if (r->call == 0 || r->call >= RC_NCALLS ||
+	    sizeof *r + r->datacap > r->h.len || r->datalen > r->datacap)
+		return RETRO_ECORRUPT;
+	if (si->nacts == si->capacts) {
+		size_t cap = si->capacts ? si->capacts * 2 : 1024;
+		struct retro_action *q = realloc(si->acts, cap * sizeof *q);
+		if (!q)
+			return ENOMEM;
+		si->acts = q;
+		si->capacts = cap;
+	}
+	a = &si->acts[si->nacts++];
+	memset(a, 0, sizeof *a);
+	a->proc = si->hdr->proc;
+	a->thread = si->hdr->thread;
+	a->tid = si->hdr->tid;
+	a->seq = r->seq;
+	a->call = r->call;
+	a->state = r->h.state == RS_DONE ? 2 : 1;
+	a->flags = r->flags;
+	a->err = r->err;
+	a->start = r->start;
+	a->end = a->state == 2 ? r->end : r->start;
+	a->ret = r->ret;
+	a->off = r->off;
+	a->stack = r->stack ? stack_key(si, r->stack) : 0;
+	a->obj = r->obj;
+	memcpy(a->hash, r->hash, 16);
+	memcpy(a->arg, r->arg, sizeof a->arg);
+	a->datalen = r->datalen;
+	if (a->state == 1)
+		si->stats->inflight++;
+	if ((r->flags & RA_DATA) && !(r->flags & RA_DATA_LOST) &&
+	    a->state == 2) {
+		MDB_val k = { 16, (void *)r->hash }, v = { r->datalen, (void *)(r + 1) };
+		rc = mdb_put(si->txn, si->st->blobs, &k, &v, MDB_NOOVERWRITE);
+		if (rc == 0)
+			si->stats->bytes += r->datalen;
+		else if (rc != MDB_KEYEXIST)
+			return retro_mdb_err(rc);
+	} else if (r->call >= RC_execve && r->call <= RC_execveat &&
+		   (r->flags & RA_DATA)) {
+		/* exec's argv is kept at intent; the call never completes. */
+		MDB_val k = { 16, (void *)r->hash }, v = { r->datalen, (void *)(r + 1) };
+		rc = mdb_put(si->txn, si->st->blobs, &k, &v, MDB_NOOVERWRITE);
+		if (rc && rc != MDB_KEYEXIST)
+			return retro_mdb_err(rc);
+	}
+	return 0;
+}
+
+static int on_record(const struct retro_rec_hdr *h, void *arg)
+{
+	struct seginfo *si = arg;
+
+	switch (h->type) {
+	case REC_ACTION:
+		if (h->len < sizeof(struct retro_rec_action))
+			return RETRO_ECORRUPT;
+		return on_action(si, (const void *)h);
+	case REC_PATH:
+		if (h->state != RS_DONE)
+			return 0;
+		if (h->len < sizeof(struct retro_rec_path))
+			return RETRO_ECORRUPT;
+		return on_path(si, (const void *)h);
+	case REC_STACK:
+		if (h->state != RS_DONE)
+			return 0;
+		if (h->len < sizeof(struct retro_rec_stack))
+			return RETRO_ECORRUPT;
+		return on_stack(si, (const void *)h);
+	case REC_MODULE:
+		if (h->state != RS_DONE)
+			return 0;
+		if (h->len < sizeof(struct retro_rec_module) ||
+		    sizeof(struct retro_rec_module) +
+				    ((const struct retro_rec_module *)h)->pathlen >
+			    h->len)
+			return RETRO_ECORRUPT;
+		if (si->nmods < 256)
+			si->mods[si->nmods++] = (const void *)h;
+		return 0;
+	case REC_CLOCK: {
+		const struct retro_rec_clock *c = (const void *)h;
+		unsigned char key[8];
+		MDB_val k = { 8, key }, v = { 8, (void *)&c->real };
+		int rc;
+		if (h->state != RS_DONE)
+			return 0;
+		be64(key, (uint64_t)c->mono);
+		rc = mdb_put(si->txn, si->st->clock, &k, &v, MDB_NOOVERWRITE);
+		return rc == MDB_KEYEXIST ? 0 : retro_mdb_err(rc);
+	}
+	default:
+		return RETRO_ECORRUPT;
+	}
+}
+
+static int put_chunks(struct seginfo *si)
+{
+	struct retro_buf buf = { 0 };
+	int rc = 0;
+
+	qsort(si->acts, si->nacts, sizeof *si->acts, cmp_seq);
+	for (size_t i = 0; i < si->nacts; i += RETRO_CHUNK_MAX) {
+		size_t n = si->nacts - i < RETRO_CHUNK_MAX ? si->nacts - i
+							   : RETRO_CHUNK_MAX;
+		unsigned char key[16];
+		MDB_val k = { 16, key }, v;
+
+		rc = retro_chunk_encode(si->acts + i, n, &buf);
+		if (rc)
+			break;
+		be32(key, si->hdr->proc);
+		be32(key + 4, si->hdr->thread);
+		be64(key + 8, si->acts[i].seq);
+		v.mv_size = buf.len;
+		v.mv_data = buf.p;
+		rc = retro_mdb_err(mdb_put(si->txn, si->st->chunks, &k, &v, 0));
+		if (rc)
+			break;
+	}
+	si->stats->actions += si->nacts;
+	retro_buf_free(&buf);
+	return rc;
+}
+
+enum { SEG_DONE, SEG_SKIP, SEG_BAD, SEG_KNOWN };
+
+static int import_one(struct retro_store *st, MDB_txn *txn,
+		      const char *path, const struct segref *ref, int flags,
+		      struct retro_import_stats *stats, int *rcp)
+{
+	struct seginfo si;
+	struct stat sb;
+	unsigned char key[16];
+	MDB_val k = { 16, key }, v;
+	uint64_t count;
+	long fd, m;
+	void *map;
+	int rc, verdict = SEG_DONE;
+
+	*rcp = 0;
+	be32(key, ref->proc);
+	be32(key + 4, ref->image);
+	be32(key + 8, ref->thread);
+	be32(key + 12, ref->segno);
+	if (mdb_get(txn, st->segments, &k, &v) == 0)
+		return SEG_KNOWN;
+	fd = retro_os.openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW,
+			     0);
+	if (fd < 0)
+		return SEG_SKIP; /* raced with another importer */
+	if (retro_os.fstatat((int)fd, "", &sb, AT_EMPTY_PATH) < 0 ||
+	    (size_t)sb.st_size < RETRO_SEG_HDR) {
+		retro_os.close((int)fd);
+		return SEG_BAD;
+	}
+	m = retro_os.mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_SHARED,
+			  (int)fd, 0);
+	retro_os.close((int)fd);
+	if (m < 0)
+		return SEG_BAD;
+	map = (void *)m;
+	memset(&si, 0, sizeof si);
+	si.st = st;
+	si.txn = txn;
+	si.hdr = map;
+	si.stats = stats;
+	if (memcmp(si.hdr->magic, RETRO_SPOOL_MAGIC, 8) != 0) {
+		/* Its creator may still be writing the header. */
+		verdict = time(NULL) - sb.st_mtime < 60 ? SEG_SKIP : SEG_BAD;
+		goto out_unmap;
+	}
+	if (si.hdr->proc != ref->proc || si.hdr->thread != ref->thread ||
+	    si.hdr->image != ref->image || si.hdr->segno != ref->segno) {
+		verdict = SEG_BAD;
+		goto out_unmap;
+	}
+	if (!importable(si.hdr, flags)) {
+		verdict = SEG_SKIP;
+		goto out_unmap;
+	}
+	rc = retro_seg_walk(map, (size_t)sb.st_size, on_record, &si);
+	if (rc == RETRO_ECORRUPT) {
+		verdict = SEG_BAD;
+		goto out_unmap;
+	}
+	if (!rc)
+		rc = put_chunks(&si);
+	if (!rc) {
+		count = si.nacts;
+		v.mv_size = 8;
+		v.mv_data = &count;
+		rc = retro_mdb_err(mdb_put(txn, st->segments, &k, &v, 0));
+	}
+	*rcp = rc;
+out_unmap:
+	free(si.acts);
+	free(si.stacks);
+	retro_os.munmap(map, (size_t)sb.st_size);
+	return verdict;
+}
+
+int retro_import(struct retro_store *st, uint32_t proc, int flags,
+		 struct retro_import_stats *stats)
+{
+	struct retro_import_stats dummy;
+	char spool[PATH_MAX], path[PATH_MAX];
+	struct segref *refs = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	DIR *d;
+	int rc = 0;
+
+	if (!stats)
+		stats = &dummy;
+	memset(stats, 0, sizeof *stats);
+	if (st->rdonly)
+		return EROFS;
+	snprintf(spool, sizeof spool, "%s/spool", st->path);
+	d = opendir(spool);
+	if (!d)
+		return errno == ENOENT ? 0 : errno;
+	while ((de = readdir(d))) {
+		struct segref r;
+		if (retro_seg_parse_name(de->d_name, &r.proc, &r.image, &r.thread,
+					 &r.segno))
+			continue;
+		if (proc && r.proc != proc)
+			continue;
+		if (strlen(de->d_name) >= sizeof r.name)
+			continue;
+		strcpy(r.name, de->d_name);
+		if (n == cap) {
+			size_t c = cap ? cap * 2 : 64;
+			struct segref *q = realloc(refs, c * sizeof *q);
+			if (!q) {
+				rc = ENOMEM;
+				goto out;
+			}
+			refs = q;
+			cap = c;
+		}
+		refs[n++] = r;
+	}
+	qsort(refs, n, sizeof *refs, cmp_seg);
+	for (size_t i = 0; i < n;) {
+		MDB_txn *txn;
+		size_t j, batch = 0;
+		unsigned char *done;
+
+		rc = retro_mdb_err(mdb_txn_begin(st->env, NULL, 0, &txn));
+		if (rc)
+			goto out;
+		done = calloc(n, 1);
+		if (!done) {
+			mdb_txn_abort(txn);
+			rc = ENOMEM;
+			goto out;
+		}
+		for (j = i; j < n && batch < 64; j++) {
+			int verdict, r;
+			snprintf(path, sizeof path, "%s/%s", spool, refs[j].name);
+			verdict = import_one(st, txn, path, &refs[j], flags, stats,
+					     &r);
+			if (r) {
+				rc = r;
+				break;
+			}
+			if (verdict == SEG_DONE || verdict == SEG_KNOWN) {
+				done[j] = 1;
+				batch++;
+				if (verdict == SEG_DONE)
+					stats->segments++;
+			} else if (verdict == SEG_SKIP) {
+				stats->skipped++;
+			} else {
+				stats->bad++;
+			}
+		}
+		if (rc) {
+			/* Nothing of this batch is lost: its files stay. */
+			mdb_txn_abort(txn);
+			free(done);
+			goto out;
+		}
+		rc = retro_mdb_err(mdb_txn_commit(txn));
+		if (rc) {
+			free(done);
+			goto out;
+		}
+		for (size_t k = i; k < j; k++) {
+			if (!done[k])
+				continue;
+			snprintf(path, sizeof path, "%s/%s", spool, refs[k].name);
+			retro_os.unlinkat(AT_FDCWD, path, 0);
+		}
+		free(done);
+		i = j;
+	}
+out:
+	closedir(d);
+	free(refs);
+	return rc;
+}

@@ -1,0 +1,63 @@
+/* The file model: what each path held at each moment of a recording.
+ *
+ * Replays the recorded modifications (writes at their landing offsets,
+ * truncations, creations, renames, links, unlinks) over the initial state
+ * the pre-images give, per path, in timeline order.  `cat` and `files` are
+ * views of it. */
+#ifndef RETRO_MODEL_H
+#define RETRO_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <retro/retro.h>
+
+enum retro_obj_state {
+	RO_UNKNOWN = 0, /* existed before the recording; bytes not captured */
+	RO_ABSENT,      /* did not exist */
+	RO_FILE,        /* a regular file whose bytes are known */
+	RO_PARTIAL,     /* a file whose bytes are only partly known */
+	RO_DIR,
+	RO_SYMLINK,
+	RO_OTHER,       /* pipe, device, socket */
+};
+
+struct retro_version {
+	int64_t t;       /* ns since the recording's start */
+	uint32_t proc;
+	uint16_t call;
+	uint8_t state;   /* enum retro_obj_state after the action */
+	uint64_t size;
+	uint64_t hash[2]; /* of the content, when state is RO_FILE */
+};
+
+struct retro_file {
+	char *path;
+	uint8_t initial; /* enum retro_obj_state before the first action */
+	struct retro_version *v;
+	size_t nv;
+};
+
+struct retro_content {
+	uint8_t state;   /* enum retro_obj_state */
+	unsigned char *data;
+	size_t len;
+};
+
+/* Every path the recording touched with its versions.  Returns 0, ENOMEM
+ * or RETRO_ECORRUPT (a blob failed its hash; why says which). */
+int retro_model_files(struct retro_store *st, const struct retro_recording *r,
+		      struct retro_file **files, size_t *n, char *why,
+		      size_t whylen);
+void retro_model_files_free(struct retro_file *files, size_t n);
+
+/* The content path held at ns after the recording's start (INT64_MAX: at
+ * the end).  Returns 0 (see out->state), RETRO_ENOTFOUND when the
+ * recording never touched path, ENOMEM or RETRO_ECORRUPT. */
+int retro_model_content(struct retro_store *st,
+			const struct retro_recording *r, const char *path,
+			int64_t at, struct retro_content *out, char *why,
+			size_t whylen);
+
+const char *retro_obj_state_name(int state);
+
+#endif

@@ -1,0 +1,146 @@
+#include "config.h"
+#include "os.h"
+#include "sys.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+
+static long sys_openat(int dfd, const char *p, int fl, int mode)
+{
+	return retro_sys4(SYS_openat, dfd, p, fl, mode);
+}
+static long sys_close(int fd) { return retro_sys1(SYS_close, fd); }
+static long sys_read(int fd, void *b, size_t n)
+{
+	return retro_sys3(SYS_read, fd, b, n);
+}
+static long sys_pread(int fd, void *b, size_t n, off_t off)
+{
+	return retro_sys4(SYS_pread64, fd, b, n, off);
+}
+static long sys_write(int fd, const void *b, size_t n)
+{
+	return retro_sys3(SYS_write, fd, b, n);
+}
+static long sys_fallocate(int fd, int mode, off_t off, off_t len)
+{
+	return retro_sys4(SYS_fallocate, fd, mode, off, len);
+}
+static long sys_ftruncate(int fd, off_t len)
+{
+	return retro_sys2(SYS_ftruncate, fd, len);
+}
+static long sys_mmap(void *a, size_t l, int prot, int fl, int fd, off_t off)
+{
+	return retro_sys6(SYS_mmap, (long)a, (long)l, prot, fl, fd, off);
+}
+static long sys_munmap(void *a, size_t l) { return retro_sys2(SYS_munmap, a, l); }
+static long sys_mkdirat(int dfd, const char *p, int mode)
+{
+	return retro_sys3(SYS_mkdirat, dfd, p, mode);
+}
+static long sys_renameat(int o, const char *op, int n, const char *np)
+{
+	return retro_sys4(SYS_renameat, o, op, n, np);
+}
+static long sys_unlinkat(int dfd, const char *p, int fl)
+{
+	return retro_sys3(SYS_unlinkat, dfd, p, fl);
+}
+static long sys_fstatat(int dfd, const char *p, struct stat *st, int fl)
+{
+	return retro_sys4(SYS_newfstatat, dfd, p, st, fl);
+}
+static long sys_readlinkat(int dfd, const char *p, char *b, size_t n)
+{
+	return retro_sys4(SYS_readlinkat, dfd, p, b, n);
+}
+static long sys_getdents64(int fd, void *b, size_t n)
+{
+	return retro_sys3(SYS_getdents64, fd, b, n);
+}
+static long sys_fchmod(int fd, int mode) { return retro_sys2(SYS_fchmod, fd, mode); }
+static long sys_lseek(int fd, off_t off, int wh)
+{
+	return retro_sys3(SYS_lseek, fd, off, wh);
+}
+
+static const struct retro_os real_os = {
+	.openat = sys_openat,
+	.close = sys_close,
+	.read = sys_read,
+	.pread = sys_pread,
+	.write = sys_write,
+	.fallocate = sys_fallocate,
+	.ftruncate = sys_ftruncate,
+	.mmap = sys_mmap,
+	.munmap = sys_munmap,
+	.mkdirat = sys_mkdirat,
+	.renameat = sys_renameat,
+	.unlinkat = sys_unlinkat,
+	.fstatat = sys_fstatat,
+	.readlinkat = sys_readlinkat,
+	.getdents64 = sys_getdents64,
+	.fchmod = sys_fchmod,
+	.lseek = sys_lseek,
+};
+
+struct retro_os retro_os = real_os;
+
+void retro_os_reset(void) { retro_os = real_os; }
+
+long retro_os_slurp(const char *path, size_t max, void **bufp, size_t *lenp,
+		    size_t *capp)
+{
+	struct stat st;
+	long fd, r;
+	size_t cap, len = 0;
+	char *buf;
+
+	fd = retro_os.openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
+						     O_NONBLOCK, 0);
+	if (fd < 0)
+		return fd;
+	r = retro_os.fstatat((int)fd, "", &st, AT_EMPTY_PATH);
+	if (r < 0)
+		goto out_close;
+	if (!S_ISREG(st.st_mode)) {
+		r = -EINVAL;
+		goto out_close;
+	}
+	if ((size_t)st.st_size > max) {
+		r = -EFBIG;
+		goto out_close;
+	}
+	cap = st.st_size ? (size_t)st.st_size : 1;
+	r = retro_os.mmap(NULL, cap, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (r < 0)
+		goto out_close;
+	buf = (char *)r;
+	while (len < cap) {
+		r = retro_os.pread((int)fd, buf + len, cap - len, (off_t)len);
+		if (r == -EINTR)
+			continue;
+		if (r < 0) {
+			retro_os.munmap(buf, cap);
+			goto out_close;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	*bufp = buf;
+	*lenp = len;
+	*capp = cap;
+	r = 0;
+out_close:
+	retro_os.close((int)fd);
+	return r;
+}
+
+void retro_os_unslurp(void *buf, size_t cap)
+{
+	retro_os.munmap(buf, cap);
+}

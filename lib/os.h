@@ -1,0 +1,47 @@
+/* The operating-system calls that lib/ makes on its own behalf.
+ *
+ * All of them go through retro_os so that tests can replace an entry and
+ * return EINTR, ENOSPC, EMFILE or a short count (SQLite's aSyscall table).
+ * Every entry returns the kernel's convention: >= 0, or -errno. */
+#ifndef RETRO_OS_H
+#define RETRO_OS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+#include <sys/stat.h>
+
+struct retro_os {
+	long (*openat)(int dfd, const char *path, int flags, int mode);
+	long (*close)(int fd);
+	long (*read)(int fd, void *buf, size_t n);
+	long (*pread)(int fd, void *buf, size_t n, off_t off);
+	long (*write)(int fd, const void *buf, size_t n);
+	long (*fallocate)(int fd, int mode, off_t off, off_t len);
+	long (*ftruncate)(int fd, off_t len);
+	long (*mmap)(void *addr, size_t len, int prot, int flags, int fd,
+		     off_t off);
+	long (*munmap)(void *addr, size_t len);
+	long (*mkdirat)(int dfd, const char *path, int mode);
+	long (*renameat)(int odfd, const char *old, int ndfd, const char *new);
+	long (*unlinkat)(int dfd, const char *path, int flags);
+	long (*fstatat)(int dfd, const char *path, struct stat *st, int flags);
+	long (*readlinkat)(int dfd, const char *path, char *buf, size_t n);
+	long (*getdents64)(int fd, void *buf, size_t n);
+	long (*fchmod)(int fd, int mode);
+	long (*lseek)(int fd, off_t off, int whence);
+};
+
+extern struct retro_os retro_os;
+
+/* Restores every entry to the real system call. */
+void retro_os_reset(void);
+
+/* Reads the whole regular file at path (at most max bytes) into an anonymous
+ * mapping of *cap bytes; *len receives the length read.  Returns 0, -EFBIG
+ * when the file is larger than max, -EINVAL when it is not a regular file, or
+ * another -errno.  Release with retro_os_unslurp(buf, cap). */
+long retro_os_slurp(const char *path, size_t max, void **buf, size_t *len,
+		    size_t *cap);
+void retro_os_unslurp(void *buf, size_t cap);
+
+#endif

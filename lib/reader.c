@@ -1,0 +1,419 @@
+/* Reading a store: the whole timeline, processes derived from it, paths
+ * and blobs.  Every chunk is verified against its checksum and every blob
+ * against its hash before anything is shown. */
+#include "config.h"
+#include "store_int.h"
+#include "codec.h"
+#include "hash.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+struct pathcache {
+	uint64_t *ids;
+	char **strs;
+	size_t cap, n;
+};
+
+void retro_pathcache_free(struct pathcache *pc)
+{
+	if (!pc)
+		return;
+	for (size_t i = 0; i < pc->cap; i++)
+		free(pc->strs[i]);
+	free(pc->ids);
+	free(pc->strs);
+	free(pc);
+}
+
+static int pc_grow(struct pathcache *pc)
+{
+	size_t cap = pc->cap ? pc->cap * 2 : 1024;
+	uint64_t *ids = calloc(cap, sizeof *ids);
+	char **strs = calloc(cap, sizeof *strs);
+
+	if (!ids || !strs) {
+		free(ids);
+		free(strs);
+		return ENOMEM;
+	}
+	for (size_t i = 0; i < pc->cap; i++) {
+		if (!pc->ids[i])
+			continue;
+		size_t j = pc->ids[i] % cap;
+		while (ids[j])
+			j = (j + 1) % cap;
+		ids[j] = pc->ids[i];
+		strs[j] = pc->strs[i];
+	}
+	free(pc->ids);
+	free(pc->strs);
+	pc->ids = ids;
+	pc->strs = strs;
+	pc->cap = cap;
+	return 0;
+}
+
+const char *retro_path(struct retro_store *st, uint64_t id)
+{
+	struct pathcache *pc = st->pc;
+	MDB_txn *txn;
+	MDB_val k = { 8, &id }, v;
+	char *s = NULL;
+	size_t j;
+
+	if (!id)
+		return NULL;
+	if (!pc) {
+		pc = st->pc = calloc(1, sizeof *pc);
+		if (!pc || pc_grow(pc))
+			return NULL;
+	}
+	for (j = id % pc->cap; pc->ids[j]; j = (j + 1) % pc->cap)
+		if (pc->ids[j] == id)
+			return pc->strs[j];
+	if (mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn))
+		return NULL;
+	if (mdb_get(txn, st->paths, &k, &v) == 0) {
+		s = malloc(v.mv_size + 1);
+		if (s) {
+			memcpy(s, v.mv_data, v.mv_size);
+			s[v.mv_size] = 0;
+		}
+	}
+	mdb_txn_abort(txn);
+	if (!s)
+		return NULL;
+	if ((pc->n + 1) * 2 > pc->cap && pc_grow(pc)) {
+		free(s);
+		return NULL;
+	}
+	for (j = id % pc->cap; pc->ids[j]; j = (j + 1) % pc->cap)
+		;
+	pc->ids[j] = id;
+	pc->strs[j] = s;
+	pc->n++;
+	return s;
+}
+
+int retro_blob_get(struct retro_store *st, const uint64_t hash[2],
+		   void **data, size_t *len)
+{
+	MDB_txn *txn;
+	MDB_val k = { 16, (void *)hash }, v;
+	uint64_t h[2];
+	int rc;
+
+	rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
+	if (rc)
+		return retro_mdb_err(rc);
+	rc = mdb_get(txn, st->blobs, &k, &v);
+	if (rc) {
+		mdb_txn_abort(txn);
+		return rc == MDB_NOTFOUND ? RETRO_ENOTFOUND : retro_mdb_err(rc);
+	}
+	retro_hash128(v.mv_data, v.mv_size, h);
+	if (h[0] != hash[0] || h[1] != hash[1]) {
+		mdb_txn_abort(txn);
+		return RETRO_ECORRUPT;
+	}
+	*data = malloc(v.mv_size ? v.mv_size : 1);
+	if (!*data) {
+		mdb_txn_abort(txn);
+		return ENOMEM;
+	}
+	memcpy(*data, v.mv_data, v.mv_size);
+	*len = v.mv_size;
+	mdb_txn_abort(txn);
+	return 0;
+}
+
+static int cmp_time(const void *a, const void *b)
+{
+	const struct retro_action *x = a, *y = b;
+
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	if (x->proc != y->proc)
+		return x->proc < y->proc ? -1 : 1;
+	if (x->thread != y->thread)
+		return x->thread < y->thread ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static int cmp_proc(const void *a, const void *b)
+{
+	const struct retro_proc *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+const struct retro_proc *retro_proc_find(const struct retro_recording *r,
+					 uint32_t id)
+{
+	struct retro_proc key = { .id = id };
+
+	return bsearch(&key, r->procs, r->nprocs, sizeof key, cmp_proc);
+}
+
+static struct retro_proc *proc_get(struct retro_recording *r, uint32_t id,
+				   size_t *cap)
+{
+	struct retro_proc *p = (struct retro_proc *)retro_proc_find(r, id);
+
+	if (p)
+		return p;
+	if (r->nprocs == *cap) {
+		size_t c = *cap ? *cap * 2 : 64;
+		struct retro_proc *q = realloc(r->procs, c * sizeof *q);
+		if (!q)
+			return NULL;
+		r->procs = q;
+		*cap = c;
+	}
+	p = &r->procs[r->nprocs++];
+	memset(p, 0, sizeof *p);
+	p->id = id;
+	p->start = INT64_MAX;
+	qsort(r->procs, r->nprocs, sizeof *p, cmp_proc);
+	return (struct retro_proc *)retro_proc_find(r, id);
+}
+
+static int is_exec(int call)
+{
+	return call >= RC_execve && call <= RC_execveat;
+}
+
+static int is_wait(int call)
+{
+	return call == RC_wait || call == RC_waitpid || call == RC_wait3 ||
+	       call == RC_wait4;
+}
+
+static int derive_procs(struct retro_store *st, struct retro_recording *r)
+{
+	size_t cap = 0;
+
+	for (size_t i = 0; i < r->nacts; i++) {
+		struct retro_action *a = &r->acts[i];
+		struct retro_proc *p = proc_get(r, a->proc, &cap);
+
+		if (!p)
+			return ENOMEM;
+		if (a->start < p->start)
+			p->start = a->start;
+		if (a->end > p->end)
+			p->end = a->end;
+		if (a->thread > p->threads)
+			p->threads = a->thread;
+		if (!(retro_calls[a->call].flags & F_PSEUDO))
+			p->actions++;
+		switch (a->call) {
+		case RC_start: {
+			void *data;
+			size_t len;
+			const char *exe = retro_path(st, a->arg[0]);
+			p->pid = (int32_t)a->arg[2];
+			p->ppid = (int32_t)a->arg[3];
+			if (a->arg[4] == 0)
+				p->parent = (uint32_t)a->arg[1];
+			if (a->arg[4] + 1 > p->images) {
+				p->images = (uint32_t)a->arg[4] + 1;
+				free(p->exe);
+				p->exe = exe ? strdup(exe) : NULL;
+				if (retro_blob_get(st, a->hash, &data, &len) == 0) {
+					free(p->argv);
+					p->argv = data;
+					p->argvlen = len;
+				}
+			}
+			break;
+		}
+		case RC_timereads:
+			p->timereads += a->arg[0];
+			break;
+		case RC_loss:
+			p->flags |= RP_LOSS;
+			r->losses += a->arg[1] ? a->arg[1] : 1;
+			break;
+		case RC_end:
+			p->flags |= RP_ENDED;
+			if ((a->arg[0] >> 32) && !(p->flags & RP_EXITED)) {
+				p->status = W_EXITCODE((int)(uint32_t)a->arg[0], 0);
+				p->flags |= RP_EXITED;
+			}
+			break;
+		case RC_exit:
+		case RC__exit:
+		case RC__Exit:
+			p->status = W_EXITCODE((int)a->arg[0] & 0xff, 0);
+			p->flags |= RP_EXITED | RP_ENDED;
+			break;
+		default:
+			break;
+		}
+	}
+	/* exec that never came back succeeded if a later image started. */
+	for (size_t i = 0; i < r->nacts; i++) {
+		struct retro_action *a = &r->acts[i];
+		if (!is_exec(a->call) || a->state != 1)
+			continue;
+		for (size_t j = i + 1; j < r->nacts; j++) {
+			if (r->acts[j].proc == a->proc &&
+			    r->acts[j].call == RC_start) {
+				a->state = 2;
+				a->ret = 0;
+				a->end = r->acts[j].start;
+				break;
+			}
+		}
+	}
+	/* Status as the parent's wait saw it is authoritative. */
+	for (size_t i = 0; i < r->nacts; i++) {
+		struct retro_action *a = &r->acts[i];
+		int slot = a->call == RC_wait || a->call == RC_wait3 ? 0 : 1;
+		if (!is_wait(a->call) || a->ret <= 0 || !(a->arg[slot] >> 32))
+			continue;
+		for (size_t k = 0; k < r->nprocs; k++) {
+			struct retro_proc *c = &r->procs[k];
+			if (c->pid == a->ret && c->parent == a->proc &&
+			    c->start <= a->end) {
+				c->status = (int32_t)(uint32_t)a->arg[slot];
+				c->flags |= RP_EXITED;
+			}
+		}
+	}
+	for (size_t i = 0; i < r->nacts; i++) {
+		struct retro_action *a = &r->acts[i];
+		if (a->state == 1 && !is_exec(a->call)) {
+			struct retro_proc *p = proc_get(r, a->proc, &cap);
+			if (p && !(p->flags & RP_ENDED))
+				p->flags |= RP_INFLIGHT;
+		}
+	}
+	/* Exit statuses the recorder command saw (the recorded command). */
+	{
+		MDB_txn *txn;
+		MDB_cursor *cur;
+		MDB_val k, v;
+		if (mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn) == 0) {
+			if (mdb_cursor_open(txn, st->waits, &cur) == 0) {
+				while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
+					int32_t pid, status;
+					int64_t when;
+					if (k.mv_size != 12 || v.mv_size != 4)
+						continue;
+					pid = (int32_t)rd32(k.mv_data);
+					when = (int64_t)rd64((unsigned char *)k.mv_data + 4);
+					memcpy(&status, v.mv_data, 4);
+					for (size_t j = 0; j < r->nprocs; j++) {
+						struct retro_proc *p = &r->procs[j];
+						if (p->pid == pid && !p->parent &&
+						    p->start <= when) {
+							p->status = status;
+							p->flags |= RP_EXITED;
+						}
+					}
+				}
+				mdb_cursor_close(cur);
+			}
+			mdb_txn_abort(txn);
+		}
+	}
+	return 0;
+}
+
+int retro_load(struct retro_store *st, struct retro_recording *r, char *why,
+	       size_t whylen)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	size_t cap = 0;
+	int rc;
+
+	memset(r, 0, sizeof *r);
+	rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
+	if (rc)
+		return retro_mdb_err(rc);
+	k.mv_size = 4;
+	k.mv_data = "boot";
+	if (mdb_get(txn, st->meta, &k, &v) == 0 && v.mv_size < sizeof r->boot_id) {
+		memcpy(r->boot_id, v.mv_data, v.mv_size);
+		r->boot_id[v.mv_size] = 0;
+	}
+	rc = mdb_cursor_open(txn, st->chunks, &cur);
+	if (rc) {
+		mdb_txn_abort(txn);
+		return retro_mdb_err(rc);
+	}
+	while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
+		struct retro_action *acts;
+		size_t n;
+		uint32_t proc, thread;
+
+		if (k.mv_size != 16) {
+			rc = RETRO_ECORRUPT;
+			if (why)
+				snprintf(why, whylen, "chunk key of %zu bytes",
+					 k.mv_size);
+			break;
+		}
+		proc = rd32(k.mv_data);
+		thread = rd32((unsigned char *)k.mv_data + 4);
+		rc = retro_chunk_decode(v.mv_data, v.mv_size, proc, thread, &acts,
+					&n);
+		if (rc) {
+			if (why)
+				snprintf(why, whylen,
+					 "chunk of process %u thread %u seq %llu: %s",
+					 proc, thread,
+					 (unsigned long long)rd64(
+						 (unsigned char *)k.mv_data + 8),
+					 retro_strerror(rc));
+			break;
+		}
+		if (r->nacts + n > cap) {
+			size_t c = cap ? cap * 2 : 4096;
+			while (c < r->nacts + n)
+				c *= 2;
+			struct retro_action *q = realloc(r->acts, c * sizeof *q);
+			if (!q) {
+				free(acts);
+				rc = ENOMEM;
+				break;
+			}
+			r->acts = q;
+			cap = c;
+		}
+		memcpy(r->acts + r->nacts, acts, n * sizeof *acts);
+		r->nacts += n;
+		free(acts);
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	if (rc != MDB_NOTFOUND) {
+		retro_recording_free(r);
+		return retro_mdb_err(rc);
+	}
+	qsort(r->acts, r->nacts, sizeof *r->acts, cmp_time);
+	r->t0 = r->nacts ? r->acts[0].start : 0;
+	rc = derive_procs(st, r);
+	if (rc)
+		retro_recording_free(r);
+	return rc;
+}
+
+void retro_recording_free(struct retro_recording *r)
+{
+	for (size_t i = 0; i < r->nprocs; i++) {
+		free(r->procs[i].exe);
+		free(r->procs[i].argv);
+	}
+	free(r->procs);
+	free(r->acts);
+	memset(r, 0, sizeof *r);
+}

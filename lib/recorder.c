@@ -1,0 +1,1892 @@
+/* The recording runtime.
+ *
+ * Per call, the path is: one initial-exec TLS load, argument decoding by the
+ * kinds of calls.def, a short libunwind backtrace, one xadd to reserve a
+ * record in this thread's MAP_SHARED spool segment, the real call, and the
+ * completion of the record.  No lock, no malloc, no LMDB, no system call of
+ * our own except where the model needs one (the landing offset of write(2),
+ * a pre-image at a file's first modification).
+ *
+ * Everything the runtime asks of the kernel goes through retro_os (os.h) or
+ * a raw syscall, never through a symbol the shim interposes. */
+#include "config.h"
+#include "recorder.h"
+#include "hash.h"
+#include "os.h"
+#include "sys.h"
+#include "spool.h"
+#include "store_int.h"
+#include <retro/retro.h>
+
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+
+#include <dlfcn.h>
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <link.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PATH_SLOTS 1024
+#define STACK_SLOTS 512
+#define NFDS 65536
+#define NINODES 4096
+#define NMODULES 256
+#define DATA_MAX (64u << 20)
+
+enum { FE_KNOWN = 1, FE_NOSEEK = 2, FE_PREIMG = 4, FE_CREATED = 8,
+       FE_RANDOM = 16 };
+
+struct fdent {
+	uint64_t path;
+	uint32_t flags;
+	uint32_t pad;
+};
+
+struct retired {
+	struct retro_seg_hdr *seg;
+	size_t size;
+};
+
+struct retro_thread {
+	struct retro_seg_hdr *seg;
+	size_t segsize;
+	uint32_t index;
+	uint32_t segno;
+	int32_t tid;
+	int guard;
+	int depth;
+	int nretired;
+	struct retired retired[4];
+	uint64_t seq;
+	uint64_t timereads;
+	uint64_t lost;      /* calls not recorded since lost_since */
+	int64_t lost_since;
+	int lost_err;
+	uint64_t retry_at;  /* lost count at which to retry a segment */
+	uint64_t seen_path[PATH_SLOTS];
+	uint64_t seen_stack[STACK_SLOTS];
+	char pbuf[2][PATH_MAX + 8];
+	char scratch[PATH_MAX + 8];
+};
+
+struct module {
+	uint64_t lo, hi, bias;
+	uint8_t build_id[20];
+	uint32_t build_id_len;
+	const char *path;
+	uint32_t pathlen;
+};
+
+enum { PS_OFF = 0, PS_INIT, PS_ON, PS_DISABLED };
+
+static struct {
+	int state;
+	char store[PATH_MAX];
+	char spool[PATH_MAX];
+	char self[PATH_MAX]; /* path of libretro.so, for exec injection */
+	uint32_t proc, image, parent;
+	int32_t pid;
+	uint64_t starttime;
+	uint32_t nthreads;
+	size_t segsize;
+	int time_reads;
+	int follow;
+	int import_at_exit;
+	int exit_status;
+	int have_exit_status;
+	char cwd[PATH_MAX];
+	size_t cwdlen;
+	struct fdent *fds;
+	uint64_t inodes[NINODES];
+	struct module mods[NMODULES];
+	int nmods;
+	char modpaths[32768];
+	size_t modpathlen;
+	uint64_t self_lo, self_hi;
+	uint8_t boot_id[16];
+	size_t preimage_max;
+	pthread_key_t key;
+} P;
+
+static __thread struct retro_thread *tself
+	__attribute__((tls_model("initial-exec")));
+
+static int (*real_clock_gettime)(clockid_t, struct timespec *);
+
+extern char **environ;
+
+/* ------------------------------------------------------------------------ */
+
+void *retro_real(const char *name, void **slot)
+{
+	void *p = dlsym(RTLD_NEXT, name);
+
+	if (slot)
+		__atomic_store_n(slot, p, __ATOMIC_RELEASE);
+	return p;
+}
+
+static inline int64_t now(void)
+{
+	struct timespec ts;
+
+	if (__builtin_expect(real_clock_gettime == NULL, 0))
+		retro_sys2(SYS_clock_gettime, CLOCK_MONOTONIC, &ts);
+	else
+		real_clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static int64_t now_real(void)
+{
+	struct timespec ts;
+
+	retro_sys2(SYS_clock_gettime, CLOCK_REALTIME, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static inline uint32_t align8(uint64_t n)
+{
+	return (uint32_t)((n + 7) & ~7ull);
+}
+
+static size_t cpy(char *dst, size_t cap, size_t at, const char *s, size_t n)
+{
+	if (at + n >= cap)
+		n = at < cap ? cap - at - 1 : 0;
+	memcpy(dst + at, s, n);
+	dst[at + n] = 0;
+	return at + n;
+}
+
+static size_t utoa(char *buf, uint64_t v)
+{
+	char tmp[24];
+	size_t n = 0, i = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (n)
+		buf[i++] = tmp[--n];
+	buf[i] = 0;
+	return i;
+}
+
+/* "/proc/self/fd/N" */
+static void fdpath(char *buf, int fd)
+{
+	memcpy(buf, "/proc/self/fd/", 14);
+	utoa(buf + 14, (uint64_t)fd);
+}
+
+static void warn(const char *what, const char *path, int err)
+{
+	char buf[PATH_MAX + 256];
+	size_t n = 0;
+
+	n = cpy(buf, sizeof buf, n, "retro: ", 7);
+	n = cpy(buf, sizeof buf, n, what, strlen(what));
+	if (path) {
+		n = cpy(buf, sizeof buf, n, ": ", 2);
+		n = cpy(buf, sizeof buf, n, path, strlen(path));
+	}
+	if (err) {
+		const char *e = retro_strerror(err);
+		n = cpy(buf, sizeof buf, n, ": ", 2);
+		n = cpy(buf, sizeof buf, n, e, strlen(e));
+	}
+	n = cpy(buf, sizeof buf, n, "\n", 1);
+	retro_sys3(SYS_write, 2, buf, n);
+}
+
+/* ---- segments ------------------------------------------------------------ */
+
+static void *reserve(struct retro_thread *t, uint32_t len, uint16_t type);
+
+static int segment_open(struct retro_thread *t, size_t need)
+{
+	char path[PATH_MAX];
+	size_t size = P.segsize, n;
+	struct retro_seg_hdr *sh;
+	long fd, r;
+
+	if (need + RETRO_SEG_HDR + RETRO_SEG_RESERVE > size)
+		size = (need + RETRO_SEG_HDR + RETRO_SEG_RESERVE + 4095) & ~4095ul;
+	n = cpy(path, sizeof path, 0, P.spool, strlen(P.spool));
+	path[n++] = '/';
+	r = retro_seg_name(path + n, sizeof path - n, P.proc, P.image, t->index,
+			   t->segno);
+	if (r)
+		return (int)r;
+	fd = retro_os.openat(AT_FDCWD, path,
+			     O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return (int)-fd;
+	/* Reserve the blocks now: a sparse file that meets a full disk would
+	 * deliver SIGBUS to the recorded program at a store. */
+	r = retro_os.fallocate((int)fd, 0, 0, (off_t)size);
+	if (r == -EOPNOTSUPP)
+		r = retro_os.ftruncate((int)fd, (off_t)size);
+	if (r < 0)
+		goto out_unlink;
+	r = retro_os.mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED,
+			  (int)fd, 0);
+	if (r < 0)
+		goto out_unlink;
+	retro_os.close((int)fd);
+	sh = (struct retro_seg_hdr *)r;
+	sh->version = RETRO_SPOOL_VERSION;
+	sh->hdr_size = RETRO_SEG_HDR;
+	sh->size = size;
+	sh->used = 0;
+	sh->proc = P.proc;
+	sh->image = P.image;
+	sh->thread = t->index;
+	sh->segno = t->segno;
+	sh->pid = P.pid;
+	sh->tid = t->tid;
+	sh->starttime = P.starttime;
+	memcpy(sh->boot_id, P.boot_id, 16);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	memcpy(sh->magic, RETRO_SPOOL_MAGIC, 8);
+	t->seg = sh;
+	t->segsize = size;
+	t->segno++;
+	/* Each segment carries what its records refer to. */
+	memset(t->seen_path, 0, sizeof t->seen_path);
+	memset(t->seen_stack, 0, sizeof t->seen_stack);
+	return 0;
+out_unlink:
+	retro_os.close((int)fd);
+	retro_os.unlinkat(AT_FDCWD, path, 0);
+	return (int)-r;
+}
+
+static void emit_modules(struct retro_thread *t);
+static void emit_clock(struct retro_thread *t);
+
+static void seal(struct retro_seg_hdr *sh, size_t size)
+{
+	__atomic_store_n(&sh->sealed, 1, __ATOMIC_RELEASE);
+	retro_os.munmap(sh, size);
+}
+
+static void retire_flush(struct retro_thread *t)
+{
+	while (t->nretired) {
+		struct retired *r = &t->retired[--t->nretired];
+		seal(r->seg, r->size);
+	}
+}
+
+/* Writes a loss marker into the space every segment keeps for it. */
+static void mark_loss(struct retro_thread *t, int err)
+{
+	struct retro_seg_hdr *sh = t->seg;
+	struct retro_rec_action *a;
+	uint64_t end;
+
+	t->lost_since = now();
+	t->lost_err = err;
+	t->lost = 0;
+	t->retry_at = 64;
+	if (!sh)
+		return;
+	end = RETRO_SEG_HDR + __atomic_load_n(&sh->used, __ATOMIC_ACQUIRE);
+	if (end + sizeof *a > sh->size)
+		end = sh->size - RETRO_SEG_RESERVE;
+	/* Only this thread writes here, and it stops writing now. */
+	a = (void *)((char *)sh + end);
+	memset(a, 0, sizeof *a);
+	a->h.len = sizeof *a;
+	a->h.type = REC_ACTION;
+	a->call = RC_loss;
+	a->seq = ++t->seq;
+	a->start = a->end = t->lost_since;
+	a->arg[0] = (uint64_t)t->lost_since;
+	a->arg[2] = (uint64_t)err;
+	a->h.state = RS_DONE;
+	__atomic_store_n(&sh->used, end - RETRO_SEG_HDR + sizeof *a,
+			 __ATOMIC_RELEASE);
+}
+
+static int rotate(struct retro_thread *t, size_t need)
+{
+	struct retro_seg_hdr *old = t->seg;
+	size_t oldsize = t->segsize;
+	int r;
+
+	t->seg = NULL;
+	r = segment_open(t, need);
+	if (r) {
+		t->seg = old;
+		mark_loss(t, r);
+		t->seg = NULL;
+		if (old) {
+			if (t->depth == 0)
+				seal(old, oldsize);
+			else if (t->nretired < 4)
+				t->retired[t->nretired++] =
+					(struct retired){ old, oldsize };
+		}
+		return r;
+	}
+	if (old) {
+		/* A record of an outer frame (a signal arrived during its
+		 * call) may still be completed in the old segment: keep it
+		 * mapped until this thread is outside every call. */
+		if (t->depth == 0 || t->nretired == 4)
+			seal(old, oldsize);
+		else
+			t->retired[t->nretired++] = (struct retired){ old, oldsize };
+	}
+	emit_modules(t);
+	emit_clock(t);
+	return 0;
+}
+
+static void *reserve(struct retro_thread *t, uint32_t len, uint16_t type)
+{
+	for (int tries = 0; tries < 3; tries++) {
+		struct retro_seg_hdr *sh = t->seg;
+		uint64_t off = len;
+		struct retro_rec_hdr *h;
+
+		if (!sh) {
+			/* Lost: retry now and then, and say how much was lost. */
+			if (++t->lost < t->retry_at)
+				return NULL;
+			t->retry_at = t->lost * 2;
+			if (segment_open(t, len))
+				return NULL;
+			{
+				uint64_t lost = t->lost;
+				int64_t since = t->lost_since;
+				int err = t->lost_err;
+				struct retro_rec_action *a;
+
+				t->lost = 0;
+				emit_modules(t);
+				emit_clock(t);
+				a = reserve(t, sizeof *a, REC_ACTION);
+				if (a) {
+					a->call = RC_loss;
+					a->seq = ++t->seq;
+					a->start = since;
+					a->end = now();
+					a->arg[0] = (uint64_t)since;
+					a->arg[1] = lost;
+					a->arg[2] = (uint64_t)err;
+					__atomic_store_n(&a->h.state, RS_DONE,
+							 __ATOMIC_RELEASE);
+				}
+			}
+			continue;
+		}
+		/* One instruction: a signal handler on this thread cannot
+		 * split it, so no lock prefix is needed. */
+		__asm__ volatile("xaddq %0, %1" : "+r"(off), "+m"(sh->used));
+		if (RETRO_SEG_HDR + off + len + RETRO_SEG_RESERVE <= sh->size) {
+			h = (void *)((char *)sh + RETRO_SEG_HDR + off);
+			h->len = len;
+			h->type = type;
+			return h;
+		}
+		if (sh != t->seg)
+			continue; /* a signal handler rotated meanwhile */
+		if (rotate(t, len))
+			return NULL;
+	}
+	return NULL;
+}
+
+/* ---- interning ----------------------------------------------------------- */
+
+static uint64_t intern(struct retro_thread *t, const char *s, size_t n)
+{
+	uint64_t id = retro_hash64(s, n) | 1;
+	uint64_t *slot = &t->seen_path[id % PATH_SLOTS];
+	struct retro_rec_path *p;
+
+	if (*slot == id)
+		return id;
+	p = reserve(t, align8(sizeof *p + n), REC_PATH);
+	if (!p)
+		return id;
+	p->id = id;
+	p->len = (uint32_t)n;
+	memcpy(p + 1, s, n);
+	__atomic_store_n(&p->h.state, RS_DONE, __ATOMIC_RELEASE);
+	*slot = id;
+	return id;
+}
+
+/* Makes path absolute against dirfd (AT_FDCWD: the tracked cwd) into buf. */
+static const char *absolute(char *buf, int dirfd, const char *path)
+{
+	size_t n;
+
+	if (path[0] == '/')
+		return path;
+	if (dirfd == AT_FDCWD) {
+		n = cpy(buf, PATH_MAX, 0, P.cwd, P.cwdlen);
+	} else {
+		char fp[32];
+		long r;
+
+		fdpath(fp, dirfd);
+		r = retro_os.readlinkat(AT_FDCWD, fp, buf, PATH_MAX - 1);
+		if (r < 0)
+			r = 0;
+		buf[r] = 0;
+		n = (size_t)r;
+	}
+	if (path[0] == 0)
+		return buf;
+	if (n == 0 || buf[n - 1] != '/')
+		n = cpy(buf, PATH_MAX, n, "/", 1);
+	cpy(buf, PATH_MAX, n, path, strlen(path));
+	return buf;
+}
+
+static uint64_t intern_path(struct retro_thread *t, int slot, int dirfd,
+			    const char *path)
+{
+	const char *abs;
+
+	if (!path)
+		return 0;
+	abs = absolute(t->pbuf[slot & 1], dirfd, path);
+	return intern(t, abs, strlen(abs));
+}
+
+/* ---- descriptors --------------------------------------------------------- */
+
+static struct fdent *fde(int fd)
+{
+	if (fd < 0 || fd >= NFDS || !P.fds)
+		return NULL;
+	return &P.fds[fd];
+}
+
+static int is_random_dev(const char *p)
+{
+	return strcmp(p, "/dev/urandom") == 0 || strcmp(p, "/dev/random") == 0;
+}
+
+static void fd_bind(struct retro_thread *t, int fd, const char *abs,
+		    uint32_t flags)
+{
+	struct fdent *e = fde(fd);
+
+	if (!e)
+		return;
+	if (is_random_dev(abs))
+		flags |= FE_RANDOM;
+	e->path = intern(t, abs, strlen(abs));
+	e->flags = FE_KNOWN | flags;
+}
+
+/* The object behind fd, learnt from the kernel the first time we meet an
+ * fd that was opened where we could not see it. */
+static uint64_t fd_obj(struct retro_thread *t, int fd)
+{
+	struct fdent *e = fde(fd);
+	char fp[32];
+	long r;
+
+	if (!e)
+		return 0;
+	if (e->flags & FE_KNOWN)
+		return e->path;
+	fdpath(fp, fd);
+	r = retro_os.readlinkat(AT_FDCWD, fp, t->scratch, PATH_MAX - 1);
+	if (r < 0)
+		return 0;
+	t->scratch[r] = 0;
+	fd_bind(t, fd, t->scratch, 0);
+	return e->path;
+}
+
+void retro_fd_dup(int oldfd, int newfd)
+{
+	struct fdent *o = fde(oldfd), *n = fde(newfd);
+
+	if (!n)
+		return;
+	if (o)
+		*n = *o;
+	else
+		n->flags = 0;
+}
+
+void retro_fd_forget(int fd)
+{
+	struct fdent *e = fde(fd);
+
+	if (e)
+		e->flags = 0;
+}
+
+void retro_fd_pipe(const int fds[2])
+{
+	retro_fd_forget(fds[0]);
+	retro_fd_forget(fds[1]);
+	if (tself) {
+		fd_obj(tself, fds[0]);
+		fd_obj(tself, fds[1]);
+		if (fde(fds[0]))
+			P.fds[fds[0]].flags |= FE_NOSEEK | FE_PREIMG;
+		if (fde(fds[1]))
+			P.fds[fds[1]].flags |= FE_NOSEEK | FE_PREIMG;
+	}
+}
+
+/* ---- stacks -------------------------------------------------------------- */
+
+static uint64_t capture_stack(struct retro_thread *t)
+{
+	void *raw[RETRO_STACK_MAX + 8];
+	uint64_t pc[RETRO_STACK_MAX];
+	int n, k = 0;
+	uint64_t id, *slot;
+	struct retro_rec_stack *s;
+
+	n = unw_backtrace(raw, RETRO_STACK_MAX + 8);
+	for (int i = 0; i < n && k < RETRO_STACK_MAX; i++) {
+		uint64_t a = (uint64_t)raw[i];
+		if (a >= P.self_lo && a < P.self_hi)
+			continue; /* the shim's own frames */
+		pc[k++] = a;
+	}
+	if (k == 0)
+		return 0;
+	id = retro_hash64(pc, (size_t)k * 8) | 1;
+	slot = &t->seen_stack[id % STACK_SLOTS];
+	if (*slot == id)
+		return id;
+	s = reserve(t, sizeof *s, REC_STACK);
+	if (!s)
+		return 0;
+	s->id = id;
+	s->n = (uint32_t)k;
+	memcpy(s->pc, pc, (size_t)k * 8);
+	__atomic_store_n(&s->h.state, RS_DONE, __ATOMIC_RELEASE);
+	*slot = id;
+	return id;
+}
+
+static int module_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct module *m;
+	uint64_t lo = UINT64_MAX, hi = 0;
+	const char *name = info->dlpi_name;
+	char exe[PATH_MAX];
+	size_t len;
+
+	(void)size;
+	(void)arg;
+	if (P.nmods >= NMODULES)
+		return 1;
+	m = &P.mods[P.nmods];
+	memset(m, 0, sizeof *m);
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type == PT_LOAD) {
+			uint64_t a = info->dlpi_addr + ph->p_vaddr;
+			if (a < lo)
+				lo = a;
+			if (a + ph->p_memsz > hi)
+				hi = a + ph->p_memsz;
+		} else if (ph->p_type == PT_NOTE) {
+			const char *p = (const char *)(info->dlpi_addr + ph->p_vaddr);
+			const char *end = p + ph->p_memsz;
+			while (p + sizeof(ElfW(Nhdr)) <= end) {
+				const ElfW(Nhdr) *nh = (const void *)p;
+				const char *desc = p + sizeof *nh +
+						   ((nh->n_namesz + 3) & ~3u);
+				if (nh->n_type == NT_GNU_BUILD_ID &&
+				    nh->n_namesz == 4 && nh->n_descsz <= 20 &&
+				    desc + nh->n_descsz <= end) {
+					memcpy(m->build_id, desc, nh->n_descsz);
+					m->build_id_len = nh->n_descsz;
+					break;
+				}
+				p = desc + ((nh->n_descsz + 3) & ~3u);
+			}
+		}
+	}
+	if (hi == 0)
+		return 0;
+	if (!name || !name[0]) {
+		long r = retro_os.readlinkat(AT_FDCWD, "/proc/self/exe", exe,
+					     sizeof exe - 1);
+		exe[r > 0 ? r : 0] = 0;
+		name = exe;
+	}
+	len = strlen(name);
+	if (P.modpathlen + len + 1 > sizeof P.modpaths)
+		return 1;
+	memcpy(P.modpaths + P.modpathlen, name, len + 1);
+	m->path = P.modpaths + P.modpathlen;
+	m->pathlen = (uint32_t)len;
+	P.modpathlen += len + 1;
+	m->lo = lo;
+	m->hi = hi;
+	m->bias = info->dlpi_addr;
+	if ((uint64_t)(uintptr_t)&retro_init >= lo &&
+	    (uint64_t)(uintptr_t)&retro_init < hi) {
+		P.self_lo = lo;
+		P.self_hi = hi;
+	}
+	P.nmods++;
+	return 0;
+}
+
+static void emit_modules(struct retro_thread *t)
+{
+	for (int i = 0; i < P.nmods; i++) {
+		struct module *m = &P.mods[i];
+		struct retro_rec_module *r;
+
+		r = reserve(t, align8(sizeof *r + m->pathlen), REC_MODULE);
+		if (!r)
+			return;
+		r->base = m->lo;
+		r->size = m->hi - m->lo;
+		r->bias = m->bias;
+		memcpy(r->build_id, m->build_id, 20);
+		r->build_id_len = m->build_id_len;
+		r->pathlen = m->pathlen;
+		memcpy(r + 1, m->path, m->pathlen);
+		__atomic_store_n(&r->h.state, RS_DONE, __ATOMIC_RELEASE);
+	}
+}
+
+static void emit_clock(struct retro_thread *t)
+{
+	struct retro_rec_clock *c = reserve(t, sizeof *c, REC_CLOCK);
+
+	if (!c)
+		return;
+	c->mono = now();
+	c->real = now_real();
+	__atomic_store_n(&c->h.state, RS_DONE, __ATOMIC_RELEASE);
+}
+
+/* ---- actions ------------------------------------------------------------- */
+
+/* Reserves an action record with room for datacap bytes. */
+static struct retro_rec_action *action_new(struct retro_thread *t, int call,
+					   uint32_t datacap)
+{
+	struct retro_rec_action *a;
+
+	a = reserve(t, align8(sizeof *a + datacap), REC_ACTION);
+	if (!a)
+		return NULL;
+	a->call = (uint16_t)call;
+	a->flags = 0;
+	a->err = 0;
+	a->seq = ++t->seq;
+	a->ret = 0;
+	a->stack = 0;
+	a->obj = 0;
+	a->off = 0;
+	a->hash[0] = a->hash[1] = 0;
+	memset(a->arg, 0, sizeof a->arg);
+	a->datalen = 0;
+	a->datacap = datacap;
+	return a;
+}
+
+static void action_done(struct retro_rec_action *a)
+{
+	__atomic_store_n(&a->h.state, RS_DONE, __ATOMIC_RELEASE);
+}
+
+static uint64_t inode_key(const struct stat *st)
+{
+	return ((uint64_t)st->st_dev * 0x9E3779B97F4A7C15ull) ^
+	       (uint64_t)st->st_ino;
+}
+
+/* Claims the inode for a pre-image.  Returns 1 the first time. */
+static int inode_claim(const struct stat *st)
+{
+	uint64_t k = inode_key(st) | 1;
+
+	for (int i = 0; i < 16; i++) {
+		uint64_t *s = &P.inodes[(k + (uint64_t)i) % NINODES];
+		uint64_t cur = __atomic_load_n(s, __ATOMIC_ACQUIRE);
+		if (cur == k)
+			return 0;
+		if (cur == 0 &&
+		    __atomic_compare_exchange_n(s, &cur, k, 0, __ATOMIC_ACQ_REL,
+						__ATOMIC_ACQUIRE))
+			return 1;
+		if (cur == k)
+			return 0;
+	}
+	return 1; /* table full: a duplicate pre-image is harmless */
+}
+
+/* Emits the state of the object at path (which st describes) before this
+ * process first modifies it: mode, size, owner, mtime and its bytes. */
+static void emit_preimage(struct retro_thread *t, uint64_t pathid,
+			  const char *readpath, const struct stat *st)
+{
+	struct retro_rec_action *a;
+	void *buf = NULL;
+	size_t len = 0, cap = 0;
+	uint32_t datacap = 0;
+	int lost = 0;
+
+	if (S_ISREG(st->st_mode)) {
+		long r = retro_os_slurp(readpath, P.preimage_max, &buf, &len,
+					&cap);
+		if (r < 0)
+			lost = 1;
+		datacap = (uint32_t)len;
+	} else if (S_ISLNK(st->st_mode)) {
+		long r = retro_os.readlinkat(AT_FDCWD, readpath, t->scratch,
+					     PATH_MAX);
+		if (r > 0) {
+			buf = t->scratch;
+			len = (size_t)r;
+			datacap = (uint32_t)len;
+		}
+	}
+	a = action_new(t, RC_preimage, datacap);
+	if (a) {
+		a->start = a->end = now();
+		a->arg[0] = pathid;
+		a->arg[1] = st->st_mode;
+		a->arg[2] = (uint64_t)st->st_size;
+		a->arg[3] = st->st_uid;
+		a->arg[4] = st->st_gid;
+		a->arg[5] = (uint64_t)(st->st_mtim.tv_sec * 1000000000LL +
+				       st->st_mtim.tv_nsec);
+		a->obj = pathid;
+		if (buf) {
+			memcpy(a + 1, buf, len);
+			a->datalen = (uint32_t)len;
+			retro_hash128(buf, len, a->hash);
+			a->flags |= RA_DATA | RA_HASH;
+		}
+		if (lost)
+			a->flags |= RA_DATA_LOST;
+		action_done(a);
+	}
+	if (buf && cap)
+		retro_os_unslurp(buf, cap);
+}
+
+static void premod_fd(struct retro_thread *t, int fd, uint64_t obj)
+{
+	struct fdent *e = fde(fd);
+	struct stat st;
+	char fp[32];
+
+	if (e && (e->flags & (FE_PREIMG | FE_CREATED)))
+		return;
+	if (retro_os.fstatat(fd, "", &st, AT_EMPTY_PATH) < 0)
+		return;
+	if (e) {
+		e->flags |= FE_PREIMG;
+		if (!S_ISREG(st.st_mode))
+			e->flags |= FE_NOSEEK;
+	}
+	if (!S_ISREG(st.st_mode) || !inode_claim(&st))
+		return;
+	fdpath(fp, fd);
+	emit_preimage(t, obj, fp, &st);
+}
+
+static void premod_path(struct retro_thread *t, uint64_t id, const char *abs)
+{
+	struct stat st;
+
+	if (retro_os.fstatat(AT_FDCWD, abs, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return;
+	if (S_ISREG(st.st_mode) && !inode_claim(&st))
+		return;
+	emit_preimage(t, id, abs, &st);
+}
+
+static void refresh_cwd(void)
+{
+	long r = retro_sys2(SYS_getcwd, P.cwd, sizeof P.cwd);
+
+	P.cwdlen = r > 0 ? strlen(P.cwd) : 0;
+}
+
+static size_t iov_total(const struct iovec *iov, int cnt)
+{
+	size_t n = 0;
+
+	for (int i = 0; iov && i < cnt; i++)
+		n += iov[i].iov_len;
+	return n;
+}
+
+/* Copies the first n bytes of an iovec to dst. */
+static void iov_copy(void *dst, const struct iovec *iov, int cnt, size_t n)
+{
+	char *d = dst;
+
+	for (int i = 0; i < cnt && n; i++) {
+		size_t k = iov[i].iov_len < n ? iov[i].iov_len : n;
+		memcpy(d, iov[i].iov_base, k);
+		d += k;
+		n -= k;
+	}
+}
+
+static void iov_hash(const struct iovec *iov, int cnt, size_t n,
+		     uint64_t out[2])
+{
+	XXH3_state_t st;
+	XXH128_hash_t h;
+
+	if (cnt == 1) {
+		retro_hash128(iov[0].iov_base, n, out);
+		return;
+	}
+	XXH3_128bits_reset(&st);
+	for (int i = 0; i < cnt && n; i++) {
+		size_t k = iov[i].iov_len < n ? iov[i].iov_len : n;
+		XXH3_128bits_update(&st, iov[i].iov_base, k);
+		n -= k;
+	}
+	h = XXH3_128bits_digest(&st);
+	out[0] = h.low64;
+	out[1] = h.high64;
+}
+
+static struct retro_thread *thread_new(void);
+
+int retro_enter(struct retro_call *c, int call)
+{
+	struct retro_thread *t = tself;
+
+	if (__builtin_expect(P.state != PS_ON, 0)) {
+		if (P.state == PS_OFF)
+			retro_init();
+		if (P.state != PS_ON)
+			return 0;
+	}
+	if (__builtin_expect(t == NULL, 0)) {
+		t = thread_new();
+		if (!t)
+			return 0;
+	}
+	if (t->guard)
+		return 0;
+	c->t = t;
+	c->call = call;
+	c->e0 = errno;
+	c->rec = NULL;
+	c->datacap = 0;
+	c->flags = 0;
+	c->obj = 0;
+	c->fd = -1;
+	return 1;
+}
+
+void retro_note_created(struct retro_call *c)
+{
+	c->flags |= RA_CREATED;
+}
+
+void retro_intent(struct retro_call *c)
+{
+	const struct retro_call_desc *d = &retro_calls[c->call];
+	struct retro_thread *t = c->t;
+	struct retro_rec_action *a;
+	uint64_t arg[RETRO_MAXARGS] = { 0 };
+	uint32_t datacap = 0;
+	int dirfd = AT_FDCWD, pslot = 0;
+	uint64_t stack;
+
+	t->guard = 1;
+	for (int i = 0; i < d->nargs; i++) {
+		uint64_t v = c->v[i];
+		switch (d->kind[i]) {
+		case K_FD:
+		case K_FDCLOSE:
+		case K_FDCHDIR:
+			arg[i] = v;
+			if (c->fd < 0) {
+				c->fd = (int)v;
+				c->obj = fd_obj(t, (int)v);
+			}
+			break;
+		case K_FDW:
+			arg[i] = v;
+			c->fd = (int)v;
+			c->obj = fd_obj(t, (int)v);
+			premod_fd(t, (int)v, c->obj);
+			break;
+		case K_DIRFD:
+			dirfd = (int)v;
+			arg[i] = v;
+			break;
+		case K_PATH:
+		case K_PATHCHDIR:
+			arg[i] = intern_path(t, pslot++, AT_FDCWD,
+					     (const char *)v);
+			break;
+		case K_PATHAT:
+			arg[i] = intern_path(t, pslot++, dirfd, (const char *)v);
+			break;
+		case K_PATHW:
+		case K_PATHRM:
+		case K_PATHATRM:
+			if (!v)
+				break;
+			arg[i] = intern_path(t, pslot,
+					     d->kind[i] == K_PATHATRM ? dirfd
+								      : AT_FDCWD,
+					     (const char *)v);
+			premod_path(t, arg[i], t->pbuf[pslot & 1]);
+			pslot++;
+			break;
+		case K_STR:
+			arg[i] = v ? intern(t, (const char *)v,
+					    strlen((const char *)v))
+				   : 0;
+			break;
+		case K_BUFIN:
+		case K_BUFKEEP:
+			datacap = (uint32_t)(c->v[i + 1] < DATA_MAX ? c->v[i + 1]
+								    : DATA_MAX);
+			break;
+		case K_BUFOUT: {
+			struct fdent *e = fde(c->fd);
+			if (e && (e->flags & FE_RANDOM))
+				datacap = (uint32_t)(c->v[i + 1] < DATA_MAX
+							     ? c->v[i + 1]
+							     : DATA_MAX);
+			break;
+		}
+		case K_IOVIN: {
+			size_t n = iov_total((const void *)v, (int)c->v[i + 1]);
+			datacap = (uint32_t)(n < DATA_MAX ? n : DATA_MAX);
+			break;
+		}
+		case K_STATOUT:
+			datacap = sizeof(struct stat);
+			break;
+		case K_STATXOUT:
+			datacap = sizeof(struct statx);
+			break;
+		case K_TSIN: {
+			const struct timespec *ts = (const void *)v;
+			arg[i] = ts ? (uint64_t)(ts->tv_sec * 1000000000LL +
+						 ts->tv_nsec)
+				    : UINT64_MAX;
+			break;
+		}
+		case K_TVIO: {
+			const struct timeval *tv = (const void *)v;
+			arg[i] = tv ? (uint64_t)(tv->tv_sec * 1000000000LL +
+						 tv->tv_usec * 1000LL)
+				    : UINT64_MAX;
+			break;
+		}
+		case K_ARGV: {
+			char *const *av = (char *const *)v;
+			size_t n = 0;
+			for (int k = 0; av && av[k]; k++)
+				n += strlen(av[k]) + 1;
+			datacap = (uint32_t)(n < 65536 ? n : 65536);
+			break;
+		}
+		case K_PTR:
+		case K_TSOUT:
+		case K_WSTATUS:
+		case K_PIDOUT:
+		case K_SIGINFO:
+		case K_FDPAIR:
+		case K_IOVOUT:
+			break;
+		default:
+			arg[i] = v;
+			break;
+		}
+	}
+	stack = capture_stack(t);
+	a = action_new(t, c->call, datacap);
+	if (a) {
+		memcpy(a->arg, arg, sizeof arg);
+		a->obj = c->obj;
+		a->stack = stack;
+		a->flags = c->flags;
+		for (int i = 0; i < d->nargs; i++) {
+			if (d->kind[i] == K_ARGV) {
+				/* Kept at intent: exec does not come back. */
+				char *const *av = (char *const *)c->v[i];
+				char *dst = (char *)(a + 1);
+				uint32_t o = 0;
+				for (int k = 0; av && av[k]; k++) {
+					size_t l = strlen(av[k]) + 1;
+					if (o + l > datacap)
+						break;
+					memcpy(dst + o, av[k], l);
+					o += (uint32_t)l;
+				}
+				a->datalen = o;
+				a->flags |= RA_DATA;
+				retro_hash128(dst, o, a->hash);
+				a->flags |= RA_HASH;
+			}
+		}
+		a->h.state = RS_INTENT;
+		t->depth++;
+		a->start = now();
+	}
+	c->rec = a;
+	c->datacap = datacap;
+	t->guard = 0;
+	errno = c->e0;
+}
+
+static void post_args(struct retro_call *c, struct retro_rec_action *a,
+		      int64_t ret, int failed)
+{
+	const struct retro_call_desc *d = &retro_calls[c->call];
+	struct retro_thread *t = c->t;
+	uint64_t n;
+
+	for (int i = 0; i < d->nargs; i++) {
+		uint64_t v = c->v[i];
+		switch (d->kind[i]) {
+		case K_BUFIN:
+		case K_BUFKEEP:
+		case K_BUFOUT:
+			if (failed || !v)
+				break;
+			n = d->rkind == R_SSIZE ? (uint64_t)ret : c->v[i + 1];
+			retro_hash128((const void *)v, n, a->hash);
+			a->flags |= RA_HASH;
+			if (d->kind[i] == K_BUFOUT && !a->datacap)
+				break;
+			if (n > a->datacap) {
+				a->flags |= RA_DATA_LOST;
+				n = a->datacap;
+			}
+			memcpy(a + 1, (const void *)v, n);
+			a->datalen = (uint32_t)n;
+			a->flags |= RA_DATA;
+			break;
+		case K_IOVIN:
+		case K_IOVOUT:
+			if (failed || ret <= 0 || !v)
+				break;
+			n = (uint64_t)ret;
+			iov_hash((const void *)v, (int)c->v[i + 1], n, a->hash);
+			a->flags |= RA_HASH;
+			if (d->kind[i] == K_IOVOUT)
+				break;
+			if (n > a->datacap) {
+				a->flags |= RA_DATA_LOST;
+				n = a->datacap;
+			}
+			iov_copy(a + 1, (const void *)v, (int)c->v[i + 1], n);
+			a->datalen = (uint32_t)n;
+			a->flags |= RA_DATA;
+			break;
+		case K_STATOUT:
+		case K_STATXOUT:
+			if (failed || !v)
+				break;
+			memcpy(a + 1, (const void *)v, a->datacap);
+			a->datalen = a->datacap;
+			retro_hash128(a + 1, a->datalen, a->hash);
+			a->flags |= RA_DATA | RA_HASH;
+			break;
+		case K_TSOUT:
+			if (v && (!failed || a->err == EINTR)) {
+				const struct timespec *ts = (const void *)v;
+				a->arg[i] = (uint64_t)(ts->tv_sec * 1000000000LL +
+						       ts->tv_nsec);
+			}
+			break;
+		case K_WSTATUS:
+			if (v && !failed && ret > 0)
+				a->arg[i] = (uint64_t)*(const int *)v |
+					    (1ull << 32);
+			break;
+		case K_PIDOUT:
+			if (v && !failed)
+				a->arg[i] = (uint64_t)*(const pid_t *)v;
+			break;
+		case K_SIGINFO:
+			if (v && !failed) {
+				const siginfo_t *si = (const void *)v;
+				a->arg[i] = (uint64_t)(uint32_t)si->si_pid |
+					    ((uint64_t)(uint16_t)si->si_code << 32) |
+					    ((uint64_t)(uint8_t)si->si_status << 48);
+			}
+			break;
+		case K_FDW:
+			if (!failed && ret > 0 && d->rkind == R_SSIZE) {
+				int has_off = 0;
+				for (int k = 0; k < d->nargs; k++)
+					has_off |= d->kind[k] == K_OFF;
+				if (has_off)
+					break;
+				struct fdent *e = fde((int)v);
+				if (e && (e->flags & FE_NOSEEK))
+					break;
+				long pos = retro_os.lseek((int)v, 0, SEEK_CUR);
+				if (pos < 0) {
+					if (e)
+						e->flags |= FE_NOSEEK;
+					break;
+				}
+				a->off = pos - ret;
+				a->flags |= RA_OFFSET;
+			}
+			break;
+		case K_FDCLOSE:
+			if (!failed)
+				retro_fd_forget((int)v);
+			break;
+		case K_PATHCHDIR:
+		case K_FDCHDIR:
+			if (!failed)
+				refresh_cwd();
+			break;
+		default:
+			break;
+		}
+	}
+	(void)t;
+}
+
+void retro_result(struct retro_call *c, int64_t ret)
+{
+	int e1 = errno;
+	int64_t end = now();
+	struct retro_rec_action *a = c->rec;
+	struct retro_thread *t = c->t;
+	const struct retro_call_desc *d = &retro_calls[c->call];
+	int failed = 0;
+
+	if (!a)
+		goto out;
+	t->guard = 1;
+	switch (d->rkind) {
+	case R_INT:
+	case R_SSIZE:
+		if (ret == -1) {
+			failed = 1;
+			a->err = e1;
+		}
+		break;
+	case R_ERRNUM:
+		if (ret != 0) {
+			failed = 1;
+			a->err = (int32_t)ret;
+		}
+		break;
+	default:
+		break;
+	}
+	a->ret = ret;
+	a->end = end;
+	post_args(c, a, ret, failed);
+	action_done(a);
+	if (--t->depth == 0 && t->nretired)
+		retire_flush(t);
+	t->guard = 0;
+out:
+	errno = e1;
+}
+
+/* ---- open and friends ---------------------------------------------------- */
+
+void retro_open_pre(struct retro_call *c, int dirfd, const char *path,
+		    int flags)
+{
+	struct retro_thread *t = c->t;
+	struct stat st;
+	const char *abs;
+
+	if (!path || !(flags & (O_CREAT | O_TRUNC)))
+		return;
+	t->guard = 1;
+	abs = absolute(t->scratch, dirfd, path);
+	if (retro_os.fstatat(AT_FDCWD, abs, &st, 0) < 0) {
+		if (flags & O_CREAT)
+			c->flags |= RA_CREATED; /* confirmed on success */
+	} else if ((flags & O_TRUNC) && (flags & O_ACCMODE) != O_RDONLY &&
+		   S_ISREG(st.st_mode) && st.st_size > 0 && inode_claim(&st)) {
+		uint64_t id = intern(t, abs, strlen(abs));
+		emit_preimage(t, id, abs, &st);
+	}
+	t->guard = 0;
+	errno = c->e0;
+}
+
+void retro_open_post(struct retro_call *c, int fd, int dirfd,
+		     const char *path, int flags)
+{
+	struct retro_thread *t = c->t;
+	const char *abs;
+	uint32_t fl = 0;
+
+	if (fd < 0 || !path) {
+		if (c->rec)
+			c->rec->flags &= (uint16_t)~RA_CREATED;
+		return;
+	}
+	t->guard = 1;
+	abs = absolute(t->scratch, dirfd, path);
+	if (c->flags & RA_CREATED)
+		fl |= FE_CREATED;
+	if (flags & O_TRUNC)
+		fl |= FE_PREIMG; /* captured before the open emptied it */
+	fd_bind(t, fd, abs, fl);
+	if (c->rec)
+		c->rec->obj = P.fds && fd < NFDS ? P.fds[fd].path : 0;
+	t->guard = 0;
+}
+
+/* ---- time ---------------------------------------------------------------- */
+
+int retro_timeread(void)
+{
+	struct retro_thread *t = tself;
+
+	if (__builtin_expect(t != NULL, 1)) {
+		t->timereads++;
+		return P.time_reads && !t->guard;
+	}
+	return 0;
+}
+
+/* ---- threads and processes ----------------------------------------------- */
+
+static void thread_end(void *arg);
+
+static void emit_counts(struct retro_thread *t)
+{
+	struct retro_rec_action *a;
+
+	if (!t->timereads)
+		return;
+	a = action_new(t, RC_timereads, 0);
+	if (!a)
+		return;
+	a->start = a->end = now();
+	a->arg[0] = t->timereads;
+	t->timereads = 0;
+	action_done(a);
+}
+
+static struct retro_thread *thread_new(void)
+{
+	struct retro_thread *t;
+	long r;
+
+	r = retro_os.mmap(NULL, sizeof *t, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (r < 0)
+		return NULL;
+	t = (void *)r;
+	t->guard = 1;
+	t->index = __atomic_add_fetch(&P.nthreads, 1, __ATOMIC_RELAXED);
+	t->tid = (int32_t)retro_sys0(SYS_gettid);
+	t->retry_at = 64;
+	tself = t;
+	if (segment_open(t, 0) == 0) {
+		emit_modules(t);
+		emit_clock(t);
+	} else {
+		mark_loss(t, errno);
+	}
+	pthread_setspecific(P.key, t);
+	t->guard = 0;
+	return t;
+}
+
+static void thread_close(struct retro_thread *t)
+{
+	t->guard = 1;
+	emit_counts(t);
+	retire_flush(t);
+	if (t->seg) {
+		seal(t->seg, t->segsize);
+		t->seg = NULL;
+	}
+	t->guard = 0;
+}
+
+static void thread_end(void *arg)
+{
+	struct retro_thread *t = arg;
+
+	if (t != tself || P.state != PS_ON)
+		return;
+	thread_close(t);
+	tself = NULL;
+	retro_os.munmap(t, sizeof *t);
+}
+
+static uint64_t read_starttime(void)
+{
+	char buf[1024];
+	long fd, n;
+	char *p;
+	int field = 2;
+
+	fd = retro_os.openat(AT_FDCWD, "/proc/self/stat", O_RDONLY | O_CLOEXEC,
+			     0);
+	if (fd < 0)
+		return 0;
+	n = retro_os.read((int)fd, buf, sizeof buf - 1);
+	retro_os.close((int)fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	p = strrchr(buf, ')');
+	if (!p)
+		return 0;
+	for (p++; *p && field < 22; p++)
+		if (*p == ' ')
+			field++;
+	return strtoull(p, NULL, 10);
+}
+
+static void read_boot_id(uint8_t out[16])
+{
+	char buf[64];
+	long fd, n;
+	int k = 0;
+
+	memset(out, 0, 16);
+	fd = retro_os.openat(AT_FDCWD, "/proc/sys/kernel/random/boot_id",
+			     O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	n = retro_os.read((int)fd, buf, sizeof buf - 1);
+	retro_os.close((int)fd);
+	for (long i = 0; i + 1 < n && k < 16; i++) {
+		int hi, lo;
+		if (buf[i] == '-')
+			continue;
+		hi = buf[i] <= '9' ? buf[i] - '0' : (buf[i] | 32) - 'a' + 10;
+		lo = buf[i + 1] <= '9' ? buf[i + 1] - '0'
+				       : (buf[i + 1] | 32) - 'a' + 10;
+		out[k++] = (uint8_t)(hi << 4 | lo);
+		i++;
+	}
+}
+
+struct handoff {
+	char magic[8];
+	uint32_t proc, image, parent, injected;
+	int32_t pid;
+	uint32_t nthreads; /* thread indices go on across exec */
+	char preload[PATH_MAX];
+};
+
+static void handoff_path(char *buf, int32_t pid)
+{
+	size_t n = cpy(buf, PATH_MAX, 0, P.spool, strlen(P.spool));
+	n = cpy(buf, PATH_MAX, n, "/exec-", 6);
+	utoa(buf + n, (uint64_t)(uint32_t)pid);
+}
+
+static int handoff_take(struct handoff *h)
+{
+	char path[PATH_MAX];
+	long fd, n;
+
+	handoff_path(path, P.pid);
+	fd = retro_os.openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	n = retro_os.read((int)fd, h, sizeof *h);
+	retro_os.close((int)fd);
+	retro_os.unlinkat(AT_FDCWD, path, 0);
+	return n == (long)sizeof *h && memcmp(h->magic, "RETROEXE", 8) == 0 &&
+	       h->pid == P.pid;
+}
+
+static uint32_t next_proc_id(void)
+{
+	char path[PATH_MAX];
+	long fd, r;
+	uint64_t *ctr;
+	uint32_t id;
+
+	cpy(path, sizeof path, cpy(path, sizeof path, 0, P.store,
+				   strlen(P.store)),
+	    "/procs.counter", 14);
+	fd = retro_os.openat(AT_FDCWD, path, O_RDWR | O_CREAT | O_CLOEXEC,
+			     0600);
+	if (fd < 0)
+		return 0;
+	r = retro_os.fallocate((int)fd, 0, 0, 4096);
+	if (r == -EOPNOTSUPP)
+		r = retro_os.ftruncate((int)fd, 4096);
+	if (r < 0) {
+		retro_os.close((int)fd);
+		return 0;
+	}
+	r = retro_os.mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED,
+			  (int)fd, 0);
+	retro_os.close((int)fd);
+	if (r < 0)
+		return 0;
+	ctr = (uint64_t *)r;
+	id = (uint32_t)__atomic_add_fetch(ctr, 1, __ATOMIC_SEQ_CST);
+	retro_os.munmap(ctr, 4096);
+	return id;
+}
+
+/* Emits the start of a process image: argv, exe and inherited fds. */
+static void emit_start(struct retro_thread *t, int scan_fds)
+{
+	char exe[PATH_MAX];
+	char *args = t->scratch;
+	long n, fd, r;
+	struct retro_rec_action *a;
+
+	r = retro_os.readlinkat(AT_FDCWD, "/proc/self/exe", exe,
+				sizeof exe - 1);
+	exe[r > 0 ? r : 0] = 0;
+	n = 0;
+	fd = retro_os.openat(AT_FDCWD, "/proc/self/cmdline",
+			     O_RDONLY | O_CLOEXEC, 0);
+	if (fd >= 0) {
+		n = retro_os.read((int)fd, args, PATH_MAX);
+		if (n < 0)
+			n = 0;
+		retro_os.close((int)fd);
+	}
+	a = action_new(t, RC_start, (uint32_t)n);
+	if (a) {
+		a->start = a->end = now();
+		a->arg[0] = intern(t, exe, strlen(exe));
+		a->arg[1] = P.parent;
+		a->arg[2] = (uint64_t)P.pid;
+		a->arg[3] = (uint64_t)retro_sys0(SYS_getppid);
+		a->arg[4] = P.image;
+		a->obj = a->arg[0];
+		memcpy(a + 1, args, (size_t)n);
+		a->datalen = (uint32_t)n;
+		a->flags |= RA_DATA;
+		retro_hash128(args, (size_t)n, a->hash);
+		a->flags |= RA_HASH;
+		action_done(a);
+	}
+	if (scan_fds) {
+		/* Learn the descriptors this image inherited. */
+		char dents[4096];
+		fd = retro_os.openat(AT_FDCWD, "/proc/self/fd",
+				     O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+		if (fd < 0)
+			return;
+		while ((n = retro_os.getdents64((int)fd, dents, sizeof dents)) > 0) {
+			for (long o = 0; o < n;) {
+				struct { uint64_t ino; int64_t off;
+					 unsigned short reclen;
+					 unsigned char type; char name[]; } *de =
+					(void *)(dents + o);
+				o += de->reclen;
+				if (de->name[0] < '0' || de->name[0] > '9')
+					continue;
+				int f = atoi(de->name);
+				if (f == fd)
+					continue;
+				retro_fd_forget(f);
+				fd_obj(t, f);
+			}
+		}
+		retro_os.close((int)fd);
+	}
+	for (int f = 0; P.fds && f < NFDS; f++) {
+		struct fdent *e = &P.fds[f];
+		if (!(e->flags & FE_KNOWN))
+			continue;
+		a = action_new(t, RC_fdinfo, 0);
+		if (!a)
+			return;
+		a->start = a->end = now();
+		a->arg[0] = (uint64_t)f;
+		a->arg[1] = e->path;
+		a->obj = e->path;
+		action_done(a);
+		if (f > 4096)
+			break;
+	}
+}
+
+static void env_strip(const struct handoff *h)
+{
+	/* Put the environment back as the program's parent gave it. */
+	if (h->injected & 1)
+		unsetenv("LD_PRELOAD");
+	if (h->injected & 2)
+		unsetenv("RETRO_STORE");
+	if (h->injected & 4)
+		setenv("LD_PRELOAD", h->preload, 1);
+}
+
+static int env_flag(const char *name, int dflt)
+{
+	const char *v = getenv(name);
+
+	if (!v || !*v)
+		return dflt;
+	return !(v[0] == '0' || v[0] == 'n' || v[0] == 'N');
+}
+
+static void atfork_child(void)
+{
+	retro_fork_child();
+}
+
+void retro_init(void)
+{
+	char why[512];
+	const char *s;
+	struct handoff h;
+	int have_h, r;
+	struct retro_thread *t;
+	Dl_info dli;
+
+	if (__atomic_exchange_n(&P.state, PS_INIT, __ATOMIC_ACQ_REL) != PS_OFF)
+		return;
+	if (env_flag("RETRO_DISABLE", 0))
+		goto out_disable;
+	real_clock_gettime = retro_real("clock_gettime", NULL);
+	s = getenv("RETRO_STORE");
+	if (s && *s) {
+		if (s[0] != '/') {
+			refresh_cwd();
+			size_t n = cpy(P.store, sizeof P.store, 0, P.cwd, P.cwdlen);
+			n = cpy(P.store, sizeof P.store, n, "/", 1);
+			cpy(P.store, sizeof P.store, n, s, strlen(s));
+		} else {
+			cpy(P.store, sizeof P.store, 0, s, strlen(s));
+		}
+	} else if (retro_default_store(P.store, sizeof P.store)) {
+		warn("not recording: no store (set RETRO_STORE or HOME)", NULL,
+		     0);
+		goto out_disable;
+	}
+	r = retro_store_prepare(P.store, why, sizeof why);
+	if (r) {
+		warn("not recording", why, 0);
+		goto out_disable;
+	}
+	cpy(P.spool, sizeof P.spool,
+	    cpy(P.spool, sizeof P.spool, 0, P.store, strlen(P.store)),
+	    "/spool", 6);
+	if (dladdr((void *)&retro_init, &dli) && dli.dli_fname)
+		cpy(P.self, sizeof P.self, 0, dli.dli_fname,
+		    strlen(dli.dli_fname));
+	P.segsize = RETRO_SEG_DEFAULT;
+	if ((s = getenv("RETRO_SPOOL_SIZE")) && atol(s) >= 65536)
+		P.segsize = ((size_t)atol(s) + 4095) & ~4095ul;
+	P.preimage_max = 64u << 20;
+	if ((s = getenv("RETRO_PREIMAGE_MAX")))
+		P.preimage_max = (size_t)atoll(s);
+	P.time_reads = env_flag("RETRO_TIME_READS", 0);
+	P.follow = env_flag("RETRO_FOLLOW", 1);
+	P.import_at_exit = env_flag("RETRO_IMPORT", 1);
+	P.pid = (int32_t)retro_sys0(SYS_getpid);
+	P.starttime = read_starttime();
+	read_boot_id(P.boot_id);
+	refresh_cwd();
+	{
+		long m = retro_os.mmap(NULL, NFDS * sizeof(struct fdent),
+				       PROT_READ | PROT_WRITE,
+				       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+				       -1, 0);
+		P.fds = m < 0 ? NULL : (void *)m;
+	}
+	have_h = handoff_take(&h);
+	if (have_h) {
+		P.proc = h.proc;
+		P.image = h.image;
+		P.parent = h.parent;
+		P.nthreads = h.nthreads;
+		env_strip(&h);
+	} else {
+		P.proc = next_proc_id();
+		if (!P.proc) {
+			warn("not recording: cannot allocate a process id in",
+			     P.store, 0);
+			goto out_disable;
+		}
+	}
+	dl_iterate_phdr(module_cb, NULL);
+	pthread_key_create(&P.key, thread_end);
+	pthread_atfork(NULL, NULL, atfork_child);
+	P.state = PS_ON;
+	t = thread_new();
+	if (!t)
+		return;
+	t->guard = 1;
+	emit_start(t, 1);
+	t->guard = 0;
+	return;
+out_disable:
+	P.state = PS_DISABLED;
+}
+
+int retro_recording(void)
+{
+	return P.state == PS_ON;
+}
+
+void retro_fork_child(void)
+{
+	struct retro_thread *t = tself;
+
+	if (P.state != PS_ON)
+		return;
+	P.parent = P.proc;
+	P.pid = (int32_t)retro_sys0(SYS_getpid);
+	P.starttime = read_starttime();
+	P.image = 0;
+	P.nthreads = 0;
+	P.have_exit_status = 0;
+	memset(P.inodes, 0, sizeof P.inodes);
+	P.proc = next_proc_id();
+	if (!P.proc || !t) {
+		P.state = PS_DISABLED;
+		return;
+	}
+	/* The parent's segment is the parent's: drop it without sealing. */
+	if (t->seg)
+		retro_os.munmap(t->seg, t->segsize);
+	for (int i = 0; i < t->nretired; i++)
+		retro_os.munmap(t->retired[i].seg, t->retired[i].size);
+	t->nretired = 0;
+	t->seg = NULL;
+	t->depth = 0;
+	t->segno = 0;
+	t->seq = 0;
+	t->timereads = 0;
+	t->lost = 0;
+	t->index = __atomic_add_fetch(&P.nthreads, 1, __ATOMIC_RELAXED);
+	t->tid = (int32_t)retro_sys0(SYS_gettid);
+	t->guard = 1;
+	if (segment_open(t, 0) == 0) {
+		emit_modules(t);
+		emit_clock(t);
+		emit_start(t, 0);
+	} else {
+		mark_loss(t, errno);
+	}
+	t->guard = 0;
+}
+
+/* Completes envp so that the next program records too: LD_PRELOAD names
+ * the shim and RETRO_STORE the store.  Returns envp itself when nothing is
+ * missing, else an array in its own mapping (see env_free).  h, if not
+ * NULL, learns what was added so that the next image can take it out. */
+static char *const *env_complete(char *const *envp, struct handoff *h)
+{
+	int has_preload = 0, has_store = 0, n = 0, k = 0;
+	const char *old_preload = NULL;
+	size_t need, o;
+	char **v, *str;
+	long r;
+
+	for (; envp && envp[n]; n++) {
+		if (strncmp(envp[n], "LD_PRELOAD=", 11) == 0) {
+			old_preload = envp[n] + 11;
+			has_preload = strstr(old_preload, P.self) != NULL;
+		} else if (strncmp(envp[n], "RETRO_STORE=", 12) == 0) {
+			has_store = 1;
+		}
+	}
+	if (!P.follow || !P.self[0] || (has_preload && has_store))
+		return envp;
+	need = 16 + (size_t)(n + 3) * sizeof(char *) + 3 * PATH_MAX + 64 +
+	       (old_preload ? strlen(old_preload) : 0);
+	r = retro_os.mmap(NULL, need, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (r < 0)
+		return envp;
+	*(size_t *)r = need;
+	v = (char **)(r + 16);
+	str = (char *)(v + n + 3);
+	for (int i = 0; i < n; i++)
+		if (has_preload || strncmp(envp[i], "LD_PRELOAD=", 11) != 0)
+			v[k++] = envp[i];
+	if (!has_preload) {
+		size_t cap = PATH_MAX * 2 + (old_preload ? strlen(old_preload) : 0);
+		o = cpy(str, cap, 0, "LD_PRELOAD=", 11);
+		o = cpy(str, cap, o, P.self, strlen(P.self));
+		if (old_preload) {
+			o = cpy(str, cap, o, " ", 1);
+			o = cpy(str, cap, o, old_preload, strlen(old_preload));
+			if (h) {
+				cpy(h->preload, sizeof h->preload, 0, old_preload,
+				    strlen(old_preload));
+				h->injected |= 4;
+			}
+		} else if (h) {
+			h->injected |= 1;
+		}
+		v[k++] = str;
+		str += o + 1;
+	}
+	if (!has_store) {
+		o = cpy(str, PATH_MAX + 16, 0, "RETRO_STORE=", 12);
+		cpy(str, PATH_MAX + 16, o, P.store, strlen(P.store));
+		v[k++] = str;
+		if (h)
+			h->injected |= 2;
+	}
+	v[k] = NULL;
+	return v;
+}
+
+static void env_free(char *const *env, char *const *envp)
+{
+	char *base;
+
+	if (!env || env == envp)
+		return;
+	base = (char *)env - 16;
+	retro_os.munmap(base, *(size_t *)base);
+}
+
+char *const *retro_spawn_env(char *const *envp)
+{
+	struct retro_thread *t = tself;
+	char *const *env;
+
+	if (P.state != PS_ON || !t)
+		return envp;
+	t->guard = 1;
+	env = env_complete(envp, NULL);
+	t->guard = 0;
+	return env;
+}
+
+void retro_spawn_env_free(char *const *env, char *const *envp)
+{
+	env_free(env, envp);
+}
+
+char *const *retro_exec_prepare(char *const *envp)
+{
+	struct retro_thread *t = tself;
+	struct handoff h;
+	char path[PATH_MAX];
+	char *const *env;
+	long fd;
+
+	if (P.state != PS_ON || !t)
+		return envp;
+	t->guard = 1;
+	memset(&h, 0, sizeof h);
+	memcpy(h.magic, "RETROEXE", 8);
+	h.proc = P.proc;
+	h.image = P.image + 1;
+	h.parent = P.parent;
+	h.pid = P.pid;
+	h.nthreads = P.nthreads;
+	env = env_complete(envp, &h);
+	handoff_path(path, P.pid);
+	fd = retro_os.openat(AT_FDCWD, path,
+			     O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		retro_os.write((int)fd, &h, sizeof h);
+		retro_os.close((int)fd);
+	}
+	emit_counts(t);
+	t->guard = 0;
+	return env;
+}
+
+void retro_exec_failed(char *const *newenv, char *const *envp)
+{
+	char path[PATH_MAX];
+
+	if (P.state != PS_ON)
+		return;
+	handoff_path(path, P.pid);
+	retro_os.unlinkat(AT_FDCWD, path, 0);
+	env_free(newenv, envp);
+}
+
+void retro_clock_stepped(void)
+{
+	struct retro_thread *t = tself;
+	int e = errno;
+
+	if (P.state == PS_ON && t && !t->guard) {
+		t->guard = 1;
+		emit_clock(t);
+		t->guard = 0;
+	}
+	errno = e;
+}
+
+void retro_exiting(int status)
+{
+	P.exit_status = status;
+	P.have_exit_status = 1;
+}
+
+void retro_fini(void)
+{
+	struct retro_thread *t = tself;
+	struct retro_store *st;
+	char why[256];
+
+	if (P.state != PS_ON)
+		return;
+	if (t && !t->guard) {
+		struct retro_rec_action *a;
+		t->guard = 1;
+		a = action_new(t, RC_end, 0);
+		if (a) {
+			a->start = a->end = now();
+			a->arg[0] = P.have_exit_status
+					    ? (uint64_t)(uint32_t)P.exit_status |
+						      (1ull << 32)
+					    : 0;
+			action_done(a);
+		}
+		thread_close(t);
+		t->guard = 1;
+		if (P.import_at_exit &&
+		    retro_store_open(P.store, 0, &st, why, sizeof why) == 0) {
+			retro_import_self_image = P.image;
+			retro_import(st, P.proc, 0, NULL);
+			retro_store_close(st);
+		}
+		/* Calls after this (other libraries' destructors) go to a new
+		 * segment that a later import picks up once we are gone. */
+		t->guard = 0;
+		tself = NULL;
+	}
+}

@@ -1,0 +1,95 @@
+/* The recording runtime: what every interposer in shim/ calls.
+ *
+ * An interposer does
+ *
+ *     struct retro_call c;
+ *     if (!retro_enter(&c, RC_read))
+ *             return real_read(fd, buf, n);
+ *     c.v[0] = fd; c.v[1] = (uintptr_t)buf; c.v[2] = n;
+ *     retro_intent(&c);
+ *     ssize_t r = real_read(fd, buf, n);
+ *     retro_result(&c, r);
+ *     return r;
+ *
+ * retro_enter returns 0 when the call must pass through unrecorded (not
+ * recording, or called from inside the shim).  retro_intent decodes the
+ * arguments by their kinds in calls.def and logs the intent; retro_result
+ * completes the action.  Both leave errno as the program would see it. */
+#ifndef RETRO_RECORDER_H
+#define RETRO_RECORDER_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include <retro/calls.h>
+#include "spool.h"
+
+struct retro_thread;
+
+struct retro_call {
+	struct retro_thread *t;
+	struct retro_rec_action *rec;
+	int call;
+	int e0;
+	uint32_t datacap;
+	uint16_t flags;
+	uint64_t v[RETRO_MAXARGS];
+	uint64_t obj;
+	int fd; /* first fd argument, or -1 */
+};
+
+int retro_enter(struct retro_call *c, int call);
+void retro_intent(struct retro_call *c);
+void retro_result(struct retro_call *c, int64_t ret);
+
+/* Marks the action as having created its object (open O_CREAT, mkdir). */
+void retro_note_created(struct retro_call *c);
+
+/* ---- hooks for the hand-written interposers ------------------------------- */
+
+/* Counts a clock read; records it when RETRO_TIME_READS=1.  Returns 1 when
+ * the read must be recorded as an action. */
+int retro_timeread(void);
+
+/* Before open-like calls: captures the pre-image of a file that O_TRUNC is
+ * about to empty, and notes whether O_CREAT will create it. */
+void retro_open_pre(struct retro_call *c, int dirfd, const char *path,
+		    int flags);
+/* After a successful open: binds the new descriptor to its path. */
+void retro_open_post(struct retro_call *c, int fd, int dirfd,
+		     const char *path, int flags);
+
+/* Descriptor bookkeeping for dup, fcntl(F_DUPFD) and pipe. */
+void retro_fd_dup(int oldfd, int newfd);
+void retro_fd_pipe(const int fds[2]);
+void retro_fd_forget(int fd);
+
+/* fork: retro_fork_child runs in the child (from pthread_atfork too). */
+void retro_fork_child(void);
+
+/* exec: prepares the handoff to the next image and, unless the user opted
+ * out, an environment that keeps recording (the original envp when nothing
+ * is missing).  retro_exec_failed undoes the handoff. */
+char *const *retro_exec_prepare(char *const *envp);
+void retro_exec_failed(char *const *newenv, char *const *envp);
+
+/* posix_spawn: the same environment completion, without a handoff. */
+char *const *retro_spawn_env(char *const *envp);
+void retro_spawn_env_free(char *const *env, char *const *envp);
+
+/* clock_settime or settimeofday succeeded: re-anchor the clock map. */
+void retro_clock_stepped(void);
+
+/* The process is ending with status (exit, _exit). */
+void retro_exiting(int status);
+
+/* Library constructor and destructor. */
+void retro_init(void);
+void retro_fini(void);
+
+/* Returns 1 while the process records. */
+int retro_recording(void);
+
+/* Resolves a libc function for the shim (dlsym RTLD_NEXT). */
+void *retro_real(const char *name, void **slot);
+
+#endif

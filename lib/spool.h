@@ -1,0 +1,141 @@
+/* The spool: per-thread segments of raw records in shared memory.
+ *
+ * A recording thread appends records to a MAP_SHARED file under
+ * STORE/spool/.  The page cache keeps them when the process is killed, and
+ * the importer (import.c) turns sealed or orphaned segments into compact
+ * store chunks.  Nothing here takes a lock or allocates: a record is
+ * reserved with one xadd on the segment's `used`, which is atomic against
+ * signal handlers on the same thread. */
+#ifndef RETRO_SPOOL_H
+#define RETRO_SPOOL_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <retro/calls.h>
+
+#define RETRO_SPOOL_MAGIC "RETROSPL"
+#define RETRO_SPOOL_VERSION 1
+#define RETRO_SEG_HDR 4096u
+#define RETRO_SEG_DEFAULT (4u << 20)
+/* Kept free at the end of every segment for the loss marker. */
+#define RETRO_SEG_RESERVE 256u
+
+enum retro_rec_type {
+	REC_ACTION = 1,
+	REC_PATH,   /* an interned string: id, bytes */
+	REC_STACK,  /* raw return addresses: id, n, frames */
+	REC_MODULE, /* a loaded object: base, size, build-id, path */
+	REC_ARGV,   /* argv and exe of an image start (data of RC_start) */
+	REC_CLOCK,  /* a monotonic-to-realtime anchor */
+};
+
+enum retro_rec_state {
+	RS_TORN = 0,   /* reserved but never written: the writer died */
+	RS_INTENT = 1, /* logged before the call */
+	RS_DONE = 2,   /* completed after the call returned */
+};
+
+struct retro_rec_hdr {
+	uint32_t len; /* total bytes, header included, multiple of 8 */
+	uint16_t type;
+	uint16_t state;
+};
+
+/* Bits of retro_rec_action.flags */
+enum {
+	RA_HASH = 1 << 0,      /* hash[] holds the content hash of the bytes */
+	RA_DATA = 1 << 1,      /* datalen bytes follow, kept as a blob */
+	RA_DATA_LOST = 1 << 2, /* the bytes were too large to keep */
+	RA_CREATED = 1 << 3,   /* open/mkdir created the object */
+	RA_OFFSET = 1 << 4,    /* off is where the write landed */
+	RA_SIGNAL = 1 << 5,    /* issued inside a signal handler */
+};
+
+struct retro_rec_action {
+	struct retro_rec_hdr h;
+	uint16_t call;
+	uint16_t flags;
+	int32_t err;
+	uint64_t seq;
+	int64_t start;
+	int64_t end;
+	int64_t ret;
+	uint64_t stack; /* id of a REC_STACK of this segment, or 0 */
+	uint64_t obj;   /* path id of the first fd argument's object */
+	int64_t off;    /* where a write landed (RA_OFFSET) */
+	uint64_t hash[2];
+	uint64_t arg[RETRO_MAXARGS];
+	uint32_t datalen; /* bytes of data kept (<= datacap) */
+	uint32_t datacap; /* bytes reserved after the record */
+	/* data follows */
+};
+
+struct retro_rec_path {
+	struct retro_rec_hdr h;
+	uint64_t id;
+	uint32_t len;
+	uint32_t pad;
+	/* bytes follow, not NUL-terminated */
+};
+
+#define RETRO_STACK_MAX 8
+struct retro_rec_stack {
+	struct retro_rec_hdr h;
+	uint64_t id;
+	uint32_t n;
+	uint32_t pad;
+	uint64_t pc[RETRO_STACK_MAX];
+};
+
+struct retro_rec_module {
+	struct retro_rec_hdr h;
+	uint64_t base; /* lowest mapped address */
+	uint64_t size; /* span of its PT_LOAD segments */
+	uint64_t bias; /* load bias: file vaddr = pc - bias */
+	uint8_t build_id[20];
+	uint32_t build_id_len;
+	uint32_t pathlen;
+	uint32_t pad;
+	/* path follows */
+};
+
+struct retro_rec_clock {
+	struct retro_rec_hdr h;
+	int64_t mono;
+	int64_t real;
+};
+
+struct retro_seg_hdr {
+	char magic[8];
+	uint32_t version;
+	uint32_t hdr_size;
+	uint64_t size;      /* file size, header included */
+	uint64_t used;      /* bytes of records reserved, from hdr_size */
+	uint32_t sealed;    /* the writer will append nothing more */
+	uint32_t proc;      /* store-unique process id */
+	uint32_t image;     /* exec count of that process */
+	uint32_t thread;    /* thread index within the process, 1 = main */
+	uint32_t segno;
+	int32_t pid;
+	int32_t tid;
+	uint32_t pad;
+	uint64_t starttime; /* /proc/PID/stat starttime, for liveness */
+	uint8_t boot_id[16];
+};
+
+/* Names a segment file: "p<proc>-i<image>-t<thread>-s<segno>.seg". */
+int retro_seg_name(char *buf, size_t n, uint32_t proc, uint32_t image,
+		   uint32_t thread, uint32_t segno);
+
+/* Parses a segment name.  Returns 0 or EINVAL. */
+int retro_seg_parse_name(const char *name, uint32_t *proc, uint32_t *image,
+			 uint32_t *thread, uint32_t *segno);
+
+/* Walks the records of a mapped segment of len bytes.  Calls fn for each
+ * whole record; stops at a torn record or the end of `used`.  Returns 0, or
+ * RETRO_ECORRUPT when the header is not a segment's, or the first non-zero
+ * value fn returned. */
+typedef int (*retro_rec_fn)(const struct retro_rec_hdr *rec, void *arg);
+int retro_seg_walk(const void *map, size_t len, retro_rec_fn fn, void *arg);
+
+#endif

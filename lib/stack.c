@@ -1,0 +1,147 @@
+/* Call sites, symbolized only when shown.
+ *
+ * A stored frame is (module key, offset in the module's address space, raw
+ * pc).  The module key names a build-id and the path it was loaded from;
+ * libdw reads that file's symbols and, where there is debug info, its line
+ * table.  A file whose build-id no longer matches is reported as such. */
+#include "config.h"
+#include "store_int.h"
+#include "spool.h"
+
+#include <elfutils/libdwfl.h>
+#include <dwarf.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct symmod {
+	uint64_t key;
+	Dwfl *dwfl;
+	Dwfl_Module *mod;
+	int mismatch;
+	char path[PATH_MAX];
+};
+
+static struct symmod symmods[64];
+static int nsymmods;
+
+static const Dwfl_Callbacks offline_cb = {
+	.find_debuginfo = dwfl_standard_find_debuginfo,
+	.section_address = dwfl_offline_section_address,
+};
+
+static struct symmod *symmod_get(struct retro_store *st, uint64_t key)
+{
+	MDB_txn *txn;
+	MDB_val k = { 8, &key }, v;
+	struct symmod *m;
+	unsigned char bid[20];
+	int bidlen = 0;
+
+	for (int i = 0; i < nsymmods; i++)
+		if (symmods[i].key == key)
+			return &symmods[i];
+	if (nsymmods == 64)
+		return NULL;
+	m = &symmods[nsymmods];
+	memset(m, 0, sizeof *m);
+	if (mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn))
+		return NULL;
+	if (mdb_get(txn, st->modules, &k, &v) || v.mv_size < 1) {
+		mdb_txn_abort(txn);
+		return NULL;
+	}
+	bidlen = ((unsigned char *)v.mv_data)[0];
+	if (bidlen > 20 || (size_t)bidlen + 1 > v.mv_size ||
+	    v.mv_size - 1 - (size_t)bidlen >= sizeof m->path) {
+		mdb_txn_abort(txn);
+		return NULL;
+	}
+	memcpy(bid, (unsigned char *)v.mv_data + 1, (size_t)bidlen);
+	memcpy(m->path, (char *)v.mv_data + 1 + bidlen,
+	       v.mv_size - 1 - (size_t)bidlen);
+	m->path[v.mv_size - 1 - (size_t)bidlen] = 0;
+	mdb_txn_abort(txn);
+	m->key = key;
+	nsymmods++;
+	m->dwfl = dwfl_begin(&offline_cb);
+	if (!m->dwfl)
+		return m;
+	m->mod = dwfl_report_elf(m->dwfl, m->path, m->path, -1, 0, false);
+	dwfl_report_end(m->dwfl, NULL, NULL);
+	if (m->mod && bidlen) {
+		const unsigned char *b;
+		GElf_Addr va;
+		int n = dwfl_module_build_id(m->mod, &b, &va);
+		if (n != bidlen || memcmp(b, bid, (size_t)bidlen))
+			m->mismatch = 1;
+	}
+	return m;
+}
+
+static const char *base(const char *p)
+{
+	const char *s = strrchr(p, '/');
+
+	return s ? s + 1 : p;
+}
+
+int retro_stack_describe(struct retro_store *st, uint64_t key, char *buf,
+			 size_t n)
+{
+	MDB_txn *txn;
+	MDB_val k = { 8, &key }, v;
+	uint64_t frames[RETRO_STACK_MAX * 3];
+	size_t nf, o = 0;
+
+	buf[0] = 0;
+	if (!key)
+		return RETRO_ENOTFOUND;
+	if (mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn))
+		return RETRO_ELMDB;
+	if (mdb_get(txn, st->stacks, &k, &v) || v.mv_size % 24 ||
+	    v.mv_size > sizeof frames) {
+		mdb_txn_abort(txn);
+		return RETRO_ENOTFOUND;
+	}
+	memcpy(frames, v.mv_data, v.mv_size);
+	nf = v.mv_size / 24;
+	mdb_txn_abort(txn);
+	for (size_t i = 0; i < nf && o + 1 < n; i++) {
+		uint64_t mk = frames[i * 3], off = frames[i * 3 + 1];
+		struct symmod *m = mk ? symmod_get(st, mk) : NULL;
+		const char *fn = NULL, *file = NULL;
+		int line = 0;
+		char tmp[PATH_MAX + 128];
+
+		if (m && m->mod && !m->mismatch) {
+			Dwfl_Line *l;
+			/* A return address points after the call. */
+			fn = dwfl_module_addrname(m->mod, off);
+			l = dwfl_module_getsrc(m->mod, off - 1);
+			if (l)
+				file = dwfl_lineinfo(l, NULL, &line, NULL, NULL,
+						     NULL);
+		}
+		if (fn && file)
+			snprintf(tmp, sizeof tmp, "%s (%s:%d)", fn, base(file),
+				 line);
+		else if (fn)
+			snprintf(tmp, sizeof tmp, "%s (%s+0x%llx)", fn,
+				 base(m->path), (unsigned long long)off);
+		else if (m)
+			snprintf(tmp, sizeof tmp, "%s+0x%llx%s", base(m->path),
+				 (unsigned long long)off,
+				 m->mismatch ? " [build-id differs]" : "");
+		else
+			snprintf(tmp, sizeof tmp, "0x%llx",
+				 (unsigned long long)frames[i * 3 + 2]);
+		o += (size_t)snprintf(buf + o, n - o, "%s%s", i ? " <- " : "",
+				      tmp);
+		if (o >= n)
+			o = n - 1;
+	}
+	return 0;
+}

@@ -1,0 +1,405 @@
+/* The store: a directory with FORMAT, an LMDB environment and spool/.
+ *
+ * FORMAT is written last, by rename, by the one process whose
+ * mkdir(STORE/spool) succeeded: that is how many processes starting at once
+ * agree that exactly one of them creates the store.  The others wait for
+ * FORMAT to appear. */
+#include "config.h"
+#include "store_int.h"
+#include "os.h"
+#include "sys.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define FORMAT_MAGIC "retro-store "
+
+static int say(char *why, size_t n, int err, const char *fmt, const char *path)
+{
+	if (why && n) {
+		int k = snprintf(why, n, fmt, path);
+		if (k >= 0 && (size_t)k < n) {
+			snprintf(why + k, n - (size_t)k, ": %s",
+				 retro_strerror(err));
+		}
+	}
+	return err;
+}
+
+int retro_mdb_err(int rc)
+{
+	if (rc == MDB_MAP_FULL)
+		return RETRO_EMAPFULL;
+	if (rc == MDB_INVALID || rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND ||
+	    rc == MDB_VERSION_MISMATCH)
+		return RETRO_ECORRUPT;
+	if (rc < 0)
+		return RETRO_ELMDB;
+	return rc;
+}
+
+static int mkdir_p(const char *path)
+{
+	char buf[PATH_MAX];
+	size_t n = strlen(path);
+	long r;
+
+	if (n >= sizeof buf)
+		return ENAMETOOLONG;
+	memcpy(buf, path, n + 1);
+	for (size_t i = 1; i < n; i++) {
+		if (buf[i] != '/')
+			continue;
+		buf[i] = 0;
+		r = retro_os.mkdirat(AT_FDCWD, buf, 0700);
+		buf[i] = '/';
+		if (r < 0 && r != -EEXIST)
+			return (int)-r;
+	}
+	r = retro_os.mkdirat(AT_FDCWD, buf, 0700);
+	if (r < 0 && r != -EEXIST)
+		return (int)-r;
+	return 0;
+}
+
+static int join(char *out, size_t n, const char *dir, const char *name)
+{
+	int k = snprintf(out, n, "%s/%s", dir, name);
+
+	return k < 0 || (size_t)k >= n ? ENAMETOOLONG : 0;
+}
+
+/* Reads FORMAT.  Returns 0 when it names our version, ENOENT when absent. */
+static int read_format(const char *path, char *why, size_t whylen)
+{
+	char f[PATH_MAX], buf[64];
+	long fd, n;
+	unsigned v;
+
+	if (join(f, sizeof f, path, "FORMAT"))
+		return say(why, whylen, ENAMETOOLONG, "%s", path);
+	fd = retro_os.openat(AT_FDCWD, f, O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0);
+	if (fd < 0)
+		return (int)-fd;
+	n = retro_os.read((int)fd, buf, sizeof buf - 1);
+	retro_os.close((int)fd);
+	if (n < 0)
+		return say(why, whylen, (int)-n, "%s/FORMAT", path);
+	buf[n] = 0;
+	if (strncmp(buf, FORMAT_MAGIC, strlen(FORMAT_MAGIC)) != 0 ||
+	    sscanf(buf + strlen(FORMAT_MAGIC), "%u", &v) != 1)
+		return say(why, whylen, RETRO_ENOTSTORE,
+			   "%s: FORMAT does not name a retro store", path);
+	if (v != RETRO_FORMAT_VERSION) {
+		if (why)
+			snprintf(why, whylen,
+				 "%s: store format version %u, this retro reads "
+				 "version %u",
+				 path, v, RETRO_FORMAT_VERSION);
+		return RETRO_EVERSION;
+	}
+	return 0;
+}
+
+static int dir_is_empty(const char *path)
+{
+	char buf[1024];
+	long fd, n;
+	int empty = 1;
+
+	fd = retro_os.openat(AT_FDCWD, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+			     0);
+	if (fd < 0)
+		return 0;
+	while (empty && (n = retro_os.getdents64((int)fd, buf, sizeof buf)) > 0) {
+		for (long o = 0; o < n;) {
+			unsigned short reclen = *(unsigned short *)(buf + o + 16);
+			const char *name = buf + o + 19;
+			o += reclen;
+			if (strcmp(name, ".") && strcmp(name, "..")) {
+				empty = 0;
+				break;
+			}
+		}
+	}
+	retro_os.close((int)fd);
+	return empty;
+}
+
+static int env_open(struct retro_store *st, const char *path, int rdonly)
+{
+	const char *ms = getenv("RETRO_MAPSIZE");
+	size_t mapsize = (size_t)1 << 36;
+	int rc;
+
+	if (ms && atoll(ms) > 0)
+		mapsize = (size_t)atoll(ms);
+	rc = mdb_env_create(&st->env);
+	if (rc)
+		return retro_mdb_err(rc);
+	mdb_env_set_maxdbs(st->env, 16);
+	mdb_env_set_mapsize(st->env, mapsize);
+	rc = mdb_env_open(st->env, path,
+			  MDB_NOTLS | MDB_NOMETASYNC | (rdonly ? MDB_RDONLY : 0),
+			  0600);
+	if (rc) {
+		mdb_env_close(st->env);
+		st->env = NULL;
+		return retro_mdb_err(rc);
+	}
+	return 0;
+}
+
+static int dbis_open(struct retro_store *st, int create)
+{
+	static const char *names[] = { "meta",	  "chunks",   "paths",
+				       "blobs",	  "stacks",   "modules",
+				       "segments", "clock",    "waits" };
+	MDB_dbi *dbis[] = { &st->meta,	  &st->chunks,	 &st->paths,
+			    &st->blobs,	  &st->stacks,	 &st->modules,
+			    &st->segments, &st->clock,	 &st->waits };
+	MDB_txn *txn;
+	int rc;
+
+	rc = mdb_txn_begin(st->env, NULL, create ? 0 : MDB_RDONLY, &txn);
+	if (rc)
+		return retro_mdb_err(rc);
+	for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+		rc = mdb_dbi_open(txn, names[i], create ? MDB_CREATE : 0,
+				  dbis[i]);
+		if (rc) {
+			mdb_txn_abort(txn);
+			return rc == MDB_NOTFOUND ? RETRO_ENOTSTORE
+						  : retro_mdb_err(rc);
+		}
+	}
+	if (create) {
+		MDB_val k = { 6, "format" }, v;
+		uint32_t ver = RETRO_FORMAT_VERSION;
+		char boot[40] = { 0 };
+		long fd;
+
+		v.mv_size = sizeof ver;
+		v.mv_data = &ver;
+		rc = mdb_put(txn, st->meta, &k, &v, 0);
+		fd = retro_os.openat(AT_FDCWD, "/proc/sys/kernel/random/boot_id",
+				     O_RDONLY | O_CLOEXEC, 0);
+		if (!rc && fd >= 0) {
+			long n = retro_os.read((int)fd, boot, 36);
+			if (n == 36) {
+				k.mv_size = 4;
+				k.mv_data = "boot";
+				v.mv_size = 36;
+				v.mv_data = boot;
+				rc = mdb_put(txn, st->meta, &k, &v, 0);
+			}
+		}
+		if (fd >= 0)
+			retro_os.close((int)fd);
+		if (rc) {
+			mdb_txn_abort(txn);
+			return retro_mdb_err(rc);
+		}
+		rc = mdb_txn_commit(txn);
+	} else {
+		MDB_val k = { 6, "format" }, v;
+		rc = mdb_get(txn, st->meta, &k, &v);
+		if (rc == 0 && (v.mv_size != 4 ||
+				*(uint32_t *)v.mv_data != RETRO_FORMAT_VERSION))
+			rc = -1;
+		/* Only a committed transaction keeps its dbi handles open. */
+		if (rc == 0)
+			rc = mdb_txn_commit(txn);
+		else
+			mdb_txn_abort(txn);
+		if (rc == -1)
+			return RETRO_EVERSION;
+		if (rc)
+			return rc == MDB_NOTFOUND ? RETRO_ENOTSTORE
+						  : retro_mdb_err(rc);
+	}
+	return rc ? retro_mdb_err(rc) : 0;
+}
+
+/* The one process that won mkdir(spool) lays the store out. */
+static int create_layout(const char *path, char *why, size_t whylen)
+{
+	struct retro_store st;
+	char f[PATH_MAX], tmp[PATH_MAX];
+	char buf[64];
+	long fd;
+	int r, n;
+
+	memset(&st, 0, sizeof st);
+	r = env_open(&st, path, 0);
+	if (r)
+		return say(why, whylen, r, "%s: creating the LMDB environment",
+			   path);
+	r = dbis_open(&st, 1);
+	mdb_env_close(st.env);
+	if (r)
+		return say(why, whylen, r, "%s: initialising the store", path);
+	if (join(f, sizeof f, path, "FORMAT") ||
+	    join(tmp, sizeof tmp, path, "FORMAT.tmp"))
+		return say(why, whylen, ENAMETOOLONG, "%s", path);
+	fd = retro_os.openat(AT_FDCWD, tmp,
+			     O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return say(why, whylen, (int)-fd, "%s", tmp);
+	n = snprintf(buf, sizeof buf, "%s%u\n", FORMAT_MAGIC,
+		     RETRO_FORMAT_VERSION);
+	if (retro_os.write((int)fd, buf, (size_t)n) != n) {
+		retro_os.close((int)fd);
+		return say(why, whylen, EIO, "%s", tmp);
+	}
+	retro_os.close((int)fd);
+	r = (int)-retro_os.renameat(AT_FDCWD, tmp, AT_FDCWD, f);
+	if (r)
+		return say(why, whylen, r, "%s", f);
+	return 0;
+}
+
+static int check_dir(const char *path, struct stat *st, char *why,
+		     size_t whylen)
+{
+	long r = retro_os.fstatat(AT_FDCWD, path, st, AT_SYMLINK_NOFOLLOW);
+
+	if (r < 0)
+		return (int)-r;
+	if (S_ISLNK(st->st_mode))
+		return say(why, whylen, RETRO_ESYMLINK, "%s", path);
+	if (!S_ISDIR(st->st_mode))
+		return say(why, whylen, RETRO_ENOTSTORE,
+			   "%s: not a directory", path);
+	if (st->st_uid != geteuid())
+		return say(why, whylen, RETRO_EOWNER, "%s", path);
+	return 0;
+}
+
+int retro_store_prepare(const char *path, char *why, size_t whylen)
+{
+	struct stat st;
+	char spool[PATH_MAX];
+	int r;
+	long k;
+
+	if (why && whylen)
+		why[0] = 0;
+	r = check_dir(path, &st, why, whylen);
+	if (r == ENOENT) {
+		r = mkdir_p(path);
+		if (r)
+			return say(why, whylen, r, "%s", path);
+		r = check_dir(path, &st, why, whylen);
+	}
+	if (r)
+		return why && why[0] ? r : say(why, whylen, r, "%s", path);
+	r = read_format(path, why, whylen);
+	if (r != ENOENT)
+		return r;
+	if (join(spool, sizeof spool, path, "spool"))
+		return say(why, whylen, ENAMETOOLONG, "%s", path);
+	if (!dir_is_empty(path)) {
+		/* Either another process is creating the store right now, or
+		 * this is some other directory. */
+		if (retro_os.fstatat(AT_FDCWD, spool, &st, AT_SYMLINK_NOFOLLOW) <
+		    0)
+			return say(why, whylen, RETRO_ENOTSTORE,
+				   "%s: directory is not empty and holds no "
+				   "retro store",
+				   path);
+		goto wait_format;
+	}
+	k = retro_os.mkdirat(AT_FDCWD, spool, 0700);
+	if (k == 0) {
+		retro_sys2(SYS_chmod, path, 0700);
+		return create_layout(path, why, whylen);
+	}
+	if (k != -EEXIST)
+		return say(why, whylen, (int)-k, "%s", spool);
+wait_format:
+	for (int i = 0; i < 10000; i++) {
+		struct timespec ts = { 0, 1000000 };
+		r = read_format(path, why, whylen);
+		if (r != ENOENT)
+			return r;
+		retro_sys2(SYS_nanosleep, &ts, NULL);
+	}
+	return say(why, whylen, RETRO_ENOTSTORE,
+		   "%s: store creation by another process did not finish", path);
+}
+
+int retro_store_open(const char *path, int flags, struct retro_store **out,
+		     char *why, size_t whylen)
+{
+	struct retro_store *st;
+	struct stat sb;
+	char abs[PATH_MAX];
+	int r;
+
+	if (why && whylen)
+		why[0] = 0;
+	if (path[0] != '/') {
+		char cwd[PATH_MAX];
+		if (!getcwd(cwd, sizeof cwd) ||
+		    snprintf(abs, sizeof abs, "%s/%s", cwd, path) >=
+			    (int)sizeof abs)
+			return say(why, whylen, ENAMETOOLONG, "%s", path);
+		path = abs;
+	}
+	if (flags & RETRO_OPEN_CREATE) {
+		r = retro_store_prepare(path, why, whylen);
+		if (r)
+			return r;
+	} else {
+		r = check_dir(path, &sb, why, whylen);
+		if (r)
+			return why && why[0] ? r : say(why, whylen, r, "%s", path);
+		r = read_format(path, why, whylen);
+		if (r == ENOENT)
+			return say(why, whylen, RETRO_ENOTSTORE,
+				   "%s: no FORMAT file", path);
+		if (r)
+			return r;
+	}
+	st = calloc(1, sizeof *st);
+	if (!st)
+		return ENOMEM;
+	snprintf(st->path, sizeof st->path, "%s", path);
+	st->rdonly = !!(flags & RETRO_OPEN_RDONLY);
+	r = env_open(st, path, st->rdonly);
+	if (r) {
+		free(st);
+		return say(why, whylen, r, "%s: opening LMDB", path);
+	}
+	r = dbis_open(st, 0);
+	if (r) {
+		mdb_env_close(st->env);
+		free(st);
+		return say(why, whylen, r, "%s", path);
+	}
+	*out = st;
+	return 0;
+}
+
+void retro_pathcache_free(struct pathcache *pc);
+
+void retro_store_close(struct retro_store *st)
+{
+	if (!st)
+		return;
+	retro_pathcache_free(st->pc);
+	mdb_env_close(st->env);
+	free(st);
+}
+
+const char *retro_store_path(const struct retro_store *st)
+{
+	return st->path;
+}

@@ -1,0 +1,50 @@
+/* Internals shared by store.c, import.c and reader.c. */
+#ifndef RETRO_STORE_INT_H
+#define RETRO_STORE_INT_H
+
+#include <limits.h>
+#include <lmdb.h>
+#include <retro/retro.h>
+
+struct pathcache;
+
+struct retro_store {
+	char path[PATH_MAX];
+	MDB_env *env;
+	MDB_dbi meta, chunks, paths, blobs, stacks, modules, segments, clock,
+		waits;
+	int rdonly;
+	struct pathcache *pc;
+};
+
+/* Translates an LMDB return code to retro's: MDB_MAP_FULL becomes
+ * RETRO_EMAPFULL, other MDB_* codes RETRO_ELMDB, errno values stay. */
+int retro_mdb_err(int rc);
+
+/* Big-endian keys keep LMDB's byte order equal to numeric order. */
+static inline void be32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)(v >> 24);
+	p[1] = (unsigned char)(v >> 16);
+	p[2] = (unsigned char)(v >> 8);
+	p[3] = (unsigned char)v;
+}
+static inline uint32_t rd32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | p[3];
+}
+static inline void be64(unsigned char *p, uint64_t v)
+{
+	be32(p, (uint32_t)(v >> 32));
+	be32(p + 4, (uint32_t)v);
+}
+static inline uint64_t rd64(const unsigned char *p)
+{
+	return (uint64_t)rd32(p) << 32 | rd32(p + 4);
+}
+
+/* The importer treats segments of this pid and image as its own. */
+extern uint32_t retro_import_self_image;
+
+#endif

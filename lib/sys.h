@@ -1,0 +1,35 @@
+/* Raw system calls for lib/'s own I/O.
+ *
+ * The shim must never call an intercepted function from inside itself, so the
+ * recording runtime talks to the kernel directly.  Each returns the kernel's
+ * result: a non-negative value, or -errno.  errno is never touched. */
+#ifndef RETRO_SYS_H
+#define RETRO_SYS_H
+
+#include <stdint.h>
+#include <sys/syscall.h>
+
+static inline long retro_sys6(long nr, long a, long b, long c, long d, long e,
+			      long f)
+{
+	long ret;
+	register long r10 __asm__("r10") = d;
+	register long r8 __asm__("r8") = e;
+	register long r9 __asm__("r9") = f;
+	__asm__ volatile("syscall"
+			 : "=a"(ret)
+			 : "a"(nr), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8),
+			   "r"(r9)
+			 : "rcx", "r11", "memory");
+	return ret;
+}
+
+#define retro_sys0(n) retro_sys6((n), 0, 0, 0, 0, 0, 0)
+#define retro_sys1(n, a) retro_sys6((n), (long)(a), 0, 0, 0, 0, 0)
+#define retro_sys2(n, a, b) retro_sys6((n), (long)(a), (long)(b), 0, 0, 0, 0)
+#define retro_sys3(n, a, b, c) \
+	retro_sys6((n), (long)(a), (long)(b), (long)(c), 0, 0, 0)
+#define retro_sys4(n, a, b, c, d) \
+	retro_sys6((n), (long)(a), (long)(b), (long)(c), (long)(d), 0, 0)
+
+#endif

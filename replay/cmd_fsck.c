@@ -1,0 +1,345 @@
+/* retro-replay fsck [--json] [STORE]
+ *
+ * LMDB keeps no checksums, and a damaged internal page can crash liblmdb
+ * itself, so the walk runs in a child process: its death is reported as
+ * corruption, with the signal, instead of taking the command down. */
+#include "config.h"
+#include "cmd.h"
+#include "codec.h"
+#include "hash.h"
+#include "spool.h"
+#include "store_int.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void help(FILE *f)
+{
+	fprintf(f, "usage: retro-replay fsck [STORE]\n\n"
+		   "Checks a store: its format, every chunk of actions against "
+		   "its checksum, every\nblob against its hash, every path and "
+		   "call site an action refers to, and the\nspool segments "
+		   "waiting to be imported.  Changes nothing.\n\n"
+		   "Exit status: 0 the store is sound, 1 problems were found "
+		   "(listed), 2 the\nstore cannot be opened.\n");
+}
+
+struct report {
+	FILE *out;
+	unsigned problems;
+};
+
+static void problem(struct report *rp, const char *fmt, ...)
+{
+	va_list ap;
+
+	rp->problems++;
+	if (rp->problems > 50)
+		return;
+	fputs("problem: ", rp->out);
+	va_start(ap, fmt);
+	vfprintf(rp->out, fmt, ap);
+	va_end(ap);
+	fputc('\n', rp->out);
+}
+
+static int exists(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t n)
+{
+	MDB_val k = { n, (void *)key }, v;
+
+	return mdb_get(txn, dbi, &k, &v) == 0;
+}
+
+static int is_id_arg(const struct retro_action *a, int i)
+{
+	const struct retro_call_desc *d = &retro_calls[a->call];
+	int k = d->kind[i];
+
+	if (d->flags & F_PSEUDO)
+		return ((a->call == RC_start || a->call == RC_preimage) && i == 0) ||
+		       (a->call == RC_fdinfo && i == 1);
+	return k == K_PATH || k == K_PATHW || k == K_PATHRM || k == K_PATHAT ||
+	       k == K_PATHATRM || k == K_PATHCHDIR || k == K_STR;
+}
+
+static void check_store(struct retro_store *st, struct report *rp)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	uint64_t nchunks = 0, nacts = 0, nblobs = 0, blobbytes = 0, npaths = 0,
+		 nstacks = 0, inflight = 0, losses = 0;
+	int rc;
+
+	rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
+	if (rc) {
+		problem(rp, "cannot begin a read transaction: %s", mdb_strerror(rc));
+		return;
+	}
+	/* blobs: content-addressed, so the key is the checksum */
+	if (mdb_cursor_open(txn, st->blobs, &cur) == 0) {
+		while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
+			uint64_t h[2];
+			nblobs++;
+			blobbytes += v.mv_size;
+			if (k.mv_size != 16) {
+				problem(rp, "blob key of %zu bytes", k.mv_size);
+				continue;
+			}
+			retro_hash128(v.mv_data, v.mv_size, h);
+			if (memcmp(h, k.mv_data, 16))
+				problem(rp, "blob %016llx%016llx (%zu bytes) does not "
+					    "match its hash",
+					(unsigned long long)((uint64_t *)k.mv_data)[1],
+					(unsigned long long)((uint64_t *)k.mv_data)[0],
+					v.mv_size);
+		}
+		mdb_cursor_close(cur);
+	}
+	if (mdb_cursor_open(txn, st->paths, &cur) == 0) {
+		while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
+			npaths++;
+			if (k.mv_size != 8 || v.mv_size == 0 ||
+			    memchr(v.mv_data, 0, v.mv_size))
+				problem(rp, "malformed path record");
+		}
+		mdb_cursor_close(cur);
+	}
+	if (mdb_cursor_open(txn, st->stacks, &cur) == 0) {
+		while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
+			nstacks++;
+			if (k.mv_size != 8 || v.mv_size % 24 ||
+			    v.mv_size > RETRO_STACK_MAX * 24) {
+				problem(rp, "malformed call-site record");
+				continue;
+			}
+			for (size_t i = 0; i < v.mv_size / 24; i++) {
+				uint64_t mk;
+				memcpy(&mk, (char *)v.mv_data + i * 24, 8);
+				if (mk && !exists(txn, st->modules, &mk, 8))
+					problem(rp, "call site refers to a missing "
+						    "module %016llx",
+						(unsigned long long)mk);
+			}
+		}
+		mdb_cursor_close(cur);
+	}
+	if (mdb_cursor_open(txn, st->chunks, &cur) == 0) {
+		while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
+			struct retro_action *acts;
+			size_t n;
+			uint32_t proc, thread;
+			nchunks++;
+			if (k.mv_size != 16) {
+				problem(rp, "chunk key of %zu bytes", k.mv_size);
+				continue;
+			}
+			proc = rd32(k.mv_data);
+			thread = rd32((unsigned char *)k.mv_data + 4);
+			rc = retro_chunk_decode(v.mv_data, v.mv_size, proc, thread,
+						&acts, &n);
+			if (rc) {
+				problem(rp, "chunk of process %u thread %u at seq "
+					    "%llu: %s",
+					proc, thread,
+					(unsigned long long)rd64(
+						(unsigned char *)k.mv_data + 8),
+					retro_strerror(rc));
+				continue;
+			}
+			for (size_t i = 0; i < n; i++) {
+				const struct retro_action *a = &acts[i];
+				nacts++;
+				if (a->state != 2)
+					inflight++;
+				if (a->call == RC_loss)
+					losses++;
+				for (int j = 0; j < RETRO_MAXARGS; j++)
+					if (is_id_arg(a, j) && a->arg[j] &&
+					    !exists(txn, st->paths, &a->arg[j], 8))
+						problem(rp, "process %u seq %llu (%s): "
+							    "path #%016llx missing",
+							proc, (unsigned long long)a->seq,
+							retro_calls[a->call].name,
+							(unsigned long long)a->arg[j]);
+				if (a->obj && !exists(txn, st->paths, &a->obj, 8))
+					problem(rp, "process %u seq %llu (%s): object "
+						    "path missing",
+						proc, (unsigned long long)a->seq,
+						retro_calls[a->call].name);
+				if (a->stack && !exists(txn, st->stacks, &a->stack, 8))
+					problem(rp, "process %u seq %llu (%s): call "
+						    "site missing",
+						proc, (unsigned long long)a->seq,
+						retro_calls[a->call].name);
+				if ((a->flags & RA_DATA) && a->state == 2 &&
+				    !(a->flags & 4 /* RA_DATA_LOST */) &&
+				    !exists(txn, st->blobs, a->hash, 16))
+					problem(rp, "process %u seq %llu (%s): its "
+						    "%u bytes are missing",
+						proc, (unsigned long long)a->seq,
+						retro_calls[a->call].name, a->datalen);
+			}
+			free(acts);
+		}
+		mdb_cursor_close(cur);
+	}
+	mdb_txn_abort(txn);
+	fprintf(rp->out,
+		"store: %llu action(s) in %llu chunk(s), %llu in flight; %llu "
+		"blob(s), %llu byte(s); %llu path(s); %llu call site(s)",
+		(unsigned long long)nacts, (unsigned long long)nchunks,
+		(unsigned long long)inflight, (unsigned long long)nblobs,
+		(unsigned long long)blobbytes, (unsigned long long)npaths,
+		(unsigned long long)nstacks);
+	if (losses)
+		fprintf(rp->out, "; %llu loss marker(s): some calls were not "
+				 "recorded",
+			(unsigned long long)losses);
+	fputc('\n', rp->out);
+}
+
+static int count_rec(const struct retro_rec_hdr *h, void *arg)
+{
+	(*(uint64_t *)arg)++;
+	(void)h;
+	return 0;
+}
+
+static void check_spool(const char *store, struct report *rp)
+{
+	char dir[PATH_MAX], path[PATH_MAX];
+	DIR *d;
+	struct dirent *de;
+	unsigned nseg = 0;
+	uint64_t nrec = 0;
+
+	snprintf(dir, sizeof dir, "%s/spool", store);
+	d = opendir(dir);
+	if (!d) {
+		problem(rp, "%s: %s", dir, strerror(errno));
+		return;
+	}
+	while ((de = readdir(d))) {
+		uint32_t p, i, t, s;
+		struct stat sb;
+		void *map;
+		int fd, rc;
+
+		if (retro_seg_parse_name(de->d_name, &p, &i, &t, &s))
+			continue;
+		nseg++;
+		snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd < 0 || fstat(fd, &sb) < 0 || sb.st_size < RETRO_SEG_HDR) {
+			problem(rp, "spool segment %s: unreadable or truncated", path);
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		map = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_SHARED, fd, 0);
+		close(fd);
+		if (map == MAP_FAILED) {
+			problem(rp, "spool segment %s: %s", path, strerror(errno));
+			continue;
+		}
+		rc = retro_seg_walk(map, (size_t)sb.st_size, count_rec, &nrec);
+		if (rc)
+			problem(rp, "spool segment %s: %s", path, retro_strerror(rc));
+		munmap(map, (size_t)sb.st_size);
+	}
+	closedir(d);
+	fprintf(rp->out, "spool: %u segment(s) awaiting import, %llu record(s)\n",
+		nseg, (unsigned long long)nrec);
+}
+
+int cmd_fsck(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, 0, 'h' },
+		{ 0 },
+	};
+	char path[PATH_MAX], why[PATH_MAX + 256];
+	int c, pfd[2], status, rc;
+	pid_t pid;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (c == 'h') {
+			help(stdout);
+			return EX_OK;
+		}
+		help(stderr);
+		return EX_USAGE;
+	}
+	if (argc - optind > 1) {
+		help(stderr);
+		return EX_USAGE;
+	}
+	if (store_path("fsck", optind < argc ? argv[optind] : NULL, path,
+		       sizeof path))
+		return EX_USAGE;
+	if (pipe(pfd) < 0) {
+		errorf("fsck", "pipe: %s", strerror(errno));
+		return EX_USAGE;
+	}
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0) {
+		errorf("fsck", "fork: %s", strerror(errno));
+		return EX_USAGE;
+	}
+	if (pid == 0) {
+		struct report rp = { fdopen(pfd[1], "w"), 0 };
+		struct retro_store *st;
+		close(pfd[0]);
+		rc = retro_store_open(path, RETRO_OPEN_RDONLY, &st, why, sizeof why);
+		if (rc) {
+			fprintf(rp.out, "cannot open: %s\n",
+				rc == ENOENT ? "no such store" : why);
+			fclose(rp.out);
+			_exit(EX_USAGE);
+		}
+		check_store(st, &rp);
+		check_spool(path, &rp);
+		retro_store_close(st);
+		if (rp.problems > 50)
+			fprintf(rp.out, "... and %u more problem(s)\n",
+				rp.problems - 50);
+		fclose(rp.out);
+		_exit(rp.problems ? EX_VERDICT : EX_OK);
+	}
+	close(pfd[1]);
+	{
+		char buf[4096];
+		ssize_t n;
+		while ((n = read(pfd[0], buf, sizeof buf)) > 0)
+			fwrite(buf, 1, (size_t)n, stdout);
+		close(pfd[0]);
+	}
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (WIFSIGNALED(status)) {
+		printf("fsck: %s: CORRUPT: reading the store crashed the checker "
+		       "(%s): its LMDB pages are damaged\n",
+		       path, strsignal(WTERMSIG(status)));
+		return EX_VERDICT;
+	}
+	rc = WIFEXITED(status) ? WEXITSTATUS(status) : EX_USAGE;
+	if (rc == EX_OK)
+		printf("fsck: %s: OK\n", path);
+	else if (rc == EX_VERDICT)
+		printf("fsck: %s: PROBLEMS FOUND\n", path);
+	else
+		printf("fsck: %s: cannot be checked\n", path);
+	return rc;
+}

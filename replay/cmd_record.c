@@ -1,0 +1,183 @@
+/* retro-replay record [-o STORE] [--] CMD ARGS... */
+#include "config.h"
+#include "cmd.h"
+#include "store_int.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static void help(FILE *f)
+{
+	fprintf(f,
+		"usage: retro-replay record [-o STORE] [-q] [--] COMMAND [ARGS...]\n\n"
+		"Runs COMMAND with libretro.so preloaded, so that it and every "
+		"process it starts\nrecord into STORE (default: $RETRO_STORE, else "
+		"~/.local/share/retro/store).\nExits with COMMAND's own exit status "
+		"(128+N when it was killed by signal N).\n\n"
+		"  -o, --output STORE  record into STORE (created on first use)\n"
+		"  -q, --quiet         print no summary\n"
+		"  -h, --help          show this help\n\n"
+		"Environment passed to the recorded processes: RETRO_TIME_READS=1 "
+		"records every\nclock read; RETRO_FOLLOW=0 stops recording at an "
+		"exec with a scrubbed\nenvironment.  See libretro(7).\n");
+}
+
+/* The shim next to this binary in a build tree, else the installed one. */
+static int find_shim(char *buf, size_t n)
+{
+	const char *env = getenv("RETRO_SHIM");
+	char exe[PATH_MAX], *slash;
+	ssize_t k;
+
+	if (env && *env) {
+		snprintf(buf, n, "%s", env);
+		return access(buf, R_OK) == 0 ? 0 : errno;
+	}
+	k = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (k > 0) {
+		exe[k] = 0;
+		slash = strrchr(exe, '/');
+		if (slash) {
+			*slash = 0;
+			snprintf(buf, n, "%s/../shim/.libs/libretro.so", exe);
+			if (access(buf, R_OK) == 0)
+				return 0;
+		}
+	}
+	snprintf(buf, n, "%s/libretro.so", RETRO_LIBDIR);
+	return access(buf, R_OK) == 0 ? 0 : errno;
+}
+
+/* Keeps the exit status as the recorder saw it: the recorded command's
+ * own record may end without one (return from main). */
+static void note_status(struct retro_store *st, pid_t pid, int status)
+{
+	unsigned char key[12];
+	struct timespec ts;
+	MDB_txn *txn;
+	MDB_val k = { 12, key }, v = { 4, &status };
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	be32(key, (uint32_t)pid);
+	be64(key + 4, (uint64_t)(ts.tv_sec * 1000000000LL + ts.tv_nsec));
+	if (mdb_txn_begin(st->env, NULL, 0, &txn))
+		return;
+	if (mdb_put(txn, st->waits, &k, &v, 0) || mdb_txn_commit(txn))
+		mdb_txn_abort(txn);
+}
+
+int cmd_record(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "output", required_argument, 0, 'o' },
+		{ "quiet", no_argument, 0, 'q' },
+		{ "help", no_argument, 0, 'h' },
+		{ 0 },
+	};
+	const char *out = NULL;
+	char store[PATH_MAX], shim[PATH_MAX], why[PATH_MAX + 256];
+	char *preload;
+	struct retro_store *st;
+	struct retro_import_stats stats;
+	struct sigaction ign = { .sa_handler = SIG_IGN }, oint, oquit;
+	int quiet = 0, c, status, r;
+	pid_t pid;
+
+	while ((c = getopt_long(argc, argv, "+o:qh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			out = optarg;
+			break;
+		case 'q':
+			quiet = 1;
+			break;
+		case 'h':
+			help(stdout);
+			return EX_OK;
+		default:
+			help(stderr);
+			return EX_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		errorf("record", "no command to record");
+		help(stderr);
+		return EX_USAGE;
+	}
+	if (store_path("record", out, store, sizeof store))
+		return EX_USAGE;
+	r = retro_store_open(store, RETRO_OPEN_CREATE, &st, why, sizeof why);
+	if (r) {
+		errorf("record", "%s", why[0] ? why : retro_strerror(r));
+		return EX_USAGE;
+	}
+	r = find_shim(shim, sizeof shim);
+	if (r) {
+		errorf("record", "cannot find libretro.so (looked at %s): %s; set "
+		       "RETRO_SHIM", shim, strerror(r));
+		retro_store_close(st);
+		return EX_USAGE;
+	}
+	{
+		const char *old = getenv("LD_PRELOAD");
+		size_t n = strlen(shim) + (old ? strlen(old) + 1 : 0) + 1;
+		preload = malloc(n);
+		if (!preload)
+			return EX_USAGE;
+		snprintf(preload, n, "%s%s%s", shim, old && *old ? " " : "",
+			 old ? old : "");
+	}
+	sigaction(SIGINT, &ign, &oint);
+	sigaction(SIGQUIT, &ign, &oquit);
+	pid = fork();
+	if (pid < 0) {
+		errorf("record", "fork: %s", strerror(errno));
+		return EX_USAGE;
+	}
+	if (pid == 0) {
+		sigaction(SIGINT, &oint, NULL);
+		sigaction(SIGQUIT, &oquit, NULL);
+		setenv("LD_PRELOAD", preload, 1);
+		setenv("RETRO_STORE", store, 1);
+		execvp(argv[optind], argv + optind);
+		fprintf(stderr, "retro-replay record: %s: %s\n", argv[optind],
+			strerror(errno));
+		_exit(errno == ENOENT ? 127 : 126);
+	}
+	free(preload);
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR) {
+			errorf("record", "waitpid: %s", strerror(errno));
+			return EX_USAGE;
+		}
+	}
+	note_status(st, pid, status);
+	r = retro_import(st, 0, 0, &stats);
+	if (r)
+		errorf("record", "%s: importing the spool: %s (kept in %s/spool; "
+		       "run 'retro-replay import')", store, retro_strerror(r),
+		       store);
+	if (!quiet) {
+		char s[64];
+		status_str(status, s, sizeof s);
+		fprintf(stderr, "retro: recorded into %s (%s)", store, s);
+		if (stats.skipped)
+			fprintf(stderr, "; %u segment(s) still being written by "
+					"processes that outlive the command",
+				stats.skipped);
+		fputc('\n', stderr);
+	}
+	retro_store_close(st);
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return EX_USAGE;
+}

@@ -1,0 +1,233 @@
+/* Interposers for files and directories.  The generic ones come from
+ * calls.def; open's optional mode, creat, dup and fcntl are written out. */
+#define SHIM_FAMILY_files
+#include "shim.h"
+#include <stdarg.h>
+
+#include <retro/calls.def>
+
+typedef int (*open_fn)(int dirfd, const char *path, int flags, mode_t mode);
+
+static int call_open(int d, const char *p, int f, mode_t m)
+{
+	(void)d;
+	return REAL(open)(p, f, m);
+}
+static int call_open64(int d, const char *p, int f, mode_t m)
+{
+	(void)d;
+	return REAL(open64)(p, f, m);
+}
+static int call_openat(int d, const char *p, int f, mode_t m)
+{
+	return REAL(openat)(d, p, f, m);
+}
+static int call_openat64(int d, const char *p, int f, mode_t m)
+{
+	return REAL(openat64)(d, p, f, m);
+}
+static int call_creat(int d, const char *p, int f, mode_t m)
+{
+	(void)d;
+	(void)f;
+	return REAL(creat)(p, m);
+}
+static int call_creat64(int d, const char *p, int f, mode_t m)
+{
+	(void)d;
+	(void)f;
+	return REAL(creat64)(p, m);
+}
+
+static int record_open(int call, open_fn fn, int dirfd, const char *path,
+		       int flags, mode_t mode)
+{
+	struct retro_call c;
+	int fd, isat = call == RC_openat || call == RC_openat64;
+	int i = 0;
+
+	if (!retro_enter(&c, call))
+		return fn(dirfd, path, flags, mode);
+	if (isat)
+		c.v[i++] = (uint64_t)(int64_t)dirfd;
+	c.v[i++] = SHIM_U64(path);
+	if (call != RC_creat && call != RC_creat64)
+		c.v[i++] = (uint64_t)flags;
+	c.v[i] = mode;
+	retro_open_pre(&c, dirfd, path, flags);
+	retro_intent(&c);
+	fd = fn(dirfd, path, flags, mode);
+	retro_open_post(&c, fd, dirfd, path, flags);
+	retro_result(&c, fd);
+	return fd;
+}
+
+static mode_t mode_arg(int flags, va_list ap)
+{
+	if ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE)
+		return (mode_t)va_arg(ap, int);
+	return 0;
+}
+
+/* man 2 open */
+RETRO_EXPORT int open(const char *path, int flags, ...)
+{
+	va_list ap;
+	mode_t mode;
+
+	va_start(ap, flags);
+	mode = mode_arg(flags, ap);
+	va_end(ap);
+	return record_open(RC_open, call_open, AT_FDCWD, path, flags, mode);
+}
+
+RETRO_EXPORT int open64(const char *path, int flags, ...)
+{
+	va_list ap;
+	mode_t mode;
+
+	va_start(ap, flags);
+	mode = mode_arg(flags, ap);
+	va_end(ap);
+	return record_open(RC_open64, call_open64, AT_FDCWD, path, flags, mode);
+}
+
+/* man 2 openat */
+RETRO_EXPORT int openat(int dirfd, const char *path, int flags, ...)
+{
+	va_list ap;
+	mode_t mode;
+
+	va_start(ap, flags);
+	mode = mode_arg(flags, ap);
+	va_end(ap);
+	return record_open(RC_openat, call_openat, dirfd, path, flags, mode);
+}
+
+RETRO_EXPORT int openat64(int dirfd, const char *path, int flags, ...)
+{
+	va_list ap;
+	mode_t mode;
+
+	va_start(ap, flags);
+	mode = mode_arg(flags, ap);
+	va_end(ap);
+	return record_open(RC_openat64, call_openat64, dirfd, path, flags,
+			   mode);
+}
+
+/* man 2 creat */
+RETRO_EXPORT int creat(const char *path, mode_t mode)
+{
+	return record_open(RC_creat, call_creat, AT_FDCWD, path,
+			   O_CREAT | O_WRONLY | O_TRUNC, mode);
+}
+
+RETRO_EXPORT int creat64(const char *path, mode_t mode)
+{
+	return record_open(RC_creat64, call_creat64, AT_FDCWD, path,
+			   O_CREAT | O_WRONLY | O_TRUNC, mode);
+}
+
+/* man 2 dup */
+RETRO_EXPORT int dup(int fd)
+{
+	struct retro_call c;
+	int r;
+
+	if (!retro_enter(&c, RC_dup))
+		return REAL(dup)(fd);
+	c.v[0] = (uint64_t)fd;
+	retro_intent(&c);
+	r = REAL(dup)(fd);
+	if (r >= 0)
+		retro_fd_dup(fd, r);
+	retro_result(&c, r);
+	return r;
+}
+
+RETRO_EXPORT int dup2(int fd, int fd2)
+{
+	struct retro_call c;
+	int r;
+
+	if (!retro_enter(&c, RC_dup2))
+		return REAL(dup2)(fd, fd2);
+	c.v[0] = (uint64_t)fd;
+	c.v[1] = (uint64_t)fd2;
+	retro_intent(&c);
+	r = REAL(dup2)(fd, fd2);
+	if (r >= 0)
+		retro_fd_dup(fd, r);
+	retro_result(&c, r);
+	return r;
+}
+
+RETRO_EXPORT int dup3(int fd, int fd2, int flags)
+{
+	struct retro_call c;
+	int r;
+
+	if (!retro_enter(&c, RC_dup3))
+		return REAL(dup3)(fd, fd2, flags);
+	c.v[0] = (uint64_t)fd;
+	c.v[1] = (uint64_t)fd2;
+	c.v[2] = (uint64_t)flags;
+	retro_intent(&c);
+	r = REAL(dup3)(fd, fd2, flags);
+	if (r >= 0)
+		retro_fd_dup(fd, r);
+	retro_result(&c, r);
+	return r;
+}
+
+/* fcntl's third argument is an int, a pointer or absent depending on cmd;
+ * passing it on as a long is what glibc itself does. */
+static int record_fcntl(int call, int (*fn)(int, int, ...), int fd, int cmd,
+			long arg)
+{
+	struct retro_call c;
+	int r;
+
+	if (!retro_enter(&c, call))
+		return fn(fd, cmd, arg);
+	c.v[0] = (uint64_t)fd;
+	c.v[1] = (uint64_t)cmd;
+	c.v[2] = (uint64_t)arg;
+	if (cmd == F_SETLK || cmd == F_SETLKW || cmd == F_GETLK ||
+	    cmd == F_OFD_SETLK || cmd == F_OFD_SETLKW || cmd == F_OFD_GETLK) {
+		const struct flock *fl = (const struct flock *)arg;
+		/* What matters of a lock: type, start and length. */
+		c.v[2] = fl ? (uint64_t)fl->l_type | (uint64_t)fl->l_start << 8
+			    : 0;
+	}
+	retro_intent(&c);
+	r = fn(fd, cmd, arg);
+	if (r >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC))
+		retro_fd_dup(fd, r);
+	retro_result(&c, r);
+	return r;
+}
+
+/* man 2 fcntl */
+RETRO_EXPORT int fcntl(int fd, int cmd, ...)
+{
+	va_list ap;
+	long arg;
+
+	va_start(ap, cmd);
+	arg = va_arg(ap, long);
+	va_end(ap);
+	return record_fcntl(RC_fcntl, REAL(fcntl), fd, cmd, arg);
+}
+
+RETRO_EXPORT int fcntl64(int fd, int cmd, ...)
+{
+	va_list ap;
+	long arg;
+
+	va_start(ap, cmd);
+	arg = va_arg(ap, long);
+	va_end(ap);
+	return record_fcntl(RC_fcntl64, REAL(fcntl64), fd, cmd, arg);
+}

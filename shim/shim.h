@@ -1,0 +1,119 @@
+/* Interposers are generated from include/retro/calls.def: each file of shim/
+ * defines SHIM_FAMILY_<family> and includes this header, then the table,
+ * and gets a real_<name> pointer for every call of its family and a
+ * generated interposer for each GEN entry.  HAND entries are written out in
+ * the same file. */
+#ifndef RETRO_SHIM_H
+#define RETRO_SHIM_H
+
+#include "config.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/select.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "recorder.h"
+
+#define RETRO_EXPORT __attribute__((visibility("default")))
+
+/* The real function; resolved at first use. */
+#define REAL(n) \
+	(real_##n ? real_##n : (__typeof__(real_##n))retro_real(#n, (void **)&real_##n))
+
+#ifdef SHIM_FAMILY_files
+#define SHIM_IN_files(...) __VA_ARGS__
+#else
+#define SHIM_IN_files(...)
+#endif
+#ifdef SHIM_FAMILY_pipes
+#define SHIM_IN_pipes(...) __VA_ARGS__
+#else
+#define SHIM_IN_pipes(...)
+#endif
+#ifdef SHIM_FAMILY_process
+#define SHIM_IN_process(...) __VA_ARGS__
+#else
+#define SHIM_IN_process(...)
+#endif
+#ifdef SHIM_FAMILY_time
+#define SHIM_IN_time(...) __VA_ARGS__
+#else
+#define SHIM_IN_time(...)
+#endif
+
+#define SHIM_U64(x) ((uint64_t)(uintptr_t)(x))
+
+/* One generated interposer: record, call, complete. */
+#define SHIM_GEN(n, R, params, args, setv)                      \
+	RETRO_EXPORT R n params                                 \
+	{                                                       \
+		struct retro_call c;                            \
+		R r;                                            \
+		if (!retro_enter(&c, RC_##n))                   \
+			return REAL(n) args;                    \
+		setv;                                           \
+		retro_intent(&c);                               \
+		r = REAL(n) args;                               \
+		retro_result(&c, (int64_t)r);                   \
+		return r;                                       \
+	}
+#define SHIM_HAND(n, R, params, args, setv)
+
+#define SHIM_DECL(f, n) \
+	SHIM_IN_##f(static __attribute__((unused)) __typeof__(&n) real_##n;)
+#define SHIM_DEF(f, how, n, R, params, args, setv) \
+	SHIM_IN_##f(SHIM_##how(n, R, params, args, setv))
+
+#define RETRO_CALL0(f, n, R, rk, how, fl) \
+	SHIM_DECL(f, n) SHIM_DEF(f, how, n, R, (void), (), (void)0)
+#define RETRO_CALL1(f, n, R, rk, how, fl, T1, K1) \
+	SHIM_DECL(f, n)                            \
+	SHIM_DEF(f, how, n, R, (T1 a1), (a1), c.v[0] = SHIM_U64(a1))
+#define RETRO_CALL2(f, n, R, rk, how, fl, T1, K1, T2, K2)            \
+	SHIM_DECL(f, n)                                              \
+	SHIM_DEF(f, how, n, R, (T1 a1, T2 a2), (a1, a2),             \
+		 (c.v[0] = SHIM_U64(a1), c.v[1] = SHIM_U64(a2)))
+#define RETRO_CALL3(f, n, R, rk, how, fl, T1, K1, T2, K2, T3, K3)      \
+	SHIM_DECL(f, n)                                                \
+	SHIM_DEF(f, how, n, R, (T1 a1, T2 a2, T3 a3), (a1, a2, a3),    \
+		 (c.v[0] = SHIM_U64(a1), c.v[1] = SHIM_U64(a2),        \
+		  c.v[2] = SHIM_U64(a3)))
+#define RETRO_CALL4(f, n, R, rk, how, fl, T1, K1, T2, K2, T3, K3, T4, K4) \
+	SHIM_DECL(f, n)                                                   \
+	SHIM_DEF(f, how, n, R, (T1 a1, T2 a2, T3 a3, T4 a4),              \
+		 (a1, a2, a3, a4),                                        \
+		 (c.v[0] = SHIM_U64(a1), c.v[1] = SHIM_U64(a2),           \
+		  c.v[2] = SHIM_U64(a3), c.v[3] = SHIM_U64(a4)))
+#define RETRO_CALL5(f, n, R, rk, how, fl, T1, K1, T2, K2, T3, K3, T4, K4, \
+		    T5, K5)                                               \
+	SHIM_DECL(f, n)                                                   \
+	SHIM_DEF(f, how, n, R, (T1 a1, T2 a2, T3 a3, T4 a4, T5 a5),       \
+		 (a1, a2, a3, a4, a5),                                    \
+		 (c.v[0] = SHIM_U64(a1), c.v[1] = SHIM_U64(a2),           \
+		  c.v[2] = SHIM_U64(a3), c.v[3] = SHIM_U64(a4),           \
+		  c.v[4] = SHIM_U64(a5)))
+#define RETRO_CALL6(f, n, R, rk, how, fl, T1, K1, T2, K2, T3, K3, T4, K4, \
+		    T5, K5, T6, K6)                                       \
+	SHIM_DECL(f, n)                                                   \
+	SHIM_DEF(f, how, n, R, (T1 a1, T2 a2, T3 a3, T4 a4, T5 a5, T6 a6),\
+		 (a1, a2, a3, a4, a5, a6),                                \
+		 (c.v[0] = SHIM_U64(a1), c.v[1] = SHIM_U64(a2),           \
+		  c.v[2] = SHIM_U64(a3), c.v[3] = SHIM_U64(a4),           \
+		  c.v[4] = SHIM_U64(a5), c.v[5] = SHIM_U64(a6)))
+#define RETRO_PSEUDO(...)
+
+#endif
