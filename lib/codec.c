@@ -30,7 +30,7 @@ void retro_buf_free(struct retro_buf *b)
 
 static void put(struct retro_buf *b, const void *p, size_t n)
 {
-	if (b->oom)
+	if (b->oom || n == 0)
 		return;
 	if (b->len + n > b->cap) {
 		size_t cap = b->cap ? b->cap * 2 : 4096;
@@ -142,6 +142,8 @@ int retro_chunk_encode(const struct retro_action *acts, size_t n,
 
 	out->len = 0;
 	out->oom = 0;
+	if (n > RETRO_CHUNK_MAX)
+		return EINVAL;
 	for (size_t i = 0; i < n; i++) {
 		const struct retro_action *a = &acts[i];
 		uint32_t m = 0;

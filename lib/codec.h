@@ -23,7 +23,8 @@ struct retro_buf {
 void retro_buf_free(struct retro_buf *b);
 
 /* Encodes n actions (all of one proc and thread, in seq order) into out,
- * which is reset first.  Returns 0 or ENOMEM. */
+ * which is reset first.  Returns 0, EINVAL when n > RETRO_CHUNK_MAX, or
+ * ENOMEM. */
 int retro_chunk_encode(const struct retro_action *acts, size_t n,
 		       struct retro_buf *out);
 

@@ -255,6 +255,8 @@ static int on_action(struct seginfo *si, const struct retro_rec_action *r)
 	a->datalen = r->datalen;
 	if (a->state == 1)
 		si->stats->inflight++;
+	if (a->call == RC_loss)
+		si->stats->losses++;
 	if ((r->flags & RA_DATA) && !(r->flags & RA_DATA_LOST) &&
 	    a->state == 2) {
 		MDB_val k = { 16, (void *)r->hash }, v = { r->datalen, (void *)(r + 1) };
@@ -268,7 +270,9 @@ static int on_action(struct seginfo *si, const struct retro_rec_action *r)
 		/* exec's argv is kept at intent; the call never completes. */
 		MDB_val k = { 16, (void *)r->hash }, v = { r->datalen, (void *)(r + 1) };
 		rc = mdb_put(si->txn, si->st->blobs, &k, &v, MDB_NOOVERWRITE);
-		if (rc && rc != MDB_KEYEXIST)
+		if (rc == 0)
+			si->stats->bytes += r->datalen;
+		else if (rc != MDB_KEYEXIST)
 			return retro_mdb_err(rc);
 	}
 	return 0;
@@ -327,7 +331,8 @@ static int put_chunks(struct seginfo *si)
 	struct retro_buf buf = { 0 };
 	int rc = 0;
 
-	qsort(si->acts, si->nacts, sizeof *si->acts, cmp_seq);
+	if (si->nacts)
+		qsort(si->acts, si->nacts, sizeof *si->acts, cmp_seq);
 	for (size_t i = 0; i < si->nacts; i += RETRO_CHUNK_MAX) {
 		size_t n = si->nacts - i < RETRO_CHUNK_MAX ? si->nacts - i
 							   : RETRO_CHUNK_MAX;
@@ -470,7 +475,8 @@ int retro_import(struct retro_store *st, uint32_t proc, int flags,
 		}
 		refs[n++] = r;
 	}
-	qsort(refs, n, sizeof *refs, cmp_seg);
+	if (n)
+		qsort(refs, n, sizeof *refs, cmp_seg);
 	for (size_t i = 0; i < n;) {
 		MDB_txn *txn;
 		size_t j, batch = 0;

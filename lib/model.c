@@ -344,6 +344,21 @@ static uint64_t open_path(const struct retro_action *a)
 							      : a->arg[0];
 }
 
+/* Every path an action names is part of the model from the start. */
+static void register_paths(struct sim *s, const struct retro_action *a)
+{
+	const struct retro_call_desc *d = &retro_calls[a->call];
+
+	if (d->flags & F_PSEUDO)
+		return;
+	for (int i = 0; i < d->nargs; i++) {
+		int k = d->kind[i];
+		if (k == K_PATH || k == K_PATHW || k == K_PATHRM ||
+		    k == K_PATHAT || k == K_PATHATRM)
+			path_get(s, P(s, a->arg[i]));
+	}
+}
+
 /* The initial state of a path: absent if its first event creates it, the
  * pre-image if its first event is one, unknown otherwise. */
 static void prepass(struct sim *s)
@@ -356,6 +371,7 @@ static void prepass(struct sim *s)
 
 		if (a->state != 2)
 			continue;
+		register_paths(s, a);
 		if (a->call == RC_preimage) {
 			pe = path_get(s, P(s, a->arg[0]));
 			decided = 1;
@@ -445,7 +461,8 @@ static void apply(struct sim *s, const struct retro_action *a)
 		pe = path_get(s, P(s, open_path(a)));
 		if (!pe)
 			return;
-		if (pe->obj < 0 && (fl & O_CREAT)) {
+		if ((fl & O_CREAT) &&
+		    (pe->obj == -1 || (a->flags & RA_CREATED))) {
 			pe->obj = new_obj(s, RO_FILE);
 			bind_fd(s, a->proc, a->ret, pe->obj);
 			version(s, pe, a);

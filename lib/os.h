@@ -33,6 +33,9 @@ struct retro_os {
 
 extern struct retro_os retro_os;
 
+/* Test hook: makes one entry fail (see fault.c).  Returns 0 or EINVAL. */
+int retro_fault_setup(const char *spec);
+
 /* Restores every entry to the real system call. */
 void retro_os_reset(void);
 

@@ -5,6 +5,7 @@
 #include "store_int.h"
 #include "codec.h"
 #include "hash.h"
+#include "spool.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -156,6 +157,8 @@ const struct retro_proc *retro_proc_find(const struct retro_recording *r,
 {
 	struct retro_proc key = { .id = id };
 
+	if (!r->nprocs)
+		return NULL;
 	return bsearch(&key, r->procs, r->nprocs, sizeof key, cmp_proc);
 }
 
@@ -326,6 +329,70 @@ static int derive_procs(struct retro_store *st, struct retro_recording *r)
 	return 0;
 }
 
+/* Loss records of threads that had no segment to write them in. */
+static int shared_losses(struct retro_store *st, struct retro_recording *r,
+			 size_t *cap)
+{
+	char path[PATH_MAX];
+	struct retro_shared_hdr h;
+	struct retro_loss_rec l;
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/" RETRO_SHARED_NAME, st->path);
+	f = fopen(path, "rbe");
+	if (!f)
+		return 0;
+	if (fread(&h, sizeof h, 1, f) != 1 || h.used > RETRO_SHARED_SIZE) {
+		fclose(f);
+		return 0;
+	}
+	for (uint64_t o = 0; o + sizeof l <= h.used; o += sizeof l) {
+		struct retro_action *a;
+		if (fread(&l, sizeof l, 1, f) != 1)
+			break;
+		if (l.magic != RETRO_LOSS_MAGIC)
+			continue;
+		/* The final record of a loss replaces its opening one. */
+		if (l.until) {
+			size_t k;
+			for (k = 0; k < r->nacts; k++) {
+				struct retro_action *b = &r->acts[k];
+				if (b->call == RC_loss && b->proc == l.proc &&
+				    b->thread == l.thread && b->start == l.since)
+					break;
+			}
+			if (k < r->nacts) {
+				r->acts[k].end = l.until;
+				r->acts[k].arg[1] = l.count;
+				continue;
+			}
+		}
+		if (r->nacts == *cap) {
+			size_t c = *cap ? *cap * 2 : 4096;
+			struct retro_action *q = realloc(r->acts, c * sizeof *q);
+			if (!q) {
+				fclose(f);
+				return ENOMEM;
+			}
+			r->acts = q;
+			*cap = c;
+		}
+		a = &r->acts[r->nacts++];
+		memset(a, 0, sizeof *a);
+		a->proc = l.proc;
+		a->thread = l.thread;
+		a->call = RC_loss;
+		a->state = 2;
+		a->start = l.since;
+		a->end = l.until ? l.until : l.since;
+		a->arg[0] = (uint64_t)l.since;
+		a->arg[1] = l.count;
+		a->arg[2] = (uint64_t)l.err;
+	}
+	fclose(f);
+	return 0;
+}
+
 int retro_load(struct retro_store *st, struct retro_recording *r, char *why,
 	       size_t whylen)
 {
@@ -399,7 +466,13 @@ int retro_load(struct retro_store *st, struct retro_recording *r, char *why,
 		retro_recording_free(r);
 		return retro_mdb_err(rc);
 	}
-	qsort(r->acts, r->nacts, sizeof *r->acts, cmp_time);
+	rc = shared_losses(st, r, &cap);
+	if (rc) {
+		retro_recording_free(r);
+		return rc;
+	}
+	if (r->nacts)
+		qsort(r->acts, r->nacts, sizeof *r->acts, cmp_time);
 	r->t0 = r->nacts ? r->acts[0].start : 0;
 	rc = derive_procs(st, r);
 	if (rc)

@@ -118,6 +118,7 @@ static struct {
 	uint8_t boot_id[16];
 	size_t preimage_max;
 	pthread_key_t key;
+	struct retro_shared_hdr *shared;
 } P;
 
 static __thread struct retro_thread *tself
@@ -216,6 +217,7 @@ static void warn(const char *what, const char *path, int err)
 /* ---- segments ------------------------------------------------------------ */
 
 static void *reserve(struct retro_thread *t, uint32_t len, uint16_t type);
+static void shared_loss(struct retro_thread *t, int64_t until);
 
 static int segment_open(struct retro_thread *t, size_t need)
 {
@@ -304,8 +306,10 @@ static void mark_loss(struct retro_thread *t, int err)
 	t->lost_err = err;
 	t->lost = 0;
 	t->retry_at = 64;
-	if (!sh)
+	if (!sh) {
+		shared_loss(t, 0);
 		return;
+	}
 	end = RETRO_SEG_HDR + __atomic_load_n(&sh->used, __ATOMIC_ACQUIRE);
 	if (end + sizeof *a > sh->size)
 		end = sh->size - RETRO_SEG_RESERVE;
@@ -368,7 +372,9 @@ static void *reserve(struct retro_thread *t, uint32_t len, uint16_t type)
 
 		if (!sh) {
 			/* Lost: retry now and then, and say how much was lost. */
-			if (++t->lost < t->retry_at)
+			if (type == REC_ACTION)
+				t->lost++;
+			if (t->lost < t->retry_at)
 				return NULL;
 			t->retry_at = t->lost * 2;
 			if (segment_open(t, len))
@@ -463,14 +469,17 @@ static const char *absolute(char *buf, int dirfd, const char *path)
 	return buf;
 }
 
+/* Interns path made absolute; *absp (if not NULL) receives the string. */
 static uint64_t intern_path(struct retro_thread *t, int slot, int dirfd,
-			    const char *path)
+			    const char *path, const char **absp)
 {
 	const char *abs;
 
 	if (!path)
 		return 0;
 	abs = absolute(t->pbuf[slot & 1], dirfd, path);
+	if (absp)
+		*absp = abs;
 	return intern(t, abs, strlen(abs));
 }
 
@@ -949,23 +958,25 @@ void retro_intent(struct retro_call *c)
 		case K_PATH:
 		case K_PATHCHDIR:
 			arg[i] = intern_path(t, pslot++, AT_FDCWD,
-					     (const char *)v);
+					     (const char *)v, NULL);
 			break;
 		case K_PATHAT:
-			arg[i] = intern_path(t, pslot++, dirfd, (const char *)v);
+			arg[i] = intern_path(t, pslot++, dirfd, (const char *)v,
+					     NULL);
 			break;
 		case K_PATHW:
 		case K_PATHRM:
-		case K_PATHATRM:
+		case K_PATHATRM: {
+			const char *abs;
 			if (!v)
 				break;
-			arg[i] = intern_path(t, pslot,
+			arg[i] = intern_path(t, pslot++,
 					     d->kind[i] == K_PATHATRM ? dirfd
 								      : AT_FDCWD,
-					     (const char *)v);
-			premod_path(t, arg[i], t->pbuf[pslot & 1]);
-			pslot++;
+					     (const char *)v, &abs);
+			premod_path(t, arg[i], abs);
 			break;
+		}
 		case K_STR:
 			arg[i] = v ? intern(t, (const char *)v,
 					    strlen((const char *)v))
@@ -1259,8 +1270,13 @@ void retro_open_post(struct retro_call *c, int fd, int dirfd,
 	}
 	t->guard = 1;
 	abs = absolute(t->scratch, dirfd, path);
-	if (c->flags & RA_CREATED)
+	if (c->flags & RA_CREATED) {
+		struct stat st;
 		fl |= FE_CREATED;
+		/* Ours from birth: no pre-image when it is reopened later. */
+		if (retro_os.fstatat(fd, "", &st, AT_EMPTY_PATH) == 0)
+			inode_claim(&st);
+	}
 	if (flags & O_TRUNC)
 		fl |= FE_PREIMG; /* captured before the open emptied it */
 	fd_bind(t, fd, abs, fl);
@@ -1316,11 +1332,12 @@ static struct retro_thread *thread_new(void)
 	t->tid = (int32_t)retro_sys0(SYS_gettid);
 	t->retry_at = 64;
 	tself = t;
-	if (segment_open(t, 0) == 0) {
+	r = segment_open(t, 0);
+	if (r == 0) {
 		emit_modules(t);
 		emit_clock(t);
 	} else {
-		mark_loss(t, errno);
+		mark_loss(t, (int)r);
 	}
 	pthread_setspecific(P.key, t);
 	t->guard = 0;
@@ -1330,6 +1347,8 @@ static struct retro_thread *thread_new(void)
 static void thread_close(struct retro_thread *t)
 {
 	t->guard = 1;
+	if (!t->seg && t->lost)
+		shared_loss(t, now());
 	emit_counts(t);
 	retire_flush(t);
 	if (t->seg) {
@@ -1431,36 +1450,74 @@ static int handoff_take(struct handoff *h)
 	       h->pid == P.pid;
 }
 
-static uint32_t next_proc_id(void)
+/* Maps STORE/shared.map for the life of the process (no descriptor kept). */
+static struct retro_shared_hdr *shared_map(void)
 {
 	char path[PATH_MAX];
 	long fd, r;
-	uint64_t *ctr;
-	uint32_t id;
 
+	if (P.shared)
+		return P.shared;
 	cpy(path, sizeof path, cpy(path, sizeof path, 0, P.store,
 				   strlen(P.store)),
-	    "/procs.counter", 14);
+	    "/" RETRO_SHARED_NAME, strlen(RETRO_SHARED_NAME) + 1);
 	fd = retro_os.openat(AT_FDCWD, path, O_RDWR | O_CREAT | O_CLOEXEC,
 			     0600);
 	if (fd < 0)
-		return 0;
-	r = retro_os.fallocate((int)fd, 0, 0, 4096);
+		return NULL;
+	r = retro_os.fallocate((int)fd, 0, 0, RETRO_SHARED_SIZE);
 	if (r == -EOPNOTSUPP)
-		r = retro_os.ftruncate((int)fd, 4096);
+		r = retro_os.ftruncate((int)fd, RETRO_SHARED_SIZE);
 	if (r < 0) {
-		retro_os.close((int)fd);
-		return 0;
+		/* Full disk: use it if the store made it full-sized. */
+		struct stat st;
+		if (retro_os.fstatat((int)fd, "", &st, AT_EMPTY_PATH) < 0 ||
+		    st.st_size < RETRO_SHARED_SIZE) {
+			retro_os.close((int)fd);
+			return NULL;
+		}
 	}
-	r = retro_os.mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED,
-			  (int)fd, 0);
+	r = retro_os.mmap(NULL, RETRO_SHARED_SIZE, PROT_READ | PROT_WRITE,
+			  MAP_SHARED, (int)fd, 0);
 	retro_os.close((int)fd);
 	if (r < 0)
+		return NULL;
+	P.shared = (struct retro_shared_hdr *)r;
+	return P.shared;
+}
+
+static uint32_t next_proc_id(void)
+{
+	struct retro_shared_hdr *sh = shared_map();
+
+	if (!sh)
 		return 0;
-	ctr = (uint64_t *)r;
-	id = (uint32_t)__atomic_add_fetch(ctr, 1, __ATOMIC_SEQ_CST);
-	retro_os.munmap(ctr, 4096);
-	return id;
+	return (uint32_t)__atomic_add_fetch(&sh->next_proc, 1, __ATOMIC_SEQ_CST);
+}
+
+/* Says in the shared map that thread t loses calls; until == 0 while it
+ * still does.  Any thread of any process may append here. */
+static void shared_loss(struct retro_thread *t, int64_t until)
+{
+	struct retro_shared_hdr *sh = P.shared;
+	struct retro_loss_rec *l;
+	uint64_t off;
+
+	if (!sh)
+		return;
+	off = __atomic_fetch_add(&sh->used, sizeof *l, __ATOMIC_ACQ_REL);
+	if (sizeof *sh + off + sizeof *l > RETRO_SHARED_SIZE) {
+		__atomic_fetch_add(&sh->overflow, 1, __ATOMIC_RELAXED);
+		return;
+	}
+	l = (void *)((char *)sh + sizeof *sh + off);
+	l->proc = P.proc;
+	l->thread = t->index;
+	l->err = t->lost_err;
+	l->since = t->lost_since;
+	l->until = until;
+	l->count = t->lost;
+	__atomic_store_n(&l->magic, RETRO_LOSS_MAGIC, __ATOMIC_RELEASE);
 }
 
 /* Emits the start of a process image: argv, exe and inherited fds. */
@@ -1612,6 +1669,8 @@ void retro_init(void)
 	P.preimage_max = 64u << 20;
 	if ((s = getenv("RETRO_PREIMAGE_MAX")))
 		P.preimage_max = (size_t)atoll(s);
+	if (retro_fault_setup(getenv("RETRO_FAULT")))
+		warn("ignoring malformed RETRO_FAULT", getenv("RETRO_FAULT"), 0);
 	P.time_reads = env_flag("RETRO_TIME_READS", 0);
 	P.follow = env_flag("RETRO_FOLLOW", 1);
 	P.import_at_exit = env_flag("RETRO_IMPORT", 1);
@@ -1694,12 +1753,15 @@ void retro_fork_child(void)
 	t->index = __atomic_add_fetch(&P.nthreads, 1, __ATOMIC_RELAXED);
 	t->tid = (int32_t)retro_sys0(SYS_gettid);
 	t->guard = 1;
-	if (segment_open(t, 0) == 0) {
-		emit_modules(t);
-		emit_clock(t);
-		emit_start(t, 0);
-	} else {
-		mark_loss(t, errno);
+	{
+		int r = segment_open(t, 0);
+		if (r == 0) {
+			emit_modules(t);
+			emit_clock(t);
+			emit_start(t, 0);
+		} else {
+			mark_loss(t, r);
+		}
 	}
 	t->guard = 0;
 }

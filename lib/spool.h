@@ -123,6 +123,31 @@ struct retro_seg_hdr {
 	uint8_t boot_id[16];
 };
 
+/* STORE/shared.map: the process-id counter, and a place for loss records
+ * that every process can reach even when no segment can be created (its
+ * blocks are allocated when the store is made).  Appended with a locked
+ * xadd on `used`; readers show each record as a loss action. */
+#define RETRO_SHARED_NAME "shared.map"
+#define RETRO_SHARED_SIZE (1u << 20)
+
+struct retro_shared_hdr {
+	uint64_t next_proc;
+	uint64_t used; /* bytes of loss records after the header */
+	uint64_t overflow; /* loss records that did not fit */
+	uint64_t pad[5];
+};
+
+struct retro_loss_rec {
+	uint32_t magic; /* RETRO_LOSS_MAGIC once complete */
+	uint32_t proc;
+	uint32_t thread;
+	int32_t err;
+	int64_t since;
+	int64_t until; /* 0: still losing when written */
+	uint64_t count;
+};
+#define RETRO_LOSS_MAGIC 0x534f4c52u /* "RLOS" */
+
 /* Names a segment file: "p<proc>-i<image>-t<thread>-s<segno>.seg". */
 int retro_seg_name(char *buf, size_t n, uint32_t proc, uint32_t image,
 		   uint32_t thread, uint32_t segno);

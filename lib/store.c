@@ -8,12 +8,14 @@
 #include "store_int.h"
 #include "os.h"
 #include "sys.h"
+#include "spool.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -87,10 +89,19 @@ static int read_format(const char *path, char *why, size_t whylen)
 	fd = retro_os.openat(AT_FDCWD, f, O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0);
 	if (fd < 0)
 		return (int)-fd;
-	n = retro_os.read((int)fd, buf, sizeof buf - 1);
+	n = 0;
+	for (;;) {
+		long k = retro_os.read((int)fd, buf + n, sizeof buf - 1 - (size_t)n);
+		if (k == -EINTR)
+			continue;
+		if (k < 0) {
+			retro_os.close((int)fd);
+			return say(why, whylen, (int)-k, "%s/FORMAT", path);
+		}
+		if (k == 0 || (n += k) == (long)sizeof buf - 1)
+			break;
+	}
 	retro_os.close((int)fd);
-	if (n < 0)
-		return say(why, whylen, (int)-n, "%s/FORMAT", path);
 	buf[n] = 0;
 	if (strncmp(buf, FORMAT_MAGIC, strlen(FORMAT_MAGIC)) != 0 ||
 	    sscanf(buf + strlen(FORMAT_MAGIC), "%u", &v) != 1)
@@ -105,31 +116,6 @@ static int read_format(const char *path, char *why, size_t whylen)
 		return RETRO_EVERSION;
 	}
 	return 0;
-}
-
-static int dir_is_empty(const char *path)
-{
-	char buf[1024];
-	long fd, n;
-	int empty = 1;
-
-	fd = retro_os.openat(AT_FDCWD, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC,
-			     0);
-	if (fd < 0)
-		return 0;
-	while (empty && (n = retro_os.getdents64((int)fd, buf, sizeof buf)) > 0) {
-		for (long o = 0; o < n;) {
-			unsigned short reclen = *(unsigned short *)(buf + o + 16);
-			const char *name = buf + o + 19;
-			o += reclen;
-			if (strcmp(name, ".") && strcmp(name, "..")) {
-				empty = 0;
-				break;
-			}
-		}
-	}
-	retro_os.close((int)fd);
-	return empty;
 }
 
 static int env_open(struct retro_store *st, const char *path, int rdonly)
@@ -175,7 +161,8 @@ static int dbis_open(struct retro_store *st, int create)
 				  dbis[i]);
 		if (rc) {
 			mdb_txn_abort(txn);
-			return rc == MDB_NOTFOUND ? RETRO_ENOTSTORE
+			/* FORMAT said this is a store: a missing table is damage. */
+			return rc == MDB_NOTFOUND ? RETRO_ECORRUPT
 						  : retro_mdb_err(rc);
 		}
 	}
@@ -221,7 +208,7 @@ static int dbis_open(struct retro_store *st, int create)
 		if (rc == -1)
 			return RETRO_EVERSION;
 		if (rc)
-			return rc == MDB_NOTFOUND ? RETRO_ENOTSTORE
+			return rc == MDB_NOTFOUND ? RETRO_ECORRUPT
 						  : retro_mdb_err(rc);
 	}
 	return rc ? retro_mdb_err(rc) : 0;
@@ -245,6 +232,18 @@ static int create_layout(const char *path, char *why, size_t whylen)
 	mdb_env_close(st.env);
 	if (r)
 		return say(why, whylen, r, "%s: initialising the store", path);
+	/* The shared map gets its blocks now, while there is room. */
+	if (join(f, sizeof f, path, RETRO_SHARED_NAME))
+		return say(why, whylen, ENAMETOOLONG, "%s", path);
+	fd = retro_os.openat(AT_FDCWD, f, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return say(why, whylen, (int)-fd, "%s", f);
+	r = (int)-retro_os.fallocate((int)fd, 0, 0, RETRO_SHARED_SIZE);
+	if (r == EOPNOTSUPP)
+		r = (int)-retro_os.ftruncate((int)fd, RETRO_SHARED_SIZE);
+	retro_os.close((int)fd);
+	if (r)
+		return say(why, whylen, r, "%s", f);
 	if (join(f, sizeof f, path, "FORMAT") ||
 	    join(tmp, sizeof tmp, path, "FORMAT.tmp"))
 		return say(why, whylen, ENAMETOOLONG, "%s", path);
@@ -282,12 +281,43 @@ static int check_dir(const char *path, struct stat *st, char *why,
 	return 0;
 }
 
+/* Is there nothing in the directory but what a store creation that died
+ * half-way leaves (its lock, spool/, LMDB files)? */
+static int only_store_debris(const char *path)
+{
+	static const char *ours[] = { ".", "..", ".retro-lock", "spool",
+				      "data.mdb", "lock.mdb", RETRO_SHARED_NAME,
+				      "FORMAT.tmp" };
+	char buf[2048];
+	long fd, n;
+	int ok = 1;
+
+	fd = retro_os.openat(AT_FDCWD, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+			     0);
+	if (fd < 0)
+		return 0;
+	while (ok && (n = retro_os.getdents64((int)fd, buf, sizeof buf)) > 0) {
+		for (long o = 0; o < n && ok;) {
+			unsigned short reclen = *(unsigned short *)(buf + o + 16);
+			const char *name = buf + o + 19;
+			size_t i;
+			o += reclen;
+			for (i = 0; i < sizeof ours / sizeof *ours; i++)
+				if (!strcmp(name, ours[i]))
+					break;
+			ok = i < sizeof ours / sizeof *ours;
+		}
+	}
+	retro_os.close((int)fd);
+	return ok;
+}
+
 int retro_store_prepare(const char *path, char *why, size_t whylen)
 {
 	struct stat st;
-	char spool[PATH_MAX];
+	char lock[PATH_MAX], spool[PATH_MAX];
+	long fd, k;
 	int r;
-	long k;
 
 	if (why && whylen)
 		why[0] = 0;
@@ -303,36 +333,36 @@ int retro_store_prepare(const char *path, char *why, size_t whylen)
 	r = read_format(path, why, whylen);
 	if (r != ENOENT)
 		return r;
-	if (join(spool, sizeof spool, path, "spool"))
+	if (!only_store_debris(path))
+		return say(why, whylen, RETRO_ENOTSTORE,
+			   "%s: directory is not empty and holds no retro store",
+			   path);
+	if (join(lock, sizeof lock, path, ".retro-lock") ||
+	    join(spool, sizeof spool, path, "spool"))
 		return say(why, whylen, ENAMETOOLONG, "%s", path);
-	if (!dir_is_empty(path)) {
-		/* Either another process is creating the store right now, or
-		 * this is some other directory. */
-		if (retro_os.fstatat(AT_FDCWD, spool, &st, AT_SYMLINK_NOFOLLOW) <
-		    0)
-			return say(why, whylen, RETRO_ENOTSTORE,
-				   "%s: directory is not empty and holds no "
-				   "retro store",
-				   path);
-		goto wait_format;
+	/* Creators take turns under an flock, which the kernel drops if one
+	 * dies half-way: the next one then finds no FORMAT and starts over. */
+	fd = retro_os.openat(AT_FDCWD, lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return say(why, whylen, (int)-fd, "%s", lock);
+	do
+		k = retro_sys2(SYS_flock, fd, LOCK_EX);
+	while (k == -EINTR);
+	if (k < 0) {
+		retro_os.close((int)fd);
+		return say(why, whylen, (int)-k, "%s", lock);
 	}
-	k = retro_os.mkdirat(AT_FDCWD, spool, 0700);
-	if (k == 0) {
+	r = read_format(path, why, whylen);
+	if (r == ENOENT) {
 		retro_sys2(SYS_chmod, path, 0700);
-		return create_layout(path, why, whylen);
+		k = retro_os.mkdirat(AT_FDCWD, spool, 0700);
+		if (k < 0 && k != -EEXIST)
+			r = say(why, whylen, (int)-k, "%s", spool);
+		else
+			r = create_layout(path, why, whylen);
 	}
-	if (k != -EEXIST)
-		return say(why, whylen, (int)-k, "%s", spool);
-wait_format:
-	for (int i = 0; i < 10000; i++) {
-		struct timespec ts = { 0, 1000000 };
-		r = read_format(path, why, whylen);
-		if (r != ENOENT)
-			return r;
-		retro_sys2(SYS_nanosleep, &ts, NULL);
-	}
-	return say(why, whylen, RETRO_ENOTSTORE,
-		   "%s: store creation by another process did not finish", path);
+	retro_os.close((int)fd); /* drops the lock */
+	return r;
 }
 
 int retro_store_open(const char *path, int flags, struct retro_store **out,

@@ -261,6 +261,27 @@ static void check_spool(const char *store, struct report *rp)
 	closedir(d);
 	fprintf(rp->out, "spool: %u segment(s) awaiting import, %llu record(s)\n",
 		nseg, (unsigned long long)nrec);
+	{
+		struct retro_shared_hdr h;
+		struct retro_loss_rec l;
+		unsigned nloss = 0;
+		FILE *f;
+		snprintf(path, sizeof path, "%s/" RETRO_SHARED_NAME, store);
+		f = fopen(path, "rbe");
+		if (f && fread(&h, sizeof h, 1, f) == 1 &&
+		    h.used <= RETRO_SHARED_SIZE) {
+			for (uint64_t o = 0; o + sizeof l <= h.used; o += sizeof l)
+				if (fread(&l, sizeof l, 1, f) == 1 &&
+				    l.magic == RETRO_LOSS_MAGIC)
+					nloss++;
+			if (nloss || h.overflow)
+				fprintf(rp->out, "shared map: %u loss marker(s): some "
+						 "calls were not recorded\n",
+					nloss + (unsigned)h.overflow);
+		}
+		if (f)
+			fclose(f);
+	}
 }
 
 int cmd_fsck(int argc, char **argv)
@@ -303,6 +324,11 @@ int cmd_fsck(int argc, char **argv)
 		struct retro_store *st;
 		close(pfd[0]);
 		rc = retro_store_open(path, RETRO_OPEN_RDONLY, &st, why, sizeof why);
+		if (rc == RETRO_ECORRUPT || rc == RETRO_ELMDB) {
+			fprintf(rp.out, "problem: %s\n", why);
+			fclose(rp.out);
+			_exit(EX_VERDICT);
+		}
 		if (rc) {
 			fprintf(rp.out, "cannot open: %s\n",
 				rc == ENOENT ? "no such store" : why);

@@ -402,8 +402,19 @@ static void print_json(struct retro_store *st, const struct retro_recording *r,
 	if (a->flags & RA_HASH)
 		printf(",\"hash\":\"%016llx%016llx\"", (unsigned long long)a->hash[1],
 		       (unsigned long long)a->hash[0]);
-	if (a->flags & RA_DATA)
+	if (a->flags & RA_DATA) {
+		void *d;
+		size_t n;
 		printf(",\"data_len\":%u", a->datalen);
+		if (a->datalen <= 4096 &&
+		    retro_blob_get(st, a->hash, &d, &n) == 0) {
+			printf(",\"data_hex\":\"");
+			for (size_t i = 0; i < n; i++)
+				printf("%02x", ((unsigned char *)d)[i]);
+			putchar('"');
+			free(d);
+		}
+	}
 	if (a->flags & RA_OFFSET)
 		printf(",\"offset\":%lld", (long long)a->off);
 	if (a->flags & RA_CREATED)
@@ -433,8 +444,16 @@ static void print_line(struct retro_store *st, const struct retro_recording *r,
 	if (d->flags & F_PSEUDO) {
 		print_pseudo(stdout, st, a);
 	} else {
+		int nargs = d->nargs;
+		int fl = (int)a->arg[a->call == RC_openat ||
+				 a->call == RC_openat64 ? 2 : 1];
+		/* open's mode means something only when it creates. */
+		if ((a->call == RC_open || a->call == RC_open64 ||
+		     a->call == RC_openat || a->call == RC_openat64) &&
+		    !(fl & O_CREAT) && (fl & O_TMPFILE) != O_TMPFILE)
+			nargs--;
 		printf("%s(", d->name);
-		for (int i = 0; i < d->nargs; i++) {
+		for (int i = 0; i < nargs; i++) {
 			if (i)
 				fputs(", ", stdout);
 			print_arg(stdout, st, a, i, d->kind[i]);

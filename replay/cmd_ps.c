@@ -46,7 +46,11 @@ static void status_field(const struct retro_proc *p, char *buf, size_t n)
 {
 	if (p->flags & RP_EXITED)
 		status_str(p->status, buf, n);
-	else if (p->flags & RP_INFLIGHT)
+	else if (p->flags & (RP_INFLIGHT | RP_ENDED))
+		snprintf(buf, n, (p->flags & RP_ENDED) ? "ended" : "killed?");
+	else if (!(p->flags & RP_ENDED))
+		/* No exit, no end record: it died without running its exit
+		 * path (SIGKILL, a crash), or it is still running. */
 		snprintf(buf, n, "killed?");
 	else
 		snprintf(buf, n, "-");

@@ -164,6 +164,10 @@ int cmd_record(int argc, char **argv)
 		errorf("record", "%s: importing the spool: %s (kept in %s/spool; "
 		       "run 'retro-replay import')", store, retro_strerror(r),
 		       store);
+	if (stats.losses)
+		fprintf(stderr, "retro: warning: some calls were not recorded "
+				"(the spool could not grow); 'retro-replay log %s' "
+				"shows where\n", store);
 	if (!quiet) {
 		char s[64];
 		status_str(status, s, sizeof s);

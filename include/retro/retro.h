@@ -65,6 +65,7 @@ struct retro_import_stats {
 	uint64_t actions;   /* actions imported */
 	uint64_t inflight;  /* of which never completed */
 	uint64_t bytes;     /* blob bytes newly stored */
+	uint64_t losses;    /* loss markers: calls that were not recorded */
 };
 
 enum {

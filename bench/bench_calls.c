@@ -1,0 +1,160 @@
+/* bench_calls: times one kind of call in a tight loop, for bench/run.sh.
+ *
+ *     bench_calls pwrite N      pwrite(2) of 64 bytes at offset 0
+ *     bench_calls openclose N   open(2) O_RDONLY of an existing file + close
+ *     bench_calls clock N       clock_gettime(CLOCK_MONOTONIC)
+ *     bench_calls mix N         N rounds of open+close and pwrite (store size)
+ *
+ * Prints "MODE N NS" where NS is nanoseconds per iteration.  This is the
+ * program that gets recorded, so it links nothing of retro's: run it under
+ * LD_PRELOAD=libretro.so to measure the shim.  The loop is bracketed by raw
+ * clock_gettime system calls, which the shim does not see, so the brackets
+ * cost the same with and without it.  Its files live in a fresh directory
+ * under $TMPDIR (else /tmp), removed at the end. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+static char dir[4096], wpath[4200], rpath[4200];
+static volatile long sink;
+
+static int64_t mono_raw(void)
+{
+	struct timespec ts;
+
+	syscall(SYS_clock_gettime, CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void die(const char *what, const char *path)
+{
+	fprintf(stderr, "bench_calls: %s %s: %s\n", what, path ? path : "",
+		strerror(errno));
+	exit(1);
+}
+
+static void setup(void)
+{
+	const char *tmp = getenv("TMPDIR");
+	char buf[64];
+	int fd;
+
+	snprintf(dir, sizeof dir, "%s/retro-bench.XXXXXX",
+		 tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(dir))
+		die("mkdtemp", dir);
+	snprintf(wpath, sizeof wpath, "%s/w", dir);
+	snprintf(rpath, sizeof rpath, "%s/r", dir);
+	fd = open(rpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0)
+		die("create", rpath);
+	memset(buf, 'r', sizeof buf);
+	if (write(fd, buf, sizeof buf) != (ssize_t)sizeof buf)
+		die("write", rpath);
+	close(fd);
+}
+
+static void cleanup(void)
+{
+	unlink(wpath);
+	unlink(rpath);
+	rmdir(dir);
+}
+
+static void do_pwrite(int fd, const char *buf, long n)
+{
+	for (long i = 0; i < n; i++)
+		if (pwrite(fd, buf, 64, 0) != 64)
+			die("pwrite", wpath);
+}
+
+static void do_openclose(long n)
+{
+	for (long i = 0; i < n; i++) {
+		int fd = open(rpath, O_RDONLY);
+		if (fd < 0)
+			die("open", rpath);
+		close(fd);
+	}
+}
+
+static void do_clock(long n)
+{
+	struct timespec ts;
+	long acc = 0;
+
+	for (long i = 0; i < n; i++) {
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		acc += ts.tv_nsec;
+	}
+	sink = acc;
+}
+
+static void do_mix(int fd, const char *buf, long n)
+{
+	for (long i = 0; i < n; i++) {
+		do_openclose(1);
+		do_pwrite(fd, buf, 1);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	char buf[64];
+	long n, warm;
+	int64_t t0, t1;
+	int fd = -1;
+	const char *mode;
+
+	if (argc != 3 || (n = atol(argv[2])) <= 0) {
+		fprintf(stderr,
+			"usage: bench_calls pwrite|openclose|clock|mix N\n");
+		return 2;
+	}
+	mode = argv[1];
+	warm = n / 10 < 1000 ? 1000 : n / 10;
+	setup();
+	memset(buf, 'w', sizeof buf);
+	if (!strcmp(mode, "pwrite") || !strcmp(mode, "mix")) {
+		fd = open(wpath, O_WRONLY | O_CREAT, 0644);
+		if (fd < 0)
+			die("open", wpath);
+	}
+	if (!strcmp(mode, "pwrite")) {
+		do_pwrite(fd, buf, warm);
+		t0 = mono_raw();
+		do_pwrite(fd, buf, n);
+		t1 = mono_raw();
+	} else if (!strcmp(mode, "openclose")) {
+		do_openclose(warm);
+		t0 = mono_raw();
+		do_openclose(n);
+		t1 = mono_raw();
+	} else if (!strcmp(mode, "clock")) {
+		do_clock(warm);
+		t0 = mono_raw();
+		do_clock(n);
+		t1 = mono_raw();
+	} else if (!strcmp(mode, "mix")) {
+		/* No warm-up: every action counts towards the store size. */
+		t0 = mono_raw();
+		do_mix(fd, buf, n);
+		t1 = mono_raw();
+	} else {
+		fprintf(stderr, "bench_calls: unknown mode %s\n", mode);
+		cleanup();
+		return 2;
+	}
+	if (fd >= 0)
+		close(fd);
+	cleanup();
+	printf("%s %ld %.1f\n", mode, n, (double)(t1 - t0) / (double)n);
+	return 0;
+}

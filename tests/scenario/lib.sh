@@ -1,0 +1,59 @@
+# Shared by the scenario tests.  Each test records small programs and
+# asserts on exact values; it prints "PASS: name" at the end or exits 1
+# with the reason.
+set -eu
+
+: "${RETRO_REPLAY:?}" "${RETRO_SHIM:?}" "${PROGS:?}"
+
+TEST_NAME=$(basename "$0" .sh)
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/retro-test.XXXXXX")
+cleanup() { rm -rf "$WORK"; }
+trap cleanup EXIT
+
+rr() { "$RETRO_REPLAY" "$@"; }
+
+fail() {
+	echo "FAIL: $TEST_NAME: $*" >&2
+	exit 1
+}
+
+# expect_eq WHAT EXPECTED ACTUAL
+expect_eq() {
+	if [ "$2" != "$3" ]; then
+		printf 'FAIL: %s: %s\n  expected: %s\n  actual:   %s\n' \
+			"$TEST_NAME" "$1" "$2" "$3" >&2
+		exit 1
+	fi
+}
+
+# expect_status WHAT EXPECTED-CODE COMMAND...
+expect_status() {
+	what=$1 want=$2
+	shift 2
+	set +e
+	"$@" >"$WORK/out" 2>"$WORK/err"
+	got=$?
+	set -e
+	if [ "$got" != "$want" ]; then
+		echo "stdout:" >&2; cat "$WORK/out" >&2
+		echo "stderr:" >&2; cat "$WORK/err" >&2
+		fail "$what: exit status $got, expected $want"
+	fi
+}
+
+# jq-like field extraction from JSON lines, with python3.
+# json_lines FILTER-EXPR: prints expr for each object in stdin for which
+# it is not None.  `o` is the object.
+json_map() {
+	python3 -c '
+import json, sys
+expr = sys.argv[1]
+for line in sys.stdin:
+    o = json.loads(line)
+    v = eval(expr, {"o": o})
+    if v is not None:
+        print(v)
+' "$1"
+}
+
+pass() { echo "PASS: $TEST_NAME"; }

@@ -1,0 +1,33 @@
+#!/bin/sh
+# record exits with the recorded command's status, finds the shim in the
+# build tree by itself, and ps shows the process tree with statuses.
+. "$SCENARIO_LIB"
+
+S=$WORK/store
+expect_status "exit 3" 3 rr record -q -o "$S" -- sh -c 'exit 3'
+expect_status "killed" 137 rr record -q -o "$S" -- sh -c 'kill -9 $$'
+expect_status "missing command" 127 rr record -q -o "$S" -- /nonexistent/cmd
+grep -q "/nonexistent/cmd" "$WORK/err" || fail "missing command message"
+
+# Without RETRO_SHIM the build-tree shim is found next to the binary.
+(unset RETRO_SHIM; rr record -q -o "$WORK/s2" -- sh -c 'true') ||
+	fail "record without RETRO_SHIM"
+rr ps --json "$WORK/s2" | json_map 'o["program"]' >"$WORK/progs"
+expect_eq "recorded without RETRO_SHIM" "dash" "$(head -1 "$WORK/progs")"
+
+rr ps --json "$S" | json_map '"%s %s" % (o["program"], o["status"])' >"$WORK/ps"
+cat >"$WORK/want" <<'WANT'
+dash exit 3
+dash signal 9 (Killed)
+WANT
+diff -u "$WORK/want" "$WORK/ps" || fail "ps statuses"
+
+# A child: the parent is recorded, the tree links them.
+rr record -q -o "$WORK/s3" -- sh -c '/bin/true; exit 0'
+rr ps --json "$WORK/s3" | json_map '"%s %s %s" % (o["id"], o["parent"], o["program"])' >"$WORK/tree"
+printf '1 0 dash\n2 1 true\n' >"$WORK/want"
+diff -u "$WORK/want" "$WORK/tree" || fail "process tree"
+
+expect_status "--help" 0 rr record --help
+grep -q "usage: retro-replay record" "$WORK/out" || fail "record --help"
+pass
