@@ -16,6 +16,7 @@
 #include "pathnorm.h"
 
 #include <dirent.h>
+#include <signal.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -30,6 +31,7 @@ uint32_t retro_import_self_image = UINT32_MAX;
 
 struct segref {
 	char name[64];
+	int dir;
 	uint32_t proc, image, thread, segno;
 };
 
@@ -437,43 +439,57 @@ int retro_import(struct retro_store *st, uint32_t proc, int flags,
 		 struct retro_import_stats *stats)
 {
 	struct retro_import_stats dummy;
-	char spool[PATH_MAX], path[PATH_MAX];
+	char dirs[2][PATH_MAX], path[PATH_MAX];
 	struct segref *refs = NULL;
 	size_t n = 0, cap = 0;
 	struct dirent *de;
-	DIR *d;
-	int rc = 0;
+	int ndirs, rc = 0;
 
 	if (!stats)
 		stats = &dummy;
 	memset(stats, 0, sizeof *stats);
 	if (st->rdonly)
 		return EROFS;
-	snprintf(spool, sizeof spool, "%s/spool", st->path);
-	d = opendir(spool);
-	if (!d)
-		return errno == ENOENT ? 0 : errno;
-	while ((de = readdir(d))) {
-		struct segref r;
-		if (retro_seg_parse_name(de->d_name, &r.proc, &r.image, &r.thread,
-					 &r.segno))
+	ndirs = retro_spool_dirs(st->path, dirs);
+	for (int k = 0; k < ndirs; k++) {
+		DIR *d = opendir(dirs[k]);
+		if (!d)
 			continue;
-		if (proc && r.proc != proc)
-			continue;
-		if (strlen(de->d_name) >= sizeof r.name)
-			continue;
-		strcpy(r.name, de->d_name);
-		if (n == cap) {
-			size_t c = cap ? cap * 2 : 64;
-			struct segref *q = realloc(refs, c * sizeof *q);
-			if (!q) {
-				rc = ENOMEM;
-				goto out;
+		while ((de = readdir(d))) {
+			struct segref r;
+			int pid;
+			char tail;
+			if (sscanf(de->d_name, "exec-%d%c", &pid, &tail) == 1 &&
+			    pid > 0 && kill(pid, 0) < 0 && errno == ESRCH) {
+				/* an exec handoff whose process is gone */
+				snprintf(path, sizeof path, "%s/%s", dirs[k],
+					 de->d_name);
+				unlink(path);
+				continue;
 			}
-			refs = q;
-			cap = c;
+			if (retro_seg_parse_name(de->d_name, &r.proc, &r.image,
+						 &r.thread, &r.segno))
+				continue;
+			if (proc && r.proc != proc)
+				continue;
+			if (strlen(de->d_name) >= sizeof r.name)
+				continue;
+			strcpy(r.name, de->d_name);
+			r.dir = k;
+			if (n == cap) {
+				size_t c = cap ? cap * 2 : 64;
+				struct segref *q = realloc(refs, c * sizeof *q);
+				if (!q) {
+					closedir(d);
+					rc = ENOMEM;
+					goto out;
+				}
+				refs = q;
+				cap = c;
+			}
+			refs[n++] = r;
 		}
-		refs[n++] = r;
+		closedir(d);
 	}
 	if (n)
 		qsort(refs, n, sizeof *refs, cmp_seg);
@@ -493,7 +509,8 @@ int retro_import(struct retro_store *st, uint32_t proc, int flags,
 		}
 		for (j = i; j < n && batch < 64; j++) {
 			int verdict, r;
-			snprintf(path, sizeof path, "%s/%s", spool, refs[j].name);
+			snprintf(path, sizeof path, "%s/%s", dirs[refs[j].dir],
+				 refs[j].name);
 			verdict = import_one(st, txn, path, &refs[j], flags, stats,
 					     &r);
 			if (r) {
@@ -525,14 +542,17 @@ int retro_import(struct retro_store *st, uint32_t proc, int flags,
 		for (size_t k = i; k < j; k++) {
 			if (!done[k])
 				continue;
-			snprintf(path, sizeof path, "%s/%s", spool, refs[k].name);
+			snprintf(path, sizeof path, "%s/%s", dirs[refs[k].dir],
+				 refs[k].name);
 			retro_os.unlinkat(AT_FDCWD, path, 0);
 		}
 		free(done);
 		i = j;
 	}
 out:
-	closedir(d);
+	/* An emptied shared-memory spool goes; the shim makes it again. */
+	if (!rc && ndirs > 1)
+		rmdir(dirs[1]);
 	free(refs);
 	return rc;
 }

@@ -175,6 +175,10 @@ static void version(struct sim *s, struct pathent *pe, const struct retro_action
 
 	if (!s->track || !pe)
 		return;
+	/* Streams and devices (pipe:[...], /dev/tty) have no versions. */
+	if (pe->path[0] != '/' || !strncmp(pe->path, "/dev/", 5) ||
+	    !strncmp(pe->path, "/proc/", 6))
+		return;
 	if (pe->file < 0) {
 		if (s->nfiles == s->capfiles) {
 			size_t c = s->capfiles ? s->capfiles * 2 : 64;

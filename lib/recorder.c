@@ -59,6 +59,14 @@ struct retired {
 	size_t size;
 };
 
+#define SCACHE 32
+struct stack_cache {
+	uint64_t ra, sp;
+	int n;
+	uint64_t pc[RETRO_STACK_MAX];
+	uint64_t at[RETRO_STACK_MAX];
+};
+
 struct retro_thread {
 	struct retro_seg_hdr *seg;
 	size_t segsize;
@@ -77,6 +85,7 @@ struct retro_thread {
 	uint64_t retry_at;  /* lost count at which to retry a segment */
 	uint64_t seen_path[PATH_SLOTS];
 	uint64_t seen_stack[STACK_SLOTS];
+	struct stack_cache scache[SCACHE];
 	char pbuf[2][PATH_MAX + 8];
 	char scratch[PATH_MAX + 8];
 };
@@ -217,7 +226,36 @@ static void warn(const char *what, const char *path, int err)
 /* ---- segments ------------------------------------------------------------ */
 
 static void *reserve(struct retro_thread *t, uint32_t len, uint16_t type);
+
+#define POPULATE_WINDOW (64u << 10)
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+static void populate(struct retro_seg_hdr *sh, uint64_t from)
+{
+	uint64_t end = (from + POPULATE_WINDOW + 4095) & ~4095ull;
+
+	from &= ~4095ull;
+	if (end > sh->size)
+		end = sh->size;
+	if (from < end)
+		retro_sys3(SYS_madvise, (char *)sh + from, end - from,
+			   MADV_POPULATE_WRITE);
+}
+
 static void shared_loss(struct retro_thread *t, int64_t until);
+
+/* Creates a file in the spool; an importer may have removed the emptied
+ * shared-memory spool directory meanwhile, so make it again once. */
+static long spool_create(const char *path, int flags)
+{
+	long fd = retro_os.openat(AT_FDCWD, path, flags, 0600);
+
+	if (fd == -ENOENT && retro_os.mkdirat(AT_FDCWD, P.spool, 0700) == 0)
+		fd = retro_os.openat(AT_FDCWD, path, flags, 0600);
+	return fd;
+}
 
 static int segment_open(struct retro_thread *t, size_t need)
 {
@@ -234,8 +272,7 @@ static int segment_open(struct retro_thread *t, size_t need)
 			   t->segno);
 	if (r)
 		return (int)r;
-	fd = retro_os.openat(AT_FDCWD, path,
-			     O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	fd = spool_create(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC);
 	if (fd < 0)
 		return (int)-fd;
 	/* Reserve the blocks now: a sparse file that meets a full disk would
@@ -251,6 +288,8 @@ static int segment_open(struct retro_thread *t, size_t need)
 		goto out_unlink;
 	retro_os.close((int)fd);
 	sh = (struct retro_seg_hdr *)r;
+	sh->size = size;
+	populate(sh, 0);
 	sh->version = RETRO_SPOOL_VERSION;
 	sh->hdr_size = RETRO_SEG_HDR;
 	sh->size = size;
@@ -408,6 +447,12 @@ static void *reserve(struct retro_thread *t, uint32_t len, uint16_t type)
 		__asm__ volatile("xaddq %0, %1" : "+r"(off), "+m"(sh->used));
 		if (RETRO_SEG_HDR + off + len + RETRO_SEG_RESERVE <= sh->size) {
 			h = (void *)((char *)sh + RETRO_SEG_HDR + off);
+			/* Fault the next window in one call rather than one
+			 * write fault per page (MADV_POPULATE_WRITE, 5.14). */
+			if ((off + len) / POPULATE_WINDOW != off / POPULATE_WINDOW)
+				populate(sh, RETRO_SEG_HDR + (off + len) /
+							 POPULATE_WINDOW *
+							 POPULATE_WINDOW);
 			h->len = len;
 			h->type = type;
 			return h;
@@ -494,7 +539,17 @@ static struct fdent *fde(int fd)
 
 static int is_random_dev(const char *p)
 {
-	return strcmp(p, "/dev/urandom") == 0 || strcmp(p, "/dev/random") == 0;
+	return strncmp(p, "/dev/", 5) == 0 &&
+	       (strcmp(p + 5, "urandom") == 0 || strcmp(p + 5, "random") == 0);
+}
+
+static void fd_bind_id(struct fdent *e, uint64_t id, const char *abs,
+		       uint32_t flags)
+{
+	if (is_random_dev(abs))
+		flags |= FE_RANDOM;
+	e->path = id;
+	e->flags = FE_KNOWN | flags;
 }
 
 static void fd_bind(struct retro_thread *t, int fd, const char *abs,
@@ -504,10 +559,7 @@ static void fd_bind(struct retro_thread *t, int fd, const char *abs,
 
 	if (!e)
 		return;
-	if (is_random_dev(abs))
-		flags |= FE_RANDOM;
-	e->path = intern(t, abs, strlen(abs));
-	e->flags = FE_KNOWN | flags;
+	fd_bind_id(e, intern(t, abs, strlen(abs)), abs, flags);
 }
 
 /* The object behind fd, learnt from the kernel the first time we meet an
@@ -567,25 +619,12 @@ void retro_fd_pipe(const int fds[2])
 
 /* ---- stacks -------------------------------------------------------------- */
 
-static uint64_t capture_stack(struct retro_thread *t)
+static uint64_t emit_stack(struct retro_thread *t, const uint64_t *pc, int k)
 {
-	void *raw[RETRO_STACK_MAX + 8];
-	uint64_t pc[RETRO_STACK_MAX];
-	int n, k = 0;
-	uint64_t id, *slot;
+	uint64_t id = retro_hash64(pc, (size_t)k * 8) | 1;
+	uint64_t *slot = &t->seen_stack[id % STACK_SLOTS];
 	struct retro_rec_stack *s;
 
-	n = unw_backtrace(raw, RETRO_STACK_MAX + 8);
-	for (int i = 0; i < n && k < RETRO_STACK_MAX; i++) {
-		uint64_t a = (uint64_t)raw[i];
-		if (a >= P.self_lo && a < P.self_hi)
-			continue; /* the shim's own frames */
-		pc[k++] = a;
-	}
-	if (k == 0)
-		return 0;
-	id = retro_hash64(pc, (size_t)k * 8) | 1;
-	slot = &t->seen_stack[id % STACK_SLOTS];
 	if (*slot == id)
 		return id;
 	s = reserve(t, sizeof *s, REC_STACK);
@@ -597,6 +636,53 @@ static uint64_t capture_stack(struct retro_thread *t)
 	__atomic_store_n(&s->h.state, RS_DONE, __ATOMIC_RELEASE);
 	*slot = id;
 	return id;
+}
+
+/* The call site: up to RETRO_STACK_MAX return addresses of the program's
+ * frames.  Unwinding costs ~100 ns, so each thread caches the stacks it
+ * unwound, keyed by the interposer's return address and frame, together
+ * with where on the stack each return address was found.  A hit is
+ * verified by reading those slots again: if every one still holds the
+ * same return address, the program is in the same call chain. */
+static uint64_t capture_stack(struct retro_thread *t, uint64_t ra, uint64_t sp)
+{
+	struct stack_cache *e = &t->scache[(ra ^ (sp >> 4)) % SCACHE];
+	unw_context_t ctx;
+	unw_cursor_t cur;
+	uint64_t pc[RETRO_STACK_MAX], at[RETRO_STACK_MAX];
+	int k = 0, hops = 0;
+
+	if (ra && e->ra == ra && e->sp == sp && e->n) {
+		int ok = 1;
+		for (int i = 0; i < e->n && ok; i++)
+			ok = *(const uint64_t *)e->at[i] == e->pc[i];
+		if (ok)
+			return emit_stack(t, e->pc, e->n);
+	}
+	if (unw_getcontext(&ctx) || unw_init_local(&cur, &ctx))
+		return 0;
+	while (k < RETRO_STACK_MAX && hops++ < RETRO_STACK_MAX + 8 &&
+	       unw_step(&cur) > 0) {
+		unw_word_t ip, fsp;
+		if (unw_get_reg(&cur, UNW_REG_IP, &ip) ||
+		    unw_get_reg(&cur, UNW_REG_SP, &fsp))
+			break;
+		if (ip >= P.self_lo && ip < P.self_hi)
+			continue; /* the shim's own frames */
+		pc[k] = ip;
+		at[k] = fsp - 8; /* where `call` left this return address */
+		k++;
+	}
+	if (k == 0)
+		return 0;
+	if (ra) {
+		e->ra = ra;
+		e->sp = sp;
+		e->n = k;
+		memcpy(e->pc, pc, (size_t)k * 8);
+		memcpy(e->at, at, (size_t)k * 8);
+	}
+	return emit_stack(t, pc, k);
 }
 
 static int module_cb(struct dl_phdr_info *info, size_t size, void *arg)
@@ -914,6 +1000,10 @@ int retro_enter(struct retro_call *c, int call)
 	c->flags = 0;
 	c->obj = 0;
 	c->fd = -1;
+	c->ra = 0;
+	c->sp = 0;
+	c->pathid = 0;
+	c->abs = NULL;
 	return 1;
 }
 
@@ -958,11 +1048,13 @@ void retro_intent(struct retro_call *c)
 		case K_PATH:
 		case K_PATHCHDIR:
 			arg[i] = intern_path(t, pslot++, AT_FDCWD,
-					     (const char *)v, NULL);
+					     (const char *)v, &c->abs);
+			c->pathid = arg[i];
 			break;
 		case K_PATHAT:
 			arg[i] = intern_path(t, pslot++, dirfd, (const char *)v,
-					     NULL);
+					     &c->abs);
+			c->pathid = arg[i];
 			break;
 		case K_PATHW:
 		case K_PATHRM:
@@ -1041,7 +1133,7 @@ void retro_intent(struct retro_call *c)
 			break;
 		}
 	}
-	stack = capture_stack(t);
+	stack = capture_stack(t, c->ra, c->sp);
 	a = action_new(t, c->call, datacap);
 	if (a) {
 		memcpy(a->arg, arg, sizeof arg);
@@ -1132,7 +1224,8 @@ static void post_args(struct retro_call *c, struct retro_rec_action *a,
 			a->flags |= RA_DATA | RA_HASH;
 			break;
 		case K_TSOUT:
-			if (v && (!failed || a->err == EINTR)) {
+			/* rem is written only when the sleep is interrupted */
+			if (v && failed && a->err == EINTR) {
 				const struct timespec *ts = (const void *)v;
 				a->arg[i] = (uint64_t)(ts->tv_sec * 1000000000LL +
 						       ts->tv_nsec);
@@ -1269,7 +1362,7 @@ void retro_open_post(struct retro_call *c, int fd, int dirfd,
 		return;
 	}
 	t->guard = 1;
-	abs = absolute(t->scratch, dirfd, path);
+	abs = c->pathid ? c->abs : absolute(t->scratch, dirfd, path);
 	if (c->flags & RA_CREATED) {
 		struct stat st;
 		fl |= FE_CREATED;
@@ -1279,7 +1372,10 @@ void retro_open_post(struct retro_call *c, int fd, int dirfd,
 	}
 	if (flags & O_TRUNC)
 		fl |= FE_PREIMG; /* captured before the open emptied it */
-	fd_bind(t, fd, abs, fl);
+	if (c->pathid && fde(fd))
+		fd_bind_id(fde(fd), c->pathid, abs, fl);
+	else
+		fd_bind(t, fd, abs, fl);
 	if (c->rec)
 		c->rec->obj = P.fds && fd < NFDS ? P.fds[fd].path : 0;
 	t->guard = 0;
@@ -1657,9 +1753,15 @@ void retro_init(void)
 		warn("not recording", why, 0);
 		goto out_disable;
 	}
-	cpy(P.spool, sizeof P.spool,
-	    cpy(P.spool, sizeof P.spool, 0, P.store, strlen(P.store)),
-	    "/spool", 6);
+	{
+		char dirs[2][PATH_MAX];
+		int n = retro_spool_dirs(P.store, dirs);
+		if (n == 0) {
+			warn("not recording: no spool directory in", P.store, 0);
+			goto out_disable;
+		}
+		cpy(P.spool, sizeof P.spool, 0, dirs[n - 1], strlen(dirs[n - 1]));
+	}
 	if (dladdr((void *)&retro_init, &dli) && dli.dli_fname)
 		cpy(P.self, sizeof P.self, 0, dli.dli_fname,
 		    strlen(dli.dli_fname));
@@ -1829,6 +1931,14 @@ static char *const *env_complete(char *const *envp, struct handoff *h)
 	return v;
 }
 
+static int env_has_shim(char *const *env)
+{
+	for (int i = 0; env && env[i]; i++)
+		if (strncmp(env[i], "LD_PRELOAD=", 11) == 0)
+			return strstr(env[i] + 11, P.self) != NULL;
+	return 0;
+}
+
 static void env_free(char *const *env, char *const *envp)
 {
 	char *base;
@@ -1876,9 +1986,13 @@ char *const *retro_exec_prepare(char *const *envp)
 	h.pid = P.pid;
 	h.nthreads = P.nthreads;
 	env = env_complete(envp, &h);
+	if (!env_has_shim(env)) {
+		/* The next program will not record: no handoff to leave. */
+		t->guard = 0;
+		return env;
+	}
 	handoff_path(path, P.pid);
-	fd = retro_os.openat(AT_FDCWD, path,
-			     O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	fd = spool_create(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC);
 	if (fd >= 0) {
 		retro_os.write((int)fd, &h, sizeof h);
 		retro_os.close((int)fd);

@@ -35,7 +35,16 @@ struct retro_call {
 	uint64_t v[RETRO_MAXARGS];
 	uint64_t obj;
 	int fd; /* first fd argument, or -1 */
+	uint64_t ra, sp; /* the interposer's return address and frame */
+	uint64_t pathid; /* the last path argument, absolute, interned */
+	const char *abs;
 };
+
+/* Called in the interposer itself, right after retro_enter: identifies
+ * the call site cheaply so that its stack can come from a cache. */
+#define RETRO_SITE(c)                                                     \
+	((c).ra = (uint64_t)(uintptr_t)__builtin_return_address(0),       \
+	 (c).sp = (uint64_t)(uintptr_t)__builtin_frame_address(0))
 
 int retro_enter(struct retro_call *c, int call);
 void retro_intent(struct retro_call *c);

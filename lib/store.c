@@ -214,7 +214,74 @@ static int dbis_open(struct retro_store *st, int create)
 	return rc ? retro_mdb_err(rc) : 0;
 }
 
-/* The one process that won mkdir(spool) lays the store out. */
+/* The spool lives in shared memory when it can: /dev/shm (tmpfs) page
+ * faults cost a fraction of a journaled file system's, and a segment only
+ * has to outlive its process until it is imported.  STORE/SPOOL names the
+ * directory; STORE/spool is the fallback and is always scanned too.
+ * RETRO_SPOOL_BASE overrides /dev/shm ("none": keep it in the store). */
+static void make_fast_spool(const char *store)
+{
+	const char *base = getenv("RETRO_SPOOL_BASE");
+	char dir[PATH_MAX], f[PATH_MAX], line[PATH_MAX + 2];
+	unsigned char rnd[8];
+	long fd;
+	int n;
+
+	if (!base || !*base)
+		base = "/dev/shm";
+	if (!strcmp(base, "none") ||
+	    retro_sys3(SYS_getrandom, rnd, sizeof rnd, 0) != sizeof rnd)
+		return;
+	n = snprintf(dir, sizeof dir, "%s/retro-spool-%u-", base,
+		     (unsigned)geteuid());
+	for (size_t i = 0; i < sizeof rnd && n + 3 < (int)sizeof dir; i++)
+		n += snprintf(dir + n, sizeof dir - (size_t)n, "%02x", rnd[i]);
+	if (retro_os.mkdirat(AT_FDCWD, dir, 0700) < 0)
+		return;
+	if (join(f, sizeof f, store, "SPOOL"))
+		return;
+	fd = retro_os.openat(AT_FDCWD, f, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+			     0600);
+	if (fd < 0)
+		return;
+	n = snprintf(line, sizeof line, "%s\n", dir);
+	retro_os.write((int)fd, line, (size_t)n);
+	retro_os.close((int)fd);
+}
+
+int retro_spool_dirs(const char *store, char dirs[2][PATH_MAX])
+{
+	char f[PATH_MAX];
+	struct stat st;
+	long fd, n;
+	int k = 0;
+
+	if (join(dirs[k], PATH_MAX, store, "spool") == 0)
+		k++;
+	if (join(f, sizeof f, store, "SPOOL"))
+		return k;
+	fd = retro_os.openat(AT_FDCWD, f, O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0);
+	if (fd < 0)
+		return k;
+	n = retro_os.read((int)fd, dirs[k], PATH_MAX - 1);
+	retro_os.close((int)fd);
+	if (n <= 1 || dirs[k][0] != '/')
+		return k;
+	dirs[k][n] = 0;
+	if (dirs[k][n - 1] == '\n')
+		dirs[k][n - 1] = 0;
+	/* After a reboot the directory is gone: make it again, as ours. */
+	if (retro_os.fstatat(AT_FDCWD, dirs[k], &st, AT_SYMLINK_NOFOLLOW) < 0 &&
+	    retro_os.mkdirat(AT_FDCWD, dirs[k], 0700) < 0)
+		return k;
+	if (retro_os.fstatat(AT_FDCWD, dirs[k], &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & 077))
+		return k; /* not ours, or not private: do not use it */
+	return k + 1;
+}
+
+/* The one process holding the creation lock lays the store out. */
 static int create_layout(const char *path, char *why, size_t whylen)
 {
 	struct retro_store st;
@@ -244,6 +311,7 @@ static int create_layout(const char *path, char *why, size_t whylen)
 	retro_os.close((int)fd);
 	if (r)
 		return say(why, whylen, r, "%s", f);
+	make_fast_spool(path);
 	if (join(f, sizeof f, path, "FORMAT") ||
 	    join(tmp, sizeof tmp, path, "FORMAT.tmp"))
 		return say(why, whylen, ENAMETOOLONG, "%s", path);
@@ -285,7 +353,7 @@ static int check_dir(const char *path, struct stat *st, char *why,
  * half-way leaves (its lock, spool/, LMDB files)? */
 static int only_store_debris(const char *path)
 {
-	static const char *ours[] = { ".", "..", ".retro-lock", "spool",
+	static const char *ours[] = { ".", "..", ".retro-lock", "spool", "SPOOL",
 				      "data.mdb", "lock.mdb", RETRO_SHARED_NAME,
 				      "FORMAT.tmp" };
 	char buf[2048];

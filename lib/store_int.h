@@ -44,6 +44,10 @@ static inline uint64_t rd64(const unsigned char *p)
 	return (uint64_t)rd32(p) << 32 | rd32(p + 4);
 }
 
+/* The spool directories of a store: STORE/spool, then the shared-memory
+ * one named by STORE/SPOOL when it is usable.  Returns how many. */
+int retro_spool_dirs(const char *store, char dirs[2][PATH_MAX]);
+
 /* The importer treats segments of this pid and image as its own. */
 extern uint32_t retro_import_self_image;
 

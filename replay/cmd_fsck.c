@@ -160,7 +160,9 @@ static void check_store(struct retro_store *st, struct report *rp)
 			for (size_t i = 0; i < n; i++) {
 				const struct retro_action *a = &acts[i];
 				nacts++;
-				if (a->state != 2)
+				/* exec does not return when it works */
+				if (a->state != 2 &&
+				    !(a->call >= RC_execve && a->call <= RC_execveat))
 					inflight++;
 				if (a->call == RC_loss)
 					losses++;
@@ -218,17 +220,18 @@ static int count_rec(const struct retro_rec_hdr *h, void *arg)
 
 static void check_spool(const char *store, struct report *rp)
 {
-	char dir[PATH_MAX], path[PATH_MAX];
-	DIR *d;
+	char dirs[2][PATH_MAX], path[PATH_MAX];
 	struct dirent *de;
 	unsigned nseg = 0;
 	uint64_t nrec = 0;
+	int ndirs = retro_spool_dirs(store, dirs);
 
-	snprintf(dir, sizeof dir, "%s/spool", store);
-	d = opendir(dir);
+	for (int k = 0; k < ndirs; k++) {
+	const char *dir = dirs[k];
+	DIR *d = opendir(dir);
 	if (!d) {
 		problem(rp, "%s: %s", dir, strerror(errno));
-		return;
+		continue;
 	}
 	while ((de = readdir(d))) {
 		uint32_t p, i, t, s;
@@ -259,6 +262,7 @@ static void check_spool(const char *store, struct report *rp)
 		munmap(map, (size_t)sb.st_size);
 	}
 	closedir(d);
+	}
 	fprintf(rp->out, "spool: %u segment(s) awaiting import, %llu record(s)\n",
 		nseg, (unsigned long long)nrec);
 	{

@@ -55,6 +55,7 @@ static int record_open(int call, open_fn fn, int dirfd, const char *path,
 		c.v[i++] = (uint64_t)flags;
 	c.v[i] = mode;
 	retro_open_pre(&c, dirfd, path, flags);
+	RETRO_SITE(c);
 	retro_intent(&c);
 	fd = fn(dirfd, path, flags, mode);
 	retro_open_post(&c, fd, dirfd, path, flags);
@@ -138,6 +139,7 @@ RETRO_EXPORT int dup(int fd)
 	if (!retro_enter(&c, RC_dup))
 		return REAL(dup)(fd);
 	c.v[0] = (uint64_t)fd;
+	RETRO_SITE(c);
 	retro_intent(&c);
 	r = REAL(dup)(fd);
 	if (r >= 0)
@@ -155,6 +157,7 @@ RETRO_EXPORT int dup2(int fd, int fd2)
 		return REAL(dup2)(fd, fd2);
 	c.v[0] = (uint64_t)fd;
 	c.v[1] = (uint64_t)fd2;
+	RETRO_SITE(c);
 	retro_intent(&c);
 	r = REAL(dup2)(fd, fd2);
 	if (r >= 0)
@@ -173,6 +176,7 @@ RETRO_EXPORT int dup3(int fd, int fd2, int flags)
 	c.v[0] = (uint64_t)fd;
 	c.v[1] = (uint64_t)fd2;
 	c.v[2] = (uint64_t)flags;
+	RETRO_SITE(c);
 	retro_intent(&c);
 	r = REAL(dup3)(fd, fd2, flags);
 	if (r >= 0)
@@ -201,6 +205,7 @@ static int record_fcntl(int call, int (*fn)(int, int, ...), int fd, int cmd,
 		c.v[2] = fl ? (uint64_t)fl->l_type | (uint64_t)fl->l_start << 8
 			    : 0;
 	}
+	RETRO_SITE(c);
 	retro_intent(&c);
 	r = fn(fd, cmd, arg);
 	if (r >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC))

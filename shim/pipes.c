@@ -13,6 +13,7 @@ RETRO_EXPORT int pipe(int fds[2])
 	if (!retro_enter(&c, RC_pipe))
 		return REAL(pipe)(fds);
 	c.v[0] = SHIM_U64(fds);
+	RETRO_SITE(c);
 	retro_intent(&c);
 	r = REAL(pipe)(fds);
 	if (r == 0)
@@ -30,6 +31,7 @@ RETRO_EXPORT int pipe2(int fds[2], int flags)
 		return REAL(pipe2)(fds, flags);
 	c.v[0] = SHIM_U64(fds);
 	c.v[1] = (uint64_t)flags;
+	RETRO_SITE(c);
 	retro_intent(&c);
 	r = REAL(pipe2)(fds, flags);
 	if (r == 0)

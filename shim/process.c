@@ -16,6 +16,7 @@ RETRO_EXPORT pid_t fork(void)
 
 	if (!retro_enter(&c, RC_fork))
 		return REAL(fork)();
+	RETRO_SITE(c);
 	retro_intent(&c);
 	r = REAL(fork)();
 	if (r == 0)
@@ -34,6 +35,7 @@ RETRO_EXPORT pid_t vfork(void)
 
 	if (!retro_enter(&c, RC_vfork))
 		return REAL(fork)();
+	RETRO_SITE(c);
 	retro_intent(&c);
 	r = REAL(fork)();
 	if (r == 0)
@@ -59,6 +61,7 @@ static int record_spawn(int call, pid_t *pid, const char *file,
 	c.v[0] = SHIM_U64(pid);
 	c.v[1] = SHIM_U64(file);
 	c.v[4] = SHIM_U64(argv);
+	RETRO_SITE(c);
 	retro_intent(&c);
 	env = retro_spawn_env(envp);
 	r = call == RC_posix_spawn
@@ -103,6 +106,7 @@ static int record_exec(int call, int how, int dirfd, const char *path,
 		if (how != EX_FD)
 			c.v[i++] = SHIM_U64(path);
 		c.v[i++] = SHIM_U64(argv);
+		RETRO_SITE(c);
 		retro_intent(&c);
 		env = retro_exec_prepare(envp);
 	} else {
@@ -232,6 +236,7 @@ static void record_exit(int call, int status)
 	if (!retro_enter(&c, call))
 		return;
 	c.v[0] = (uint64_t)(uint32_t)status;
+	RETRO_SITE(c);
 	retro_intent(&c);
 	retro_exiting(status);
 	retro_result(&c, 0);

@@ -65,6 +65,7 @@
 		R r;                                            \
 		if (!retro_enter(&c, RC_##n))                   \
 			return REAL(n) args;                    \
+		RETRO_SITE(c);                                  \
 		setv;                                           \
 		retro_intent(&c);                               \
 		r = REAL(n) args;                               \

@@ -18,6 +18,7 @@ RETRO_EXPORT int clock_gettime(clockid_t clk, struct timespec *ts)
 		return REAL(clock_gettime)(clk, ts);
 	c.v[0] = (uint64_t)clk;
 	c.v[1] = SHIM_U64(ts);
+	RETRO_SITE(c);
 	retro_intent(&c);
 	r = REAL(clock_gettime)(clk, ts);
 	retro_result(&c, r);
@@ -35,6 +36,7 @@ RETRO_EXPORT int gettimeofday(struct timeval *restrict tv, void *restrict tz)
 	if (!retro_enter(&c, RC_gettimeofday))
 		return REAL(gettimeofday)(tv, tz);
 	c.v[0] = SHIM_U64(tv);
+	RETRO_SITE(c);
 	retro_intent(&c);
 	r = REAL(gettimeofday)(tv, tz);
 	retro_result(&c, r);
@@ -51,6 +53,7 @@ RETRO_EXPORT time_t time(time_t *t)
 		return REAL(time)(t);
 	if (!retro_enter(&c, RC_time))
 		return REAL(time)(t);
+	RETRO_SITE(c);
 	retro_intent(&c);
 	r = REAL(time)(t);
 	retro_result(&c, r);
@@ -67,6 +70,7 @@ RETRO_EXPORT int clock_settime(clockid_t clk, const struct timespec *ts)
 		return REAL(clock_settime)(clk, ts);
 	c.v[0] = (uint64_t)clk;
 	c.v[1] = SHIM_U64(ts);
+	RETRO_SITE(c);
 	retro_intent(&c);
 	r = REAL(clock_settime)(clk, ts);
 	retro_result(&c, r);
@@ -85,6 +89,7 @@ RETRO_EXPORT int settimeofday(const struct timeval *tv,
 	if (!retro_enter(&c, RC_settimeofday))
 		return REAL(settimeofday)(tv, tz);
 	c.v[0] = SHIM_U64(tv);
+	RETRO_SITE(c);
 	retro_intent(&c);
 	r = REAL(settimeofday)(tv, tz);
 	retro_result(&c, r);

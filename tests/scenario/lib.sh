@@ -7,7 +7,13 @@ set -eu
 
 TEST_NAME=$(basename "$0" .sh)
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/retro-test.XXXXXX")
-cleanup() { rm -rf "$WORK"; }
+cleanup() {
+	# stores keep their spool in shared memory (STORE/SPOOL names it)
+	find "$WORK" -name SPOOL -type f 2>/dev/null | while read -r f; do
+		rm -rf "$(cat "$f")"
+	done
+	rm -rf "$WORK"
+}
 trap cleanup EXIT
 
 rr() { "$RETRO_REPLAY" "$@"; }

@@ -1,0 +1,35 @@
+#!/bin/sh
+# The demo: two independent programs share a file as a flag.  The writer
+# writes "safe", sleeps, then "not safe"; the reader, started a little
+# later, reads the flag while the writer sleeps.  Both record into one
+# store, on one timeline; then we look inside.
+set -eu
+cd "$(dirname "$0")/.."
+RR=${RETRO_REPLAY:-$PWD/replay/retro-replay}
+D=$(mktemp -d "${TMPDIR:-/tmp}/retro-demo.XXXXXX")
+S=$D/store F=$D/flag
+
+say() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
+
+say "retro-replay record -o $S -- sh -c 'echo safe > $F; sleep 1; echo \"not safe\" > $F'  &"
+"$RR" record -q -o "$S" -- sh -c "echo safe > $F; sleep 1; echo 'not safe' > $F" &
+writer=$!
+sleep 0.4
+say "retro-replay record -o $S -- sh -c 'read v < $F; echo \"reader saw: \$v\"'"
+"$RR" record -q -o "$S" -- sh -c "read v < $F; echo \"reader saw: \$v\""
+wait $writer
+
+say "retro-replay ps $S"
+"$RR" ps "$S"
+say "retro-replay log -P $F $S"
+"$RR" log -P "$F" "$S"
+say "retro-replay cat --at 0.5 $S $F     # what the reader could see"
+"$RR" cat --at 0.5 "$S" "$F"
+say "retro-replay cat $S $F              # the end"
+"$RR" cat "$S" "$F"
+say "retro-replay files $S"
+"$RR" files "$S"
+say "retro-replay fsck $S"
+"$RR" fsck "$S"
+echo
+echo "The store is in $S; try: $RR log --stacks $S"
