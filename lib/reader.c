@@ -259,6 +259,22 @@ static int derive_procs(struct retro_store *st, struct retro_recording *r)
 			break;
 		}
 	}
+	/* A program started where the shim could not see the fork (system(),
+	 * popen(), posix_spawn's child) has no parent id: its parent is the
+	 * recorded process with its ppid as pid, alive when it started. */
+	for (size_t i = 0; i < r->nprocs; i++) {
+		struct retro_proc *c = &r->procs[i];
+		if (c->parent || !c->ppid)
+			continue;
+		for (size_t k = 0; k < r->nprocs; k++) {
+			struct retro_proc *p = &r->procs[k];
+			if (k != i && p->pid == c->ppid && p->start <= c->start &&
+			    (p->end >= c->start || !(p->flags & RP_ENDED))) {
+				c->parent = p->id;
+				break;
+			}
+		}
+	}
 	/* exec that never came back succeeded if a later image started. */
 	for (size_t i = 0; i < r->nacts; i++) {
 		struct retro_action *a = &r->acts[i];

@@ -28,6 +28,14 @@ rr ps --json "$WORK/s3" | json_map '"%s %s %s" % (o["id"], o["parent"], o["progr
 printf '1 0 dash\n2 1 true\n' >"$WORK/want"
 diff -u "$WORK/want" "$WORK/tree" || fail "process tree"
 
+# posix_spawn: the child program is recorded and linked to its parent,
+# with the status the parent's waitpid saw.
+out=$(rr record -q -o "$WORK/s4" -- "$PROGS/p_spawn" /bin/sh -c 'exit 0')
+expect_eq "spawn output" "child ok" "$out"
+rr ps --json "$WORK/s4" | json_map '"%s %s %s %s" % (o["id"], o["parent"], o["program"], o["status"])' >"$WORK/tree"
+printf '1 0 p_spawn exit 0\n2 1 dash exit 0\n' >"$WORK/want"
+diff -u "$WORK/want" "$WORK/tree" || fail "spawn tree"
+
 expect_status "--help" 0 rr record --help
 grep -q "usage: retro-replay record" "$WORK/out" || fail "record --help"
 pass

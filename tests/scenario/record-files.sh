@@ -71,6 +71,12 @@ old file 1 file
 WANT
 diff -u "$WORK/want" "$WORK/files" || fail "files differ"
 
+# call sites are symbolized when shown: function and file:line (tests are
+# built with -g)
+rr log --stacks -c pwrite "$S" >"$WORK/stacks"
+grep -q "at main (p_files.c:[0-9]*)" "$WORK/stacks" ||
+	fail "call site: $(cat "$WORK/stacks")"
+
 expect_status "fsck" 0 rr fsck "$S"
 grep -q "OK" "$WORK/out" || fail "fsck verdict"
 pass
