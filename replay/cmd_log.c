@@ -220,6 +220,34 @@ static void print_arg(FILE *f, struct retro_store *st,
 	case K_MSEC:
 		fprintf(f, "%d", (int)v);
 		break;
+	case K_WHENCE:
+		fputs((int)v == SEEK_SET   ? "SEEK_SET"
+		      : (int)v == SEEK_CUR ? "SEEK_CUR"
+		      : (int)v == SEEK_END ? "SEEK_END"
+					   : "?",
+		      f);
+		break;
+	case K_FCNTL: {
+		static const struct { int cmd; const char *name; } cmds[] = {
+			{ F_DUPFD, "F_DUPFD" },	    { F_GETFD, "F_GETFD" },
+			{ F_SETFD, "F_SETFD" },	    { F_GETFL, "F_GETFL" },
+			{ F_SETFL, "F_SETFL" },	    { F_GETLK, "F_GETLK" },
+			{ F_SETLK, "F_SETLK" },	    { F_SETLKW, "F_SETLKW" },
+			{ F_DUPFD_CLOEXEC, "F_DUPFD_CLOEXEC" },
+			{ F_OFD_GETLK, "F_OFD_GETLK" },
+			{ F_OFD_SETLK, "F_OFD_SETLK" },
+			{ F_OFD_SETLKW, "F_OFD_SETLKW" },
+		};
+		size_t k;
+		for (k = 0; k < sizeof cmds / sizeof *cmds; k++)
+			if (cmds[k].cmd == (int)v)
+				break;
+		if (k < sizeof cmds / sizeof *cmds)
+			fputs(cmds[k].name, f);
+		else
+			fprintf(f, "%d", (int)v);
+		break;
+	}
 	case K_WSTATUS:
 		if (v >> 32) {
 			char s[64];
