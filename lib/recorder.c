@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/uio.h>
@@ -685,6 +686,45 @@ static uint64_t capture_stack(struct retro_thread *t, uint64_t ra, uint64_t sp)
 	return emit_stack(t, pc, k);
 }
 
+/* libunwind opens a pipe of its own (to validate addresses) the first time
+ * it unwinds.  Make that happen now, inside the shim, so that the pipe is
+ * moved out of the program's way (see retro_internal_fds) instead of
+ * taking the lowest descriptors the program's next open would get. */
+static void unwind_init(void)
+{
+	unw_context_t ctx;
+	unw_cursor_t cur;
+
+	if (unw_getcontext(&ctx) == 0)
+		unw_init_local(&cur, &ctx);
+}
+
+int retro_internal(void)
+{
+	struct retro_thread *t = tself;
+
+	return P.state == PS_INIT || (t && t->guard);
+}
+
+void retro_internal_fds(int *fds, int n)
+{
+	struct rlimit rl;
+	long lo = 64;
+
+	if (retro_sys2(SYS_getrlimit, RLIMIT_NOFILE, &rl) == 0 &&
+	    rl.rlim_cur > 128 && rl.rlim_cur != RLIM_INFINITY)
+		lo = (long)rl.rlim_cur - 16;
+	else if (rl.rlim_cur == RLIM_INFINITY)
+		lo = 1 << 20;
+	for (int i = 0; i < n; i++) {
+		long nfd = retro_sys3(SYS_fcntl, fds[i], F_DUPFD_CLOEXEC, lo);
+		if (nfd < 0)
+			continue;
+		retro_sys1(SYS_close, fds[i]);
+		fds[i] = (int)nfd;
+	}
+}
+
 static int module_cb(struct dl_phdr_info *info, size_t size, void *arg)
 {
 	struct module *m;
@@ -984,6 +1024,7 @@ int retro_enter(struct retro_call *c, int call)
 			retro_init();
 		if (P.state != PS_ON)
 			return 0;
+		t = tself; /* init made this thread's state */
 	}
 	if (__builtin_expect(t == NULL, 0)) {
 		t = thread_new();
@@ -1728,7 +1769,12 @@ void retro_init(void)
 	struct retro_thread *t;
 	Dl_info dli;
 
-	if (__atomic_exchange_n(&P.state, PS_INIT, __ATOMIC_ACQ_REL) != PS_OFF)
+	int off = PS_OFF;
+
+	/* Once: the constructor and a first call from another library's
+	 * constructor may both come here. */
+	if (!__atomic_compare_exchange_n(&P.state, &off, PS_INIT, 0,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 		return;
 	if (env_flag("RETRO_DISABLE", 0))
 		goto out_disable;
@@ -1810,6 +1856,7 @@ void retro_init(void)
 	if (!t)
 		return;
 	t->guard = 1;
+	unwind_init();
 	emit_start(t, 1);
 	t->guard = 0;
 	return;

@@ -91,6 +91,14 @@ void retro_clock_stepped(void);
 /* The process is ending with status (exit, _exit). */
 void retro_exiting(int status);
 
+/* 1 while the calling thread is inside the shim (its own calls pass
+ * through unrecorded). */
+int retro_internal(void);
+
+/* Moves descriptors that the shim's libraries open for themselves (the
+ * libunwind pipe) to high numbers, out of the program's way. */
+void retro_internal_fds(int *fds, int n);
+
 /* Library constructor and destructor. */
 void retro_init(void);
 void retro_fini(void);

@@ -1,4 +1,4 @@
-/* retro-replay fsck [--json] [STORE]
+/* retro-replay fsck [STORE]
  *
  * LMDB keeps no checksums, and a damaged internal page can crash liblmdb
  * itself, so the walk runs in a child process: its death is reported as

@@ -112,7 +112,8 @@ static void print_data(FILE *f, struct retro_store *st,
 		print_escaped(f, d, n, 32);
 		free(d);
 	} else if (a->flags & RA_HASH) {
-		fprintf(f, "#%08llx", (unsigned long long)(a->hash[0] >> 32));
+		/* the first 8 hex digits of the hash, as files and --json */
+		fprintf(f, "#%08llx", (unsigned long long)(a->hash[1] >> 32));
 	} else {
 		fputs("...", f);
 	}

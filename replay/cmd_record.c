@@ -19,8 +19,10 @@ static void help(FILE *f)
 		"usage: retro-replay record [-o STORE] [-q] [--] COMMAND [ARGS...]\n\n"
 		"Runs COMMAND with libretro.so preloaded, so that it and every "
 		"process it starts\nrecord into STORE (default: $RETRO_STORE, else "
-		"~/.local/share/retro/store).\nExits with COMMAND's own exit status "
-		"(128+N when it was killed by signal N).\n\n"
+		"$XDG_DATA_HOME/retro/store,\nelse ~/.local/share/retro/store).  "
+		"Exits with COMMAND's own exit status (128+N\nwhen it was killed by "
+		"signal N; 127 when COMMAND is not found, 126 when it\ncannot be "
+		"run).  SIGINT and SIGQUIT go to COMMAND, not to the recorder.\n\n"
 		"  -o, --output STORE  record into STORE (created on first use)\n"
 		"  -q, --quiet         print no summary\n"
 		"  -h, --help          show this help\n\n"
@@ -134,6 +136,9 @@ int cmd_record(int argc, char **argv)
 		snprintf(preload, n, "%s%s%s", shim, old && *old ? " " : "",
 			 old ? old : "");
 	}
+	/* The command must not inherit the store's LMDB descriptors. */
+	retro_store_close(st);
+	st = NULL;
 	sigaction(SIGINT, &ign, &oint);
 	sigaction(SIGQUIT, &ign, &oquit);
 	pid = fork();
@@ -157,6 +162,11 @@ int cmd_record(int argc, char **argv)
 			errorf("record", "waitpid: %s", strerror(errno));
 			return EX_USAGE;
 		}
+	}
+	r = retro_store_open(store, 0, &st, why, sizeof why);
+	if (r) {
+		errorf("record", "%s", why[0] ? why : retro_strerror(r));
+		return EX_USAGE;
 	}
 	note_status(st, pid, status);
 	r = retro_import(st, 0, 0, &stats);

@@ -12,7 +12,7 @@ static const struct {
 	{ "record", cmd_record, "run a command under recording" },
 	{ "ps", cmd_ps, "list the recorded processes as a tree" },
 	{ "log", cmd_log, "show the recorded actions, strace-like" },
-	{ "files", cmd_files, "list every path touched and its versions" },
+	{ "files", cmd_files, "list every path changed and its versions" },
 	{ "cat", cmd_cat, "print what a path held at a moment" },
 	{ "fsck", cmd_fsck, "check a store's integrity" },
 	{ "import", cmd_import, "import what recording processes left in the spool" },
@@ -26,7 +26,7 @@ static void usage(FILE *f)
 	for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++)
 		fprintf(f, "  %-8s %s\n", cmds[i].name, cmds[i].summary);
 	fprintf(f, "\n'retro-replay COMMAND --help' describes a command.  STORE "
-		   "defaults to $RETRO_STORE,\nelse ~/.local/share/retro/store.  "
+		   "defaults to $RETRO_STORE,\nelse $XDG_DATA_HOME/retro/store, else ~/.local/share/retro/store.  "
 		   "Exit status: 0 success, 1 a negative verdict,\n2 usage or "
 		   "store errors.  See retro-replay(1) and libretro(7).\n");
 }

@@ -10,8 +10,12 @@ RETRO_EXPORT int pipe(int fds[2])
 	struct retro_call c;
 	int r;
 
-	if (!retro_enter(&c, RC_pipe))
-		return REAL(pipe)(fds);
+	if (!retro_enter(&c, RC_pipe)) {
+		r = REAL(pipe)(fds);
+		if (r == 0 && retro_internal())
+			retro_internal_fds(fds, 2);
+		return r;
+	}
 	c.v[0] = SHIM_U64(fds);
 	RETRO_SITE(c);
 	retro_intent(&c);
@@ -27,8 +31,12 @@ RETRO_EXPORT int pipe2(int fds[2], int flags)
 	struct retro_call c;
 	int r;
 
-	if (!retro_enter(&c, RC_pipe2))
-		return REAL(pipe2)(fds, flags);
+	if (!retro_enter(&c, RC_pipe2)) {
+		r = REAL(pipe2)(fds, flags);
+		if (r == 0 && retro_internal())
+			retro_internal_fds(fds, 2);
+		return r;
+	}
 	c.v[0] = SHIM_U64(fds);
 	c.v[1] = (uint64_t)flags;
 	RETRO_SITE(c);
