@@ -348,6 +348,13 @@ static uint64_t open_path(const struct retro_action *a)
 							      : a->arg[0];
 }
 
+static int looks_up(int c)
+{
+	return c == RC_stat || c == RC_stat64 || c == RC_lstat ||
+	       c == RC_lstat64 || c == RC_fstatat || c == RC_fstatat64 ||
+	       c == RC_statx || c == RC_access || c == RC_faccessat;
+}
+
 /* Every path an action names is part of the model from the start. */
 static void register_paths(struct sim *s, const struct retro_action *a)
 {
@@ -404,6 +411,17 @@ static void prepass(struct sim *s)
 			init = RO_ABSENT;
 		} else if (is_open(a->call) && a->ret < 0 && a->err == ENOENT) {
 			pe = path_get(s, P(s, open_path(a)));
+			decided = 1;
+			init = RO_ABSENT;
+		} else if (a->ret < 0 && a->err == ENOENT && looks_up(a->call)) {
+			/* stat or access saw that the path did not exist */
+			uint64_t id = a->call == RC_fstatat ||
+					      a->call == RC_fstatat64 ||
+					      a->call == RC_statx ||
+					      a->call == RC_faccessat
+					      ? a->arg[1]
+					      : a->arg[0];
+			pe = path_get(s, P(s, id));
 			decided = 1;
 			init = RO_ABSENT;
 		}
@@ -690,7 +708,21 @@ int retro_model_files(struct retro_store *st, const struct retro_recording *r,
 		retro_model_files_free(s.files, s.nfiles);
 		return rc;
 	}
-	qsort(s.files, s.nfiles, sizeof *s.files, cmp_file);
+	/* Paths whose only event was their initial state are not versions. */
+	{
+		size_t k = 0;
+		for (size_t i = 0; i < s.nfiles; i++) {
+			if (s.files[i].nv) {
+				s.files[k++] = s.files[i];
+			} else {
+				free(s.files[i].path);
+				free(s.files[i].v);
+			}
+		}
+		s.nfiles = k;
+	}
+	if (s.nfiles)
+		qsort(s.files, s.nfiles, sizeof *s.files, cmp_file);
 	*files = s.files;
 	*n = s.nfiles;
 	return 0;

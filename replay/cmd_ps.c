@@ -19,10 +19,23 @@ static void help(FILE *f)
 		   "  -h, --help   show this help\n");
 }
 
+/* argv on one line: words separated by spaces, control bytes escaped. */
 static void argv_print(FILE *f, const struct retro_proc *p)
 {
-	for (size_t i = 0; p->argv && i < p->argvlen; i++)
-		fputc(p->argv[i] ? p->argv[i] : ' ', f);
+	for (size_t i = 0; p->argv && i < p->argvlen; i++) {
+		unsigned char c = (unsigned char)p->argv[i];
+		if (c == 0) {
+			if (i + 1 < p->argvlen)
+				fputc(' ', f);
+		} else if (c == '\n')
+			fputs("\\n", f);
+		else if (c == '\t')
+			fputs("\\t", f);
+		else if (c < 0x20 || c == 0x7f)
+			fprintf(f, "\\x%02x", c);
+		else
+			fputc(c, f);
+	}
 }
 
 static void json_argv(FILE *f, const struct retro_proc *p)
