@@ -218,15 +218,33 @@ static int on_path(struct seginfo *si, const struct retro_rec_path *p)
 	return rc == MDB_KEYEXIST ? 0 : retro_mdb_err(rc);
 }
 
-static int on_action(struct seginfo *si, const struct retro_rec_action *r)
+static int put_blob(struct seginfo *si, const uint64_t hash[2],
+		    const void *data, uint32_t len)
 {
+	MDB_val k = { 16, (void *)hash }, v = { len, (void *)data };
+	int rc = mdb_put(si->txn, si->st->blobs, &k, &v, MDB_NOOVERWRITE);
+
+	if (rc == 0)
+		si->stats->bytes += len;
+	else if (rc != MDB_KEYEXIST)
+		return retro_mdb_err(rc);
+	return 0;
+}
+
+static int on_action(struct seginfo *si, const struct retro_rec_action *rc_)
+{
+	/* The accessors of spool.h take a non-const record; none writes. */
+	struct retro_rec_action *r = (struct retro_rec_action *)rc_;
 	struct retro_action *a;
+	const unsigned char *data;
 	int rc;
 
 	if (r->h.state == RS_TORN)
 		return 0;
-	if (r->call == 0 || r->call >= RC_NCALLS ||
-	    sizeof *r + r->datacap > r->h.len || r->datalen > r->datacap)
+	if (r->call == 0 || r->call >= RC_NCALLS || r->nargs > RETRO_MAXARGS ||
+	    (r->opt & ~(RO_OFF | RO_HASH)) ||
+	    sizeof *r + retro_rec_tail(r->opt, r->nargs) > r->h.len ||
+	    r->datalen > retro_rec_datacap(r))
 		return RETRO_ECORRUPT;
 	if (si->nacts == si->capacts) {
 		size_t cap = si->capacts ? si->capacts * 2 : 1024;
@@ -244,38 +262,36 @@ static int on_action(struct seginfo *si, const struct retro_rec_action *r)
 	a->seq = r->seq;
 	a->call = r->call;
 	a->state = r->h.state == RS_DONE ? 2 : 1;
-	a->flags = r->flags;
+	a->flags = r->flags & (uint16_t)~RA_HASH;
 	a->err = r->err;
 	a->start = r->start;
 	a->end = a->state == 2 ? r->end : r->start;
 	a->ret = r->ret;
-	a->off = r->off;
 	a->stack = r->stack ? stack_key(si, r->stack) : 0;
 	a->obj = r->obj;
-	memcpy(a->hash, r->hash, 16);
-	memcpy(a->arg, r->arg, sizeof a->arg);
+	memcpy(a->arg, retro_rec_args(r), (size_t)r->nargs * 8);
+	if (r->opt & RO_OFF)
+		a->off = *retro_rec_off(r);
+	if ((r->opt & RO_HASH) && (r->flags & RA_HASH)) {
+		memcpy(a->hash, retro_rec_hash(r), 16);
+		a->flags |= RA_HASH;
+	}
 	a->datalen = r->datalen;
 	if (a->state == 1)
 		si->stats->inflight++;
 	if (a->call == RC_loss)
 		si->stats->losses++;
+	/* Kept bytes are hashed here, off the recording thread.  exec's argv
+	 * is kept at intent: the call never completes when it works. */
+	data = retro_rec_data(r);
 	if ((r->flags & RA_DATA) && !(r->flags & RA_DATA_LOST) &&
-	    a->state == 2) {
-		MDB_val k = { 16, (void *)r->hash }, v = { r->datalen, (void *)(r + 1) };
-		rc = mdb_put(si->txn, si->st->blobs, &k, &v, MDB_NOOVERWRITE);
-		if (rc == 0)
-			si->stats->bytes += r->datalen;
-		else if (rc != MDB_KEYEXIST)
-			return retro_mdb_err(rc);
-	} else if (r->call >= RC_execve && r->call <= RC_execveat &&
-		   (r->flags & RA_DATA)) {
-		/* exec's argv is kept at intent; the call never completes. */
-		MDB_val k = { 16, (void *)r->hash }, v = { r->datalen, (void *)(r + 1) };
-		rc = mdb_put(si->txn, si->st->blobs, &k, &v, MDB_NOOVERWRITE);
-		if (rc == 0)
-			si->stats->bytes += r->datalen;
-		else if (rc != MDB_KEYEXIST)
-			return retro_mdb_err(rc);
+	    (a->state == 2 ||
+	     (r->call >= RC_execve && r->call <= RC_execveat))) {
+		retro_hash128(data, r->datalen, a->hash);
+		a->flags |= RA_HASH;
+		rc = put_blob(si, a->hash, data, r->datalen);
+		if (rc)
+			return rc;
 	}
 	return 0;
 }

@@ -227,6 +227,9 @@ static void warn(const char *what, const char *path, int err)
 /* ---- segments ------------------------------------------------------------ */
 
 static void *reserve(struct retro_thread *t, uint32_t len, uint16_t type);
+static struct retro_rec_action *action_new(struct retro_thread *t, int call,
+					   uint32_t datacap, int nargs, int opt);
+static void action_done(struct retro_rec_action *a);
 
 #define POPULATE_WINDOW (64u << 10)
 #ifndef MADV_POPULATE_WRITE
@@ -341,6 +344,7 @@ static void mark_loss(struct retro_thread *t, int err)
 	struct retro_seg_hdr *sh = t->seg;
 	struct retro_rec_action *a;
 	uint64_t end;
+	size_t len;
 
 	t->lost_since = now();
 	t->lost_err = err;
@@ -350,22 +354,23 @@ static void mark_loss(struct retro_thread *t, int err)
 		shared_loss(t, 0);
 		return;
 	}
+	len = sizeof *a + retro_rec_tail(0, RETRO_MAXARGS);
 	end = RETRO_SEG_HDR + __atomic_load_n(&sh->used, __ATOMIC_ACQUIRE);
-	if (end + sizeof *a > sh->size)
+	if (end + len > sh->size)
 		end = sh->size - RETRO_SEG_RESERVE;
 	/* Only this thread writes here, and it stops writing now. */
 	a = (void *)((char *)sh + end);
-	memset(a, 0, sizeof *a);
-	a->h.len = sizeof *a;
+	memset(a, 0, len);
+	a->h.len = (uint32_t)len;
 	a->h.type = REC_ACTION;
 	a->call = RC_loss;
+	a->nargs = RETRO_MAXARGS;
 	a->seq = ++t->seq;
 	a->start = a->end = t->lost_since;
-	a->arg[0] = (uint64_t)t->lost_since;
-	a->arg[2] = (uint64_t)err;
+	retro_rec_args(a)[0] = (uint64_t)t->lost_since;
+	retro_rec_args(a)[2] = (uint64_t)err;
 	a->h.state = RS_DONE;
-	__atomic_store_n(&sh->used, end - RETRO_SEG_HDR + sizeof *a,
-			 __ATOMIC_RELEASE);
+	__atomic_store_n(&sh->used, end - RETRO_SEG_HDR + len, __ATOMIC_RELEASE);
 }
 
 static int rotate(struct retro_thread *t, size_t need)
@@ -428,17 +433,15 @@ static void *reserve(struct retro_thread *t, uint32_t len, uint16_t type)
 				t->lost = 0;
 				emit_modules(t);
 				emit_clock(t);
-				a = reserve(t, sizeof *a, REC_ACTION);
+				a = action_new(t, RC_loss, 0, RETRO_MAXARGS, 0);
 				if (a) {
-					a->call = RC_loss;
-					a->seq = ++t->seq;
+					uint64_t *arg = retro_rec_args(a);
 					a->start = since;
 					a->end = now();
-					a->arg[0] = (uint64_t)since;
-					a->arg[1] = lost;
-					a->arg[2] = (uint64_t)err;
-					__atomic_store_n(&a->h.state, RS_DONE,
-							 __ATOMIC_RELEASE);
+					arg[0] = (uint64_t)since;
+					arg[1] = lost;
+					arg[2] = (uint64_t)err;
+					action_done(a);
 				}
 			}
 			continue;
@@ -825,13 +828,15 @@ static void emit_clock(struct retro_thread *t)
 
 /* ---- actions ------------------------------------------------------------- */
 
-/* Reserves an action record with room for datacap bytes. */
+/* Reserves an action record with nargs arguments, the optional fields of
+ * opt (RO_OFF, RO_HASH) and room for datacap bytes. */
 static struct retro_rec_action *action_new(struct retro_thread *t, int call,
-					   uint32_t datacap)
+					   uint32_t datacap, int nargs, int opt)
 {
 	struct retro_rec_action *a;
+	size_t tail = retro_rec_tail((uint8_t)opt, (uint8_t)nargs);
 
-	a = reserve(t, align8(sizeof *a + datacap), REC_ACTION);
+	a = reserve(t, align8(sizeof *a + tail + datacap), REC_ACTION);
 	if (!a)
 		return NULL;
 	a->call = (uint16_t)call;
@@ -841,11 +846,10 @@ static struct retro_rec_action *action_new(struct retro_thread *t, int call,
 	a->ret = 0;
 	a->stack = 0;
 	a->obj = 0;
-	a->off = 0;
-	a->hash[0] = a->hash[1] = 0;
-	memset(a->arg, 0, sizeof a->arg);
+	a->nargs = (uint8_t)nargs;
+	a->opt = (uint8_t)opt;
 	a->datalen = 0;
-	a->datacap = datacap;
+	memset(a + 1, 0, tail);
 	return a;
 }
 
@@ -906,22 +910,22 @@ static void emit_preimage(struct retro_thread *t, uint64_t pathid,
 			datacap = (uint32_t)len;
 		}
 	}
-	a = action_new(t, RC_preimage, datacap);
+	a = action_new(t, RC_preimage, datacap, RETRO_MAXARGS, 0);
 	if (a) {
+		uint64_t *arg = retro_rec_args(a);
 		a->start = a->end = now();
-		a->arg[0] = pathid;
-		a->arg[1] = st->st_mode;
-		a->arg[2] = (uint64_t)st->st_size;
-		a->arg[3] = st->st_uid;
-		a->arg[4] = st->st_gid;
-		a->arg[5] = (uint64_t)(st->st_mtim.tv_sec * 1000000000LL +
-				       st->st_mtim.tv_nsec);
+		arg[0] = pathid;
+		arg[1] = st->st_mode;
+		arg[2] = (uint64_t)st->st_size;
+		arg[3] = st->st_uid;
+		arg[4] = st->st_gid;
+		arg[5] = (uint64_t)(st->st_mtim.tv_sec * 1000000000LL +
+				    st->st_mtim.tv_nsec);
 		a->obj = pathid;
 		if (buf) {
-			memcpy(a + 1, buf, len);
+			memcpy(retro_rec_data(a), buf, len);
 			a->datalen = (uint32_t)len;
-			retro_hash128(buf, len, a->hash);
-			a->flags |= RA_DATA | RA_HASH;
+			a->flags |= RA_DATA;
 		}
 		if (lost)
 			a->flags |= RA_DATA_LOST;
@@ -1011,6 +1015,28 @@ static void iov_hash(const struct iovec *iov, int cnt, size_t n,
 	h = XXH3_128bits_digest(&st);
 	out[0] = h.low64;
 	out[1] = h.high64;
+}
+
+/* What each call needs in its record, worked out once from calls.def. */
+struct call_info {
+	uint8_t has_out;  /* returns bytes that are hashed (K_BUFOUT, K_IOVOUT) */
+	uint8_t need_off; /* a write without an offset: its landing is kept */
+};
+static struct call_info cinfo[RC_NCALLS];
+
+static void call_info_init(void)
+{
+	for (int c = 1; c < RC_NCALLS; c++) {
+		const struct retro_call_desc *d = &retro_calls[c];
+		int fdw = 0, off = 0;
+		for (int i = 0; i < d->nargs; i++) {
+			cinfo[c].has_out |= d->kind[i] == K_BUFOUT ||
+					    d->kind[i] == K_IOVOUT;
+			fdw |= d->kind[i] == K_FDW;
+			off |= d->kind[i] == K_OFF;
+		}
+		cinfo[c].need_off = fdw && !off && d->rkind == R_SSIZE;
+	}
 }
 
 static struct retro_thread *thread_new(void);
@@ -1175,9 +1201,14 @@ void retro_intent(struct retro_call *c)
 		}
 	}
 	stack = capture_stack(t, c->ra, c->sp);
-	a = action_new(t, c->call, datacap);
+	{
+		const struct call_info *ci = &cinfo[c->call];
+		int opt = (ci->need_off ? RO_OFF : 0) |
+			  (ci->has_out && !datacap ? RO_HASH : 0);
+		a = action_new(t, c->call, datacap, d->nargs, opt);
+	}
 	if (a) {
-		memcpy(a->arg, arg, sizeof arg);
+		memcpy(retro_rec_args(a), arg, (size_t)d->nargs * 8);
 		a->obj = c->obj;
 		a->stack = stack;
 		a->flags = c->flags;
@@ -1185,7 +1216,7 @@ void retro_intent(struct retro_call *c)
 			if (d->kind[i] == K_ARGV) {
 				/* Kept at intent: exec does not come back. */
 				char *const *av = (char *const *)c->v[i];
-				char *dst = (char *)(a + 1);
+				char *dst = (char *)retro_rec_data(a);
 				uint32_t o = 0;
 				for (int k = 0; av && av[k]; k++) {
 					size_t l = strlen(av[k]) + 1;
@@ -1196,8 +1227,6 @@ void retro_intent(struct retro_call *c)
 				}
 				a->datalen = o;
 				a->flags |= RA_DATA;
-				retro_hash128(dst, o, a->hash);
-				a->flags |= RA_HASH;
 			}
 		}
 		a->h.state = RS_INTENT;
@@ -1214,7 +1243,8 @@ static void post_args(struct retro_call *c, struct retro_rec_action *a,
 		      int64_t ret, int failed)
 {
 	const struct retro_call_desc *d = &retro_calls[c->call];
-	struct retro_thread *t = c->t;
+	uint64_t *arg = retro_rec_args(a);
+	size_t cap = retro_rec_datacap(a);
 	uint64_t n;
 
 	for (int i = 0; i < d->nargs; i++) {
@@ -1226,15 +1256,18 @@ static void post_args(struct retro_call *c, struct retro_rec_action *a,
 			if (failed || !v)
 				break;
 			n = d->rkind == R_SSIZE ? (uint64_t)ret : c->v[i + 1];
-			retro_hash128((const void *)v, n, a->hash);
-			a->flags |= RA_HASH;
-			if (d->kind[i] == K_BUFOUT && !a->datacap)
+			if (a->opt & RO_HASH) {
+				/* bytes returned and not kept: their hash */
+				retro_hash128((const void *)v, n, retro_rec_hash(a));
+				a->flags |= RA_HASH;
 				break;
-			if (n > a->datacap) {
-				a->flags |= RA_DATA_LOST;
-				n = a->datacap;
 			}
-			memcpy(a + 1, (const void *)v, n);
+			/* kept: the importer hashes them */
+			if (n > cap) {
+				a->flags |= RA_DATA_LOST;
+				n = cap;
+			}
+			memcpy(retro_rec_data(a), (const void *)v, n);
 			a->datalen = (uint32_t)n;
 			a->flags |= RA_DATA;
 			break;
@@ -1243,15 +1276,18 @@ static void post_args(struct retro_call *c, struct retro_rec_action *a,
 			if (failed || ret <= 0 || !v)
 				break;
 			n = (uint64_t)ret;
-			iov_hash((const void *)v, (int)c->v[i + 1], n, a->hash);
-			a->flags |= RA_HASH;
-			if (d->kind[i] == K_IOVOUT)
+			if (a->opt & RO_HASH) {
+				iov_hash((const void *)v, (int)c->v[i + 1], n,
+					 retro_rec_hash(a));
+				a->flags |= RA_HASH;
 				break;
-			if (n > a->datacap) {
-				a->flags |= RA_DATA_LOST;
-				n = a->datacap;
 			}
-			iov_copy(a + 1, (const void *)v, (int)c->v[i + 1], n);
+			if (n > cap) {
+				a->flags |= RA_DATA_LOST;
+				n = cap;
+			}
+			iov_copy(retro_rec_data(a), (const void *)v,
+				 (int)c->v[i + 1], n);
 			a->datalen = (uint32_t)n;
 			a->flags |= RA_DATA;
 			break;
@@ -1259,53 +1295,47 @@ static void post_args(struct retro_call *c, struct retro_rec_action *a,
 		case K_STATXOUT:
 			if (failed || !v)
 				break;
-			memcpy(a + 1, (const void *)v, a->datacap);
-			a->datalen = a->datacap;
-			retro_hash128(a + 1, a->datalen, a->hash);
-			a->flags |= RA_DATA | RA_HASH;
+			memcpy(retro_rec_data(a), (const void *)v, cap);
+			a->datalen = (uint32_t)cap;
+			a->flags |= RA_DATA;
 			break;
 		case K_TSOUT:
 			/* rem is written only when the sleep is interrupted */
 			if (v && failed && a->err == EINTR) {
 				const struct timespec *ts = (const void *)v;
-				a->arg[i] = (uint64_t)(ts->tv_sec * 1000000000LL +
-						       ts->tv_nsec);
+				arg[i] = (uint64_t)(ts->tv_sec * 1000000000LL +
+						    ts->tv_nsec);
 			}
 			break;
 		case K_WSTATUS:
 			if (v && !failed && ret > 0)
-				a->arg[i] = (uint64_t)*(const int *)v |
-					    (1ull << 32);
+				arg[i] = (uint64_t)*(const int *)v | (1ull << 32);
 			break;
 		case K_PIDOUT:
 			if (v && !failed)
-				a->arg[i] = (uint64_t)*(const pid_t *)v;
+				arg[i] = (uint64_t)*(const pid_t *)v;
 			break;
 		case K_SIGINFO:
 			if (v && !failed) {
 				const siginfo_t *si = (const void *)v;
-				a->arg[i] = (uint64_t)(uint32_t)si->si_pid |
-					    ((uint64_t)(uint16_t)si->si_code << 32) |
-					    ((uint64_t)(uint8_t)si->si_status << 48);
+				arg[i] = (uint64_t)(uint32_t)si->si_pid |
+					 ((uint64_t)(uint16_t)si->si_code << 32) |
+					 ((uint64_t)(uint8_t)si->si_status << 48);
 			}
 			break;
 		case K_FDW:
-			if (!failed && ret > 0 && d->rkind == R_SSIZE) {
-				int has_off = 0;
-				for (int k = 0; k < d->nargs; k++)
-					has_off |= d->kind[k] == K_OFF;
-				if (has_off)
-					break;
+			if (!failed && ret > 0 && (a->opt & RO_OFF)) {
 				struct fdent *e = fde((int)v);
+				long pos;
 				if (e && (e->flags & FE_NOSEEK))
 					break;
-				long pos = retro_os.lseek((int)v, 0, SEEK_CUR);
+				pos = retro_os.lseek((int)v, 0, SEEK_CUR);
 				if (pos < 0) {
 					if (e)
 						e->flags |= FE_NOSEEK;
 					break;
 				}
-				a->off = pos - ret;
+				*retro_rec_off(a) = pos - ret;
 				a->flags |= RA_OFFSET;
 			}
 			break;
@@ -1322,7 +1352,6 @@ static void post_args(struct retro_call *c, struct retro_rec_action *a,
 			break;
 		}
 	}
-	(void)t;
 }
 
 void retro_result(struct retro_call *c, int64_t ret)
@@ -1445,11 +1474,11 @@ static void emit_counts(struct retro_thread *t)
 
 	if (!t->timereads)
 		return;
-	a = action_new(t, RC_timereads, 0);
+	a = action_new(t, RC_timereads, 0, RETRO_MAXARGS, 0);
 	if (!a)
 		return;
 	a->start = a->end = now();
-	a->arg[0] = t->timereads;
+	retro_rec_args(a)[0] = t->timereads;
 	t->timereads = 0;
 	action_done(a);
 }
@@ -1663,6 +1692,7 @@ static void emit_start(struct retro_thread *t, int scan_fds)
 	char exe[PATH_MAX];
 	char *args = t->scratch;
 	long n, fd, r;
+	uint64_t exeid;
 	struct retro_rec_action *a;
 
 	r = retro_os.readlinkat(AT_FDCWD, "/proc/self/exe", exe,
@@ -1677,20 +1707,22 @@ static void emit_start(struct retro_thread *t, int scan_fds)
 			n = 0;
 		retro_os.close((int)fd);
 	}
-	a = action_new(t, RC_start, (uint32_t)n);
+	/* Intern first: a rotation under a record being filled would take
+	 * the record's segment away. */
+	exeid = intern(t, exe, strlen(exe));
+	a = action_new(t, RC_start, (uint32_t)n, RETRO_MAXARGS, 0);
 	if (a) {
+		uint64_t *arg = retro_rec_args(a);
 		a->start = a->end = now();
-		a->arg[0] = intern(t, exe, strlen(exe));
-		a->arg[1] = P.parent;
-		a->arg[2] = (uint64_t)P.pid;
-		a->arg[3] = (uint64_t)retro_sys0(SYS_getppid);
-		a->arg[4] = P.image;
-		a->obj = a->arg[0];
-		memcpy(a + 1, args, (size_t)n);
+		arg[0] = exeid;
+		arg[1] = P.parent;
+		arg[2] = (uint64_t)P.pid;
+		arg[3] = (uint64_t)retro_sys0(SYS_getppid);
+		arg[4] = P.image;
+		a->obj = exeid;
+		memcpy(retro_rec_data(a), args, (size_t)n);
 		a->datalen = (uint32_t)n;
 		a->flags |= RA_DATA;
-		retro_hash128(args, (size_t)n, a->hash);
-		a->flags |= RA_HASH;
 		action_done(a);
 	}
 	if (scan_fds) {
@@ -1722,12 +1754,12 @@ static void emit_start(struct retro_thread *t, int scan_fds)
 		struct fdent *e = &P.fds[f];
 		if (!(e->flags & FE_KNOWN))
 			continue;
-		a = action_new(t, RC_fdinfo, 0);
+		a = action_new(t, RC_fdinfo, 0, RETRO_MAXARGS, 0);
 		if (!a)
 			return;
 		a->start = a->end = now();
-		a->arg[0] = (uint64_t)f;
-		a->arg[1] = e->path;
+		retro_rec_args(a)[0] = (uint64_t)f;
+		retro_rec_args(a)[1] = e->path;
 		a->obj = e->path;
 		action_done(a);
 		if (f > 4096)
@@ -1820,6 +1852,7 @@ void retro_init(void)
 	if (retro_fault_setup(getenv("RETRO_FAULT")))
 		warn("ignoring malformed RETRO_FAULT", getenv("RETRO_FAULT"), 0);
 	P.time_reads = env_flag("RETRO_TIME_READS", 0);
+	call_info_init();
 	P.follow = env_flag("RETRO_FOLLOW", 1);
 	P.import_at_exit = env_flag("RETRO_IMPORT", 1);
 	P.pid = (int32_t)retro_sys0(SYS_getpid);
@@ -2090,10 +2123,10 @@ void retro_fini(void)
 	if (t && !t->guard) {
 		struct retro_rec_action *a;
 		t->guard = 1;
-		a = action_new(t, RC_end, 0);
+		a = action_new(t, RC_end, 0, RETRO_MAXARGS, 0);
 		if (a) {
 			a->start = a->end = now();
-			a->arg[0] = P.have_exit_status
+			retro_rec_args(a)[0] = P.have_exit_status
 					    ? (uint64_t)(uint32_t)P.exit_status |
 						      (1ull << 32)
 					    : 0;

@@ -14,7 +14,7 @@
 #include <retro/calls.h>
 
 #define RETRO_SPOOL_MAGIC "RETROSPL"
-#define RETRO_SPOOL_VERSION 1
+#define RETRO_SPOOL_VERSION 2
 #define RETRO_SEG_HDR 4096u
 #define RETRO_SEG_DEFAULT (4u << 20)
 /* Kept free at the end of every segment for the loss marker. */
@@ -51,6 +51,11 @@ enum {
 	RA_SIGNAL = 1 << 5,    /* issued inside a signal handler */
 };
 
+/* An action: a fixed part, then only what this call needs, in order:
+ * the landing offset (RO_OFF: write without an offset argument), a
+ * content hash (RO_HASH: bytes returned and not kept), nargs arguments,
+ * and the kept bytes.  Bytes that are kept are hashed by the importer,
+ * not on the recording thread. */
 struct retro_rec_action {
 	struct retro_rec_hdr h;
 	uint16_t call;
@@ -62,13 +67,49 @@ struct retro_rec_action {
 	int64_t ret;
 	uint64_t stack; /* id of a REC_STACK of this segment, or 0 */
 	uint64_t obj;   /* path id of the first fd argument's object */
-	int64_t off;    /* where a write landed (RA_OFFSET) */
-	uint64_t hash[2];
-	uint64_t arg[RETRO_MAXARGS];
-	uint32_t datalen; /* bytes of data kept (<= datacap) */
-	uint32_t datacap; /* bytes reserved after the record */
-	/* data follows */
+	uint8_t nargs;
+	uint8_t opt;
+	uint16_t pad;
+	uint32_t datalen; /* bytes of data kept */
 };
+
+enum { RO_OFF = 1, RO_HASH = 2 };
+
+static inline size_t retro_rec_tail(uint8_t opt, uint8_t nargs)
+{
+	return ((opt & RO_OFF) ? 8u : 0u) + ((opt & RO_HASH) ? 16u : 0u) +
+	       (size_t)nargs * 8u;
+}
+
+static inline int64_t *retro_rec_off(struct retro_rec_action *a)
+{
+	return (int64_t *)(void *)(a + 1);
+}
+
+static inline uint64_t *retro_rec_hash(struct retro_rec_action *a)
+{
+	return (uint64_t *)(void *)((char *)(a + 1) +
+				    ((a->opt & RO_OFF) ? 8 : 0));
+}
+
+static inline uint64_t *retro_rec_args(struct retro_rec_action *a)
+{
+	return (uint64_t *)(void *)((char *)(a + 1) +
+				    retro_rec_tail(a->opt & (RO_OFF | RO_HASH), 0));
+}
+
+static inline unsigned char *retro_rec_data(struct retro_rec_action *a)
+{
+	return (unsigned char *)(a + 1) + retro_rec_tail(a->opt, a->nargs);
+}
+
+/* Bytes of data the record has room for (0 if it is malformed). */
+static inline size_t retro_rec_datacap(const struct retro_rec_action *a)
+{
+	size_t fixed = sizeof *a + retro_rec_tail(a->opt, a->nargs);
+
+	return a->h.len >= fixed ? a->h.len - fixed : 0;
+}
 
 struct retro_rec_path {
 	struct retro_rec_hdr h;

@@ -123,20 +123,23 @@ struct retro_rec_action *seg_add_action(struct test_seg *s, int state,
 					int64_t start, int64_t end,
 					const void *data, uint32_t datalen)
 {
-	struct retro_rec_action *a =
-		seg_reserve(s, sizeof *a + datalen, REC_ACTION);
+	/* every argument slot and a hash slot: tests fill what they need */
+	struct retro_rec_action *a = seg_reserve(
+		s, sizeof *a + retro_rec_tail(RO_HASH, RETRO_MAXARGS) + datalen,
+		REC_ACTION);
 
 	a->h.state = (uint16_t)state;
 	a->call = call;
 	a->seq = seq;
 	a->start = start;
 	a->end = end;
-	a->datacap = (uint32_t)((a->h.len - sizeof *a));
+	a->nargs = RETRO_MAXARGS;
+	a->opt = RO_HASH;
 	if (data) {
-		a->flags = RA_DATA | RA_HASH;
+		/* kept bytes: the importer hashes them */
+		a->flags = RA_DATA;
 		a->datalen = datalen;
-		memcpy(a + 1, data, datalen);
-		retro_hash128(data, datalen, a->hash);
+		memcpy(retro_rec_data(a), data, datalen);
 	}
 	return a;
 }
@@ -185,31 +188,31 @@ static void basic_segment(struct test_seg *s, uint32_t proc)
 	a = seg_add_action(s, RS_DONE, RC_write, 1, 1000, 1100, "hello", 5);
 	a->ret = 5;
 	a->obj = ID_FILE;
-	a->arg[0] = 4;
-	a->arg[1] = 0x5000;
-	a->arg[2] = 5;
+	retro_rec_args(a)[0] = 4;
+	retro_rec_args(a)[1] = 0x5000;
+	retro_rec_args(a)[2] = 5;
 
 	a = seg_add_action(s, RS_DONE, RC_read, 2, 2000, 2050, NULL, 0);
 	a->ret = 3;
 	a->flags = RA_HASH;
-	retro_hash128(abc, 3, a->hash);
+	retro_hash128(abc, 3, retro_rec_hash(a));
 	a->obj = ID_OTHER;
-	a->arg[0] = 5;
-	a->arg[1] = 0x6000;
-	a->arg[2] = 100;
+	retro_rec_args(a)[0] = 5;
+	retro_rec_args(a)[1] = 0x6000;
+	retro_rec_args(a)[2] = 100;
 
 	a = seg_add_action(s, RS_DONE, RC_unlink, 3, 3000, 3007, NULL, 0);
 	a->ret = -1;
 	a->err = ENOENT;
-	a->arg[0] = ID_OTHER;
+	retro_rec_args(a)[0] = ID_OTHER;
 
 	/* Reserved by a writer that died before filling it in. */
 	a = seg_add_action(s, RS_TORN, RC_close, 4, 3500, 3600, NULL, 0);
-	a->arg[0] = 4;
+	retro_rec_args(a)[0] = 4;
 
 	a = seg_add_action(s, RS_INTENT, RC_fsync, 5, 5000, 0, NULL, 0);
 	a->obj = ID_FILE;
-	a->arg[0] = 4;
+	retro_rec_args(a)[0] = 4;
 }
 
 static void fx_open(struct fixture *f)
@@ -659,10 +662,10 @@ START_TEST(import_two_threads)
 	for (int i = 0; i < 3; i++) {
 		a = seg_add_action(&f.s, RS_DONE, RC_fsync, (uint64_t)i + 1,
 				   10 + 20 * i, 11 + 20 * i, NULL, 0);
-		a->arg[0] = 1;
+		retro_rec_args(a)[0] = 1;
 		a = seg_add_action(&t2, RS_DONE, RC_fdatasync, (uint64_t)i + 1,
 				   20 + 20 * i, 21 + 20 * i, NULL, 0);
-		a->arg[0] = 2;
+		retro_rec_args(a)[0] = 2;
 	}
 	seg_write(&f.s, f.store, NULL, 0);
 	seg_write(&t2, f.store, NULL, 0);
@@ -703,24 +706,26 @@ static void exec_segments(const char *store)
 	seg_add_path(&a, ID_LS, "/bin/ls");
 	r = seg_add_action(&a, RS_DONE, RC_start, 1, 1000, 1000, sh_argv,
 			   sizeof sh_argv);
-	r->obj = r->arg[0] = ID_SH;
-	r->arg[2] = 100;
-	r->arg[3] = 1;
+	retro_rec_args(r)[0] = ID_SH;
+	r->obj = ID_SH;
+	retro_rec_args(r)[2] = 100;
+	retro_rec_args(r)[3] = 1;
 	r = seg_add_action(&a, RS_INTENT, RC_execve, 2, 2000, 0, ls_argv,
 			   sizeof ls_argv);
-	r->arg[0] = ID_LS;
+	retro_rec_args(r)[0] = ID_LS;
 	seg_write(&a, store, NULL, 0);
 	seg_free(&a);
 
 	seg_init(&b, 5, 1, 2, 0, 100);
 	r = seg_add_action(&b, RS_DONE, RC_start, 1, 3000, 3000, ls_argv,
 			   sizeof ls_argv);
-	r->obj = r->arg[0] = ID_LS;
-	r->arg[2] = 100;
-	r->arg[3] = 1;
-	r->arg[4] = 1;
+	retro_rec_args(r)[0] = ID_LS;
+	r->obj = ID_LS;
+	retro_rec_args(r)[2] = 100;
+	retro_rec_args(r)[3] = 1;
+	retro_rec_args(r)[4] = 1;
 	r = seg_add_action(&b, RS_INTENT, RC_exit, 2, 4000, 0, NULL, 0);
-	r->arg[0] = 3;
+	retro_rec_args(r)[0] = 3;
 	seg_write(&b, store, NULL, 0);
 	seg_free(&b);
 }
@@ -892,33 +897,32 @@ static void model_segment(struct test_seg *s, int with_rename)
 	a = seg_add_action(s, RS_DONE, RC_open, 1, 1000, 1010, NULL, 0);
 	a->ret = 3;
 	a->flags = RA_CREATED;
-	a->arg[0] = ID_F;
-	a->arg[1] = O_CREAT | O_WRONLY | O_TRUNC;
-	a->arg[2] = 0644;
+	retro_rec_args(a)[0] = ID_F;
+	retro_rec_args(a)[1] = O_CREAT | O_WRONLY | O_TRUNC;
+	retro_rec_args(a)[2] = 0644;
 
 	a = seg_add_action(s, RS_DONE, RC_write, 2, 2000, 2010, "abc", 3);
 	a->ret = 3;
-	a->flags |= RA_OFFSET;
-	a->off = 0;
+	a->flags |= RA_OFFSET; /* at 0: no offset slot needed */
 	a->obj = ID_F;
-	a->arg[0] = 3;
-	a->arg[2] = 3;
+	retro_rec_args(a)[0] = 3;
+	retro_rec_args(a)[2] = 3;
 
 	a = seg_add_action(s, RS_DONE, RC_pwrite, 3, 3000, 3010, "Z", 1);
 	a->ret = 1;
 	a->obj = ID_F;
-	a->arg[0] = 3;
-	a->arg[2] = 1;
-	a->arg[3] = 1;
+	retro_rec_args(a)[0] = 3;
+	retro_rec_args(a)[2] = 1;
+	retro_rec_args(a)[3] = 1;
 
 	a = seg_add_action(s, RS_DONE, RC_close, 4, 4000, 4001, NULL, 0);
-	a->arg[0] = 3;
+	retro_rec_args(a)[0] = 3;
 
 	if (with_rename) {
 		a = seg_add_action(s, RS_DONE, RC_rename, 5, 5000, 5001, NULL,
 				   0);
-		a->arg[0] = ID_F;
-		a->arg[1] = ID_G;
+		retro_rec_args(a)[0] = ID_F;
+		retro_rec_args(a)[1] = ID_G;
 	}
 }
 
@@ -1114,15 +1118,15 @@ START_TEST(model_open_creat_existing)
 	seg_add_path(&f.s, ID_LOCK, "/w/lock");
 	a = seg_add_action(&f.s, RS_DONE, RC_open, 1, 1000, 1010, NULL, 0);
 	a->ret = 3;
-	a->arg[0] = ID_LOCK;
-	a->arg[1] = O_RDWR | O_CREAT;
-	a->arg[2] = 0644;
+	retro_rec_args(a)[0] = ID_LOCK;
+	retro_rec_args(a)[1] = O_RDWR | O_CREAT;
+	retro_rec_args(a)[2] = 0644;
 	a = seg_add_action(&f.s, RS_DONE, RC_flock, 2, 2000, 2010, NULL, 0);
 	a->obj = ID_LOCK;
-	a->arg[0] = 3;
-	a->arg[1] = 2; /* LOCK_EX */
+	retro_rec_args(a)[0] = 3;
+	retro_rec_args(a)[1] = 2; /* LOCK_EX */
 	a = seg_add_action(&f.s, RS_DONE, RC_close, 3, 3000, 3001, NULL, 0);
-	a->arg[0] = 3;
+	retro_rec_args(a)[0] = 3;
 	seg_write(&f.s, f.store, NULL, 0);
 	import_ok(f.st, 0, 0, &stats);
 	load_ok(f.st, &r);
@@ -1182,8 +1186,8 @@ START_TEST(model_data_lost)
 	a->ret = 1 << 30;
 	a->flags = RA_DATA_LOST | RA_OFFSET;
 	a->obj = ID_F;
-	a->arg[0] = 3;
-	a->arg[2] = 1 << 30;
+	retro_rec_args(a)[0] = 3;
+	retro_rec_args(a)[2] = 1 << 30;
 	seg_write(&f.s, f.store, NULL, 0);
 	import_ok(f.st, 0, 0, &stats);
 	load_ok(f.st, &r);

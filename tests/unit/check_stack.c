@@ -131,7 +131,7 @@ static uint64_t record_stack(struct retro_store **stp, const struct self *m,
 	seg_add_stack(&s, STACK_ID, pcs, n);
 	a = seg_add_action(&s, RS_DONE, RC_fsync, 1, 100, 200, NULL, 0);
 	a->stack = STACK_ID;
-	a->arg[0] = 1;
+	retro_rec_args(a)[0] = 1;
 	seg_write(&s, store, NULL, 0);
 	seg_free(&s);
 	ck_assert_int_eq(retro_import(*stp, 0, 0, &stats), 0);
