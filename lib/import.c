@@ -75,27 +75,10 @@ static int cmp_seq(const void *a, const void *b)
 
 static uint64_t proc_starttime(int32_t pid)
 {
-	char path[64], buf[1024];
-	long fd, n;
-	char *p;
-	int field = 2;
+	char path[64];
 
 	snprintf(path, sizeof path, "/proc/%d/stat", pid);
-	fd = retro_os.openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
-	if (fd < 0)
-		return 0;
-	n = retro_os.read((int)fd, buf, sizeof buf - 1);
-	retro_os.close((int)fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
-	p = strrchr(buf, ')');
-	if (!p)
-		return 0;
-	for (p++; *p && field < 22; p++)
-		if (*p == ' ')
-			field++;
-	return strtoull(p, NULL, 10);
+	return retro_os_starttime(path);
 }
 
 /* May this segment be imported now? */

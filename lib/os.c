@@ -4,6 +4,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 
 static long sys_openat(int dfd, const char *p, int fl, int mode)
@@ -143,4 +145,30 @@ out_close:
 void retro_os_unslurp(void *buf, size_t cap)
 {
 	retro_os.munmap(buf, cap);
+}
+
+uint64_t retro_os_starttime(const char *statpath)
+{
+	char buf[1024];
+	long fd, n;
+	char *p;
+	int field = 2;
+
+	fd = retro_os.openat(AT_FDCWD, statpath, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	n = retro_os.read((int)fd, buf, sizeof buf - 1);
+	retro_os.close((int)fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	/* the command name may hold spaces and parentheses: count fields
+	 * after its closing parenthesis */
+	p = strrchr(buf, ')');
+	if (!p)
+		return 0;
+	for (p++; *p && field < 22; p++)
+		if (*p == ' ')
+			field++;
+	return strtoull(p, NULL, 10);
 }

@@ -47,4 +47,10 @@ long retro_os_slurp(const char *path, size_t max, void **buf, size_t *len,
 		    size_t *cap);
 void retro_os_unslurp(void *buf, size_t cap);
 
+/* Field 22 (starttime, in clock ticks since boot) of a /proc/PID/stat
+ * file: with the pid, it tells a live process from a later one that got
+ * the same pid.  Returns 0 when it cannot be read. */
+#include <stdint.h>
+uint64_t retro_os_starttime(const char *statpath);
+
 #endif

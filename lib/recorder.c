@@ -1537,27 +1537,7 @@ static void thread_end(void *arg)
 
 static uint64_t read_starttime(void)
 {
-	char buf[1024];
-	long fd, n;
-	char *p;
-	int field = 2;
-
-	fd = retro_os.openat(AT_FDCWD, "/proc/self/stat", O_RDONLY | O_CLOEXEC,
-			     0);
-	if (fd < 0)
-		return 0;
-	n = retro_os.read((int)fd, buf, sizeof buf - 1);
-	retro_os.close((int)fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
-	p = strrchr(buf, ')');
-	if (!p)
-		return 0;
-	for (p++; *p && field < 22; p++)
-		if (*p == ' ')
-			field++;
-	return strtoull(p, NULL, 10);
+	return retro_os_starttime("/proc/self/stat");
 }
 
 static void read_boot_id(uint8_t out[16])
