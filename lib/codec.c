@@ -83,25 +83,9 @@ int retro_get_varint(const unsigned char **pp, const unsigned char *end,
 static uint64_t zz(int64_t v) { return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); }
 static int64_t unzz(uint64_t v) { return (int64_t)(v >> 1) ^ -(int64_t)(v & 1); }
 
-static int is_id_kind(int k)
-{
-	return k == K_PATH || k == K_PATHW || k == K_PATHRM ||
-	       k == K_PATHCHDIR || k == K_PATHAT || k == K_PATHATRM ||
-	       k == K_STR;
-}
-
-/* Argument slots of pseudo calls that hold ids. */
 static int arg_is_id(int call, int i)
 {
-	if (call == RC_start)
-		return i == 0;
-	if (call == RC_preimage)
-		return i == 0;
-	if (call == RC_fdinfo)
-		return i == 1;
-	if (retro_calls[call].flags & F_PSEUDO)
-		return 0;
-	return is_id_kind(retro_calls[call].kind[i]);
+	return retro_arg_is_id(call, i);
 }
 
 struct idtab {

@@ -640,6 +640,30 @@ static void apply(struct sim *s, const struct retro_action *a)
 		version(s, pe, a);
 		return;
 	}
+	case RC_landed:
+		/* bytes a copy, clone or shared mapping put there */
+		oi = fd_obj(s, a, (int64_t)a->arg[0]);
+		obj_write(s, oi, a, (int64_t)a->arg[2]);
+		version(s, fd_path(s, a), a);
+		return;
+	case RC_fallocate:
+	case RC_fallocate64:
+	case RC_posix_fallocate:
+	case RC_posix_fallocate64: {
+		/* mode 0 (and posix_fallocate) grows the file; KEEP_SIZE,
+		 * PUNCH_HOLE and ZERO_RANGE are not modelled beyond that */
+		int posix = a->call == RC_posix_fallocate ||
+			    a->call == RC_posix_fallocate64;
+		uint64_t off = a->arg[posix ? 1 : 2], len = a->arg[posix ? 2 : 3];
+		if (a->ret != 0 || (!posix && a->arg[1] != 0))
+			return;
+		oi = fd_obj(s, a, (int64_t)a->arg[0]);
+		if (oi >= 0 && s->objs[oi].len < off + len) {
+			obj_truncate(s, oi, off + len);
+			version(s, fd_path(s, a), a);
+		}
+		return;
+	}
 	case RC_preimage:
 		/* A later process's pre-image: the state it saw before its
 		 * first change.  It fills in what the model did not know. */

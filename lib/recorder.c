@@ -1033,7 +1033,7 @@ static void call_info_init(void)
 			cinfo[c].has_out |= d->kind[i] == K_BUFOUT ||
 					    d->kind[i] == K_IOVOUT;
 			fdw |= d->kind[i] == K_FDW;
-			off |= d->kind[i] == K_OFF;
+			off |= d->kind[i] == K_OFF || d->kind[i] == K_OFFPTR;
 		}
 		cinfo[c].need_off = fdw && !off && d->rkind == R_SSIZE;
 	}
@@ -1102,12 +1102,16 @@ void retro_intent(struct retro_call *c)
 				c->obj = fd_obj(t, (int)v);
 			}
 			break;
-		case K_FDW:
+		case K_FDW: {
+			uint64_t o = fd_obj(t, (int)v);
 			arg[i] = v;
-			c->fd = (int)v;
-			c->obj = fd_obj(t, (int)v);
-			premod_fd(t, (int)v, c->obj);
+			premod_fd(t, (int)v, o);
+			if (c->fd < 0) {
+				c->fd = (int)v;
+				c->obj = o;
+			}
 			break;
+		}
 		case K_DIRFD:
 			dirfd = (int)v;
 			arg[i] = v;
@@ -1161,6 +1165,13 @@ void retro_intent(struct retro_call *c)
 		}
 		case K_STATOUT:
 			datacap = sizeof(struct stat);
+			break;
+		case K_OFFPTR:
+			arg[i] = v ? (uint64_t)*(const int64_t *)v : UINT64_MAX;
+			break;
+		case K_TSPAIR:
+			if (v)
+				datacap = 2 * sizeof(struct timespec);
 			break;
 		case K_STATXOUT:
 			datacap = sizeof(struct statx);
@@ -1299,6 +1310,14 @@ static void post_args(struct retro_call *c, struct retro_rec_action *a,
 			a->datalen = (uint32_t)cap;
 			a->flags |= RA_DATA;
 			break;
+		case K_TSPAIR:
+			if (v && cap >= 2 * sizeof(struct timespec)) {
+				memcpy(retro_rec_data(a), (const void *)v,
+				       2 * sizeof(struct timespec));
+				a->datalen = 2 * sizeof(struct timespec);
+				a->flags |= RA_DATA;
+			}
+			break;
 		case K_TSOUT:
 			/* rem is written only when the sleep is interrupted */
 			if (v && failed && a->err == EINTR) {
@@ -1380,6 +1399,12 @@ void retro_result(struct retro_call *c, int64_t ret)
 			a->err = (int32_t)ret;
 		}
 		break;
+	case R_PTR:
+		if (ret == (int64_t)(intptr_t)MAP_FAILED) {
+			failed = 1;
+			a->err = e1;
+		}
+		break;
 	default:
 		break;
 	}
@@ -1449,6 +1474,162 @@ void retro_open_post(struct retro_call *c, int fd, int dirfd,
 	if (c->rec)
 		c->rec->obj = P.fds && fd < NFDS ? P.fds[fd].path : 0;
 	t->guard = 0;
+}
+
+/* ---- bytes that land without a user buffer --------------------------------- */
+
+/* Emits a `landed` event for n bytes at off of object obj.  src, when not
+ * NULL, holds them (a shared mapping); else they are read back from fd. */
+static void landed(struct retro_thread *t, int fd, uint64_t obj, int64_t off,
+		   int64_t n, const void *src)
+{
+	struct retro_rec_action *a;
+	uint64_t *arg;
+	uint32_t cap = n > 0 && n <= (int64_t)DATA_MAX ? (uint32_t)n : 0;
+
+	a = action_new(t, RC_landed, cap, RETRO_MAXARGS, 0);
+	if (!a)
+		return;
+	arg = retro_rec_args(a);
+	a->start = a->end = now();
+	arg[0] = (uint64_t)fd;
+	arg[1] = obj;
+	arg[2] = (uint64_t)off;
+	a->obj = obj;
+	if (cap && src) {
+		memcpy(retro_rec_data(a), src, cap);
+		a->datalen = cap;
+	} else if (cap) {
+		char fp[32];
+		long rfd, k;
+		uint32_t got = 0;
+		fdpath(fp, fd);
+		rfd = retro_os.openat(AT_FDCWD, fp, O_RDONLY | O_CLOEXEC, 0);
+		while (rfd >= 0 && got < cap) {
+			k = retro_os.pread((int)rfd, retro_rec_data(a) + got,
+					   cap - got, off + got);
+			if (k == -EINTR)
+				continue;
+			if (k <= 0)
+				break;
+			got += (uint32_t)k;
+		}
+		if (rfd >= 0)
+			retro_os.close((int)rfd);
+		a->datalen = got;
+	}
+	a->flags |= RA_DATA;
+	if (a->datalen < n)
+		a->flags |= RA_DATA_LOST;
+	action_done(a);
+}
+
+void retro_landed_fd(struct retro_call *c, int fd, int64_t off, int64_t n)
+{
+	struct retro_thread *t = c->t;
+	struct stat st;
+	uint64_t obj;
+	int e = errno;
+
+	if (!t || n == 0)
+		return;
+	t->guard = 1;
+	if (n < 0) {
+		/* the whole file (FICLONE) */
+		if (retro_os.fstatat(fd, "", &st, AT_EMPTY_PATH) < 0)
+			goto out;
+		off = 0;
+		n = st.st_size;
+	} else if (off < 0) {
+		long pos = retro_os.lseek(fd, 0, SEEK_CUR);
+		off = pos < 0 ? -1 : pos - n;
+	}
+	if (off >= 0 && retro_os.fstatat(fd, "", &st, AT_EMPTY_PATH) == 0 &&
+	    S_ISREG(st.st_mode)) {
+		obj = fd_obj(t, fd);
+		landed(t, fd, obj, off, n, NULL);
+	}
+out:
+	t->guard = 0;
+	errno = e;
+}
+
+/* Writable shared mappings of files: the bytes land at msync, munmap and
+ * exit.  A short table; mappings beyond it are recorded as mmap actions
+ * only. */
+#define NMAPS 64
+static struct mapping {
+	uintptr_t addr;
+	size_t len;
+	uint64_t obj;
+	int64_t off;
+	int fd;
+} maps[NMAPS];
+static int nmaps;
+static int maps_lock;
+
+int retro_maps_active(void)
+{
+	return __atomic_load_n(&nmaps, __ATOMIC_RELAXED) != 0;
+}
+
+void retro_mapped(struct retro_call *c, void *addr, size_t len, int fd,
+		  int64_t off)
+{
+	struct retro_thread *t = c->t;
+	struct stat st;
+	int e = errno;
+
+	if (!t || addr == MAP_FAILED)
+		return;
+	t->guard = 1;
+	if (retro_os.fstatat(fd, "", &st, AT_EMPTY_PATH) == 0 &&
+	    S_ISREG(st.st_mode) &&
+	    !__atomic_exchange_n(&maps_lock, 1, __ATOMIC_ACQUIRE)) {
+		for (int i = 0; i < NMAPS; i++) {
+			if (maps[i].len)
+				continue;
+			maps[i] = (struct mapping){ (uintptr_t)addr, len,
+						    fd_obj(t, fd), off, fd };
+			nmaps++;
+			break;
+		}
+		__atomic_store_n(&maps_lock, 0, __ATOMIC_RELEASE);
+	}
+	t->guard = 0;
+	errno = e;
+}
+
+/* Lands what [addr, addr+len) covers of tracked mappings; forgets them
+ * when unmapping. */
+void retro_map_flush(struct retro_call *c, void *addr, size_t len, int unmap)
+{
+	struct retro_thread *t = c ? c->t : tself;
+	uintptr_t lo = (uintptr_t)addr, hi = lo + len;
+	int e = errno;
+
+	if (!t || __atomic_exchange_n(&maps_lock, 1, __ATOMIC_ACQUIRE))
+		return;
+	t->guard = 1;
+	for (int i = 0; i < NMAPS; i++) {
+		struct mapping *m = &maps[i];
+		uintptr_t a, b;
+		if (!m->len)
+			continue;
+		a = m->addr > lo ? m->addr : lo;
+		b = m->addr + m->len < hi ? m->addr + m->len : hi;
+		if (a >= b)
+			continue;
+		landed(t, m->fd, m->obj, m->off + (int64_t)(a - m->addr),
+		       (int64_t)(b - a), (const void *)a);
+		if (unmap && a == m->addr && b == m->addr + m->len) {
+			m->len = 0;
+			nmaps--;
+		}
+	}
+	t->guard = 0;
+	__atomic_store_n(&maps_lock, 0, __ATOMIC_RELEASE);
+	errno = e;
 }
 
 /* ---- time ---------------------------------------------------------------- */
@@ -2100,6 +2281,8 @@ void retro_fini(void)
 
 	if (P.state != PS_ON)
 		return;
+	if (t && !t->guard && retro_maps_active())
+		retro_map_flush(NULL, (void *)0, UINTPTR_MAX, 0);
 	if (t && !t->guard) {
 		struct retro_rec_action *a;
 		t->guard = 1;

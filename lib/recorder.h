@@ -72,6 +72,17 @@ void retro_fd_dup(int oldfd, int newfd);
 void retro_fd_pipe(const int fds[2]);
 void retro_fd_forget(int fd);
 
+/* Bytes a call put into fd at off without a user buffer (copy_file_range,
+ * sendfile, splice, FICLONE): read back and kept.  off < 0: where fd's
+ * offset was before the call moved it by n; n < 0: the whole file. */
+void retro_landed_fd(struct retro_call *c, int fd, int64_t off, int64_t n);
+
+/* Writable shared file mappings (see recorder.c). */
+int retro_maps_active(void);
+void retro_mapped(struct retro_call *c, void *addr, size_t len, int fd,
+		  int64_t off);
+void retro_map_flush(struct retro_call *c, void *addr, size_t len, int unmap);
+
 /* fork: retro_fork_child runs in the child (from pthread_atfork too). */
 void retro_fork_child(void);
 

@@ -62,14 +62,7 @@ static int exists(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t n)
 
 static int is_id_arg(const struct retro_action *a, int i)
 {
-	const struct retro_call_desc *d = &retro_calls[a->call];
-	int k = d->kind[i];
-
-	if (d->flags & F_PSEUDO)
-		return ((a->call == RC_start || a->call == RC_preimage) && i == 0) ||
-		       (a->call == RC_fdinfo && i == 1);
-	return k == K_PATH || k == K_PATHW || k == K_PATHRM || k == K_PATHAT ||
-	       k == K_PATHATRM || k == K_PATHCHDIR || k == K_STR;
+	return retro_arg_is_id(a->call, i);
 }
 
 static void check_store(struct retro_store *st, struct report *rp)

@@ -221,6 +221,15 @@ static void print_arg(FILE *f, struct retro_store *st,
 	case K_MSEC:
 		fprintf(f, "%d", (int)v);
 		break;
+	case K_OFFPTR:
+		if (v == UINT64_MAX)
+			fputs("NULL", f);
+		else
+			fprintf(f, "[%lld]", (long long)v);
+		break;
+	case K_TSPAIR:
+		fputs((a->flags & RA_DATA) ? "[...]" : "NULL", f);
+		break;
 	case K_WHENCE:
 		fputs((int)v == SEEK_SET   ? "SEEK_SET"
 		      : (int)v == SEEK_CUR ? "SEEK_CUR"
@@ -285,7 +294,10 @@ static void print_result(FILE *f, const struct retro_action *a)
 	}
 	if (d->rkind == R_VOID)
 		return;
-	fprintf(f, " = %lld", (long long)a->ret);
+	if (d->rkind == R_PTR && a->ret != -1)
+		fprintf(f, " = 0x%llx", (unsigned long long)a->ret);
+	else
+		fprintf(f, " = %lld", (long long)a->ret);
 	if (a->err) {
 		const char *name = strerrorname_np(a->err);
 		fprintf(f, " %s (%s)", name ? name : "E?", strerror(a->err));
@@ -325,6 +337,14 @@ static void print_pseudo(FILE *f, struct retro_store *st,
 		fprintf(f, "--- fd %d is ", (int)a->arg[0]);
 		print_path(f, st, a->arg[1]);
 		break;
+	case RC_landed:
+		fprintf(f, "--- landed in ");
+		print_path(f, st, a->arg[1]);
+		fprintf(f, " @%lld: ", (long long)a->arg[2]);
+		print_data(f, st, a);
+		fprintf(f, " (%u bytes%s)", a->datalen,
+			(a->flags & RA_DATA_LOST) ? ", not all kept" : "");
+		break;
 	case RC_loss:
 		fprintf(f, "!!! LOST %llu call(s) from here: %s",
 			(unsigned long long)a->arg[1],
@@ -359,13 +379,8 @@ static int touches(struct retro_store *st, const struct retro_action *a,
 	if (a->obj && (p = retro_path(st, a->obj)) && !strcmp(p, path))
 		return 1;
 	for (int i = 0; i < d->nargs; i++) {
-		int k = d->kind[i];
-		int is_path = (d->flags & F_PSEUDO)
-				      ? (a->call == RC_preimage && i == 0) ||
-						(a->call == RC_fdinfo && i == 1)
-				      : k == K_PATH || k == K_PATHW ||
-						k == K_PATHRM || k == K_PATHAT ||
-						k == K_PATHATRM || k == K_PATHCHDIR;
+		int is_path = retro_arg_is_id(a->call, i) &&
+			      ((d->flags & F_PSEUDO) || d->kind[i] != K_STR);
 		if (is_path && (p = retro_path(st, a->arg[i])) && !strcmp(p, path))
 			return 1;
 	}
@@ -379,7 +394,7 @@ static const char *first_path(struct retro_store *st,
 
 	if (a->call == RC_preimage || a->call == RC_start)
 		return retro_path(st, a->arg[0]);
-	if (a->call == RC_fdinfo)
+	if (a->call == RC_fdinfo || a->call == RC_landed)
 		return retro_path(st, a->arg[1]);
 	for (int i = 0; i < d->nargs && !(d->flags & F_PSEUDO); i++) {
 		int k = d->kind[i];
@@ -413,13 +428,7 @@ static void print_json(struct retro_store *st, const struct retro_recording *r,
 	}
 	printf(",\"args\":[");
 	for (int i = 0; i < d->nargs; i++) {
-		int k = d->kind[i];
-		int is_id = (d->flags & F_PSEUDO)
-				    ? ((a->call == RC_preimage || a->call == RC_start) &&
-				       i == 0) || (a->call == RC_fdinfo && i == 1)
-				    : k == K_PATH || k == K_PATHW || k == K_PATHRM ||
-					      k == K_PATHAT || k == K_PATHATRM ||
-					      k == K_PATHCHDIR || k == K_STR;
+		int is_id = retro_arg_is_id(a->call, i);
 		if (i)
 			putchar(',');
 		if (is_id)

@@ -3,6 +3,7 @@
 #define SHIM_FAMILY_files
 #include "shim.h"
 #include <stdarg.h>
+#include <linux/fs.h>
 
 #include <retro/calls.def>
 
@@ -235,4 +236,206 @@ RETRO_EXPORT int fcntl64(int fd, int cmd, ...)
 	arg = va_arg(ap, long);
 	va_end(ap);
 	return record_fcntl(RC_fcntl64, REAL(fcntl64), fd, cmd, arg);
+}
+
+/* ---- bytes moved without a user buffer ----------------------------------- */
+
+/* man 2 copy_file_range */
+RETRO_EXPORT ssize_t copy_file_range(int in, loff_t *off_in, int out,
+				     loff_t *off_out, size_t len,
+				     unsigned int flags)
+{
+	struct retro_call c;
+	int64_t at = off_out ? *off_out : -1;
+	ssize_t r;
+
+	if (!retro_enter(&c, RC_copy_file_range))
+		return REAL(copy_file_range)(in, off_in, out, off_out, len, flags);
+	c.v[0] = (uint64_t)in;
+	c.v[1] = SHIM_U64(off_in);
+	c.v[2] = (uint64_t)out;
+	c.v[3] = SHIM_U64(off_out);
+	c.v[4] = len;
+	c.v[5] = flags;
+	RETRO_SITE(c);
+	retro_intent(&c);
+	r = REAL(copy_file_range)(in, off_in, out, off_out, len, flags);
+	retro_result(&c, r);
+	if (r > 0)
+		retro_landed_fd(&c, out, at, r);
+	return r;
+}
+
+static ssize_t record_sendfile(int call, int out, int in, int64_t *off,
+			       size_t count)
+{
+	struct retro_call c;
+	ssize_t r;
+
+	if (!retro_enter(&c, call))
+		return call == RC_sendfile
+			       ? REAL(sendfile)(out, in, (off_t *)off, count)
+			       : REAL(sendfile64)(out, in, (off64_t *)off, count);
+	c.v[0] = (uint64_t)out;
+	c.v[1] = (uint64_t)in;
+	c.v[2] = SHIM_U64(off);
+	c.v[3] = count;
+	RETRO_SITE(c);
+	retro_intent(&c);
+	r = call == RC_sendfile ? REAL(sendfile)(out, in, (off_t *)off, count)
+				: REAL(sendfile64)(out, in, (off64_t *)off, count);
+	retro_result(&c, r);
+	if (r > 0)
+		retro_landed_fd(&c, out, -1, r); /* out's own offset moved */
+	return r;
+}
+
+/* man 2 sendfile */
+RETRO_EXPORT ssize_t sendfile(int out, int in, off_t *off, size_t count)
+{
+	return record_sendfile(RC_sendfile, out, in, (int64_t *)off, count);
+}
+
+RETRO_EXPORT ssize_t sendfile64(int out, int in, off64_t *off, size_t count)
+{
+	return record_sendfile(RC_sendfile64, out, in, (int64_t *)off, count);
+}
+
+/* man 2 splice */
+RETRO_EXPORT ssize_t splice(int in, loff_t *off_in, int out, loff_t *off_out,
+			    size_t len, unsigned int flags)
+{
+	struct retro_call c;
+	int64_t at = off_out ? *off_out : -1;
+	ssize_t r;
+
+	if (!retro_enter(&c, RC_splice))
+		return REAL(splice)(in, off_in, out, off_out, len, flags);
+	c.v[0] = (uint64_t)in;
+	c.v[1] = SHIM_U64(off_in);
+	c.v[2] = (uint64_t)out;
+	c.v[3] = SHIM_U64(off_out);
+	c.v[4] = len;
+	c.v[5] = flags;
+	RETRO_SITE(c);
+	retro_intent(&c);
+	r = REAL(splice)(in, off_in, out, off_out, len, flags);
+	retro_result(&c, r);
+	if (r > 0)
+		retro_landed_fd(&c, out, at, r);
+	return r;
+}
+
+/* man 2 ioctl_ficlone: a clone makes the destination hold the source's
+ * bytes.  Every other request passes straight through. */
+RETRO_EXPORT int ioctl(int fd, unsigned long req, ...)
+{
+	struct retro_call c;
+	va_list ap;
+	long arg;
+	int r;
+
+	va_start(ap, req);
+	arg = va_arg(ap, long);
+	va_end(ap);
+	if ((req != FICLONE && req != FICLONERANGE) || !retro_enter(&c, RC_ioctl))
+		return REAL(ioctl)(fd, req, arg);
+	c.v[0] = (uint64_t)fd;
+	c.v[1] = req;
+	c.v[2] = (uint64_t)arg;
+	RETRO_SITE(c);
+	retro_intent(&c);
+	r = REAL(ioctl)(fd, req, arg);
+	retro_result(&c, r);
+	if (r == 0 && req == FICLONE) {
+		retro_landed_fd(&c, fd, 0, -1); /* the whole file */
+	} else if (r == 0) {
+		const struct file_clone_range *fr = (const void *)arg;
+		retro_landed_fd(&c, fd, (int64_t)fr->dest_offset,
+				(int64_t)fr->src_length);
+	}
+	return r;
+}
+
+/* ---- writable shared mappings -------------------------------------------- */
+
+static int tracked_map(int prot, int flags, int fd)
+{
+	return fd >= 0 && (prot & PROT_WRITE) && (flags & MAP_SHARED);
+}
+
+static void *record_mmap(int call, void *addr, size_t len, int prot,
+			 int flags, int fd, int64_t off)
+{
+	struct retro_call c;
+	void *p;
+
+	if (!tracked_map(prot, flags, fd) || !retro_enter(&c, call))
+		return call == RC_mmap ? REAL(mmap)(addr, len, prot, flags, fd, off)
+				       : REAL(mmap64)(addr, len, prot, flags, fd,
+						      off);
+	c.v[0] = SHIM_U64(addr);
+	c.v[1] = len;
+	c.v[2] = (uint64_t)prot;
+	c.v[3] = (uint64_t)flags;
+	c.v[4] = (uint64_t)fd;
+	c.v[5] = (uint64_t)off;
+	RETRO_SITE(c);
+	retro_intent(&c);
+	p = call == RC_mmap ? REAL(mmap)(addr, len, prot, flags, fd, off)
+			    : REAL(mmap64)(addr, len, prot, flags, fd, off);
+	retro_result(&c, (int64_t)(intptr_t)p);
+	if (p != MAP_FAILED)
+		retro_mapped(&c, p, len, fd, off);
+	return p;
+}
+
+/* man 2 mmap */
+RETRO_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd,
+			off_t off)
+{
+	return record_mmap(RC_mmap, addr, len, prot, flags, fd, off);
+}
+
+RETRO_EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd,
+			  off64_t off)
+{
+	return record_mmap(RC_mmap64, addr, len, prot, flags, fd, off);
+}
+
+/* man 2 munmap: what a writable shared mapping holds lands first. */
+RETRO_EXPORT int munmap(void *addr, size_t len)
+{
+	struct retro_call c;
+	int r;
+
+	if (!retro_maps_active() || !retro_enter(&c, RC_munmap))
+		return REAL(munmap)(addr, len);
+	c.v[0] = SHIM_U64(addr);
+	c.v[1] = len;
+	retro_map_flush(&c, addr, len, 1);
+	RETRO_SITE(c);
+	retro_intent(&c);
+	r = REAL(munmap)(addr, len);
+	retro_result(&c, r);
+	return r;
+}
+
+/* man 2 msync */
+RETRO_EXPORT int msync(void *addr, size_t len, int flags)
+{
+	struct retro_call c;
+	int r;
+
+	if (!retro_maps_active() || !retro_enter(&c, RC_msync))
+		return REAL(msync)(addr, len, flags);
+	c.v[0] = SHIM_U64(addr);
+	c.v[1] = len;
+	c.v[2] = (uint64_t)flags;
+	retro_map_flush(&c, addr, len, 0);
+	RETRO_SITE(c);
+	retro_intent(&c);
+	r = REAL(msync)(addr, len, flags);
+	retro_result(&c, r);
+	return r;
 }

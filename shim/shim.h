@@ -16,6 +16,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
+#include <dirent.h>
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/select.h>
@@ -29,6 +33,10 @@
 #include "recorder.h"
 
 #define RETRO_EXPORT __attribute__((visibility("default")))
+
+/* calls.def spells `const struct timespec times[2]` as a pointer. */
+#pragma GCC diagnostic ignored "-Warray-parameter"
+
 
 /* The real function; resolved at first use. */
 #define REAL(n) \

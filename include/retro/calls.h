@@ -54,6 +54,8 @@ enum retro_kind {
 	K_SIGINFO,   /* siginfo_t * filled by waitid: status kept */
 	K_ARGV,      /* an argument vector: kept as a blob */
 	K_PTR,       /* not recorded */
+	K_OFFPTR,    /* an offset passed by pointer (updated): value before */
+	K_TSPAIR,    /* struct timespec[2] (utimensat): kept as data */
 	K_NKINDS
 };
 
@@ -64,6 +66,7 @@ enum retro_rkind {
 	R_ERRNUM, /* returns the error number itself, 0 on success */
 	R_NOERR,  /* cannot fail */
 	R_VOID,   /* does not return a value */
+	R_PTR,    /* a pointer; MAP_FAILED on error, with errno */
 };
 
 enum {
@@ -109,6 +112,10 @@ struct retro_call_desc {
 
 /* Indexed by enum retro_call_id; entry 0 is unused. */
 extern const struct retro_call_desc retro_calls[RC_NCALLS];
+
+/* Returns 1 when argument i of call holds an interned path or string id
+ * (a path argument, or the object of a pseudo call). */
+int retro_arg_is_id(int call, int i);
 
 /* Returns the id of the call named name, or RC_none. */
 int retro_call_by_name(const char *name);
