@@ -129,6 +129,9 @@ static struct {
 	size_t preimage_max;
 	pthread_key_t key;
 	struct retro_shared_hdr *shared;
+	int want_trap; /* RETRO_TRAP=1 */
+	int trap_err;  /* why the trap layer is off, once said */
+	int trap_said;
 } P;
 
 static __thread struct retro_thread *tself
@@ -1039,6 +1042,23 @@ static void call_info_init(void)
 	}
 }
 
+/* Arms the trap layer for this thread; when the kernel refuses, says so
+ * once in the store (and the recording goes on with the PLT layer). */
+static void trap_arm(struct retro_thread *t)
+{
+	struct retro_rec_action *a;
+	int r = P.trap_err ? P.trap_err : retro_trap_arm();
+
+	if (!r || __atomic_exchange_n(&P.trap_said, 1, __ATOMIC_ACQ_REL))
+		return;
+	a = action_new(t, RC_notrap, 0, RETRO_MAXARGS, 0);
+	if (!a)
+		return;
+	a->start = a->end = now();
+	retro_rec_args(a)[0] = (uint64_t)r;
+	action_done(a);
+}
+
 static struct retro_thread *thread_new(void);
 
 int retro_enter(struct retro_call *c, int call)
@@ -1071,6 +1091,10 @@ int retro_enter(struct retro_call *c, int call)
 	c->sp = 0;
 	c->pathid = 0;
 	c->abs = NULL;
+	/* libc's system calls on behalf of this call are recorded here, not
+	 * by the trap layer */
+	c->sel = retro_selector;
+	retro_selector = 0;
 	return 1;
 }
 
@@ -1416,6 +1440,7 @@ void retro_result(struct retro_call *c, int64_t ret)
 		retire_flush(t);
 	t->guard = 0;
 out:
+	retro_selector = c->sel;
 	errno = e1;
 }
 
@@ -1632,6 +1657,133 @@ void retro_map_flush(struct retro_call *c, void *addr, size_t len, int unmap)
 	errno = e;
 }
 
+/* ---- system calls the trap layer caught ---------------------------------- */
+
+/* Trapped system calls that have a libc counterpart with the same
+ * arguments: they are recorded as that call. */
+static const struct { int nr, call; } sysmap_list[] = {
+	{ SYS_read, RC_read }, { SYS_write, RC_write },
+	{ SYS_pread64, RC_pread64 }, { SYS_pwrite64, RC_pwrite64 },
+	{ SYS_readv, RC_readv }, { SYS_writev, RC_writev },
+	{ SYS_preadv, RC_preadv }, { SYS_pwritev, RC_pwritev },
+	{ SYS_lseek, RC_lseek }, { SYS_close, RC_close },
+	{ SYS_ftruncate, RC_ftruncate }, { SYS_truncate, RC_truncate },
+	{ SYS_fsync, RC_fsync }, { SYS_fdatasync, RC_fdatasync },
+	{ SYS_unlink, RC_unlink }, { SYS_unlinkat, RC_unlinkat },
+	{ SYS_rename, RC_rename }, { SYS_renameat, RC_renameat },
+	{ SYS_renameat2, RC_renameat2 }, { SYS_mkdir, RC_mkdir },
+	{ SYS_mkdirat, RC_mkdirat }, { SYS_rmdir, RC_rmdir },
+	{ SYS_link, RC_link }, { SYS_linkat, RC_linkat },
+	{ SYS_symlink, RC_symlink }, { SYS_symlinkat, RC_symlinkat },
+	{ SYS_stat, RC_stat }, { SYS_lstat, RC_lstat }, { SYS_fstat, RC_fstat },
+	{ SYS_newfstatat, RC_fstatat }, { SYS_statx, RC_statx },
+	{ SYS_access, RC_access }, { SYS_faccessat, RC_faccessat },
+	{ SYS_faccessat2, RC_faccessat }, { SYS_flock, RC_flock },
+	{ SYS_chdir, RC_chdir }, { SYS_fchdir, RC_fchdir },
+	{ SYS_umask, RC_umask }, { SYS_getrandom, RC_getrandom },
+	{ SYS_getdents64, RC_getdents64 }, { SYS_fallocate, RC_fallocate },
+	{ SYS_utimensat, RC_utimensat }, { SYS_kill, RC_kill },
+	{ SYS_wait4, RC_wait4 }, { SYS_nanosleep, RC_nanosleep },
+	{ SYS_clock_nanosleep, RC_clock_nanosleep }, { SYS_poll, RC_poll },
+	{ SYS_ppoll, RC_ppoll }, { SYS_select, RC_select },
+	{ SYS_open, RC_open }, { SYS_openat, RC_openat },
+	{ SYS_creat, RC_creat }, { SYS_dup, RC_dup }, { SYS_dup2, RC_dup2 },
+	{ SYS_dup3, RC_dup3 }, { SYS_fcntl, RC_fcntl }, { SYS_pipe, RC_pipe },
+	{ SYS_pipe2, RC_pipe2 }, { SYS_copy_file_range, RC_copy_file_range },
+	{ SYS_sendfile, RC_sendfile }, { SYS_splice, RC_splice },
+	{ SYS_execve, RC_execve },
+};
+#define NSYS 512
+static uint16_t sys2call[NSYS];
+
+static void sysmap_init(void)
+{
+	for (size_t i = 0; i < sizeof sysmap_list / sizeof *sysmap_list; i++)
+		if (sysmap_list[i].nr < NSYS)
+			sys2call[sysmap_list[i].nr] = (uint16_t)sysmap_list[i].call;
+}
+
+long retro_trapped(long nr, long a[6], uint64_t rip, uint64_t sp)
+{
+	int call = nr >= 0 && nr < NSYS ? sys2call[nr] : 0;
+	const struct retro_call_desc *d;
+	struct retro_call c;
+	char *const *env = NULL;
+	int dirfd = AT_FDCWD, flags = 0, err = 0;
+	const char *path = NULL;
+	long k, ret;
+
+	if (!call || !retro_enter(&c, call))
+		return retro_sys6(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+	d = &retro_calls[call];
+	if (nr == SYS_faccessat)
+		a[3] = 0; /* the system call has no flags */
+	for (int i = 0; i < RETRO_MAXARGS; i++)
+		c.v[i] = (uint64_t)a[i];
+	c.ra = rip;
+	c.sp = sp;
+	switch (call) {
+	case RC_open:
+		path = (const char *)a[0];
+		flags = (int)a[1];
+		break;
+	case RC_openat:
+		dirfd = (int)a[0];
+		path = (const char *)a[1];
+		flags = (int)a[2];
+		break;
+	case RC_creat:
+		path = (const char *)a[0];
+		flags = O_CREAT | O_WRONLY | O_TRUNC;
+		break;
+	case RC_fcntl:
+		if (a[1] == F_SETLK || a[1] == F_SETLKW || a[1] == F_GETLK ||
+		    a[1] == F_OFD_SETLK || a[1] == F_OFD_SETLKW ||
+		    a[1] == F_OFD_GETLK) {
+			const struct flock *fl = (const void *)a[2];
+			c.v[2] = fl ? (uint64_t)fl->l_type |
+					      (uint64_t)fl->l_start << 8
+				    : 0;
+		}
+		break;
+	default:
+		break;
+	}
+	if (path)
+		retro_open_pre(&c, dirfd, path, flags);
+	retro_intent(&c);
+	if (call == RC_execve)
+		env = retro_exec_prepare((char *const *)a[2]);
+	k = retro_sys6(nr, a[0], a[1], env ? (long)env : a[2], a[3], a[4],
+		       a[5]);
+	ret = k;
+	if (k < 0 && k > -4096) {
+		err = (int)-k;
+		ret = -1;
+	}
+	if (path)
+		retro_open_post(&c, (int)ret, dirfd, path, flags);
+	if (ret >= 0 && (call == RC_dup || call == RC_dup2 || call == RC_dup3 ||
+			 (call == RC_fcntl && (a[1] == F_DUPFD ||
+					       a[1] == F_DUPFD_CLOEXEC))))
+		retro_fd_dup((int)a[0], (int)ret);
+	if (ret == 0 && (call == RC_pipe || call == RC_pipe2))
+		retro_fd_pipe((const int *)a[0]);
+	if (env)
+		retro_exec_failed(env, (char *const *)a[2]);
+	errno = err;
+	retro_result(&c, d->rkind == R_ERRNUM ? err : ret);
+	if (ret > 0 && call == RC_copy_file_range)
+		retro_landed_fd(&c, (int)a[2],
+				a[3] ? *(const int64_t *)a[3] - ret : -1, ret);
+	else if (ret > 0 && call == RC_splice)
+		retro_landed_fd(&c, (int)a[2],
+				a[3] ? *(const int64_t *)a[3] - ret : -1, ret);
+	else if (ret > 0 && call == RC_sendfile)
+		retro_landed_fd(&c, (int)a[0], -1, ret);
+	return k;
+}
+
 /* ---- time ---------------------------------------------------------------- */
 
 int retro_timeread(void)
@@ -1687,6 +1839,8 @@ static struct retro_thread *thread_new(void)
 		mark_loss(t, (int)r);
 	}
 	pthread_setspecific(P.key, t);
+	if (P.want_trap)
+		trap_arm(t);
 	t->guard = 0;
 	return t;
 }
@@ -1948,6 +2102,8 @@ static int env_flag(const char *name, int dflt)
 	return !(v[0] == '0' || v[0] == 'n' || v[0] == 'N');
 }
 
+static void sysmap_init(void);
+
 static void atfork_child(void)
 {
 	retro_fork_child();
@@ -2045,6 +2201,18 @@ void retro_init(void)
 	dl_iterate_phdr(module_cb, NULL);
 	pthread_key_create(&P.key, thread_end);
 	pthread_atfork(NULL, NULL, atfork_child);
+	sysmap_init();
+	{
+		extern int trap_debug;
+		trap_debug = env_flag("RETRO_TRAP_DEBUG", 0);
+	}
+	P.want_trap = env_flag("RETRO_TRAP", 0);
+	if (P.want_trap && (!P.self_hi ||
+			    retro_trap_setup(P.self_lo, P.self_hi))) {
+		warn("the trap layer is not available; recording calls through "
+		     "libc's exported symbols only", NULL, 0);
+		P.trap_err = ENOSYS;
+	}
 	P.state = PS_ON;
 	t = thread_new();
 	if (!t)
@@ -2056,6 +2224,15 @@ void retro_init(void)
 	return;
 out_disable:
 	P.state = PS_DISABLED;
+}
+
+void retro_thread_begin(void)
+{
+	int e = errno;
+
+	if (P.state == PS_ON && !tself)
+		thread_new();
+	errno = e;
 }
 
 int retro_recording(void)
@@ -2096,6 +2273,8 @@ void retro_fork_child(void)
 	t->index = __atomic_add_fetch(&P.nthreads, 1, __ATOMIC_RELAXED);
 	t->tid = (int32_t)retro_sys0(SYS_gettid);
 	t->guard = 1;
+	if (P.want_trap)
+		trap_arm(t); /* fork drops Syscall User Dispatch */
 	{
 		int r = segment_open(t, 0);
 		if (r == 0) {
@@ -2297,6 +2476,7 @@ void retro_fini(void)
 		}
 		thread_close(t);
 		t->guard = 1;
+		retro_selector = 0;
 		if (P.import_at_exit &&
 		    retro_store_open(P.store, 0, &st, why, sizeof why) == 0) {
 			retro_import_self_image = P.image;

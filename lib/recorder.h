@@ -25,6 +25,12 @@
 
 struct retro_thread;
 
+/* The Syscall User Dispatch selector of this thread (trap.c): ALLOW (0)
+ * while the thread is inside an interposer, BLOCK (1) otherwise once the
+ * trap layer is armed. */
+extern __thread volatile char retro_selector
+	__attribute__((tls_model("initial-exec"), visibility("hidden")));
+
 struct retro_call {
 	struct retro_thread *t;
 	struct retro_rec_action *rec;
@@ -38,6 +44,7 @@ struct retro_call {
 	uint64_t ra, sp; /* the interposer's return address and frame */
 	uint64_t pathid; /* the last path argument, absolute, interned */
 	const char *abs;
+	char sel; /* the selector before retro_enter set ALLOW */
 };
 
 /* Called in the interposer itself, right after retro_enter: identifies
@@ -109,6 +116,22 @@ int retro_internal(void);
 /* Moves descriptors that the shim's libraries open for themselves (the
  * libunwind pipe) to high numbers, out of the program's way. */
 void retro_internal_fds(int *fds, int n);
+
+/* ---- the trap layer (trap.c) --------------------------------------------- */
+
+/* Installs the SIGSYS handler for code outside [lo, hi).  Returns 0 or
+ * ENOSYS. */
+int retro_trap_setup(uint64_t lo, uint64_t hi);
+/* Arms Syscall User Dispatch for the calling thread.  Returns 0 or an
+ * errno value (EINVAL: the kernel lacks it). */
+int retro_trap_arm(void);
+int retro_trap_active(void);
+/* Records (when modelled) and performs a trapped system call; returns the
+ * kernel's result.  rip and sp identify the call site. */
+long retro_trapped(long nr, long a[6], uint64_t rip, uint64_t sp);
+
+/* A new thread starts: make its state (and arm the trap layer). */
+void retro_thread_begin(void);
 
 /* Library constructor and destructor. */
 void retro_init(void);

@@ -352,6 +352,11 @@ static void print_pseudo(FILE *f, struct retro_store *st,
 		if (!a->arg[1])
 			fputs(" (recording stopped; count unknown)", f);
 		break;
+	case RC_notrap:
+		fprintf(f, "!!! the trap layer is not available (%s): only calls "
+			   "through libc's exported symbols are recorded",
+			strerror((int)a->arg[0]));
+		break;
 	case RC_timereads:
 		fprintf(f, "--- %llu clock read(s) counted",
 			(unsigned long long)a->arg[0]);

@@ -267,3 +267,46 @@ RETRO_EXPORT void _Exit(int status)
 	REAL(_Exit)(status);
 	__builtin_unreachable();
 }
+
+/* ---- threads: the trap layer is armed in every new thread ----------------
+ * Not a recorded call: Syscall User Dispatch is per thread, and a thread
+ * that only calls libc internally (stdio) would never enter the shim to be
+ * armed.  The start routine is wrapped so that the thread arms itself
+ * first; the creation runs with the selector at ALLOW. */
+#include <pthread.h>
+
+static __typeof__(&pthread_create) real_pthread_create;
+
+struct thread_start {
+	void *(*fn)(void *);
+	void *arg;
+};
+
+static void *thread_start(void *p)
+{
+	struct thread_start s = *(struct thread_start *)p;
+
+	free(p);
+	retro_thread_begin();
+	return s.fn(s.arg);
+}
+
+RETRO_EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr,
+				void *(*fn)(void *), void *arg)
+{
+	struct thread_start *s;
+	char sel;
+	int r;
+
+	if (!retro_trap_active() || !(s = malloc(sizeof *s)))
+		return REAL(pthread_create)(th, attr, fn, arg);
+	s->fn = fn;
+	s->arg = arg;
+	sel = retro_selector;
+	retro_selector = 0;
+	r = REAL(pthread_create)(th, attr, thread_start, s);
+	retro_selector = sel;
+	if (r)
+		free(s);
+	return r;
+}

@@ -1,0 +1,375 @@
+/* The second interception layer: Syscall User Dispatch.
+ *
+ * An LD_PRELOAD shim only sees calls made through exported libc symbols;
+ * stdio writes through glibc's internal write, ls reads directories through
+ * internal getdents64, and some programs issue raw syscall().  With
+ * PR_SET_SYSCALL_USER_DISPATCH every system call a thread makes from
+ * outside libretro.so's text raises SIGSYS while the thread's selector
+ * byte says BLOCK; the handler records the call and performs it from
+ * inside our text, where system calls always pass.
+ *
+ * The selector is ALLOW while the thread is inside an interposer (the PLT
+ * layer records those calls, and libc's system calls on their behalf must
+ * not be recorded twice) and BLOCK otherwise.
+ *
+ * What a handler must take care of:
+ * - the program's signal handlers return through a restorer, whose
+ *   rt_sigreturn would trap: every handler is installed with ours;
+ * - a trapped call while SIGSYS is blocked kills the process: SIGSYS is
+ *   kept out of every mask the program sets, and the masks are reported
+ *   back as the program set them;
+ * - a program's own SIGSYS handler keeps receiving the SIGSYS that are
+ *   not ours;
+ * - a clone that gives the child a new stack cannot return through this
+ *   handler's frame: an assembly trampoline starts the child directly at
+ *   the instruction after its syscall;
+ * - errno is the program's: the handler saves and restores it. */
+#include "config.h"
+#include "recorder.h"
+#include "sys.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/ucontext.h>
+#include <linux/prctl.h>
+#include <sched.h>
+#include <ucontext.h>
+
+#ifndef PR_SET_SYSCALL_USER_DISPATCH
+#define PR_SET_SYSCALL_USER_DISPATCH 59
+#define PR_SYS_DISPATCH_ON 1
+#define SYSCALL_DISPATCH_FILTER_ALLOW 0
+#define SYSCALL_DISPATCH_FILTER_BLOCK 1
+#endif
+#ifndef SYS_USER_DISPATCH
+#define SYS_USER_DISPATCH 2
+#endif
+#define SA_RESTORER_ 0x04000000
+#define SIGSYS_BIT (1ull << (SIGSYS - 1))
+
+__thread volatile char retro_selector
+	__attribute__((tls_model("initial-exec"), visibility("hidden")));
+
+/* What the program believes about SIGSYS in its mask (it is never really
+ * blocked). */
+static __thread int prog_sigsys_blocked
+	__attribute__((tls_model("initial-exec")));
+
+struct ksigaction {
+	void *handler;
+	unsigned long flags;
+	void *restorer;
+	uint64_t mask;
+};
+
+static int trap_on;
+int trap_debug;
+static uint64_t region_lo, region_len;
+static struct ksigaction prog_sigsys; /* the program's own SIGSYS action */
+
+/* rt_sigreturn, from inside our text.  The bytes are those of glibc's
+ * __restore_rt, which is how unwinders recognise a signal frame. */
+extern void retro_restorer(void) __attribute__((visibility("hidden")));
+__asm__(".text\n"
+	".globl retro_restorer\n"
+	".hidden retro_restorer\n"
+	".type retro_restorer,@function\n"
+	"retro_restorer:\n"
+	"\tmovq $15, %rax\n"
+	"\tsyscall\n"
+	"\thlt\n"
+	".size retro_restorer, .-retro_restorer\n");
+
+/* The child of a trapped clone that switches stacks:
+ * retro_clone_child(flags, stack, ptid, ctid, tls, regs), where regs is a
+ * copy of the trapped thread's general registers (gregs order) that the
+ * caller placed below the child's stack pointer.  The parent gets the
+ * clone result.  The child loads the registers, takes its stack pointer
+ * from regs[REG_RSP], and jumps to regs[REG_RIP] with rax = 0, as if its
+ * own syscall instruction had returned there (rcx and r11, which a
+ * syscall clobbers anyway, carry the jump). */
+extern long retro_clone_child(long flags, long stack, long ptid, long ctid,
+			      long tls, const greg_t *regs)
+	__attribute__((visibility("hidden")));
+__asm__(".text\n"
+	".globl retro_clone_child\n"
+	".hidden retro_clone_child\n"
+	".type retro_clone_child,@function\n"
+	"retro_clone_child:\n"
+	"\tmovq %rcx, %r10\n"
+	"\tmovl $56, %eax\n"
+	"\tsyscall\n"
+	"\ttestq %rax, %rax\n"
+	"\tjz 1f\n"
+	"\tret\n"
+	"1:\n"
+	"\tmovq %r9, %r11\n"
+	"\tmovq 0*8(%r11), %r8\n"
+	"\tmovq 1*8(%r11), %r9\n"
+	"\tmovq 2*8(%r11), %r10\n"
+	"\tmovq 4*8(%r11), %r12\n"
+	"\tmovq 5*8(%r11), %r13\n"
+	"\tmovq 6*8(%r11), %r14\n"
+	"\tmovq 7*8(%r11), %r15\n"
+	"\tmovq 8*8(%r11), %rdi\n"
+	"\tmovq 9*8(%r11), %rsi\n"
+	"\tmovq 10*8(%r11), %rbp\n"
+	"\tmovq 11*8(%r11), %rbx\n"
+	"\tmovq 12*8(%r11), %rdx\n"
+	"\tmovq 16*8(%r11), %rcx\n"
+	"\tmovq 15*8(%r11), %rsp\n"
+	"\txorl %eax, %eax\n"
+	"\tjmp *%rcx\n"
+	".size retro_clone_child, .-retro_clone_child\n");
+
+static long ksigaction(int sig, const struct ksigaction *act,
+		       struct ksigaction *old)
+{
+	return retro_sys4(SYS_rt_sigaction, sig, act, old, 8);
+}
+
+static void handler(int sig, siginfo_t *si, void *ucv);
+
+/* Re-installs a handler set before the layer was armed with our restorer. */
+static void fix_restorer(int sig)
+{
+	struct ksigaction ka;
+
+	if (ksigaction(sig, NULL, &ka) < 0)
+		return;
+	if (ka.handler == SIG_DFL || ka.handler == SIG_IGN)
+		return;
+	ka.flags |= SA_RESTORER_;
+	ka.restorer = (void *)retro_restorer;
+	ka.mask &= ~SIGSYS_BIT;
+	ksigaction(sig, &ka, NULL);
+}
+
+int retro_trap_setup(uint64_t lo, uint64_t hi)
+{
+	struct ksigaction ka = { 0 };
+
+	region_lo = lo;
+	region_len = hi - lo;
+	if (ksigaction(SIGSYS, NULL, &prog_sigsys) < 0)
+		return ENOSYS;
+	ka.handler = (void *)handler;
+	/* SA_NODEFER: a child cloned from inside the handler inherits the
+	 * handler's mask, and must not start with SIGSYS blocked (the handler
+	 * itself runs with the selector at ALLOW, so it never nests). */
+	ka.flags = SA_SIGINFO | SA_RESTORER_ | SA_ONSTACK | SA_NODEFER;
+	ka.restorer = (void *)retro_restorer;
+	if (ksigaction(SIGSYS, &ka, NULL) < 0)
+		return ENOSYS;
+	for (int sig = 1; sig < 65; sig++)
+		if (sig != SIGSYS && sig != SIGKILL && sig != SIGSTOP)
+			fix_restorer(sig);
+	trap_on = 1;
+	return 0;
+}
+
+int retro_trap_arm(void)
+{
+	long r;
+
+	if (!trap_on)
+		return ENOSYS;
+	retro_selector = SYSCALL_DISPATCH_FILTER_ALLOW;
+	r = retro_sys6(SYS_prctl, PR_SET_SYSCALL_USER_DISPATCH,
+		       PR_SYS_DISPATCH_ON, (long)region_lo, (long)region_len,
+		       (long)&retro_selector, 0);
+	if (r < 0)
+		return (int)-r;
+	retro_selector = SYSCALL_DISPATCH_FILTER_BLOCK;
+	return 0;
+}
+
+int retro_trap_active(void)
+{
+	return trap_on;
+}
+
+/* ---- emulation of the calls that touch the layer itself ------------------ */
+
+static long emu_sigaction(long sig, const struct ksigaction *act,
+			  struct ksigaction *old, long size)
+{
+	struct ksigaction ka;
+	long r;
+
+	if (sig == SIGSYS) {
+		/* the program's SIGSYS handler runs for SIGSYS that are not
+		 * ours; the kernel keeps ours */
+		struct ksigaction prev = prog_sigsys;
+		if (act)
+			prog_sigsys = *act;
+		if (old)
+			*old = prev;
+		return 0;
+	}
+	if (!act)
+		return retro_sys4(SYS_rt_sigaction, sig, NULL, old, size);
+	ka = *act;
+	if (ka.handler != SIG_DFL && ka.handler != SIG_IGN) {
+		ka.flags |= SA_RESTORER_;
+		ka.restorer = (void *)retro_restorer;
+	}
+	ka.mask &= ~SIGSYS_BIT;
+	r = retro_sys4(SYS_rt_sigaction, sig, &ka, old, size);
+	return r;
+}
+
+static long emu_sigprocmask(long how, const uint64_t *set, uint64_t *old,
+			    long size)
+{
+	uint64_t s, prev = 0;
+	int was = prog_sigsys_blocked;
+	long r;
+
+	if (!set) {
+		r = retro_sys4(SYS_rt_sigprocmask, how, NULL, old, size);
+		if (r == 0 && old)
+			*old = (*old & ~SIGSYS_BIT) | (was ? SIGSYS_BIT : 0);
+		return r;
+	}
+	s = *set & ~SIGSYS_BIT;
+	r = retro_sys4(SYS_rt_sigprocmask, how, &s, &prev, size);
+	if (r < 0)
+		return r;
+	if (how == SIG_BLOCK && (*set & SIGSYS_BIT))
+		prog_sigsys_blocked = 1;
+	else if (how == SIG_UNBLOCK && (*set & SIGSYS_BIT))
+		prog_sigsys_blocked = 0;
+	else if (how == SIG_SETMASK)
+		prog_sigsys_blocked = !!(*set & SIGSYS_BIT);
+	if (old)
+		*old = (prev & ~SIGSYS_BIT) | (was ? SIGSYS_BIT : 0);
+	return r;
+}
+
+static long emu_clone(greg_t *g)
+{
+	long flags = g[REG_RDI], stack = g[REG_RSI];
+
+	if (flags & CLONE_VFORK) {
+		/* vfork shares our stack with a child that would return
+		 * through this handler's frame: run it as a fork, as POSIX
+		 * allows (the child only execs or exits). */
+		flags &= ~(long)(CLONE_VM | CLONE_VFORK);
+		stack = 0;
+	}
+	if (stack == 0 && !(flags & CLONE_VM))
+		return retro_sys6(SYS_clone, flags, 0, g[REG_RDX], g[REG_R10],
+				  g[REG_R8], 0);
+	if (stack) {
+		/* the child starts on its new stack at the trapped rip: put
+		 * its registers there, below a slot for the return */
+		greg_t *regs = (greg_t *)((stack - (long)(NGREG * sizeof(greg_t))) &
+					  ~15l);
+		memcpy(regs, g, NGREG * sizeof(greg_t));
+		regs[REG_RSP] = stack;
+		return retro_clone_child(flags, (long)regs, g[REG_RDX],
+					 g[REG_R10], g[REG_R8], regs);
+	}
+	/* CLONE_VM without a stack: nothing sane can share this frame */
+	return -EINVAL;
+}
+
+/* ---- the handler ---------------------------------------------------------- */
+
+static void chain(int sig, siginfo_t *si, void *ucv)
+{
+	struct ksigaction *p = &prog_sigsys;
+
+	if (p->handler == SIG_IGN)
+		return;
+	if (p->handler == SIG_DFL) {
+		/* as the kernel would: die of SIGSYS */
+		struct ksigaction dfl = { SIG_DFL, 0, NULL, 0 };
+		ksigaction(SIGSYS, &dfl, NULL);
+		retro_sys2(SYS_kill, retro_sys0(SYS_getpid), SIGSYS);
+		return;
+	}
+	if (p->flags & SA_SIGINFO)
+		((void (*)(int, siginfo_t *, void *))p->handler)(sig, si, ucv);
+	else
+		((void (*)(int))p->handler)(sig);
+}
+
+static void handler(int sig, siginfo_t *si, void *ucv)
+{
+	ucontext_t *uc = ucv;
+	greg_t *g = uc->uc_mcontext.gregs;
+	char prev = retro_selector;
+	int e = errno;
+	long nr, ret;
+
+	retro_selector = SYSCALL_DISPATCH_FILTER_ALLOW;
+	if (si->si_code != SYS_USER_DISPATCH) {
+		chain(sig, si, ucv);
+		goto out;
+	}
+	nr = g[REG_RAX];
+	if (trap_debug) {
+		char b[64];
+		int n = 0;
+		long x = nr, tid = retro_sys0(SYS_gettid);
+		char tmp[24];
+		int k = 0;
+		b[n++] = 'T';
+		do { tmp[k++] = (char)('0' + tid % 10); tid /= 10; } while (tid);
+		while (k) b[n++] = tmp[--k];
+		b[n++] = ' ';
+		do { tmp[k++] = (char)('0' + x % 10); x /= 10; } while (x);
+		while (k) b[n++] = tmp[--k];
+		b[n++] = '\n';
+		retro_sys3(SYS_write, 2, b, n);
+	}
+	switch (nr) {
+	case SYS_rt_sigaction:
+		ret = emu_sigaction(g[REG_RDI], (void *)g[REG_RSI],
+				    (void *)g[REG_RDX], g[REG_R10]);
+		break;
+	case SYS_rt_sigprocmask:
+		ret = emu_sigprocmask(g[REG_RDI], (void *)g[REG_RSI],
+				      (void *)g[REG_RDX], g[REG_R10]);
+		break;
+	case SYS_clone:
+		ret = emu_clone(g);
+		if (ret == 0) {
+			/* a fork-like child, here in the handler: it has no
+			 * layer armed yet (clone drops it) */
+			retro_fork_child();
+			retro_trap_arm();
+		}
+		break;
+	case SYS_clone3:
+		/* glibc falls back to clone, which we can start on its new
+		 * stack; clone3's argument block is not handled yet */
+		ret = -ENOSYS;
+		break;
+	case SYS_fork:
+	case SYS_vfork:
+		ret = retro_sys0(SYS_fork);
+		if (ret == 0) {
+			retro_fork_child();
+			retro_trap_arm();
+		}
+		break;
+	default: {
+		long a[6] = { g[REG_RDI], g[REG_RSI], g[REG_RDX],
+			      g[REG_R10], g[REG_R8], g[REG_R9] };
+		ret = retro_trapped(nr, a, (uint64_t)g[REG_RIP],
+				    (uint64_t)g[REG_RSP]);
+		break;
+	}
+	}
+	g[REG_RAX] = ret;
+out:
+	errno = e;
+	retro_selector = prev;
+}

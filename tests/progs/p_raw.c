@@ -1,0 +1,107 @@
+/* What only the trap layer sees: raw syscall(), stdio's internal writes,
+ * and a program that blocks every signal, handles signals of its own
+ * (returning through a restorer), installs its own SIGSYS handler,
+ * starts a thread and forks.  usage: p_raw DIR */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static volatile int got_usr1, got_sys;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	got_usr1++;
+}
+
+static void on_sys(int sig)
+{
+	(void)sig;
+	got_sys++;
+}
+
+static void *thread(void *arg)
+{
+	FILE *f = fopen(arg, "w");
+
+	if (!f)
+		return NULL;
+	fputs("from a thread\n", f);
+	fclose(f);
+	return arg;
+}
+
+int main(int argc, char **argv)
+{
+	char p[4096];
+	struct timespec ts = { 0, 1000000 };
+	sigset_t all, old;
+	pthread_t th;
+	void *res;
+	FILE *f;
+	long fd;
+	pid_t pid;
+	int st;
+
+	/* raw system calls */
+	snprintf(p, sizeof p, "%s/raw", argv[1]);
+	fd = syscall(SYS_openat, AT_FDCWD, p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0 || syscall(SYS_write, fd, "raw bytes\n", 10) != 10)
+		return 1;
+	syscall(SYS_close, fd);
+	syscall(SYS_clock_nanosleep, CLOCK_MONOTONIC, 0, &ts, NULL);
+
+	/* stdio: glibc writes through its internal write */
+	snprintf(p, sizeof p, "%s/stdio", argv[1]);
+	f = fopen(p, "w");
+	if (!f)
+		return 1;
+	fprintf(f, "stdio %d\n", 42);
+	fclose(f);
+
+	/* every signal blocked, then system calls */
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
+	snprintf(p, sizeof p, "%s/blocked", argv[1]);
+	f = fopen(p, "w");
+	if (!f)
+		return 1;
+	fputs("while blocked\n", f);
+	fclose(f);
+	sigprocmask(SIG_SETMASK, NULL, &all);
+	if (!sigismember(&all, SIGSYS))
+		return 3; /* the program must see the mask it set */
+	sigprocmask(SIG_SETMASK, &old, NULL);
+
+	/* a handler of its own returns through a restorer */
+	signal(SIGUSR1, on_usr1);
+	raise(SIGUSR1);
+	/* and a SIGSYS handler of its own gets the SIGSYS it raises */
+	signal(SIGSYS, on_sys);
+	raise(SIGSYS);
+
+	snprintf(p, sizeof p, "%s/thread", argv[1]);
+	if (pthread_create(&th, NULL, thread, p) || pthread_join(th, &res) ||
+	    !res)
+		return 4;
+
+	pid = fork();
+	if (pid == 0) {
+		snprintf(p, sizeof p, "%s/child", argv[1]);
+		f = fopen(p, "w");
+		fputs("from the child\n", f);
+		fclose(f);
+		_exit(0);
+	}
+	waitpid(pid, &st, 0);
+	printf("usr1 %d sys %d child %d\n", got_usr1, got_sys,
+	       WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	return 0;
+}

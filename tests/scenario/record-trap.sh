@@ -1,0 +1,43 @@
+#!/bin/sh
+# The trap layer (RETRO_TRAP=1, Syscall User Dispatch) records what the
+# PLT layer cannot see: raw syscall(), stdio's internal writes, internal
+# calls of glibc.  The program's behaviour is unchanged: its signal
+# handlers, its own SIGSYS handler, a fully blocked mask, threads, fork.
+. "$SCENARIO_LIB"
+
+D=$WORK/d S=$WORK/store
+mkdir -p "$D"
+native=$("$PROGS/p_raw" "$D")
+rm -f "$D"/*
+out=$(RETRO_TRAP=1 rr record -q -o "$S" -- "$PROGS/p_raw" "$D")
+expect_eq "output as without recording" "$native" "$out"
+expect_eq "output" "usr1 1 sys 1 child 0" "$out"
+
+for f in raw stdio blocked thread child; do
+	rr cat "$S" "$D/$f" >"$WORK/$f" 2>"$WORK/err" ||
+		fail "$f not recorded: $(cat "$WORK/err")"
+	cmp "$D/$f" "$WORK/$f" || fail "$f: recorded bytes differ"
+done
+expect_eq "raw write" "raw bytes" "$(cat "$WORK/raw")"
+expect_eq "stdio write" "stdio 42" "$(cat "$WORK/stdio")"
+
+# the raw calls are there as the calls they are
+rr log --json -p p_raw "$S" |
+	json_map 'o["call"] if o.get("path","").endswith("/raw") else None' >"$WORK/raw.calls"
+printf 'openat\nwrite\nclose\n' >"$WORK/want"
+diff -u "$WORK/want" "$WORK/raw.calls" || fail "raw calls"
+expect_eq "raw clock_nanosleep" 1 \
+	"$(rr log --json -c clock_nanosleep "$S" | json_map 'o["args"][2]' | grep -c '^1000000$')"
+
+# nothing twice: a call the PLT layer records is not trapped again
+S2=$WORK/store2
+RETRO_TRAP=1 rr record -q -o "$S2" -- "$PROGS/p_files" "$D" >/dev/null 2>&1 || true
+expect_eq "one pwrite" 1 "$(rr log --json -c pwrite "$S2" | wc -l)"
+
+# sh and coreutils, with the layer armed
+printf 'OLD\n' >"$D/old"
+RETRO_TRAP=1 rr record -q -o "$WORK/s3" -- sh -c "echo hi > $D/sh; cat $D/sh > $D/sh2; ls $D > $D/ls"
+expect_eq "cat through the trap layer" "hi" "$(rr cat "$WORK/s3" "$D/sh2")"
+rr cat "$WORK/s3" "$D/ls" | cmp - "$D/ls" || fail "ls output"
+expect_status "fsck" 0 rr fsck "$S"
+pass
