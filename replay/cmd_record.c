@@ -16,7 +16,7 @@
 static void help(FILE *f)
 {
 	fprintf(f,
-		"usage: retro-replay record [-o STORE] [-q] [--] COMMAND [ARGS...]\n\n"
+		"usage: retro-replay record [-o STORE] [-q] [-t] [--] COMMAND [ARGS...]\n\n"
 		"Runs COMMAND with libretro.so preloaded, so that it and every "
 		"process it starts\nrecord into STORE (default: $RETRO_STORE, else "
 		"$XDG_DATA_HOME/retro/store,\nelse ~/.local/share/retro/store).  "
@@ -25,6 +25,9 @@ static void help(FILE *f)
 		"run).  SIGINT and SIGQUIT go to COMMAND, not to the recorder.\n\n"
 		"  -o, --output STORE  record into STORE (created on first use)\n"
 		"  -q, --quiet         print no summary\n"
+		"  -t, --trap          also record the system calls that bypass libc's\n"
+		"                      exported symbols (stdio, raw syscall()), with\n"
+		"                      Syscall User Dispatch (sets RETRO_TRAP=1)\n"
 		"  -h, --help          show this help\n\n"
 		"Environment passed to the recorded processes: RETRO_TIME_READS=1 "
 		"records every\nclock read; RETRO_FOLLOW=0 stops recording at an "
@@ -80,6 +83,7 @@ int cmd_record(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "output", required_argument, 0, 'o' },
 		{ "quiet", no_argument, 0, 'q' },
+		{ "trap", no_argument, 0, 't' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0 },
 	};
@@ -89,16 +93,19 @@ int cmd_record(int argc, char **argv)
 	struct retro_store *st;
 	struct retro_import_stats stats;
 	struct sigaction ign = { .sa_handler = SIG_IGN }, oint, oquit;
-	int quiet = 0, c, status, r;
+	int quiet = 0, trap = 0, c, status, r;
 	pid_t pid;
 
-	while ((c = getopt_long(argc, argv, "+o:qh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+o:qth", opts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
 			out = optarg;
 			break;
 		case 'q':
 			quiet = 1;
+			break;
+		case 't':
+			trap = 1;
 			break;
 		case 'h':
 			help(stdout);
@@ -151,6 +158,8 @@ int cmd_record(int argc, char **argv)
 		sigaction(SIGQUIT, &oquit, NULL);
 		setenv("LD_PRELOAD", preload, 1);
 		setenv("RETRO_STORE", store, 1);
+		if (trap)
+			setenv("RETRO_TRAP", "1", 1);
 		execvp(argv[optind], argv + optind);
 		fprintf(stderr, "retro-replay record: %s: %s\n", argv[optind],
 			strerror(errno));

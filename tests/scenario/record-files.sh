@@ -11,7 +11,7 @@ out=$(rr record -q -o "$S" -- "$PROGS/p_files" "$D")
 expect_eq "program output" "p_files done" "$out"
 
 rr log --json -p p_files "$S" |
-	json_map '"%s %s %s %s" % (o["call"], o["ret"], o.get("path","-").replace("'"$D"'/", ""), o.get("offset","-")) if o["call"] not in ("start", "end") else None' \
+	json_map '"%s %s %s %s" % (o["call"], o["ret"], o.get("path","-").replace("'"$D"'/", ""), o.get("offset","-")) if o.get("path","").startswith("'"$D"'/") else None' \
 	>"$WORK/calls"
 cat >"$WORK/want" <<'WANT'
 open 3 a.txt -
