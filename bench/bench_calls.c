@@ -75,6 +75,14 @@ static void do_pwrite(int fd, const char *buf, long n)
 			die("pwrite", wpath);
 }
 
+/* The same pwrite as a raw system call: what only the trap layer sees. */
+static void do_rawpwrite(int fd, const char *buf, long n)
+{
+	for (long i = 0; i < n; i++)
+		if (syscall(SYS_pwrite64, fd, buf, 64, 0) != 64)
+			die("syscall(pwrite64)", wpath);
+}
+
 static void do_openclose(long n)
 {
 	for (long i = 0; i < n; i++) {
@@ -115,14 +123,15 @@ int main(int argc, char **argv)
 
 	if (argc != 3 || (n = atol(argv[2])) <= 0) {
 		fprintf(stderr,
-			"usage: bench_calls pwrite|openclose|clock|mix N\n");
+			"usage: bench_calls pwrite|rawpwrite|openclose|clock|mix N\n");
 		return 2;
 	}
 	mode = argv[1];
 	warm = n / 10 < 1000 ? 1000 : n / 10;
 	setup();
 	memset(buf, 'w', sizeof buf);
-	if (!strcmp(mode, "pwrite") || !strcmp(mode, "mix")) {
+	if (!strcmp(mode, "pwrite") || !strcmp(mode, "rawpwrite") ||
+	    !strcmp(mode, "mix")) {
 		fd = open(wpath, O_WRONLY | O_CREAT, 0644);
 		if (fd < 0)
 			die("open", wpath);
@@ -131,6 +140,11 @@ int main(int argc, char **argv)
 		do_pwrite(fd, buf, warm);
 		t0 = mono_raw();
 		do_pwrite(fd, buf, n);
+		t1 = mono_raw();
+	} else if (!strcmp(mode, "rawpwrite")) {
+		do_rawpwrite(fd, buf, warm);
+		t0 = mono_raw();
+		do_rawpwrite(fd, buf, n);
 		t1 = mono_raw();
 	} else if (!strcmp(mode, "openclose")) {
 		do_openclose(warm);
