@@ -43,7 +43,8 @@ int retro_arg_is_id(int call, int i)
 	d = &retro_calls[call];
 	if (d->flags & F_PSEUDO)
 		return ((call == RC_start || call == RC_preimage) && i == 0) ||
-		       ((call == RC_fdinfo || call == RC_landed) && i == 1);
+		       ((call == RC_fdinfo || call == RC_landed ||
+			 call == RC_unsupported) && i == 1);
 	if (i >= d->nargs)
 		return 0;
 	k = d->kind[i];

@@ -1752,8 +1752,10 @@ long retro_trapped(long nr, long a[6], uint64_t rip, uint64_t sp)
 	if (path)
 		retro_open_pre(&c, dirfd, path, flags);
 	retro_intent(&c);
-	if (call == RC_execve)
+	if (call == RC_execve) {
+		retro_exec_target((const char *)a[0], 0);
 		env = retro_exec_prepare((char *const *)a[2]);
+	}
 	k = retro_sys6(nr, a[0], a[1], env ? (long)env : a[2], a[3], a[4],
 		       a[5]);
 	ret = k;
@@ -2385,6 +2387,102 @@ char *const *retro_spawn_env(char *const *envp)
 void retro_spawn_env_free(char *const *env, char *const *envp)
 {
 	env_free(env, envp);
+}
+
+/* What retro cannot follow into: a statically linked program (no
+ * PT_INTERP: the loader that would preload the shim never runs) or a
+ * setuid/setgid one (the loader ignores LD_PRELOAD).  Said in the store. */
+void retro_unsupported(int what, const char *path)
+{
+	struct retro_thread *t = tself;
+	struct retro_rec_action *a;
+	uint64_t id;
+	int e = errno;
+
+	if (P.state != PS_ON || !t)
+		return;
+	t->guard = 1;
+	id = path ? intern(t, path, strlen(path)) : 0;
+	a = action_new(t, RC_unsupported, 0, RETRO_MAXARGS, 0);
+	if (a) {
+		a->start = a->end = now();
+		retro_rec_args(a)[0] = (uint64_t)what;
+		retro_rec_args(a)[1] = id;
+		a->obj = id;
+		action_done(a);
+	}
+	t->guard = 0;
+	errno = e;
+}
+
+static void exec_check(const char *path)
+{
+	Elf64_Ehdr eh;
+	Elf64_Phdr ph;
+	struct stat st;
+	long fd;
+	int interp = 0;
+
+	if (!path || retro_os.fstatat(AT_FDCWD, path, &st, 0) < 0)
+		return;
+	if (((st.st_mode & S_ISUID) && st.st_uid != geteuid()) ||
+	    ((st.st_mode & S_ISGID) && st.st_gid != getegid())) {
+		retro_unsupported(3, path);
+		return;
+	}
+	fd = retro_os.openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	if (retro_os.pread((int)fd, &eh, sizeof eh, 0) == (long)sizeof eh &&
+	    !memcmp(eh.e_ident, ELFMAG, SELFMAG) &&
+	    eh.e_ident[EI_CLASS] == ELFCLASS64 && eh.e_phentsize == sizeof ph) {
+		for (int i = 0; i < eh.e_phnum && i < 64; i++) {
+			if (retro_os.pread((int)fd, &ph, sizeof ph,
+					   (off_t)(eh.e_phoff + i * sizeof ph)) !=
+			    (long)sizeof ph)
+				break;
+			interp |= ph.p_type == PT_INTERP;
+		}
+		if (!interp)
+			retro_unsupported(2, path);
+	}
+	retro_os.close((int)fd);
+}
+
+void retro_exec_target(const char *file, int search)
+{
+	char buf[PATH_MAX];
+	const char *p, *e;
+
+	if (P.state != PS_ON || !file)
+		return;
+	if (!search || strchr(file, '/')) {
+		exec_check(file);
+		return;
+	}
+	/* execvp: the first match on PATH, as the C library looks */
+	p = getenv("PATH");
+	if (!p)
+		p = "/bin:/usr/bin";
+	for (; *p; p = *e ? e + 1 : e) {
+		struct stat st;
+		size_t n;
+		e = strchr(p, ':');
+		if (!e)
+			e = p + strlen(p);
+		n = (size_t)(e - p);
+		if (n + strlen(file) + 2 > sizeof buf)
+			continue;
+		memcpy(buf, n ? p : ".", n ? n : 1);
+		n = n ? n : 1;
+		buf[n] = '/';
+		strcpy(buf + n + 1, file);
+		if (retro_os.fstatat(AT_FDCWD, buf, &st, 0) == 0 &&
+		    S_ISREG(st.st_mode)) {
+			exec_check(buf);
+			return;
+		}
+	}
 }
 
 char *const *retro_exec_prepare(char *const *envp)

@@ -97,6 +97,14 @@ void retro_fork_child(void);
  * out, an environment that keeps recording (the original envp when nothing
  * is missing).  retro_exec_failed undoes the handoff. */
 char *const *retro_exec_prepare(char *const *envp);
+
+/* Before an exec of file (searched on PATH when search): says in the store
+ * when the program cannot be recorded (static, setuid). */
+void retro_exec_target(const char *file, int search);
+
+/* Says in the store that something is seen but not recorded:
+ * 1 io_uring, 2 a static program, 3 a setuid/setgid program. */
+void retro_unsupported(int what, const char *path);
 void retro_exec_failed(char *const *newenv, char *const *envp);
 
 /* posix_spawn: the same environment completion, without a handoff. */

@@ -353,7 +353,9 @@ static int check_dir(const char *path, struct stat *st, char *why,
  * half-way leaves (its lock, spool/, LMDB files)? */
 static int only_store_debris(const char *path)
 {
+	/* FORMAT too: another process may finish the store meanwhile */
 	static const char *ours[] = { ".", "..", ".retro-lock", "spool", "SPOOL",
+				      "FORMAT",
 				      "data.mdb", "lock.mdb", RETRO_SHARED_NAME,
 				      "FORMAT.tmp" };
 	char buf[2048];

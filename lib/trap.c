@@ -352,6 +352,12 @@ static void handler(int sig, siginfo_t *si, void *ucv)
 		 * stack; clone3's argument block is not handled yet */
 		ret = -ENOSYS;
 		break;
+	case SYS_io_uring_setup:
+		/* its I/O goes through shared rings the layer cannot see */
+		retro_unsupported(1, NULL);
+		ret = retro_sys6(nr, g[REG_RDI], g[REG_RSI], g[REG_RDX],
+				 g[REG_R10], g[REG_R8], g[REG_R9]);
+		break;
 	case SYS_fork:
 	case SYS_vfork:
 		ret = retro_sys0(SYS_fork);

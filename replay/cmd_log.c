@@ -357,6 +357,19 @@ static void print_pseudo(FILE *f, struct retro_store *st,
 			   "through libc's exported symbols are recorded",
 			strerror((int)a->arg[0]));
 		break;
+	case RC_unsupported: {
+		static const char *what[] = { "?", "io_uring (its I/O is not recorded)",
+					      "a statically linked program (not recorded)",
+					      "a setuid/setgid program (the loader ignores "
+					      "LD_PRELOAD: not recorded)" };
+		fprintf(f, "!!! unsupported: %s",
+			what[a->arg[0] < 4 ? a->arg[0] : 0]);
+		if (a->arg[1]) {
+			fputc(' ', f);
+			print_path(f, st, a->arg[1]);
+		}
+		break;
+	}
 	case RC_timereads:
 		fprintf(f, "--- %llu clock read(s) counted",
 			(unsigned long long)a->arg[0]);

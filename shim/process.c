@@ -108,6 +108,8 @@ static int record_exec(int call, int how, int dirfd, const char *path,
 		c.v[i++] = SHIM_U64(argv);
 		RETRO_SITE(c);
 		retro_intent(&c);
+		if (how == EX_PATH || how == EX_FILE)
+			retro_exec_target(path, how == EX_FILE);
 		env = retro_exec_prepare(envp);
 	} else {
 		c.rec = NULL;

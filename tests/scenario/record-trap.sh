@@ -39,5 +39,12 @@ printf 'OLD\n' >"$D/old"
 RETRO_TRAP=1 rr record -q -o "$WORK/s3" -- sh -c "echo hi > $D/sh; cat $D/sh > $D/sh2; ls $D > $D/ls"
 expect_eq "cat through the trap layer" "hi" "$(rr cat "$WORK/s3" "$D/sh2")"
 rr cat "$WORK/s3" "$D/ls" | cmp - "$D/ls" || fail "ls output"
+# what cannot be recorded is said: io_uring (p_raw sets one up) ...
+rr log "$S" | grep -q '!!! unsupported: io_uring' || fail "io_uring not reported"
+# ... and a statically linked program
+RETRO_TRAP=1 rr record -q -o "$WORK/s4" -- sh -c "$PROGS/p_static $D/static"
+rr log "$WORK/s4" | grep -q "!!! unsupported: a statically linked program.*p_static" ||
+	fail "static program not reported: $(rr log "$WORK/s4" | tail -3)"
+expect_eq "static program ran" "static" "$(cat "$D/static")"
 expect_status "fsck" 0 rr fsck "$S"
 pass
