@@ -1,8 +1,8 @@
 /* Fault injection through the retro_os table, for tests.
  *
  * RETRO_FAULT=NAME:ERRNO:SKIP makes lib/'s own NAME call (fallocate,
- * openat, mmap, ftruncate) fail with ERRNO (ENOSPC, EMFILE, EINTR, EIO,
- * ENOMEM) after SKIP successful calls.  The recorded program's own calls
+ * openat, mmap, ftruncate, prctl) fail with ERRNO (ENOSPC, EMFILE, EINTR,
+ * EIO, EINVAL, ENOMEM, EDQUOT) after SKIP successful calls.  The recorded program's own calls
  * are never touched: only what lib/ does on its behalf. */
 #include "config.h"
 #include "os.h"
@@ -37,11 +37,17 @@ static long f_ftruncate(int fd, off_t len)
 	return fire() ? -fault_err : saved.ftruncate(fd, len);
 }
 
+static long f_prctl(long op, long a, long b, long c, long d)
+{
+	return fire() ? -fault_err : saved.prctl(op, a, b, c, d);
+}
+
 static const struct {
 	const char *name;
 	int err;
 } errs[] = { { "ENOSPC", ENOSPC }, { "EMFILE", EMFILE }, { "EINTR", EINTR },
-	     { "EIO", EIO },	   { "ENOMEM", ENOMEM }, { "EDQUOT", EDQUOT } };
+	     { "EIO", EIO },	   { "ENOMEM", ENOMEM }, { "EDQUOT", EDQUOT },
+	     { "EINVAL", EINVAL } };
 
 int retro_fault_setup(const char *spec)
 {
@@ -78,6 +84,8 @@ int retro_fault_setup(const char *spec)
 		retro_os.mmap = f_mmap;
 	else if (!strcmp(name, "ftruncate"))
 		retro_os.ftruncate = f_ftruncate;
+	else if (!strcmp(name, "prctl"))
+		retro_os.prctl = f_prctl;
 	else
 		return EINVAL;
 	return 0;

@@ -68,6 +68,11 @@ static long sys_lseek(int fd, off_t off, int wh)
 	return retro_sys3(SYS_lseek, fd, off, wh);
 }
 
+static long sys_prctl(long op, long a, long b, long c, long d)
+{
+	return retro_sys6(SYS_prctl, op, a, b, c, d, 0);
+}
+
 static const struct retro_os real_os = {
 	.openat = sys_openat,
 	.close = sys_close,
@@ -86,6 +91,7 @@ static const struct retro_os real_os = {
 	.getdents64 = sys_getdents64,
 	.fchmod = sys_fchmod,
 	.lseek = sys_lseek,
+	.prctl = sys_prctl,
 };
 
 struct retro_os retro_os = real_os;

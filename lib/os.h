@@ -29,6 +29,7 @@ struct retro_os {
 	long (*getdents64)(int fd, void *buf, size_t n);
 	long (*fchmod)(int fd, int mode);
 	long (*lseek)(int fd, off_t off, int whence);
+	long (*prctl)(long op, long a, long b, long c, long d);
 };
 
 extern struct retro_os retro_os;

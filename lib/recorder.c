@@ -1703,9 +1703,11 @@ static void sysmap_init(void)
 			sys2call[sysmap_list[i].nr] = (uint16_t)sysmap_list[i].call;
 }
 
-long retro_trapped(long nr, long a[6], uint64_t rip, uint64_t sp)
+/* Records a trapped system call as `call` with arguments v, and performs
+ * it as it was made (nr, a). */
+static long trapped_as(int call, long nr, long a[6], long v[6], uint64_t rip,
+		       uint64_t sp)
 {
-	int call = nr >= 0 && nr < NSYS ? sys2call[nr] : 0;
 	const struct retro_call_desc *d;
 	struct retro_call c;
 	char *const *env = NULL;
@@ -1713,34 +1715,32 @@ long retro_trapped(long nr, long a[6], uint64_t rip, uint64_t sp)
 	const char *path = NULL;
 	long k, ret;
 
-	if (!call || !retro_enter(&c, call))
+	if (!retro_enter(&c, call))
 		return retro_sys6(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 	d = &retro_calls[call];
-	if (nr == SYS_faccessat)
-		a[3] = 0; /* the system call has no flags */
 	for (int i = 0; i < RETRO_MAXARGS; i++)
-		c.v[i] = (uint64_t)a[i];
+		c.v[i] = (uint64_t)v[i];
 	c.ra = rip;
 	c.sp = sp;
 	switch (call) {
 	case RC_open:
-		path = (const char *)a[0];
-		flags = (int)a[1];
+		path = (const char *)v[0];
+		flags = (int)v[1];
 		break;
 	case RC_openat:
-		dirfd = (int)a[0];
-		path = (const char *)a[1];
-		flags = (int)a[2];
+		dirfd = (int)v[0];
+		path = (const char *)v[1];
+		flags = (int)v[2];
 		break;
 	case RC_creat:
-		path = (const char *)a[0];
+		path = (const char *)v[0];
 		flags = O_CREAT | O_WRONLY | O_TRUNC;
 		break;
 	case RC_fcntl:
-		if (a[1] == F_SETLK || a[1] == F_SETLKW || a[1] == F_GETLK ||
-		    a[1] == F_OFD_SETLK || a[1] == F_OFD_SETLKW ||
-		    a[1] == F_OFD_GETLK) {
-			const struct flock *fl = (const void *)a[2];
+		if (v[1] == F_SETLK || v[1] == F_SETLKW || v[1] == F_GETLK ||
+		    v[1] == F_OFD_SETLK || v[1] == F_OFD_SETLKW ||
+		    v[1] == F_OFD_GETLK) {
+			const struct flock *fl = (const void *)v[2];
 			c.v[2] = fl ? (uint64_t)fl->l_type |
 					      (uint64_t)fl->l_start << 8
 				    : 0;
@@ -1766,24 +1766,41 @@ long retro_trapped(long nr, long a[6], uint64_t rip, uint64_t sp)
 	if (path)
 		retro_open_post(&c, (int)ret, dirfd, path, flags);
 	if (ret >= 0 && (call == RC_dup || call == RC_dup2 || call == RC_dup3 ||
-			 (call == RC_fcntl && (a[1] == F_DUPFD ||
-					       a[1] == F_DUPFD_CLOEXEC))))
-		retro_fd_dup((int)a[0], (int)ret);
+			 (call == RC_fcntl && (v[1] == F_DUPFD ||
+					       v[1] == F_DUPFD_CLOEXEC))))
+		retro_fd_dup((int)v[0], (int)ret);
 	if (ret == 0 && (call == RC_pipe || call == RC_pipe2))
-		retro_fd_pipe((const int *)a[0]);
+		retro_fd_pipe((const int *)v[0]);
 	if (env)
 		retro_exec_failed(env, (char *const *)a[2]);
 	errno = err;
 	retro_result(&c, d->rkind == R_ERRNUM ? err : ret);
-	if (ret > 0 && call == RC_copy_file_range)
-		retro_landed_fd(&c, (int)a[2],
-				a[3] ? *(const int64_t *)a[3] - ret : -1, ret);
-	else if (ret > 0 && call == RC_splice)
-		retro_landed_fd(&c, (int)a[2],
-				a[3] ? *(const int64_t *)a[3] - ret : -1, ret);
+	if (ret > 0 && (call == RC_copy_file_range || call == RC_splice))
+		retro_landed_fd(&c, (int)v[2],
+				v[3] ? *(const int64_t *)v[3] - ret : -1, ret);
 	else if (ret > 0 && call == RC_sendfile)
-		retro_landed_fd(&c, (int)a[0], -1, ret);
+		retro_landed_fd(&c, (int)v[0], -1, ret);
 	return k;
+}
+
+long retro_trapped(long nr, long a[6], uint64_t rip, uint64_t sp)
+{
+	int call = nr >= 0 && nr < NSYS ? sys2call[nr] : 0;
+
+#ifdef SYS_openat2
+	if (nr == SYS_openat2 && a[2]) {
+		/* recorded as the openat it amounts to: flags and mode come
+		 * from struct open_how; it is performed as it was made */
+		const uint64_t *how = (const uint64_t *)a[2];
+		long b[6] = { a[0], a[1], (long)how[0], (long)how[1], 0, 0 };
+		return trapped_as(RC_openat, nr, a, b, rip, sp);
+	}
+#endif
+	if (!call)
+		return retro_sys6(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+	if (nr == SYS_faccessat)
+		a[3] = 0; /* the system call has no flags */
+	return trapped_as(call, nr, a, a, rip, sp);
 }
 
 /* ---- time ---------------------------------------------------------------- */

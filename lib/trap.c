@@ -26,6 +26,7 @@
  * - errno is the program's: the handler saves and restores it. */
 #include "config.h"
 #include "recorder.h"
+#include "os.h"
 #include "sys.h"
 
 #include <errno.h>
@@ -179,9 +180,9 @@ int retro_trap_arm(void)
 	if (!trap_on)
 		return ENOSYS;
 	retro_selector = SYSCALL_DISPATCH_FILTER_ALLOW;
-	r = retro_sys6(SYS_prctl, PR_SET_SYSCALL_USER_DISPATCH,
-		       PR_SYS_DISPATCH_ON, (long)region_lo, (long)region_len,
-		       (long)&retro_selector, 0);
+	r = retro_os.prctl(PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_ON,
+			   (long)region_lo, (long)region_len,
+			   (long)&retro_selector);
 	if (r < 0)
 		return (int)-r;
 	retro_selector = SYSCALL_DISPATCH_FILTER_BLOCK;

@@ -5,6 +5,8 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
+#include <stdint.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -25,6 +27,17 @@ static void on_sys(int sig)
 {
 	(void)sig;
 	got_sys++;
+}
+
+static int clone_child(void *arg)
+{
+	long fd = syscall(SYS_openat, AT_FDCWD, (const char *)arg,
+			  O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	if (fd < 0 || syscall(SYS_write, fd, "cloned\n", 7) != 7)
+		return 1;
+	syscall(SYS_close, fd);
+	return 7;
 }
 
 static void *thread(void *arg)
@@ -48,7 +61,7 @@ int main(int argc, char **argv)
 	FILE *f;
 	long fd;
 	pid_t pid;
-	int st;
+	int st, fst;
 
 	/* raw system calls */
 	snprintf(p, sizeof p, "%s/raw", argv[1]);
@@ -101,6 +114,30 @@ int main(int argc, char **argv)
 		_exit(0);
 	}
 	waitpid(pid, &st, 0);
+	fst = st;
+
+	/* a raw clone onto a new stack, sharing memory (what a thread
+	 * library does): the child starts at its own instruction pointer */
+	{
+		static char stack[64 * 1024] __attribute__((aligned(16)));
+		snprintf(p, sizeof p, "%s/clone", argv[1]);
+		pid = clone(clone_child, stack + sizeof stack, CLONE_VM | SIGCHLD,
+			    p);
+		if (pid < 0 || waitpid(pid, &st, 0) != pid ||
+		    !WIFEXITED(st) || WEXITSTATUS(st) != 7)
+			return 5;
+	}
+
+	/* openat2 (no libc wrapper) */
+	{
+		struct { uint64_t flags, mode, resolve; } how = {
+			O_WRONLY | O_CREAT | O_TRUNC, 0644, 0 };
+		snprintf(p, sizeof p, "%s/openat2", argv[1]);
+		fd = syscall(SYS_openat2, AT_FDCWD, p, &how, sizeof how);
+		if (fd < 0 || write((int)fd, "openat2\n", 8) != 8)
+			return 6;
+		close((int)fd);
+	}
 
 	/* io_uring: seen, said to be unsupported, and still performed */
 	{
@@ -110,6 +147,6 @@ int main(int argc, char **argv)
 			close((int)u);
 	}
 	printf("usr1 %d sys %d child %d\n", got_usr1, got_sys,
-	       WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	       WIFEXITED(fst) ? WEXITSTATUS(fst) : -1);
 	return 0;
 }

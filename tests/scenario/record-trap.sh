@@ -13,12 +13,15 @@ out=$(RETRO_TRAP=1 rr record -q -o "$S" -- "$PROGS/p_raw" "$D")
 expect_eq "output as without recording" "$native" "$out"
 expect_eq "output" "usr1 1 sys 1 child 0" "$out"
 
-for f in raw stdio blocked thread child; do
+for f in raw stdio blocked thread child openat2; do
 	rr cat "$S" "$D/$f" >"$WORK/$f" 2>"$WORK/err" ||
 		fail "$f not recorded: $(cat "$WORK/err")"
 	cmp "$D/$f" "$WORK/$f" || fail "$f: recorded bytes differ"
 done
 expect_eq "raw write" "raw bytes" "$(cat "$WORK/raw")"
+# p_raw's raw clone(CLONE_VM) onto a new stack went through the trampoline:
+# the child ran and wrote its file (the program checks its exit status)
+expect_eq "cloned child ran" "cloned" "$(cat "$D/clone")"
 expect_eq "stdio write" "stdio 42" "$(cat "$WORK/stdio")"
 
 # the raw calls are there as the calls they are
@@ -46,5 +49,10 @@ RETRO_TRAP=1 rr record -q -o "$WORK/s4" -- sh -c "$PROGS/p_static $D/static"
 rr log "$WORK/s4" | grep -q "!!! unsupported: a statically linked program.*p_static" ||
 	fail "static program not reported: $(rr log "$WORK/s4" | tail -3)"
 expect_eq "static program ran" "static" "$(cat "$D/static")"
+# where the kernel refuses the layer: one event says so, recording goes on
+RETRO_TRAP=1 RETRO_FAULT=prctl:EINVAL:0 rr record -q -o "$WORK/s5" -- sh -c "echo x > $D/nt"
+rr log "$WORK/s5" | grep -q "!!! the trap layer is not available (Invalid argument)" ||
+	fail "no notrap event"
+expect_eq "recorded without the layer" "x" "$(rr cat "$WORK/s5" "$D/nt")"
 expect_status "fsck" 0 rr fsck "$S"
 pass
