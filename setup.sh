@@ -9,7 +9,7 @@ set -eu
 cd "$(dirname "$0")"
 
 PKGS="gcc make autoconf automake libtool pkg-config liblmdb-dev libffi-dev
-libunwind-dev libdw-dev libxxhash-dev check python3"
+libunwind-dev libdw-dev libxxhash-dev check python3 sqlite3 git"
 
 missing=""
 for p in $PKGS; do

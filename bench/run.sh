@@ -119,13 +119,14 @@ echo
 
 rows=""
 details=""
-for mode in pwrite openclose clock trap:pwrite trap:rawpwrite; do
+for mode in pwrite openclose clock trap:pwrite trap:openclose trap:rawpwrite; do
 	case $mode in
-	pwrite) n=$N_PWRITE label="pwrite 64 B" target=150 ;;
-	trap:pwrite) n=$N_PWRITE label="pwrite 64 B, trap layer armed" target=150 ;;
+	pwrite) n=$N_PWRITE label="pwrite 64 B, trap layer off" target=150 ;;
+	trap:pwrite) n=$N_PWRITE label="pwrite 64 B, trap layer armed (default)" target=150 ;;
+	trap:openclose) n=$N_OPENCLOSE label="open+close, trap layer armed (default)" target=300 ;;
 	trap:rawpwrite) n=$((N_PWRITE / 10))
 		label="syscall(SYS_pwrite64), trapped" target=- ;;
-	openclose) n=$N_OPENCLOSE label="open+close" target=300 ;;
+	openclose) n=$N_OPENCLOSE label="open+close, trap layer off" target=300 ;;
 	clock) n=$N_CLOCK label="clock_gettime (counted)" target=10 ;;
 	esac
 	: >"$work/native"

@@ -2225,7 +2225,7 @@ void retro_init(void)
 		extern int trap_debug;
 		trap_debug = env_flag("RETRO_TRAP_DEBUG", 0);
 	}
-	P.want_trap = env_flag("RETRO_TRAP", 0);
+	P.want_trap = env_flag("RETRO_TRAP", 1);
 	if (P.want_trap && (!P.self_hi ||
 			    retro_trap_setup(P.self_lo, P.self_hi))) {
 		warn("the trap layer is not available; recording calls through "

@@ -16,7 +16,7 @@
 static void help(FILE *f)
 {
 	fprintf(f,
-		"usage: retro-replay record [-o STORE] [-q] [-t] [--] COMMAND [ARGS...]\n\n"
+		"usage: retro-replay record [-o STORE] [-q] [--no-trap] [--] COMMAND [ARGS...]\n\n"
 		"Runs COMMAND with libretro.so preloaded, so that it and every "
 		"process it starts\nrecord into STORE (default: $RETRO_STORE, else "
 		"$XDG_DATA_HOME/retro/store,\nelse ~/.local/share/retro/store).  "
@@ -27,7 +27,9 @@ static void help(FILE *f)
 		"  -q, --quiet         print no summary\n"
 		"  -t, --trap          also record the system calls that bypass libc's\n"
 		"                      exported symbols (stdio, raw syscall()), with\n"
-		"                      Syscall User Dispatch (sets RETRO_TRAP=1)\n"
+		"                      Syscall User Dispatch: the default (RETRO_TRAP=1)\n"
+		"      --no-trap       record calls through libc's symbols only\n"
+		"                      (RETRO_TRAP=0)\n"
 		"  -h, --help          show this help\n\n"
 		"Environment passed to the recorded processes: RETRO_TIME_READS=1 "
 		"records every\nclock read; RETRO_FOLLOW=0 stops recording at an "
@@ -84,6 +86,7 @@ int cmd_record(int argc, char **argv)
 		{ "output", required_argument, 0, 'o' },
 		{ "quiet", no_argument, 0, 'q' },
 		{ "trap", no_argument, 0, 't' },
+		{ "no-trap", no_argument, 0, 'T' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0 },
 	};
@@ -106,6 +109,9 @@ int cmd_record(int argc, char **argv)
 			break;
 		case 't':
 			trap = 1;
+			break;
+		case 'T':
+			trap = -1;
 			break;
 		case 'h':
 			help(stdout);
@@ -159,7 +165,7 @@ int cmd_record(int argc, char **argv)
 		setenv("LD_PRELOAD", preload, 1);
 		setenv("RETRO_STORE", store, 1);
 		if (trap)
-			setenv("RETRO_TRAP", "1", 1);
+			setenv("RETRO_TRAP", trap > 0 ? "1" : "0", 1);
 		execvp(argv[optind], argv + optind);
 		fprintf(stderr, "retro-replay record: %s: %s\n", argv[optind],
 			strerror(errno));
