@@ -1705,8 +1705,21 @@ static void sysmap_init(void)
 
 /* Records a trapped system call as `call` with arguments v, and performs
  * it as it was made (nr, a). */
+/* Performs a trapped call from inside our text with the selector back at
+ * what it was when the call trapped: a signal handler that runs while the
+ * call blocks (sigsuspend, a read) is recorded like any other code. */
+static long perform(long nr, const long a[6], long a2, char sel)
+{
+	long k;
+
+	retro_selector = sel;
+	k = retro_sys6(nr, a[0], a[1], a2, a[3], a[4], a[5]);
+	retro_selector = 0;
+	return k;
+}
+
 static long trapped_as(int call, long nr, long a[6], long v[6], uint64_t rip,
-		       uint64_t sp)
+		       uint64_t sp, char sel)
 {
 	const struct retro_call_desc *d;
 	struct retro_call c;
@@ -1716,7 +1729,7 @@ static long trapped_as(int call, long nr, long a[6], long v[6], uint64_t rip,
 	long k, ret;
 
 	if (!retro_enter(&c, call))
-		return retro_sys6(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+		return perform(nr, a, a[2], sel);
 	d = &retro_calls[call];
 	for (int i = 0; i < RETRO_MAXARGS; i++)
 		c.v[i] = (uint64_t)v[i];
@@ -1756,8 +1769,7 @@ static long trapped_as(int call, long nr, long a[6], long v[6], uint64_t rip,
 		retro_exec_target((const char *)a[0], 0);
 		env = retro_exec_prepare((char *const *)a[2]);
 	}
-	k = retro_sys6(nr, a[0], a[1], env ? (long)env : a[2], a[3], a[4],
-		       a[5]);
+	k = perform(nr, a, env ? (long)env : a[2], sel);
 	ret = k;
 	if (k < 0 && k > -4096) {
 		err = (int)-k;
@@ -1783,7 +1795,7 @@ static long trapped_as(int call, long nr, long a[6], long v[6], uint64_t rip,
 	return k;
 }
 
-long retro_trapped(long nr, long a[6], uint64_t rip, uint64_t sp)
+long retro_trapped(long nr, long a[6], uint64_t rip, uint64_t sp, char sel)
 {
 	int call = nr >= 0 && nr < NSYS ? sys2call[nr] : 0;
 
@@ -1793,14 +1805,14 @@ long retro_trapped(long nr, long a[6], uint64_t rip, uint64_t sp)
 		 * from struct open_how; it is performed as it was made */
 		const uint64_t *how = (const uint64_t *)a[2];
 		long b[6] = { a[0], a[1], (long)how[0], (long)how[1], 0, 0 };
-		return trapped_as(RC_openat, nr, a, b, rip, sp);
+		return trapped_as(RC_openat, nr, a, b, rip, sp, sel);
 	}
 #endif
 	if (!call)
-		return retro_sys6(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+		return perform(nr, a, a[2], sel);
 	if (nr == SYS_faccessat)
 		a[3] = 0; /* the system call has no flags */
-	return trapped_as(call, nr, a, a, rip, sp);
+	return trapped_as(call, nr, a, a, rip, sp, sel);
 }
 
 /* ---- time ---------------------------------------------------------------- */

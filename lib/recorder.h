@@ -135,8 +135,9 @@ int retro_trap_setup(uint64_t lo, uint64_t hi);
 int retro_trap_arm(void);
 int retro_trap_active(void);
 /* Records (when modelled) and performs a trapped system call; returns the
- * kernel's result.  rip and sp identify the call site. */
-long retro_trapped(long nr, long a[6], uint64_t rip, uint64_t sp);
+ * kernel's result.  rip and sp identify the call site; sel is the selector
+ * when the call trapped, in force again while the call runs. */
+long retro_trapped(long nr, long a[6], uint64_t rip, uint64_t sp, char sel);
 
 /* A new thread starts: make its state (and arm the trap layer). */
 void retro_thread_begin(void);

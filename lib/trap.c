@@ -370,8 +370,27 @@ static void handler(int sig, siginfo_t *si, void *ucv)
 	default: {
 		long a[6] = { g[REG_RDI], g[REG_RSI], g[REG_RDX],
 			      g[REG_R10], g[REG_R8], g[REG_R9] };
+		uint64_t mask;
+		struct { uint64_t ss; uint64_t len; } ps;
+		/* masks that hold only for the call: a signal handler run
+		 * inside it must still be able to trap */
+		int mi = nr == SYS_rt_sigsuspend ? 0
+			 : nr == SYS_ppoll ? 3
+			 : nr == SYS_epoll_pwait ? 4
+			 : -1;
+		if (mi >= 0 && a[mi]) {
+			mask = *(const uint64_t *)a[mi] & ~SIGSYS_BIT;
+			a[mi] = (long)&mask;
+		} else if (nr == SYS_pselect6 && a[5]) {
+			memcpy(&ps, (const void *)a[5], sizeof ps);
+			if (ps.ss) {
+				mask = *(const uint64_t *)ps.ss & ~SIGSYS_BIT;
+				ps.ss = (uint64_t)&mask;
+				a[5] = (long)&ps;
+			}
+		}
 		ret = retro_trapped(nr, a, (uint64_t)g[REG_RIP],
-				    (uint64_t)g[REG_RSP]);
+				    (uint64_t)g[REG_RSP], prev);
 		break;
 	}
 	}

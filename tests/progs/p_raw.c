@@ -23,6 +23,19 @@ static void on_usr1(int sig)
 	got_usr1++;
 }
 
+static char alarm_path[4096];
+
+static void on_alarm(int sig)
+{
+	FILE *f = fopen(alarm_path, "w");
+
+	(void)sig;
+	if (f) {
+		fputs("alarm\n", f);
+		fclose(f);
+	}
+}
+
 static void on_sys(int sig)
 {
 	(void)sig;
@@ -63,6 +76,8 @@ int main(int argc, char **argv)
 	pid_t pid;
 	int st, fst;
 
+	snprintf(alarm_path, sizeof alarm_path, "%s/alarm", argv[1]);
+
 	/* raw system calls */
 	snprintf(p, sizeof p, "%s/raw", argv[1]);
 	fd = syscall(SYS_openat, AT_FDCWD, p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -96,6 +111,16 @@ int main(int argc, char **argv)
 	/* a handler of its own returns through a restorer */
 	signal(SIGUSR1, on_usr1);
 	raise(SIGUSR1);
+	/* and runs inside sigsuspend with a mask that blocks SIGSYS, making
+	 * system calls of its own (stdio in on_alarm) */
+	{
+		sigset_t wait;
+		sigfillset(&wait);
+		sigdelset(&wait, SIGALRM);
+		signal(SIGALRM, on_alarm);
+		alarm(1);
+		sigsuspend(&wait);
+	}
 	/* and a SIGSYS handler of its own gets the SIGSYS it raises */
 	signal(SIGSYS, on_sys);
 	raise(SIGSYS);

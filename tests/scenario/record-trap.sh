@@ -13,7 +13,7 @@ out=$(RETRO_TRAP=1 rr record -q -o "$S" -- "$PROGS/p_raw" "$D")
 expect_eq "output as without recording" "$native" "$out"
 expect_eq "output" "usr1 1 sys 1 child 0" "$out"
 
-for f in raw stdio blocked thread child openat2; do
+for f in raw stdio blocked thread child openat2 alarm; do
 	rr cat "$S" "$D/$f" >"$WORK/$f" 2>"$WORK/err" ||
 		fail "$f not recorded: $(cat "$WORK/err")"
 	cmp "$D/$f" "$WORK/$f" || fail "$f: recorded bytes differ"
