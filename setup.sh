@@ -8,7 +8,7 @@
 set -eu
 cd "$(dirname "$0")"
 
-PKGS="gcc make autoconf automake libtool pkg-config liblmdb-dev libffi-dev
+PKGS="gcc libc6-dev make autoconf automake libtool pkg-config liblmdb-dev libffi-dev
 libunwind-dev libdw-dev libxxhash-dev check python3 sqlite3 git"
 
 missing=""

@@ -240,17 +240,20 @@ RETRO_EXPORT int fcntl64(int fd, int cmd, ...)
 
 /* ---- bytes moved without a user buffer ----------------------------------- */
 
-/* man 2 copy_file_range */
-RETRO_EXPORT ssize_t copy_file_range(int in, loff_t *off_in, int out,
-				     loff_t *off_out, size_t len,
-				     unsigned int flags)
+typedef ssize_t (*copy_fn)(int, loff_t *, int, loff_t *, size_t,
+			   unsigned int);
+
+/* copy_file_range and splice: bytes go from in to out in the kernel. */
+static ssize_t record_copy(int call, copy_fn fn, int in, loff_t *off_in,
+			   int out, loff_t *off_out, size_t len,
+			   unsigned int flags)
 {
 	struct retro_call c;
 	int64_t at = off_out ? *off_out : -1;
 	ssize_t r;
 
-	if (!retro_enter(&c, RC_copy_file_range))
-		return REAL(copy_file_range)(in, off_in, out, off_out, len, flags);
+	if (!retro_enter(&c, call))
+		return fn(in, off_in, out, off_out, len, flags);
 	c.v[0] = (uint64_t)in;
 	c.v[1] = SHIM_U64(off_in);
 	c.v[2] = (uint64_t)out;
@@ -259,11 +262,20 @@ RETRO_EXPORT ssize_t copy_file_range(int in, loff_t *off_in, int out,
 	c.v[5] = flags;
 	RETRO_SITE(c);
 	retro_intent(&c);
-	r = REAL(copy_file_range)(in, off_in, out, off_out, len, flags);
+	r = fn(in, off_in, out, off_out, len, flags);
 	retro_result(&c, r);
 	if (r > 0)
 		retro_landed_fd(&c, out, at, r);
 	return r;
+}
+
+/* man 2 copy_file_range */
+RETRO_EXPORT ssize_t copy_file_range(int in, loff_t *off_in, int out,
+				     loff_t *off_out, size_t len,
+				     unsigned int flags)
+{
+	return record_copy(RC_copy_file_range, REAL(copy_file_range), in,
+			   off_in, out, off_out, len, flags);
 }
 
 static ssize_t record_sendfile(int call, int out, int in, int64_t *off,
@@ -305,25 +317,8 @@ RETRO_EXPORT ssize_t sendfile64(int out, int in, off64_t *off, size_t count)
 RETRO_EXPORT ssize_t splice(int in, loff_t *off_in, int out, loff_t *off_out,
 			    size_t len, unsigned int flags)
 {
-	struct retro_call c;
-	int64_t at = off_out ? *off_out : -1;
-	ssize_t r;
-
-	if (!retro_enter(&c, RC_splice))
-		return REAL(splice)(in, off_in, out, off_out, len, flags);
-	c.v[0] = (uint64_t)in;
-	c.v[1] = SHIM_U64(off_in);
-	c.v[2] = (uint64_t)out;
-	c.v[3] = SHIM_U64(off_out);
-	c.v[4] = len;
-	c.v[5] = flags;
-	RETRO_SITE(c);
-	retro_intent(&c);
-	r = REAL(splice)(in, off_in, out, off_out, len, flags);
-	retro_result(&c, r);
-	if (r > 0)
-		retro_landed_fd(&c, out, at, r);
-	return r;
+	return record_copy(RC_splice, REAL(splice), in, off_in, out, off_out,
+			   len, flags);
 }
 
 /* man 2 ioctl_ficlone: a clone makes the destination hold the source's
