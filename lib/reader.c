@@ -162,26 +162,46 @@ const struct retro_proc *retro_proc_find(const struct retro_recording *r,
 	return bsearch(&key, r->procs, r->nprocs, sizeof key, cmp_proc);
 }
 
-static struct retro_proc *proc_get(struct retro_recording *r, uint32_t id,
-				   size_t *cap)
+static int cmp_u32(const void *a, const void *b)
 {
-	struct retro_proc *p = (struct retro_proc *)retro_proc_find(r, id);
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
 
-	if (p)
-		return p;
-	if (r->nprocs == *cap) {
-		size_t c = *cap ? *cap * 2 : 64;
-		struct retro_proc *q = realloc(r->procs, c * sizeof *q);
-		if (!q)
-			return NULL;
-		r->procs = q;
-		*cap = c;
+	return x < y ? -1 : x > y;
+}
+
+/* One entry per process that has actions, sorted by id. */
+static int procs_make(struct retro_recording *r)
+{
+	uint32_t *ids;
+	size_t n = 0;
+
+	if (!r->nacts)
+		return 0;
+	ids = malloc(r->nacts * sizeof *ids);
+	if (!ids)
+		return ENOMEM;
+	for (size_t i = 0; i < r->nacts; i++)
+		ids[i] = r->acts[i].proc;
+	qsort(ids, r->nacts, sizeof *ids, cmp_u32);
+	for (size_t i = 0; i < r->nacts; i++)
+		if (!n || ids[n - 1] != ids[i])
+			ids[n++] = ids[i];
+	r->procs = calloc(n, sizeof *r->procs);
+	if (!r->procs) {
+		free(ids);
+		return ENOMEM;
 	}
-	p = &r->procs[r->nprocs++];
-	memset(p, 0, sizeof *p);
-	p->id = id;
-	p->start = INT64_MAX;
-	qsort(r->procs, r->nprocs, sizeof *p, cmp_proc);
+	for (size_t i = 0; i < n; i++) {
+		r->procs[i].id = ids[i];
+		r->procs[i].start = INT64_MAX;
+	}
+	r->nprocs = n;
+	free(ids);
+	return 0;
+}
+
+static struct retro_proc *proc_get(struct retro_recording *r, uint32_t id)
+{
 	return (struct retro_proc *)retro_proc_find(r, id);
 }
 
@@ -198,11 +218,13 @@ static int is_wait(int call)
 
 static int derive_procs(struct retro_store *st, struct retro_recording *r)
 {
-	size_t cap = 0;
+	int rc = procs_make(r);
 
+	if (rc)
+		return rc;
 	for (size_t i = 0; i < r->nacts; i++) {
 		struct retro_action *a = &r->acts[i];
-		struct retro_proc *p = proc_get(r, a->proc, &cap);
+		struct retro_proc *p = proc_get(r, a->proc);
 
 		if (!p)
 			return ENOMEM;
@@ -308,7 +330,7 @@ static int derive_procs(struct retro_store *st, struct retro_recording *r)
 	for (size_t i = 0; i < r->nacts; i++) {
 		struct retro_action *a = &r->acts[i];
 		if (a->state == 1 && !is_exec(a->call)) {
-			struct retro_proc *p = proc_get(r, a->proc, &cap);
+			struct retro_proc *p = proc_get(r, a->proc);
 			if (p && !(p->flags & RP_ENDED))
 				p->flags |= RP_INFLIGHT;
 		}
