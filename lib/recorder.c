@@ -2233,10 +2233,7 @@ void retro_init(void)
 	pthread_key_create(&P.key, thread_end);
 	pthread_atfork(NULL, NULL, atfork_child);
 	sysmap_init();
-	{
-		extern int trap_debug;
-		trap_debug = env_flag("RETRO_TRAP_DEBUG", 0);
-	}
+	retro_trap_debug(env_flag("RETRO_TRAP_DEBUG", 0));
 	P.want_trap = env_flag("RETRO_TRAP", 1);
 	if (P.want_trap && (!P.self_hi ||
 			    retro_trap_setup(P.self_lo, P.self_hi))) {

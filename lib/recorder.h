@@ -134,6 +134,8 @@ int retro_trap_setup(uint64_t lo, uint64_t hi);
  * errno value (EINVAL: the kernel lacks it). */
 int retro_trap_arm(void);
 int retro_trap_active(void);
+/* Prints each trapped call's number on stderr (RETRO_TRAP_DEBUG=1). */
+void retro_trap_debug(int on);
 /* Records (when modelled) and performs a trapped system call; returns the
  * kernel's result.  rip and sp identify the call site; sel is the selector
  * when the call trapped, in force again while the call runs. */

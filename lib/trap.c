@@ -68,7 +68,7 @@ struct ksigaction {
 };
 
 static int trap_on;
-int trap_debug;
+static int trap_debug;
 static uint64_t region_lo, region_len;
 static struct ksigaction prog_sigsys; /* the program's own SIGSYS action */
 
@@ -282,6 +282,39 @@ static long emu_clone(greg_t *g)
 
 /* ---- the handler ---------------------------------------------------------- */
 
+void retro_trap_debug(int on)
+{
+	trap_debug = on;
+}
+
+static size_t put_num(char *b, long v)
+{
+	char tmp[24];
+	size_t n = 0, k = 0;
+
+	do {
+		tmp[k++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0);
+	while (k)
+		b[n++] = tmp[--k];
+	return n;
+}
+
+/* RETRO_TRAP_DEBUG: "T<tid> <nr>" for each trapped call, on stderr. */
+static void debug_line(long nr)
+{
+	char b[64];
+	size_t n = 0;
+
+	b[n++] = 'T';
+	n += put_num(b + n, retro_sys0(SYS_gettid));
+	b[n++] = ' ';
+	n += put_num(b + n, nr);
+	b[n++] = '\n';
+	retro_sys3(SYS_write, 2, b, n);
+}
+
 static void chain(int sig, siginfo_t *si, void *ucv)
 {
 	struct ksigaction *p = &prog_sigsys;
@@ -315,21 +348,8 @@ static void handler(int sig, siginfo_t *si, void *ucv)
 		goto out;
 	}
 	nr = g[REG_RAX];
-	if (trap_debug) {
-		char b[64];
-		int n = 0;
-		long x = nr, tid = retro_sys0(SYS_gettid);
-		char tmp[24];
-		int k = 0;
-		b[n++] = 'T';
-		do { tmp[k++] = (char)('0' + tid % 10); tid /= 10; } while (tid);
-		while (k) b[n++] = tmp[--k];
-		b[n++] = ' ';
-		do { tmp[k++] = (char)('0' + x % 10); x /= 10; } while (x);
-		while (k) b[n++] = tmp[--k];
-		b[n++] = '\n';
-		retro_sys3(SYS_write, 2, b, n);
-	}
+	if (trap_debug)
+		debug_line(nr);
 	switch (nr) {
 	case SYS_rt_sigaction:
 		ret = emu_sigaction(g[REG_RDI], (void *)g[REG_RSI],
