@@ -80,6 +80,36 @@ static void note_status(struct retro_store *st, pid_t pid, int status)
 		mdb_txn_abort(txn);
 }
 
+/* Waits for the command.  Meanwhile, every second, imports the segments
+ * its threads have sealed: a long recording then keeps only its newest
+ * segments in the spool (which lives in shared memory).  SIGCHLD is
+ * taken with sigtimedwait, so the command's end is seen at once. */
+static int wait_importing(struct retro_store *st, pid_t pid, int *status)
+{
+	struct timespec tick = { 1, 0 };
+	sigset_t chld, old;
+	int rc = 0;
+
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, &old);
+	for (;;) {
+		pid_t w = waitpid(pid, status, WNOHANG);
+		if (w == pid)
+			break;
+		if (w < 0 && errno != EINTR) {
+			errorf("record", "waitpid: %s", strerror(errno));
+			rc = 1;
+			break;
+		}
+		if (w == 0 && sigtimedwait(&chld, NULL, &tick) < 0 &&
+		    errno == EAGAIN)
+			retro_import(st, 0, 0, NULL);
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return rc;
+}
+
 int cmd_record(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -172,17 +202,13 @@ int cmd_record(int argc, char **argv)
 		_exit(errno == ENOENT ? 127 : 126);
 	}
 	free(preload);
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR) {
-			errorf("record", "waitpid: %s", strerror(errno));
-			return EX_USAGE;
-		}
-	}
 	r = retro_store_open(store, 0, &st, why, sizeof why);
 	if (r) {
 		errorf("record", "%s", why[0] ? why : retro_strerror(r));
 		return EX_USAGE;
 	}
+	if (wait_importing(st, pid, &status))
+		return EX_USAGE;
 	note_status(st, pid, status);
 	r = retro_import(st, 0, 0, &stats);
 	if (r)
