@@ -256,12 +256,13 @@ static long emu_clone(greg_t *g)
 {
 	long flags = g[REG_RDI], stack = g[REG_RSI];
 
-	if (flags & CLONE_VFORK) {
-		/* vfork shares our stack with a child that would return
-		 * through this handler's frame: run it as a fork, as POSIX
-		 * allows (the child only execs or exits). */
+	if ((flags & CLONE_VFORK) && !stack) {
+		/* vfork on our own stack: the child would return through this
+		 * handler's frame while the parent still needs it.  Run it as
+		 * a fork, as POSIX allows (the child only execs or exits).
+		 * With a stack of its own (posix_spawn, system, popen) the
+		 * child goes through the trampoline, flags untouched. */
 		flags &= ~(long)(CLONE_VM | CLONE_VFORK);
-		stack = 0;
 	}
 	if (stack == 0 && !(flags & CLONE_VM))
 		return retro_sys6(SYS_clone, flags, 0, g[REG_RDX], g[REG_R10],

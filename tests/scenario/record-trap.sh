@@ -49,6 +49,17 @@ RETRO_TRAP=1 rr record -q -o "$WORK/s4" -- sh -c "$PROGS/p_static $D/static"
 rr log "$WORK/s4" | grep -q "!!! unsupported: a statically linked program.*p_static" ||
 	fail "static program not reported: $(rr log "$WORK/s4" | tail -3)"
 expect_eq "static program ran" "static" "$(cat "$D/static")"
+# system() and popen(): glibc's internal posix_spawn clones onto a stack of
+# its own with CLONE_VM | CLONE_VFORK; the children are recorded and linked
+native=$("$PROGS/p_system" "$D/sys.native")
+out=$(rr record -q -o "$WORK/s6" -- "$PROGS/p_system" "$D/sys")
+expect_eq "system/popen output" "$native" "$out"
+expect_eq "system/popen" "system 0 popen from-popen pclose 0 spawn-missing ENOENT" "$out"
+expect_eq "system's shell recorded" "from-system" "$(rr cat "$WORK/s6" "$D/sys")"
+rr ps --json "$WORK/s6" | json_map '"%s %s" % (o["parent"], o["program"])' >"$WORK/tree"
+printf '0 p_system\n1 dash\n1 dash\n' >"$WORK/want"
+diff -u "$WORK/want" "$WORK/tree" || fail "system/popen tree"
+
 # where the kernel refuses the layer: one event says so, recording goes on
 RETRO_TRAP=1 RETRO_FAULT=prctl:EINVAL:0 rr record -q -o "$WORK/s5" -- sh -c "echo x > $D/nt"
 rr log "$WORK/s5" | grep -q "!!! the trap layer is not available (Invalid argument)" ||
