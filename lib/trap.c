@@ -162,7 +162,9 @@ int retro_trap_setup(uint64_t lo, uint64_t hi)
 	/* SA_NODEFER: a child cloned from inside the handler inherits the
 	 * handler's mask, and must not start with SIGSYS blocked (the handler
 	 * itself runs with the selector at ALLOW, so it never nests). */
-	ka.flags = SA_SIGINFO | SA_RESTORER_ | SA_ONSTACK | SA_NODEFER;
+	/* No SA_ONSTACK: the handler needs a few KiB (libunwind), more than
+	 * a program's small alternate signal stack may hold. */
+	ka.flags = SA_SIGINFO | SA_RESTORER_ | SA_NODEFER;
 	ka.restorer = (void *)retro_restorer;
 	if (ksigaction(SIGSYS, &ka, NULL) < 0)
 		return ENOSYS;
