@@ -63,6 +63,7 @@ struct retired {
 #define SCACHE 32
 struct stack_cache {
 	uint64_t ra, sp;
+	uint64_t id; /* hash of pc[], as emit_stack computes it */
 	int n;
 	uint64_t pc[RETRO_STACK_MAX];
 	uint64_t at[RETRO_STACK_MAX];
@@ -626,9 +627,14 @@ void retro_fd_pipe(const int fds[2])
 
 /* ---- stacks -------------------------------------------------------------- */
 
-static uint64_t emit_stack(struct retro_thread *t, const uint64_t *pc, int k)
+static uint64_t stack_id(const uint64_t *pc, int k)
 {
-	uint64_t id = retro_hash64(pc, (size_t)k * 8) | 1;
+	return retro_hash64(pc, (size_t)k * 8) | 1;
+}
+
+static uint64_t emit_stack(struct retro_thread *t, const uint64_t *pc, int k,
+			   uint64_t id)
+{
 	uint64_t *slot = &t->seen_stack[id % STACK_SLOTS];
 	struct retro_rec_stack *s;
 
@@ -664,7 +670,7 @@ static uint64_t capture_stack(struct retro_thread *t, uint64_t ra, uint64_t sp)
 		for (int i = 0; i < e->n && ok; i++)
 			ok = *(const uint64_t *)e->at[i] == e->pc[i];
 		if (ok)
-			return emit_stack(t, e->pc, e->n);
+			return emit_stack(t, e->pc, e->n, e->id);
 	}
 	if (unw_getcontext(&ctx) || unw_init_local(&cur, &ctx))
 		return 0;
@@ -686,10 +692,11 @@ static uint64_t capture_stack(struct retro_thread *t, uint64_t ra, uint64_t sp)
 		e->ra = ra;
 		e->sp = sp;
 		e->n = k;
+		e->id = stack_id(pc, k);
 		memcpy(e->pc, pc, (size_t)k * 8);
 		memcpy(e->at, at, (size_t)k * 8);
 	}
-	return emit_stack(t, pc, k);
+	return emit_stack(t, pc, k, stack_id(pc, k));
 }
 
 /* libunwind opens a pipe of its own (to validate addresses) the first time
@@ -2158,7 +2165,14 @@ void retro_init(void)
 		return;
 	if (env_flag("RETRO_DISABLE", 0))
 		goto out_disable;
-	real_clock_gettime = retro_real("clock_gettime", NULL);
+	/* the vDSO's own entry, without the C library's wrapper around it */
+	{
+		void *vdso = dlopen("linux-vdso.so.1", RTLD_LAZY | RTLD_NOLOAD);
+		if (vdso)
+			real_clock_gettime = dlsym(vdso, "__vdso_clock_gettime");
+		if (!real_clock_gettime)
+			real_clock_gettime = retro_real("clock_gettime", NULL);
+	}
 	s = getenv("RETRO_STORE");
 	if (s && *s) {
 		if (s[0] != '/') {
