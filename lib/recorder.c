@@ -2458,7 +2458,7 @@ void retro_unsupported(int what, const char *path)
 static void exec_check(const char *path)
 {
 	Elf64_Ehdr eh;
-	Elf64_Phdr ph;
+	Elf64_Phdr phs[64], *ph = phs;
 	struct stat st;
 	long fd;
 	int interp = 0;
@@ -2475,15 +2475,15 @@ static void exec_check(const char *path)
 		return;
 	if (retro_os.pread((int)fd, &eh, sizeof eh, 0) == (long)sizeof eh &&
 	    !memcmp(eh.e_ident, ELFMAG, SELFMAG) &&
-	    eh.e_ident[EI_CLASS] == ELFCLASS64 && eh.e_phentsize == sizeof ph) {
-		for (int i = 0; i < eh.e_phnum && i < 64; i++) {
-			if (retro_os.pread((int)fd, &ph, sizeof ph,
-					   (off_t)(eh.e_phoff + i * sizeof ph)) !=
-			    (long)sizeof ph)
-				break;
-			interp |= ph.p_type == PT_INTERP;
-		}
-		if (!interp)
+	    eh.e_ident[EI_CLASS] == ELFCLASS64 && eh.e_phentsize == sizeof *ph &&
+	    eh.e_phnum > 0 && eh.e_phnum <= 64) {
+		/* the whole program header table in one read */
+		long n = retro_os.pread((int)fd, phs,
+					(size_t)eh.e_phnum * sizeof *ph,
+					(off_t)eh.e_phoff);
+		for (long i = 0; i < n / (long)sizeof *ph; i++)
+			interp |= phs[i].p_type == PT_INTERP;
+		if (n == (long)(eh.e_phnum * sizeof *ph) && !interp)
 			retro_unsupported(2, path);
 	}
 	retro_os.close((int)fd);
