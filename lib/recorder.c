@@ -186,26 +186,11 @@ static size_t cpy(char *dst, size_t cap, size_t at, const char *s, size_t n)
 	return at + n;
 }
 
-static size_t utoa(char *buf, uint64_t v)
-{
-	char tmp[24];
-	size_t n = 0, i = 0;
-
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	while (n)
-		buf[i++] = tmp[--n];
-	buf[i] = 0;
-	return i;
-}
-
 /* "/proc/self/fd/N" */
 static void fdpath(char *buf, int fd)
 {
 	memcpy(buf, "/proc/self/fd/", 14);
-	utoa(buf + 14, (uint64_t)fd);
+	retro_utoa(buf + 14, (uint64_t)fd);
 }
 
 static void warn(const char *what, const char *path, int err)
@@ -1950,7 +1935,7 @@ static void handoff_path(char *buf, int32_t pid)
 {
 	size_t n = cpy(buf, PATH_MAX, 0, P.spool, strlen(P.spool));
 	n = cpy(buf, PATH_MAX, n, "/exec-", 6);
-	utoa(buf + n, (uint64_t)(uint32_t)pid);
+	retro_utoa(buf + n, (uint64_t)(uint32_t)pid);
 }
 
 static int handoff_take(struct handoff *h)

@@ -1,5 +1,6 @@
 #include "config.h"
 #include "spool.h"
+#include "sys.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -10,27 +11,17 @@ int retro_seg_name(char *buf, size_t n, uint32_t proc, uint32_t image,
 		   uint32_t thread, uint32_t segno)
 {
 	/* snprintf is not async-signal-safe; this is a fixed-format writer. */
-	static const char digits[] = "0123456789";
 	uint32_t v[4] = { proc, image, thread, segno };
 	const char pre[4] = { 'p', 'i', 't', 's' };
 	size_t o = 0;
 
 	for (int k = 0; k < 4; k++) {
-		char tmp[10];
-		int d = 0;
-		uint32_t x = v[k];
-
 		if (o + 13 >= n)
 			return ENAMETOOLONG;
 		if (k)
 			buf[o++] = '-';
 		buf[o++] = pre[k];
-		do {
-			tmp[d++] = digits[x % 10];
-			x /= 10;
-		} while (x);
-		while (d)
-			buf[o++] = tmp[--d];
+		o += retro_utoa(buf + o, v[k]);
 	}
 	if (o + 5 >= n)
 		return ENAMETOOLONG;

@@ -32,4 +32,21 @@ static inline long retro_sys6(long nr, long a, long b, long c, long d, long e,
 #define retro_sys4(n, a, b, c, d) \
 	retro_sys6((n), (long)(a), (long)(b), (long)(c), (long)(d), 0, 0)
 
+/* Decimal digits of v into buf, NUL-terminated (snprintf is not
+ * async-signal-safe).  Returns the number of digits. */
+static inline size_t retro_utoa(char *buf, uint64_t v)
+{
+	char tmp[24];
+	size_t n = 0, i = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (n)
+		buf[i++] = tmp[--n];
+	buf[i] = 0;
+	return i;
+}
+
 #endif

@@ -290,20 +290,6 @@ void retro_trap_debug(int on)
 	trap_debug = on;
 }
 
-static size_t put_num(char *b, long v)
-{
-	char tmp[24];
-	size_t n = 0, k = 0;
-
-	do {
-		tmp[k++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v > 0);
-	while (k)
-		b[n++] = tmp[--k];
-	return n;
-}
-
 /* RETRO_TRAP_DEBUG: "T<tid> <nr>" for each trapped call, on stderr. */
 static void debug_line(long nr)
 {
@@ -311,9 +297,9 @@ static void debug_line(long nr)
 	size_t n = 0;
 
 	b[n++] = 'T';
-	n += put_num(b + n, retro_sys0(SYS_gettid));
+	n += retro_utoa(b + n, (uint64_t)retro_sys0(SYS_gettid));
 	b[n++] = ' ';
-	n += put_num(b + n, nr);
+	n += retro_utoa(b + n, (uint64_t)nr);
 	b[n++] = '\n';
 	retro_sys3(SYS_write, 2, b, n);
 }
