@@ -60,6 +60,19 @@ rr ps --json "$WORK/s6" | json_map '"%s %s" % (o["parent"], o["program"])' >"$WO
 printf '0 p_system\n1 dash\n1 dash\n' >"$WORK/want"
 diff -u "$WORK/want" "$WORK/tree" || fail "system/popen tree"
 
+# ... and a setuid program owned by another user (only root can make one)
+if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
+	cp "$PROGS/p_static" "$WORK/suid"
+	chown nobody "$WORK/suid"
+	chmod 4755 "$WORK/suid"
+	chmod 755 "$WORK"
+	rr record -q -o "$WORK/s7" -- sh -c "$WORK/suid /dev/null"
+	rr log "$WORK/s7" | grep -q "!!! unsupported: a setuid/setgid program.*suid" ||
+		fail "setuid program not reported: $(rr log "$WORK/s7" | tail -3)"
+else
+	echo "setuid check needs root: not run"
+fi
+
 # where the kernel refuses the layer: one event says so, recording goes on
 RETRO_TRAP=1 RETRO_FAULT=prctl:EINVAL:0 rr record -q -o "$WORK/s5" -- sh -c "echo x > $D/nt"
 rr log "$WORK/s5" | grep -q "!!! the trap layer is not available (Invalid argument)" ||
