@@ -853,6 +853,23 @@ static void action_done(struct retro_rec_action *a)
 	__atomic_store_n(&a->h.state, RS_DONE, __ATOMIC_RELEASE);
 }
 
+/* A pseudo call that happens at one moment: a start, an end, a counter, a
+ * note.  Returns 0, or -1 when there was no room for it. */
+static int emit_event(struct retro_thread *t, int call, uint64_t a0,
+		      uint64_t a1, uint64_t obj)
+{
+	struct retro_rec_action *a = action_new(t, call, 0, RETRO_MAXARGS, 0);
+
+	if (!a)
+		return -1;
+	a->start = a->end = now();
+	retro_rec_args(a)[0] = a0;
+	retro_rec_args(a)[1] = a1;
+	a->obj = obj;
+	action_done(a);
+	return 0;
+}
+
 static uint64_t inode_key(const struct stat *st)
 {
 	return ((uint64_t)st->st_dev * 0x9E3779B97F4A7C15ull) ^
@@ -1016,6 +1033,7 @@ static void iov_hash(const struct iovec *iov, int cnt, size_t n,
 struct call_info {
 	uint8_t has_out;  /* returns bytes that are hashed (K_BUFOUT, K_IOVOUT) */
 	uint8_t need_off; /* a write without an offset: its landing is kept */
+	int8_t argv;      /* index of a K_ARGV argument, or -1 */
 };
 static struct call_info cinfo[RC_NCALLS];
 
@@ -1031,6 +1049,10 @@ static void call_info_init(void)
 			off |= d->kind[i] == K_OFF || d->kind[i] == K_OFFPTR;
 		}
 		cinfo[c].need_off = fdw && !off && d->rkind == R_SSIZE;
+		cinfo[c].argv = -1;
+		for (int i = 0; i < d->nargs; i++)
+			if (d->kind[i] == K_ARGV)
+				cinfo[c].argv = (int8_t)i;
 	}
 }
 
@@ -1038,17 +1060,11 @@ static void call_info_init(void)
  * once in the store (and the recording goes on with the PLT layer). */
 static void trap_arm(struct retro_thread *t)
 {
-	struct retro_rec_action *a;
 	int r = P.trap_err ? P.trap_err : retro_trap_arm();
 
 	if (!r || __atomic_exchange_n(&P.trap_said, 1, __ATOMIC_ACQ_REL))
 		return;
-	a = action_new(t, RC_notrap, 0, RETRO_MAXARGS, 0);
-	if (!a)
-		return;
-	a->start = a->end = now();
-	retro_rec_args(a)[0] = (uint64_t)r;
-	action_done(a);
+	emit_event(t, RC_notrap, (uint64_t)r, 0, 0);
 }
 
 static struct retro_thread *thread_new(void);
@@ -1239,22 +1255,20 @@ void retro_intent(struct retro_call *c)
 		a->obj = c->obj;
 		a->stack = stack;
 		a->flags = c->flags;
-		for (int i = 0; i < d->nargs; i++) {
-			if (d->kind[i] == K_ARGV) {
-				/* Kept at intent: exec does not come back. */
-				char *const *av = (char *const *)c->v[i];
-				char *dst = (char *)retro_rec_data(a);
-				uint32_t o = 0;
-				for (int k = 0; av && av[k]; k++) {
-					size_t l = strlen(av[k]) + 1;
-					if (o + l > datacap)
-						break;
-					memcpy(dst + o, av[k], l);
-					o += (uint32_t)l;
-				}
-				a->datalen = o;
-				a->flags |= RA_DATA;
+		if (cinfo[c->call].argv >= 0) {
+			/* Kept at intent: exec does not come back. */
+			char *const *av = (char *const *)c->v[cinfo[c->call].argv];
+			char *dst = (char *)retro_rec_data(a);
+			uint32_t o = 0;
+			for (int k = 0; av && av[k]; k++) {
+				size_t l = strlen(av[k]) + 1;
+				if (o + l > datacap)
+					break;
+				memcpy(dst + o, av[k], l);
+				o += (uint32_t)l;
 			}
+			a->datalen = o;
+			a->flags |= RA_DATA;
 		}
 		a->h.state = RS_INTENT;
 		t->depth++;
@@ -1826,17 +1840,8 @@ static void thread_end(void *arg);
 
 static void emit_counts(struct retro_thread *t)
 {
-	struct retro_rec_action *a;
-
-	if (!t->timereads)
-		return;
-	a = action_new(t, RC_timereads, 0, RETRO_MAXARGS, 0);
-	if (!a)
-		return;
-	a->start = a->end = now();
-	retro_rec_args(a)[0] = t->timereads;
-	t->timereads = 0;
-	action_done(a);
+	if (t->timereads && emit_event(t, RC_timereads, t->timereads, 0, 0) == 0)
+		t->timereads = 0;
 }
 
 static struct retro_thread *thread_new(void)
@@ -2092,14 +2097,8 @@ static void emit_start(struct retro_thread *t, int scan_fds)
 		struct fdent *e = &P.fds[f];
 		if (!(e->flags & FE_KNOWN))
 			continue;
-		a = action_new(t, RC_fdinfo, 0, RETRO_MAXARGS, 0);
-		if (!a)
+		if (emit_event(t, RC_fdinfo, (uint64_t)f, e->path, e->path))
 			return;
-		a->start = a->end = now();
-		retro_rec_args(a)[0] = (uint64_t)f;
-		retro_rec_args(a)[1] = e->path;
-		a->obj = e->path;
-		action_done(a);
 		if (f > 4096)
 			break;
 	}
@@ -2420,7 +2419,6 @@ void retro_spawn_env_free(char *const *env, char *const *envp)
 void retro_unsupported(int what, const char *path)
 {
 	struct retro_thread *t = tself;
-	struct retro_rec_action *a;
 	uint64_t id;
 	int e = errno;
 
@@ -2428,14 +2426,7 @@ void retro_unsupported(int what, const char *path)
 		return;
 	t->guard = 1;
 	id = path ? intern(t, path, strlen(path)) : 0;
-	a = action_new(t, RC_unsupported, 0, RETRO_MAXARGS, 0);
-	if (a) {
-		a->start = a->end = now();
-		retro_rec_args(a)[0] = (uint64_t)what;
-		retro_rec_args(a)[1] = id;
-		a->obj = id;
-		action_done(a);
-	}
+	emit_event(t, RC_unsupported, (uint64_t)what, id, id);
 	t->guard = 0;
 	errno = e;
 }
@@ -2586,17 +2577,12 @@ void retro_fini(void)
 	if (t && !t->guard && retro_maps_active())
 		retro_map_flush(NULL, (void *)0, UINTPTR_MAX, 0);
 	if (t && !t->guard) {
-		struct retro_rec_action *a;
 		t->guard = 1;
-		a = action_new(t, RC_end, 0, RETRO_MAXARGS, 0);
-		if (a) {
-			a->start = a->end = now();
-			retro_rec_args(a)[0] = P.have_exit_status
-					    ? (uint64_t)(uint32_t)P.exit_status |
-						      (1ull << 32)
-					    : 0;
-			action_done(a);
-		}
+		emit_event(t, RC_end,
+			   P.have_exit_status ? (uint64_t)(uint32_t)P.exit_status |
+							(1ull << 32)
+					      : 0,
+			   0, 0);
 		thread_close(t);
 		t->guard = 1;
 		retro_selector = 0;
