@@ -42,7 +42,8 @@ int retro_arg_is_id(int call, int i)
 		return 0;
 	d = &retro_calls[call];
 	if (d->flags & F_PSEUDO)
-		return ((call == RC_start || call == RC_preimage) && i == 0) ||
+		return ((call == RC_start || call == RC_preimage ||
+			  call == RC_image) && i == 0) ||
 		       ((call == RC_fdinfo || call == RC_landed ||
 			 call == RC_unsupported) && i == 1);
 	if (i >= d->nargs)

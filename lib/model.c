@@ -322,13 +322,13 @@ static void bind_fd(struct sim *s, uint32_t proc, int64_t fd, int obj)
 		e->obj = obj;
 }
 
-static int is_open(int c)
+int retro_is_open(int c)
 {
 	return c == RC_open || c == RC_open64 || c == RC_openat ||
 	       c == RC_openat64 || c == RC_creat || c == RC_creat64;
 }
 
-static int open_flags(const struct retro_action *a)
+int retro_open_flags(const struct retro_action *a)
 {
 	switch (a->call) {
 	case RC_open:
@@ -342,13 +342,13 @@ static int open_flags(const struct retro_action *a)
 	}
 }
 
-static uint64_t open_path(const struct retro_action *a)
+uint64_t retro_open_path(const struct retro_action *a)
 {
 	return a->call == RC_openat || a->call == RC_openat64 ? a->arg[1]
 							      : a->arg[0];
 }
 
-static int looks_up(int c)
+int retro_looks_up(int c)
 {
 	return c == RC_stat || c == RC_stat64 || c == RC_lstat ||
 	       c == RC_lstat64 || c == RC_fstatat || c == RC_fstatat64 ||
@@ -393,12 +393,12 @@ static void prepass(struct sim *s)
 			if (init == RO_FILE &&
 			    (!(a->flags & RA_DATA) || (a->flags & RA_DATA_LOST)))
 				init = RO_UNKNOWN;
-		} else if ((is_open(a->call) && a->ret >= 0 &&
+		} else if ((retro_is_open(a->call) && a->ret >= 0 &&
 			    (a->flags & RA_CREATED)) ||
 			   ((a->call == RC_mkdir || a->call == RC_mkfifo ||
 			     a->call == RC_symlink) &&
 			    a->ret == 0)) {
-			uint64_t id = is_open(a->call) ? open_path(a)
+			uint64_t id = retro_is_open(a->call) ? retro_open_path(a)
 				      : a->call == RC_symlink ? a->arg[1]
 							      : a->arg[0];
 			pe = path_get(s, P(s, id));
@@ -409,11 +409,11 @@ static void prepass(struct sim *s)
 			pe = path_get(s, P(s, a->arg[1]));
 			decided = 1;
 			init = RO_ABSENT;
-		} else if (is_open(a->call) && a->ret < 0 && a->err == ENOENT) {
-			pe = path_get(s, P(s, open_path(a)));
+		} else if (retro_is_open(a->call) && a->ret < 0 && a->err == ENOENT) {
+			pe = path_get(s, P(s, retro_open_path(a)));
 			decided = 1;
 			init = RO_ABSENT;
-		} else if (a->ret < 0 && a->err == ENOENT && looks_up(a->call)) {
+		} else if (a->ret < 0 && a->err == ENOENT && retro_looks_up(a->call)) {
 			/* stat or access saw that the path did not exist */
 			uint64_t id = a->call == RC_fstatat ||
 					      a->call == RC_fstatat64 ||
@@ -477,10 +477,10 @@ static void apply(struct sim *s, const struct retro_action *a)
 	case RC_openat64:
 	case RC_creat:
 	case RC_creat64: {
-		int fl = open_flags(a);
+		int fl = retro_open_flags(a);
 		if (a->ret < 0)
 			return;
-		pe = path_get(s, P(s, open_path(a)));
+		pe = path_get(s, P(s, retro_open_path(a)));
 		if (!pe)
 			return;
 		if ((fl & O_CREAT) &&

@@ -60,4 +60,14 @@ int retro_model_content(struct retro_store *st,
 
 const char *retro_obj_state_name(int state);
 
+/* What an open-like action (open, openat, creat and 64 variants) did:
+ * retro_is_open says whether it is one, retro_open_flags gives its flags
+ * (creat: O_CREAT|O_WRONLY|O_TRUNC), retro_open_path its path id. */
+int retro_is_open(int call);
+int retro_open_flags(const struct retro_action *a);
+uint64_t retro_open_path(const struct retro_action *a);
+/* stat, lstat, fstatat, statx, access, faccessat: calls that look a path
+ * up, and whose ENOENT records an absence. */
+int retro_looks_up(int call);
+
 #endif

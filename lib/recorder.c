@@ -11,6 +11,8 @@
  * a raw syscall, never through a symbol the shim interposes. */
 #include "config.h"
 #include "recorder.h"
+#define RETRO_SHIM_SIDE
+#include "shepherd.h"
 #include "hash.h"
 #include "os.h"
 #include "sys.h"
@@ -47,7 +49,7 @@
 #define DATA_MAX (64u << 20)
 
 enum { FE_KNOWN = 1, FE_NOSEEK = 2, FE_PREIMG = 4, FE_CREATED = 8,
-       FE_RANDOM = 16 };
+       FE_RANDOM = 16, FE_NOTFILE = 32 /* a pipe, socket or device */ };
 
 struct fdent {
 	uint64_t path;
@@ -541,6 +543,8 @@ static void fd_bind_id(struct fdent *e, uint64_t id, const char *abs,
 {
 	if (is_random_dev(abs))
 		flags |= FE_RANDOM;
+	if (abs[0] != '/' || strncmp(abs, "/dev/", 5) == 0)
+		flags |= FE_NOTFILE;
 	e->path = id;
 	e->flags = FE_KNOWN | flags;
 }
@@ -1099,6 +1103,8 @@ int retro_enter(struct retro_call *c, int call)
 	c->sp = 0;
 	c->pathid = 0;
 	c->abs = NULL;
+	c->skip = 0;
+	c->blocked = 0;
 	/* libc's system calls on behalf of this call are recorded here, not
 	 * by the trap layer */
 	c->sel = retro_selector;
@@ -1109,6 +1115,126 @@ int retro_enter(struct retro_call *c, int call)
 void retro_note_created(struct retro_call *c)
 {
 	c->flags |= RA_CREATED;
+}
+
+/* ---- shepherd mode --------------------------------------------------------- */
+
+static int64_t ts_ns(uint64_t p)
+{
+	const struct timespec *ts = (const void *)(uintptr_t)p;
+	return ts ? (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec : -1;
+}
+
+/* How long a sleep or a timed wait with nothing to wait for would last, in
+ * ns; -1 when it waits for descriptors or forever (not squeezed). */
+static int64_t sleep_ns(const struct retro_call *c)
+{
+	const uint64_t *v = c->v;
+
+	switch (c->call) {
+	case RC_sleep:
+		return (int64_t)(unsigned)v[0] * 1000000000;
+	case RC_usleep:
+		return (int64_t)(useconds_t)v[0] * 1000;
+	case RC_nanosleep:
+		return ts_ns(v[0]);
+	case RC_clock_nanosleep: {
+		int64_t d = ts_ns(v[2]);
+		struct timespec now_ts;
+		if (d < 0)
+			return -1;
+		if (!((int)v[1] & TIMER_ABSTIME))
+			return d;
+		if (retro_shep_clock((clockid_t)v[0], &now_ts) < 0)
+			return -1;
+		d -= (int64_t)now_ts.tv_sec * 1000000000 + now_ts.tv_nsec;
+		return d > 0 ? d : 0;
+	}
+	case RC_select: {
+		const struct timeval *tv = (const void *)(uintptr_t)v[4];
+		if ((int)v[0] != 0 || !tv)
+			return -1;
+		return (int64_t)tv->tv_sec * 1000000000 + tv->tv_usec * 1000;
+	}
+	case RC_pselect:
+		return (int)v[0] == 0 ? ts_ns(v[4]) : -1;
+	case RC_poll:
+		return v[1] == 0 && (int)v[2] >= 0 ? (int64_t)(int)v[2] * 1000000
+						    : -1;
+	case RC_ppoll:
+		return v[1] == 0 ? ts_ns(v[2]) : -1;
+	default:
+		return -1;
+	}
+}
+
+/* A call announced as blocking returned. */
+static __attribute__((noinline)) void shep_wake(struct retro_call *c)
+{
+	struct retro_sh_msg m;
+
+	memset(&m, 0, RETRO_SH_MSG_HDR + 1);
+	m.type = SH_WAKE;
+	m.call = (uint16_t)c->call;
+	retro_shep_send(&m, c->t->index);
+}
+
+/* Tells the driver about the call about to be issued (shepherd.h). */
+static __attribute__((noinline)) void
+shep_intent(struct retro_call *c, const struct retro_call_desc *d)
+{
+	struct retro_sh_msg m;
+	struct fdent *e = fde(c->fd);
+	int notfile = c->fd >= 0 && e && (e->flags & FE_NOTFILE);
+
+	memset(&m, 0, RETRO_SH_MSG_HDR + 1);
+	m.type = SH_CALL;
+	m.call = (uint16_t)c->call;
+	m.path = c->pathid ? c->pathid : c->obj;
+	if (notfile && !c->pathid)
+		m.flags |= SHF_NOTFILE;
+	if (c->pathid && c->abs) {
+		size_t n = strlen(c->abs);
+		if (n >= sizeof m.pathstr)
+			n = sizeof m.pathstr - 1;
+		memcpy(m.pathstr, c->abs, n);
+		m.pathstr[n] = 0;
+	} else if (c->fd >= 0) {
+		char fp[32];
+		long r;
+		fdpath(fp, c->fd);
+		r = retro_os.readlinkat(AT_FDCWD, fp, m.pathstr,
+					sizeof m.pathstr - 1);
+		m.pathstr[r > 0 ? r : 0] = 0;
+	}
+	if ((d->flags & F_SLEEP) && c->call != RC_alarm) {
+		int64_t ns = sleep_ns(c);
+		if (ns >= 0) {
+			m.type = SH_SLEEP;
+			m.arg = ns;
+			c->skip = 1;
+			c->sret = 0;
+		} else {
+			m.type = SH_BLOCK;
+		}
+	} else if ((notfile && (c->call == RC_read || c->call == RC_readv)) ||
+		   c->call == RC_wait || c->call == RC_waitpid ||
+		   c->call == RC_waitid || c->call == RC_wait3 ||
+		   c->call == RC_wait4) {
+		m.type = SH_BLOCK;
+	}
+	for (int i = 0; i < d->nargs; i++) {
+		if (d->kind[i] == K_BUFIN && c->v[i]) {
+			size_t n = (size_t)c->v[i + 1];
+			retro_hash128((const void *)(uintptr_t)c->v[i], n, m.hash);
+			m.flags |= SHF_HASH;
+			m.datalen = (uint32_t)n;
+			memcpy(m.data, (const void *)(uintptr_t)c->v[i],
+			       n < sizeof m.data ? n : sizeof m.data);
+		}
+	}
+	c->blocked = m.type == SH_BLOCK;
+	retro_shep_send(&m, c->t->index);
 }
 
 void retro_intent(struct retro_call *c)
@@ -1276,6 +1402,8 @@ void retro_intent(struct retro_call *c)
 	}
 	c->rec = a;
 	c->datacap = datacap;
+	if (__builtin_expect(retro_shep_on, 0))
+		shep_intent(c, d);
 	t->guard = 0;
 	errno = c->e0;
 }
@@ -1446,6 +1574,8 @@ void retro_result(struct retro_call *c, int64_t ret)
 		retire_flush(t);
 	t->guard = 0;
 out:
+	if (__builtin_expect(c->blocked, 0))
+		shep_wake(c);
 	retro_selector = c->sel;
 	errno = e1;
 }
@@ -1775,7 +1905,8 @@ static long trapped_as(int call, long nr, long a[6], long v[6], uint64_t rip,
 		retro_exec_target((const char *)a[0], 0);
 		env = retro_exec_prepare((char *const *)a[2]);
 	}
-	k = perform(nr, a, env ? (long)env : a[2], sel);
+	/* shepherd mode squeezes a sleep: not issued at all */
+	k = c.skip ? c.sret : perform(nr, a, env ? (long)env : a[2], sel);
 	ret = k;
 	if (k < 0 && k > -4096) {
 		err = (int)-k;
@@ -2029,6 +2160,48 @@ static void shared_loss(struct retro_thread *t, int64_t until)
 	__atomic_store_n(&l->magic, RETRO_LOSS_MAGIC, __ATOMIC_RELEASE);
 }
 
+/* Emits what re-creating the image needs besides argv: cwd, umask and the
+ * environment as the program got it (at most 64 KiB of whole entries). */
+static void emit_image(struct retro_thread *t)
+{
+	extern char **environ;
+	uint32_t n = 0;
+	uint64_t cwd;
+	long um;
+	struct retro_rec_action *a;
+
+	for (char **e = environ; e && *e; e++) {
+		size_t l = strlen(*e) + 1;
+		if (n + l > 65536)
+			break;
+		n += (uint32_t)l;
+	}
+	um = retro_sys1(SYS_umask, 022);
+	retro_sys1(SYS_umask, um);
+	cwd = intern(t, P.cwd, P.cwdlen);
+	a = action_new(t, RC_image, n, 2, 0);
+	if (!a)
+		return;
+	a->start = a->end = now();
+	retro_rec_args(a)[0] = cwd;
+	retro_rec_args(a)[1] = (uint64_t)um;
+	a->obj = cwd;
+	{
+		char *dst = (char *)retro_rec_data(a);
+		uint32_t o = 0;
+		for (char **e = environ; e && *e; e++) {
+			size_t l = strlen(*e) + 1;
+			if (o + l > n)
+				break;
+			memcpy(dst + o, *e, l);
+			o += (uint32_t)l;
+		}
+		a->datalen = o;
+	}
+	a->flags |= RA_DATA;
+	action_done(a);
+}
+
 /* Emits the start of a process image: argv, exe and inherited fds. */
 static void emit_start(struct retro_thread *t, int scan_fds)
 {
@@ -2068,6 +2241,7 @@ static void emit_start(struct retro_thread *t, int scan_fds)
 		a->flags |= RA_DATA;
 		action_done(a);
 	}
+	emit_image(t);
 	if (scan_fds) {
 		/* Learn the descriptors this image inherited. */
 		char dents[4096];
@@ -2128,6 +2302,7 @@ static void sysmap_init(void);
 
 static void atfork_child(void)
 {
+	retro_shep_forked();
 	retro_fork_child();
 }
 
@@ -2239,6 +2414,7 @@ void retro_init(void)
 		     "libc's exported symbols only", NULL, 0);
 		P.trap_err = ENOSYS;
 	}
+	retro_shep_init();
 	P.state = PS_ON;
 	t = thread_new();
 	if (!t)

@@ -45,6 +45,10 @@ struct retro_call {
 	uint64_t pathid; /* the last path argument, absolute, interned */
 	const char *abs;
 	char sel; /* the selector before retro_enter set ALLOW */
+	char skip;    /* shepherd mode: the call is not issued (a squeezed
+		       * sleep); the interposer returns sret */
+	char blocked; /* shepherd mode: announced as blocking */
+	int64_t sret;
 };
 
 /* Called in the interposer itself, right after retro_enter: identifies

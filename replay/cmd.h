@@ -16,6 +16,7 @@ int cmd_log(int argc, char **argv);
 int cmd_files(int argc, char **argv);
 int cmd_cat(int argc, char **argv);
 int cmd_fsck(int argc, char **argv);
+int cmd_run(int argc, char **argv);
 
 /* Prints "retro-replay CMD: msg" to stderr. */
 void errorf(const char *cmd, const char *fmt, ...)
@@ -51,5 +52,9 @@ void status_str(int status, char *buf, size_t n);
 
 /* Prints bytes as a C-like escaped string, at most max bytes. */
 void print_escaped(FILE *f, const unsigned char *s, size_t n, size_t max);
+
+/* The shim next to this binary in a build tree, else the installed one
+ * ($RETRO_SHIM overrides).  Returns 0 or an errno value. */
+int find_shim(char *buf, size_t n);
 
 #endif

@@ -325,6 +325,12 @@ static void print_pseudo(FILE *f, struct retro_store *st,
 		fputs(" argv ", f);
 		print_argv(f, st, a);
 		break;
+	case RC_image:
+		fputs("+++ cwd ", f);
+		print_path(f, st, a->arg[0]);
+		fprintf(f, " umask %03llo, %u bytes of environment",
+			(unsigned long long)a->arg[1], (unsigned)a->datalen);
+		break;
 	case RC_preimage:
 		fputs("--- pre-image of ", f);
 		print_path(f, st, a->arg[0]);
@@ -410,7 +416,8 @@ static const char *first_path(struct retro_store *st,
 {
 	const struct retro_call_desc *d = &retro_calls[a->call];
 
-	if (a->call == RC_preimage || a->call == RC_start)
+	if (a->call == RC_preimage || a->call == RC_start ||
+	    a->call == RC_image)
 		return retro_path(st, a->arg[0]);
 	if (a->call == RC_fdinfo || a->call == RC_landed)
 		return retro_path(st, a->arg[1]);

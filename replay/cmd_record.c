@@ -36,32 +36,6 @@ static void help(FILE *f)
 		"exec with a scrubbed\nenvironment.  See libretro(7).\n");
 }
 
-/* The shim next to this binary in a build tree, else the installed one. */
-static int find_shim(char *buf, size_t n)
-{
-	const char *env = getenv("RETRO_SHIM");
-	char exe[PATH_MAX], *slash;
-	ssize_t k;
-
-	if (env && *env) {
-		snprintf(buf, n, "%s", env);
-		return access(buf, R_OK) == 0 ? 0 : errno;
-	}
-	k = readlink("/proc/self/exe", exe, sizeof exe - 1);
-	if (k > 0) {
-		exe[k] = 0;
-		slash = strrchr(exe, '/');
-		if (slash) {
-			*slash = 0;
-			snprintf(buf, n, "%s/../shim/.libs/libretro.so", exe);
-			if (access(buf, R_OK) == 0)
-				return 0;
-		}
-	}
-	snprintf(buf, n, "%s/libretro.so", RETRO_LIBDIR);
-	return access(buf, R_OK) == 0 ? 0 : errno;
-}
-
 /* Keeps the exit status as the recorder saw it: the recorded command's
  * own record may end without one (return from main). */
 static void note_status(struct retro_store *st, pid_t pid, int status)

@@ -171,3 +171,29 @@ void print_escaped(FILE *f, const unsigned char *s, size_t n, size_t max)
 	if (n > max)
 		fputs("...", f);
 }
+
+/* The shim next to this binary in a build tree, else the installed one. */
+int find_shim(char *buf, size_t n)
+{
+	const char *env = getenv("RETRO_SHIM");
+	char exe[PATH_MAX], *slash;
+	ssize_t k;
+
+	if (env && *env) {
+		snprintf(buf, n, "%s", env);
+		return access(buf, R_OK) == 0 ? 0 : errno;
+	}
+	k = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (k > 0) {
+		exe[k] = 0;
+		slash = strrchr(exe, '/');
+		if (slash) {
+			*slash = 0;
+			snprintf(buf, n, "%s/../shim/.libs/libretro.so", exe);
+			if (access(buf, R_OK) == 0)
+				return 0;
+		}
+	}
+	snprintf(buf, n, "%s/libretro.so", RETRO_LIBDIR);
+	return access(buf, R_OK) == 0 ? 0 : errno;
+}

@@ -76,7 +76,10 @@
 		RETRO_SITE(c);                                  \
 		setv;                                           \
 		retro_intent(&c);                               \
-		r = REAL(n) args;                               \
+		if (__builtin_expect(c.skip, 0))                \
+			r = (R)c.sret;                          \
+		else                                            \
+			r = REAL(n) args;                       \
 		retro_result(&c, (int64_t)r);                   \
 		return r;                                       \
 	}

@@ -3,6 +3,8 @@
  * one by one with RETRO_TIME_READS=1, which keeps them at a few ns. */
 #define SHIM_FAMILY_time
 #include "shim.h"
+#define RETRO_SHIM_SIDE
+#include "shepherd.h"
 
 #include <retro/calls.def>
 
@@ -12,6 +14,9 @@ RETRO_EXPORT int clock_gettime(clockid_t clk, struct timespec *ts)
 	struct retro_call c;
 	int r;
 
+	/* shepherd mode: the thread's clock on the virtual timeline */
+	if (__builtin_expect(retro_shep_on, 0) && retro_shep_clock(clk, ts) == 0)
+		return 0;
 	if (__builtin_expect(!retro_timeread(), 1))
 		return REAL(clock_gettime)(clk, ts);
 	if (!retro_enter(&c, RC_clock_gettime))
@@ -30,7 +35,17 @@ RETRO_EXPORT int gettimeofday(struct timeval *restrict tv, void *restrict tz)
 {
 	struct retro_call c;
 	int r;
+	struct timespec vts;
 
+	if (__builtin_expect(retro_shep_on, 0) &&
+	    retro_shep_clock(CLOCK_REALTIME, &vts) == 0) {
+		struct timeval *volatile out = tv; /* NULL is allowed */
+		if (out) {
+			out->tv_sec = vts.tv_sec;
+			out->tv_usec = vts.tv_nsec / 1000;
+		}
+		return 0;
+	}
 	if (__builtin_expect(!retro_timeread(), 1))
 		return REAL(gettimeofday)(tv, tz);
 	if (!retro_enter(&c, RC_gettimeofday))
@@ -48,7 +63,14 @@ RETRO_EXPORT time_t time(time_t *t)
 {
 	struct retro_call c;
 	time_t r;
+	struct timespec vts;
 
+	if (__builtin_expect(retro_shep_on, 0) &&
+	    retro_shep_clock(CLOCK_REALTIME, &vts) == 0) {
+		if (t)
+			*t = vts.tv_sec;
+		return vts.tv_sec;
+	}
 	if (__builtin_expect(!retro_timeread(), 1))
 		return REAL(time)(t);
 	if (!retro_enter(&c, RC_time))

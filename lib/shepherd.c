@@ -1,0 +1,178 @@
+/* The shim's side of shepherd mode (see shepherd.h).  Everything here runs
+ * inside the recorded threads' own calls, with raw system calls only. */
+#define _GNU_SOURCE
+#define RETRO_SHIM_SIDE
+#include "config.h"
+#include "shepherd.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sys.h"
+
+int retro_shep_on;
+
+static struct sockaddr_un addr;
+static socklen_t addrlen;
+
+static __thread int conn __attribute__((tls_model("initial-exec"))) = -1;
+static __thread int32_t conn_pid
+	__attribute__((tls_model("initial-exec")));
+static __thread int64_t vbase, cpubase, rtoff
+	__attribute__((tls_model("initial-exec")));
+static __thread uint32_t rflags
+	__attribute__((tls_model("initial-exec")));
+static __thread uint32_t my_thread
+	__attribute__((tls_model("initial-exec")));
+
+void retro_shep_init(void)
+{
+	const char *s = getenv("RETRO_SHEPHERD");
+	size_t n;
+
+	if (!s || !*s)
+		return;
+	n = strlen(s);
+	if (n + 1 >= sizeof addr.sun_path)
+		return;
+	addr.sun_family = AF_UNIX;
+	addr.sun_path[0] = 0; /* abstract: no file in any root */
+	memcpy(addr.sun_path + 1, s, n);
+	addrlen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n);
+	retro_shep_on = 1;
+}
+
+static int64_t cpu_ns(void)
+{
+	struct timespec ts;
+
+	if (retro_sys2(SYS_clock_gettime, CLOCK_THREAD_CPUTIME_ID, &ts) < 0)
+		return 0;
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int exchange(struct retro_sh_msg *m)
+{
+	struct retro_sh_reply r;
+	long n;
+
+	size_t len = RETRO_SH_MSG_HDR + strnlen(m->pathstr, sizeof m->pathstr - 1) + 1;
+
+	m->pathstr[sizeof m->pathstr - 1] = 0;
+	m->cpu = cpu_ns();
+	if (retro_sys3(SYS_write, conn, m, len) != (long)len)
+		return -1;
+	if (m->type == SH_BLOCK)
+		return 0;
+	do
+		n = retro_sys3(SYS_read, conn, &r, sizeof r);
+	while (n == -EINTR);
+	if (n != (long)sizeof r)
+		return -1;
+	vbase = r.v;
+	cpubase = cpu_ns();
+	rtoff = r.rtoff;
+	rflags = r.flags;
+	return 0;
+}
+
+static int connect_driver(uint32_t thread)
+{
+	struct retro_sh_msg h;
+	long fd, hi;
+
+	fd = retro_sys3(SYS_socket, AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (retro_sys3(SYS_connect, fd, &addr, addrlen) < 0) {
+		retro_sys1(SYS_close, fd);
+		return -1;
+	}
+	/* out of the program's way, as the shim's other descriptors */
+	hi = retro_sys3(SYS_fcntl, fd, F_DUPFD_CLOEXEC, 900);
+	if (hi >= 0) {
+		retro_sys1(SYS_close, fd);
+		fd = hi;
+	}
+	conn = (int)fd;
+	conn_pid = (int32_t)retro_sys0(SYS_getpid);
+	my_thread = thread;
+	memset(&h, 0, RETRO_SH_MSG_HDR + 1);
+	h.type = SH_HELLO;
+	h.pid = conn_pid;
+	h.ppid = (int32_t)retro_sys0(SYS_getppid);
+	h.tid = (int32_t)retro_sys0(SYS_gettid);
+	h.thread = thread;
+	if (exchange(&h) < 0) {
+		retro_sys1(SYS_close, conn);
+		conn = -1;
+		return -1;
+	}
+	return 0;
+}
+
+static int ready(uint32_t thread)
+{
+	if (conn >= 0 && conn_pid == (int32_t)retro_sys0(SYS_getpid))
+		return 0;
+	return connect_driver(thread ? thread : my_thread);
+}
+
+int64_t retro_shep_send(struct retro_sh_msg *m, uint32_t thread)
+{
+	if (!retro_shep_on || ready(thread) < 0)
+		return -1;
+	m->pid = conn_pid;
+	m->tid = (int32_t)retro_sys0(SYS_gettid);
+	m->thread = thread;
+	if (exchange(m) < 0) {
+		/* The program closed or replaced our descriptor: once more on a
+		 * new connection; the driver counts it as the same thread. */
+		conn = -1;
+		if (ready(thread) < 0 || exchange(m) < 0)
+			return -1;
+	}
+	return vbase;
+}
+
+int retro_shep_clock(clockid_t clk, struct timespec *ts)
+{
+	int64_t v;
+
+	switch (clk) {
+	case CLOCK_REALTIME:
+	case CLOCK_REALTIME_COARSE:
+	case CLOCK_TAI:
+	case CLOCK_MONOTONIC:
+	case CLOCK_MONOTONIC_RAW:
+	case CLOCK_MONOTONIC_COARSE:
+	case CLOCK_BOOTTIME:
+		break;
+	default:
+		return -1; /* CPU-time clocks and the rest stay real */
+	}
+	if (!retro_shep_on || ready(0) < 0 || (rflags & SHR_NAIVE))
+		return -1;
+	v = vbase + (cpu_ns() - cpubase);
+	if (clk == CLOCK_REALTIME || clk == CLOCK_REALTIME_COARSE ||
+	    clk == CLOCK_TAI)
+		v += rtoff;
+	ts->tv_sec = v / 1000000000;
+	ts->tv_nsec = v % 1000000000;
+	return 0;
+}
+
+void retro_shep_forked(void)
+{
+	/* The connection is the parent's: the child makes its own. */
+	if (conn >= 0)
+		retro_sys1(SYS_close, conn);
+	conn = -1;
+}

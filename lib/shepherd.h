@@ -1,0 +1,86 @@
+/* Shepherd mode: the protocol between a re-executed process and the replay
+ * driver (retro-replay run), and the shim's side of it.
+ *
+ * Each thread of a shepherded process holds its own SOCK_SEQPACKET
+ * connection to the driver's abstract socket (RETRO_SHEPHERD names it).  A
+ * thread says HELLO once, then sends one message before every recorded
+ * call and waits for the reply: the driver matches the call against the
+ * recording, advances the peers' recorded actions to the call's moment on
+ * the virtual timeline V, and answers with that moment.  Sleeps are sent as
+ * SLEEP and never slept: the reply is the deadline on V.  A call that may
+ * block on another process (a pipe read, a wait) is announced as BLOCK and
+ * followed by WAKE when it returns, so that a blocked thread holds nobody
+ * back.  Clock reads never talk to the driver: they return the thread's
+ * last moment plus the CPU time it used since. */
+#ifndef RETRO_SHEPHERD_H
+#define RETRO_SHEPHERD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum {
+	SH_HELLO = 1, /* a thread begins: pid, ppid, thread, forkno, image */
+	SH_CALL,      /* a recorded call is about to be issued */
+	SH_SLEEP,     /* a sleep of arg ns (squeezed) */
+	SH_BLOCK,     /* a call that may wait for another process; no reply */
+	SH_WAKE,      /* it returned */
+};
+
+enum {
+	SHF_NOTFILE = 1 << 0, /* path is the object of an fd that is no file */
+	SHF_HASH = 1 << 1,    /* hash holds the bytes the call writes */
+};
+
+struct retro_sh_msg {
+	uint32_t type;
+	uint16_t call;
+	uint16_t flags;
+	int32_t pid, ppid, tid;
+	uint32_t thread;  /* the thread's index in its process (1: main) */
+	uint32_t forkno;  /* HELLO: which fork of the parent made this one */
+	uint32_t image;   /* HELLO: 0, then 1 per exec */
+	uint64_t path;    /* path id (the store's interned hash), or 0 */
+	uint64_t hash[2]; /* SHF_HASH: XXH3-128 of the bytes written */
+	int64_t arg;      /* SLEEP: ns */
+	int64_t cpu;      /* the thread's CPU time, ns */
+	uint32_t datalen; /* SHF_HASH: how many bytes the call writes */
+	uint8_t data[60]; /* and the first of them, for the report */
+	char pathstr[4096]; /* the path (or the fd's object) as a string;
+			     * only strlen + 1 bytes of it are sent */
+};
+
+#define RETRO_SH_MSG_HDR offsetof(struct retro_sh_msg, pathstr)
+
+enum {
+	SHR_NAIVE = 1 << 0, /* time is not virtual: clocks read the host's */
+};
+
+struct retro_sh_reply {
+	int64_t v;      /* the thread's moment on V (monotonic ns) */
+	int64_t rtoff;  /* realtime = monotonic + rtoff on V */
+	uint32_t flags; /* SHR_* */
+	uint32_t pad;
+};
+
+#ifdef RETRO_SHIM_SIDE
+#include <time.h>
+#include <sys/types.h>
+
+/* 1 when this process runs under a replay driver. */
+extern int retro_shep_on __attribute__((visibility("hidden")));
+
+/* Reads RETRO_SHEPHERD; called once at init. */
+void retro_shep_init(void) __attribute__((visibility("hidden")));
+/* Sends msg (type, call, flags, path, hash, arg filled in) for this
+ * thread and returns the driver's moment, or -1 when the driver is gone. */
+int64_t retro_shep_send(struct retro_sh_msg *m, uint32_t thread)
+	__attribute__((visibility("hidden")));
+/* The virtual clock for clk, when it is one; returns 0, or -1 when clk
+ * stays real. */
+int retro_shep_clock(clockid_t clk, struct timespec *ts)
+	__attribute__((visibility("hidden")));
+/* In a forked child: drop the parent's connections. */
+void retro_shep_forked(void) __attribute__((visibility("hidden")));
+#endif
+
+#endif

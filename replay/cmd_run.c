@@ -1,0 +1,1805 @@
+/* retro-replay run: shepherded re-execution on one virtual timeline.
+ *
+ * The parent process parses, loads the recording and runs one replay per
+ * pass in a child: the child enters the replay root's mount namespace
+ * (run_root.c), restores the recorded initial state, starts the shepherded
+ * processes under the shim in shepherd mode and drives them (lib/shepherd.h)
+ * while it applies and checks the peers' recorded actions at their recorded
+ * moments.  The child reports back over a pipe, one line per fact; the
+ * parent decides on propagation, prints the summary and writes the report. */
+#define _GNU_SOURCE
+#include "config.h"
+#include "cmd.h"
+#include "json.h"
+#include "run.h"
+#include "model.h"
+#include "hash.h"
+#include "shepherd.h"
+#include "spool.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stddef.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static void help(FILE *f)
+{
+	fprintf(f,
+		"usage: retro-replay run [STORE] --shepherd SEL... [--root DIR] "
+		"[--naive]\n"
+		"                        [--propagate] [--drop SEL] "
+		"[--set-file PATH=LOCALFILE]\n"
+		"                        [--report FILE] [--output DIR] "
+		"[--quiet]\n\n"
+		"Re-executes the selected processes from their recorded exec "
+		"while every other\nrecorded process (a peer) is represented by "
+		"its recorded actions, on one\nvirtual timeline: sleeps take no "
+		"time, and each peer's recorded reads are checked\nagainst what "
+		"the files hold at their recorded moments.  SEL is a process id "
+		"as\n'ps' prints it, or a program name (the basename of its last "
+		"executable).\n\n"
+		"  --shepherd SEL     re-execute SEL (and its children); may "
+		"repeat\n"
+		"  --drop SEL         leave SEL's recorded actions out: its "
+		"writes never happen\n"
+		"  --set-file P=F     PATH starts with the bytes of the local "
+		"file F\n"
+		"  --naive            squeeze sleeps without virtual time (the "
+		"baseline)\n"
+		"  --propagate        re-execute every peer that diverges too, "
+		"until nothing does\n"
+		"  --root DIR         the replay root (default: a new directory "
+		"under $TMPDIR);\n"
+		"                     afterwards each file is at DIR/abs/path\n"
+		"  --output DIR       shepherded processes' stdout and stderr go "
+		"to DIR/ID.out\n                     and DIR/ID.err\n"
+		"  --report FILE      write the report as one JSON document\n"
+		"  -q, --quiet        print only divergences and the verdict\n"
+		"  -h, --help         show this help\n\n"
+		"Exit status: 0 consistent, 1 divergences found, 2 usage or "
+		"store errors.\nSee retro-replay(1).\n");
+}
+
+/* ---- options and what the parent keeps ------------------------------------ */
+
+struct setfile {
+	char *path;
+	char *local;
+};
+
+struct opts {
+	unsigned char *shep;   /* per proc index: shepherded */
+	unsigned char *drop;   /* per proc index: dropped */
+	struct setfile *sets;
+	size_t nsets;
+	const char *root;
+	const char *output;
+	const char *report;
+	int naive;
+	int propagate;
+	int quiet;
+	char store[PATH_MAX];
+	char shim[PATH_MAX];
+};
+
+struct pass {
+	char **lines; /* J (divergence JSON), H (human), P, T, U, W, E */
+	size_t n, cap;
+};
+
+static void pass_add(struct pass *p, const char *line)
+{
+	if (p->n == p->cap) {
+		p->cap = p->cap ? p->cap * 2 : 64;
+		p->lines = realloc(p->lines, p->cap * sizeof *p->lines);
+		if (!p->lines)
+			abort();
+	}
+	p->lines[p->n++] = strdup(line);
+}
+
+static void pass_free(struct pass *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		free(p->lines[i]);
+	free(p->lines);
+	memset(p, 0, sizeof *p);
+}
+
+/* ---- the child: one replay ------------------------------------------------- */
+
+enum { C_RUN, C_PEND, C_BLOCK, C_DEAD };
+
+struct rthread {
+	uint32_t proc, thread;
+	const struct retro_action **acts;
+	size_t n, cap;
+	int taken;
+};
+
+struct conn {
+	int fd;
+	int32_t pid;
+	uint32_t lthread;
+	int pi; /* index of the live process */
+	struct rthread *rt;
+	size_t cur;
+	int state;
+	int diverged;
+	int64_t v, pend_v, cpu;
+	uint16_t pend_call;
+};
+
+struct live {
+	int32_t pid;
+	uint32_t proc;
+	int64_t vstart;
+	uint32_t lthreads[64];
+	struct rthread *rts[64];
+	int nl;
+};
+
+struct fdoff {
+	uint64_t key;
+	int64_t off;
+};
+
+struct drv {
+	struct retro_store *st;
+	const struct retro_recording *r;
+	const struct opts *o;
+	struct root rt;
+	int out; /* the pipe to the parent */
+	int lfd;
+	unsigned char *shep, *drop, *diverged_peer, *tainted_said;
+	uint64_t *tainted;
+	const struct retro_action **peers;
+	size_t npeers, pi;
+	struct rthread *rts;
+	size_t nrts;
+	struct conn *conns;
+	size_t nconns;
+	struct live *lives;
+	size_t nlives;
+	struct fdoff *offs;
+	size_t noffs, capoffs;
+	int64_t V, vstart, rtoff;
+	int64_t wall0;
+	uint64_t ndiv;
+	uint64_t unsupported[RC_NCALLS];
+	int roots_left;
+};
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void emit(struct drv *d, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void emit(struct drv *d, const char *fmt, ...)
+{
+	char *s = NULL;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	/* one fact per line: newlines inside are escaped by the callers */
+	for (char *p = s; *p; p++)
+		if (*p == '\n')
+			*p = ' ';
+	if (write(d->out, s, (size_t)n) != n || write(d->out, "\n", 1) != 1)
+		_exit(EX_USAGE);
+	free(s);
+}
+
+static const char *pname(struct drv *d, uint32_t proc)
+{
+	const struct retro_proc *p = retro_proc_find(d->r, proc);
+	return p ? proc_name(p) : "?";
+}
+
+static int proc_index(const struct retro_recording *r, uint32_t id)
+{
+	for (size_t i = 0; i < r->nprocs; i++)
+		if (r->procs[i].id == id)
+			return (int)i;
+	return -1;
+}
+
+static char *jsonize(const char *s)
+{
+	char *buf;
+	size_t len;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		return strdup("null");
+	json_cstr(f, s);
+	fclose(f);
+	return buf;
+}
+
+/* The path an action names first (or its fd's object). */
+static uint64_t act_path(const struct retro_action *a)
+{
+	const struct retro_call_desc *dd = &retro_calls[a->call];
+	uint64_t id = 0;
+
+	/* the same choice the shim makes: its last K_PATH or K_PATHAT */
+	for (int i = 0; i < dd->nargs && !(dd->flags & F_PSEUDO); i++)
+		if (dd->kind[i] == K_PATH || dd->kind[i] == K_PATHAT ||
+		    dd->kind[i] == K_PATHCHDIR)
+			id = a->arg[i];
+	return id ? id : a->obj;
+}
+
+static const char *act_pathstr(struct drv *d, const struct retro_action *a)
+{
+	const char *p = retro_path(d->st, act_path(a));
+	return p ? p : "";
+}
+
+/* A value in a divergence: bytes a read returned, or a description. */
+struct val {
+	const void *p;
+	size_t n;
+	int bytes; /* 1: file bytes, shown quoted and escaped */
+};
+
+static struct val text(const char *s)
+{
+	return (struct val){ s, strlen(s), 0 };
+}
+
+static char *val_human(struct val v)
+{
+	char *buf;
+	size_t len;
+	FILE *f;
+
+	if (!v.bytes)
+		return strndup(v.p, v.n);
+	f = open_memstream(&buf, &len);
+	if (!f)
+		return strdup("?");
+	print_escaped(f, v.p, v.n, 48);
+	fclose(f);
+	return buf;
+}
+
+static char *val_json(struct val v)
+{
+	char *buf;
+	size_t len;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		return strdup("null");
+	json_str(f, v.p, v.n > 256 ? 256 : v.n);
+	fclose(f);
+	return buf;
+}
+
+static void divergence(struct drv *d, uint32_t proc, int shepherded,
+		       const struct retro_action *a, uint16_t call,
+		       const char *path, int64_t at, struct val exp,
+		       struct val obs)
+{
+	char site[512] = "";
+	char *jp = jsonize(path), *je = val_json(exp), *jo = val_json(obs),
+	     *he = val_human(exp), *ho = val_human(obs), *js;
+
+	if (a && a->stack)
+		retro_stack_describe(d->st, a->stack, site, sizeof site);
+	js = jsonize(site[0] ? site : NULL);
+	d->ndiv++;
+	emit(d,
+	     "J {\"proc\":%u,\"program\":\"%s\",\"kind\":\"%s\",\"call\":\"%s\","
+	     "\"path\":%s,\"at_ns\":%lld,\"expected\":%s,\"observed\":%s,"
+	     "\"site\":%s}",
+	     proc, pname(d, proc), shepherded ? "shepherded" : "peer",
+	     retro_calls[call].name, jp, (long long)(at - d->r->t0), je, jo,
+	     js);
+	emit(d, "H divergence at %.6fs: %s %u (%s) %s %s: expected %s, "
+		"observed %s%s%s",
+	     (double)(at - d->r->t0) / 1e9, shepherded ? "shepherded" : "peer",
+	     proc, pname(d, proc), retro_calls[call].name, path, he, ho,
+	     site[0] ? "  at " : "", site);
+	free(jp);
+	free(je);
+	free(jo);
+	free(he);
+	free(ho);
+	free(js);
+}
+
+/* ---- peers' fds: where their reads read ---------------------------------- */
+
+static struct fdoff *fdoff(struct drv *d, uint32_t proc, int64_t fd, int make)
+{
+	uint64_t key = ((uint64_t)proc << 32 | (uint32_t)fd) + 1;
+
+	for (size_t i = 0; i < d->noffs; i++)
+		if (d->offs[i].key == key)
+			return &d->offs[i];
+	if (!make)
+		return NULL;
+	if (d->noffs == d->capoffs) {
+		d->capoffs = d->capoffs ? d->capoffs * 2 : 64;
+		d->offs = realloc(d->offs, d->capoffs * sizeof *d->offs);
+		if (!d->offs)
+			abort();
+	}
+	d->offs[d->noffs].key = key;
+	d->offs[d->noffs].off = 0;
+	return &d->offs[d->noffs++];
+}
+
+static int is_file_path(const char *p)
+{
+	return p && p[0] == '/' && strncmp(p, "/dev/", 5) != 0 &&
+	       strncmp(p, "/proc/", 6) != 0;
+}
+
+/* The bytes path holds at [off, off+n), read through the replay's view. */
+static ssize_t read_now(const char *path, int64_t off, size_t n,
+			unsigned char **out)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t k;
+
+	*out = malloc(n ? n : 1);
+	if (fd < 0 || !*out) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	k = pread(fd, *out, n, off);
+	close(fd);
+	return k;
+}
+
+/* Checks a peer's recorded read against the bytes the file holds now. */
+static void check_read(struct drv *d, const struct retro_action *a,
+		       int64_t off, size_t want)
+{
+	const char *path = retro_path(d->st, a->obj);
+	unsigned char *now = NULL;
+	ssize_t k;
+	uint64_t h[2];
+
+	/* Only the root is the replay's: what lies outside it is the host's
+	 * as it is now, read-only, and not a matter of timing. */
+	if (!is_file_path(path) || !root_covers(&d->rt, path) || a->ret < 0 ||
+	    !(a->hash[0] | a->hash[1]))
+		return;
+	/* what the same read would return now: up to the size it asked for */
+	k = read_now(path, off, want, &now);
+	if (k < 0)
+		k = 0;
+	retro_hash128(now, (size_t)k, h);
+	if ((k != a->ret || h[0] != a->hash[0] || h[1] != a->hash[1]) &&
+	    !d->diverged_peer[proc_index(d->r, a->proc)]) {
+		struct retro_content was;
+		char why[256];
+		struct val exp = text("(bytes with the recorded hash)");
+		if (retro_model_content(d->st, d->r, path, a->start - d->r->t0,
+					&was, why, sizeof why) == 0 &&
+		    was.state == RO_FILE && off <= (int64_t)was.len) {
+			size_t m = was.len - (size_t)off;
+			exp = (struct val){ was.data + off,
+					    m < (size_t)a->ret ? m : (size_t)a->ret,
+					    1 };
+		}
+		divergence(d, a->proc, 0, a, a->call, path, a->start, exp,
+			   (struct val){ now, (size_t)k, 1 });
+		free(was.data);
+		d->diverged_peer[proc_index(d->r, a->proc)] = 1;
+		emit(d, "P %u", a->proc);
+	}
+	free(now);
+}
+
+/* A peer's recorded existence check (open, stat, access) against now. */
+static void check_exists(struct drv *d, const struct retro_action *a,
+			 uint64_t pathid)
+{
+	const char *path = retro_path(d->st, pathid);
+	struct stat st;
+	int was, is;
+
+	if (!is_file_path(path) || !root_covers(&d->rt, path) ||
+	    (a->ret < 0 && a->err != ENOENT))
+		return;
+	was = a->ret >= 0;
+	is = lstat(path, &st) == 0;
+	if (was != is && !d->diverged_peer[proc_index(d->r, a->proc)]) {
+		divergence(d, a->proc, 0, a, a->call, path, a->start,
+			   text(was ? "exists" : "absent (ENOENT)"),
+			   text(is ? "exists" : "absent (ENOENT)"));
+		d->diverged_peer[proc_index(d->r, a->proc)] = 1;
+		emit(d, "P %u", a->proc);
+	}
+}
+
+/* Writes a peer's recorded bytes where they landed. */
+static void put_bytes(struct drv *d, const struct retro_action *a,
+		      int64_t off)
+{
+	const char *path = retro_path(d->st, a->obj);
+	void *data;
+	size_t len;
+	int fd;
+
+	if (!is_file_path(path) || !(a->flags & RA_DATA))
+		return;
+	if (retro_blob_get(d->st, a->hash, &data, &len))
+		return;
+	fd = root_open(&d->rt, path, O_WRONLY, 0);
+	if (fd >= 0) {
+		if (pwrite(fd, data, len, off) < 0)
+			emit(d, "H note: could not apply %s's write to %s: %s",
+			     pname(d, a->proc), path, strerror(errno));
+		close(fd);
+	}
+	free(data);
+}
+
+static void apply_peer(struct drv *d, const struct retro_action *a)
+{
+	int pidx = proc_index(d->r, a->proc);
+	const char *p1, *p2;
+	struct fdoff *fo;
+
+	if (a->state != 2)
+		return;
+	if (pidx >= 0 && d->diverged_peer[pidx])
+		d->tainted[pidx]++;
+	switch (a->call) {
+	case RC_open:
+	case RC_open64:
+	case RC_openat:
+	case RC_openat64:
+	case RC_creat:
+	case RC_creat64: {
+		int fl = retro_open_flags(a);
+		uint64_t pid = retro_open_path(a);
+		p1 = retro_path(d->st, pid);
+		if (a->ret >= 0) {
+			fo = fdoff(d, a->proc, a->ret, 1);
+			fo->off = 0;
+		}
+		if (!(fl & O_CREAT) || a->ret < 0) {
+			check_exists(d, a, pid);
+			return;
+		}
+		if (is_file_path(p1)) {
+			int fd = root_open(&d->rt, p1,
+					   O_WRONLY | O_CREAT |
+						   (fl & O_TRUNC),
+					   (mode_t)(retro_calls[a->call].nargs > 2
+							    ? 0644
+							    : 0644));
+			if (fd >= 0)
+				close(fd);
+		}
+		return;
+	}
+	case RC_read:
+	case RC_readv:
+		fo = fdoff(d, a->proc, (int64_t)a->arg[0], 1);
+		check_read(d, a, fo->off,
+			   a->call == RC_read ? (size_t)a->arg[2] : (size_t)a->ret);
+		if (a->ret > 0)
+			fo->off += a->ret;
+		return;
+	case RC_pread:
+	case RC_pread64:
+	case RC_preadv:
+	case RC_preadv64:
+		check_read(d, a, (int64_t)a->arg[3],
+			   a->call == RC_pread || a->call == RC_pread64
+				   ? (size_t)a->arg[2]
+				   : (size_t)a->ret);
+		return;
+	case RC_lseek:
+	case RC_lseek64:
+		if (a->ret >= 0)
+			fdoff(d, a->proc, (int64_t)a->arg[0], 1)->off = a->ret;
+		return;
+	case RC_write:
+	case RC_writev:
+		if (a->ret <= 0)
+			return;
+		fo = fdoff(d, a->proc, (int64_t)a->arg[0], 1);
+		put_bytes(d, a, (a->flags & RA_OFFSET) ? a->off : fo->off);
+		fo->off = ((a->flags & RA_OFFSET) ? a->off : fo->off) + a->ret;
+		return;
+	case RC_pwrite:
+	case RC_pwrite64:
+	case RC_pwritev:
+	case RC_pwritev64:
+		if (a->ret > 0)
+			put_bytes(d, a, (int64_t)a->arg[3]);
+		return;
+	case RC_landed:
+		put_bytes(d, a, (int64_t)a->arg[2]);
+		return;
+	case RC_ftruncate:
+	case RC_ftruncate64:
+	case RC_truncate:
+	case RC_truncate64: {
+		int fd;
+		p1 = retro_path(d->st, a->call == RC_truncate ||
+						a->call == RC_truncate64
+					? a->arg[0]
+					: a->obj);
+		if (a->ret != 0 || !is_file_path(p1))
+			return;
+		fd = root_open(&d->rt, p1, O_WRONLY, 0);
+		if (fd >= 0) {
+			if (ftruncate(fd, (off_t)a->arg[1]) < 0)
+				emit(d, "H note: could not truncate %s", p1);
+			close(fd);
+		}
+		return;
+	}
+	case RC_unlink:
+	case RC_unlinkat:
+	case RC_rmdir:
+		p1 = retro_path(d->st, a->call == RC_unlinkat ? a->arg[1]
+							      : a->arg[0]);
+		if (a->ret == 0 && is_file_path(p1))
+			root_op(&d->rt, a->call == RC_rmdir ? ROOT_RMDIR
+							    : ROOT_UNLINK,
+				p1, NULL, 0);
+		else if (a->ret < 0)
+			check_exists(d, a, a->call == RC_unlinkat ? a->arg[1]
+								 : a->arg[0]);
+		return;
+	case RC_rename:
+	case RC_renameat:
+	case RC_renameat2:
+		p1 = retro_path(d->st, a->call == RC_rename ? a->arg[0]
+							    : a->arg[1]);
+		p2 = retro_path(d->st, a->call == RC_rename ? a->arg[1]
+							    : a->arg[3]);
+		if (a->ret == 0 && is_file_path(p1) && is_file_path(p2))
+			root_op(&d->rt, ROOT_RENAME, p1, p2, 0);
+		return;
+	case RC_link:
+	case RC_linkat:
+		p1 = retro_path(d->st, a->call == RC_link ? a->arg[0]
+							  : a->arg[1]);
+		p2 = retro_path(d->st, a->call == RC_link ? a->arg[1]
+							  : a->arg[3]);
+		if (a->ret == 0 && is_file_path(p1) && is_file_path(p2))
+			root_op(&d->rt, ROOT_LINK, p1, p2, 0);
+		return;
+	case RC_mkdir:
+	case RC_mkdirat:
+	case RC_mkfifo:
+	case RC_mkfifoat: {
+		int at = a->call == RC_mkdirat || a->call == RC_mkfifoat;
+		p1 = retro_path(d->st, a->arg[at]);
+		if (a->ret == 0 && is_file_path(p1))
+			root_op(&d->rt,
+				a->call == RC_mkdir || a->call == RC_mkdirat
+					? ROOT_MKDIR
+					: ROOT_MKFIFO,
+				p1, NULL, (mode_t)a->arg[at + 1]);
+		return;
+	}
+	case RC_symlink:
+	case RC_symlinkat:
+		p1 = retro_path(d->st, a->arg[0]);
+		p2 = retro_path(d->st, a->call == RC_symlink ? a->arg[1]
+							     : a->arg[2]);
+		if (a->ret == 0 && p1 && is_file_path(p2))
+			root_op(&d->rt, ROOT_SYMLINK, p2, p1, 0);
+		return;
+	default:
+		if (retro_looks_up(a->call)) {
+			int at = a->call == RC_fstatat ||
+				 a->call == RC_fstatat64 ||
+				 a->call == RC_statx || a->call == RC_faccessat;
+			check_exists(d, a, a->arg[at]);
+		}
+		return;
+	}
+}
+
+/* Applies every peer action that starts before v, in timeline order. */
+static void advance(struct drv *d, int64_t v)
+{
+	while (d->pi < d->npeers && d->peers[d->pi]->start < v) {
+		const struct retro_action *a = d->peers[d->pi++];
+		if (a->start > d->V)
+			d->V = a->start;
+		apply_peer(d, a);
+	}
+	if (v > d->V && v != INT64_MAX)
+		d->V = v;
+}
+
+/* ---- the recorded initial state ------------------------------------------ */
+
+static int restore_initial(struct drv *d, struct retro_file *files,
+			   size_t nfiles)
+{
+	char why[256];
+
+	for (size_t i = 0; i < nfiles; i++) {
+		const char *path = files[i].path;
+		struct retro_content c;
+
+		if (!is_file_path(path) || !root_covers(&d->rt, path))
+			continue;
+		switch (files[i].initial) {
+		case RO_ABSENT:
+			if (root_remove(&d->rt, path) < 0)
+				emit(d, "H note: could not remove %s: %s", path,
+				     strerror(errno));
+			break;
+		case RO_DIR: {
+			char up[PATH_MAX];
+			snprintf(up, sizeof up, "%s", path);
+			root_op(&d->rt, ROOT_MKDIR, path, NULL, 0755);
+			break;
+		}
+		case RO_FILE:
+			if (retro_model_content(d->st, d->r, path, -1, &c, why,
+						sizeof why) == 0 &&
+			    c.state == RO_FILE) {
+				int fd = root_open(&d->rt, path,
+						   O_WRONLY | O_CREAT | O_TRUNC,
+						   0644);
+				if (fd < 0 || write(fd, c.data, c.len) !=
+						      (ssize_t)c.len)
+					emit(d, "H note: could not restore %s: %s",
+					     path, strerror(errno));
+				if (fd >= 0)
+					close(fd);
+			}
+			free(c.data);
+			break;
+		default:
+			break; /* as the host has it: not captured */
+		}
+	}
+	/* mode and times of the pre-images */
+	for (size_t i = 0; i < d->r->nacts; i++) {
+		const struct retro_action *a = &d->r->acts[i];
+		const char *path;
+		int fd;
+		if (a->call != RC_preimage)
+			continue;
+		path = retro_path(d->st, a->arg[0]);
+		if (!is_file_path(path) || !root_covers(&d->rt, path) ||
+		    !S_ISREG(a->arg[1]))
+			continue;
+		fd = root_open(&d->rt, path, O_WRONLY, 0);
+		if (fd >= 0) {
+			struct timespec ts[2];
+			ts[0].tv_sec = ts[1].tv_sec = (time_t)(a->arg[5] / 1000000000);
+			ts[0].tv_nsec = ts[1].tv_nsec = (long)(a->arg[5] % 1000000000);
+			fchmod(fd, (mode_t)a->arg[1] & 07777);
+			futimens(fd, ts);
+			close(fd);
+		}
+	}
+	for (size_t i = 0; i < d->o->nsets; i++) {
+		const struct setfile *s = &d->o->sets[i];
+		int in = open(s->local, O_RDONLY | O_CLOEXEC);
+		int fd = root_open(&d->rt, s->path, O_WRONLY | O_CREAT | O_TRUNC,
+				   0644);
+		char buf[65536];
+		ssize_t k;
+		if (in < 0 || fd < 0) {
+			emit(d, "E --set-file %s=%s: %s", s->path, s->local,
+			     strerror(errno));
+			return -1;
+		}
+		while ((k = read(in, buf, sizeof buf)) > 0)
+			if (write(fd, buf, (size_t)k) != k)
+				break;
+		close(in);
+		close(fd);
+	}
+	return 0;
+}
+
+/* ---- shepherded processes -------------------------------------------------- */
+
+static struct rthread *rthread_get(struct drv *d, uint32_t proc,
+				   uint32_t thread)
+{
+	for (size_t i = 0; i < d->nrts; i++)
+		if (d->rts[i].proc == proc && d->rts[i].thread == thread)
+			return &d->rts[i];
+	return NULL;
+}
+
+/* Whether the shim sends this recorded call in shepherd mode. */
+static int sent_by_shim(const struct retro_action *a)
+{
+	const struct retro_call_desc *dd = &retro_calls[a->call];
+	return !(dd->flags & (F_PSEUDO | F_TIMEREAD));
+}
+
+/* The launch image of a shepherded root: its last exec. */
+static const struct retro_action *launch_image(struct drv *d, uint32_t proc)
+{
+	const struct retro_action *s = NULL;
+	for (size_t i = 0; i < d->r->nacts; i++)
+		if (d->r->acts[i].proc == proc && d->r->acts[i].call == RC_start)
+			s = &d->r->acts[i];
+	return s;
+}
+
+static int is_root_shep(struct drv *d, int i)
+{
+	const struct retro_proc *p = &d->r->procs[i];
+	int pi = p->parent ? proc_index(d->r, p->parent) : -1;
+	return d->shep[i] && (pi < 0 || !d->shep[pi]);
+}
+
+static int build_timelines(struct drv *d)
+{
+	const struct retro_recording *r = d->r;
+	int64_t *from = calloc(r->nprocs, sizeof *from);
+
+	d->peers = calloc(r->nacts + 1, sizeof *d->peers);
+	d->rts = calloc(r->nacts + 1, sizeof *d->rts);
+	if (!from || !d->peers || !d->rts)
+		return ENOMEM;
+	for (size_t i = 0; i < r->nprocs; i++) {
+		from[i] = INT64_MIN;
+		if (is_root_shep(d, (int)i)) {
+			const struct retro_action *s =
+				launch_image(d, r->procs[i].id);
+			from[i] = s ? s->start : INT64_MIN;
+		}
+	}
+	for (size_t i = 0; i < r->nacts; i++) {
+		const struct retro_action *a = &r->acts[i];
+		int pi = proc_index(r, a->proc);
+		struct rthread *t;
+
+		if (pi < 0 || d->drop[pi])
+			continue;
+		if (!d->shep[pi] || a->start < from[pi]) {
+			/* a peer's, or what a shepherded root did before the
+			 * exec it is re-created from (a shell's redirection) */
+			if (!(retro_calls[a->call].flags & F_PSEUDO) ||
+			    a->call == RC_landed)
+				d->peers[d->npeers++] = a;
+			continue;
+		}
+		if (!sent_by_shim(a))
+			continue;
+		t = rthread_get(d, a->proc, a->thread);
+		if (!t) {
+			t = &d->rts[d->nrts++];
+			t->proc = a->proc;
+			t->thread = a->thread;
+		}
+		if (t->n == t->cap) {
+			t->cap = t->cap ? t->cap * 2 : 64;
+			t->acts = realloc(t->acts, t->cap * sizeof *t->acts);
+			if (!t->acts)
+				return ENOMEM;
+		}
+		t->acts[t->n++] = a;
+	}
+	free(from);
+	return 0;
+}
+
+static struct live *live_get(struct drv *d, int32_t pid)
+{
+	for (size_t i = 0; i < d->nlives; i++)
+		if (d->lives[i].pid == pid)
+			return &d->lives[i];
+	return NULL;
+}
+
+static struct live *live_add(struct drv *d, int32_t pid, uint32_t proc,
+			     int64_t vstart)
+{
+	struct live *l;
+
+	d->lives = realloc(d->lives, (d->nlives + 1) * sizeof *d->lives);
+	if (!d->lives)
+		abort();
+	l = &d->lives[d->nlives++];
+	memset(l, 0, sizeof *l);
+	l->pid = pid;
+	l->proc = proc;
+	l->vstart = vstart;
+	return l;
+}
+
+/* The recorded thread a live thread of l follows: by order of appearance. */
+static struct rthread *map_thread(struct drv *d, struct live *l,
+				  uint32_t lthread)
+{
+	for (int i = 0; i < l->nl; i++)
+		if (l->lthreads[i] == lthread)
+			return l->rts[i];
+	if (l->nl == 64)
+		return NULL;
+	{
+		struct rthread *best = NULL;
+		for (size_t i = 0; i < d->nrts; i++) {
+			struct rthread *t = &d->rts[i];
+			if (t->proc != l->proc || t->taken || !t->n)
+				continue;
+			if (!best || t->acts[0]->start < best->acts[0]->start)
+				best = t;
+		}
+		if (best)
+			best->taken = 1;
+		l->lthreads[l->nl] = lthread;
+		l->rts[l->nl++] = best;
+		return best;
+	}
+}
+
+/* The next recorded child of proc that no live process follows yet. */
+static uint32_t next_child(struct drv *d, uint32_t parent)
+{
+	const struct retro_proc *best = NULL;
+
+	for (size_t i = 0; i < d->r->nprocs; i++) {
+		const struct retro_proc *p = &d->r->procs[i];
+		int taken = 0;
+		if (p->parent != parent)
+			continue;
+		for (size_t k = 0; k < d->nlives; k++)
+			if (d->lives[k].proc == p->id)
+				taken = 1;
+		if (!taken && (!best || p->start < best->start))
+			best = p;
+	}
+	return best ? best->id : 0;
+}
+
+/* 1 when the live call is the recorded one, 2 when it is the same call on
+ * the same object that writes other bytes, 0 otherwise. */
+static int call_matches(struct drv *d, const struct retro_action *a,
+			const struct retro_sh_msg *m)
+{
+	uint64_t rp;
+
+	if (a->call != m->call)
+		return 0;
+	rp = act_path(a);
+	if (rp != m->path) {
+		/* Pipes and sockets get new names on every run, and standard
+		 * streams outside the root are retro-replay's own: only the
+		 * objects of the replay root must be the same. */
+		const char *s = retro_path(d->st, rp);
+		if ((s && is_file_path(s) && root_covers(&d->rt, s)) ||
+		    (is_file_path(m->pathstr) && root_covers(&d->rt, m->pathstr)))
+			return 0;
+	}
+	if ((m->flags & SHF_HASH) && (a->flags & RA_DATA) &&
+	    !(a->flags & RA_DATA_LOST) &&
+	    (a->hash[0] != m->hash[0] || a->hash[1] != m->hash[1]))
+		return 2;
+	return 1;
+}
+
+/* The recorded bytes of a write, for a report: the first of them. */
+static void other_bytes(struct drv *d, struct conn *c,
+			const struct retro_action *exp,
+			const struct retro_sh_msg *m, int64_t v)
+{
+	void *data = NULL;
+	size_t len = 0;
+	uint32_t proc = d->lives[c->pi].proc;
+	struct val e = text("(the recorded bytes)");
+
+	if (retro_blob_get(d->st, exp->hash, &data, &len) == 0)
+		e = (struct val){ data, len < 60 ? len : 60, 1 };
+	divergence(d, proc, 1, exp, exp->call, act_pathstr(d, exp), v, e,
+		   (struct val){ m->data,
+				 m->datalen < sizeof m->data ? m->datalen
+							     : sizeof m->data,
+				 1 });
+	free(data);
+}
+
+/* Follows the recording: the moment of the live call on V. */
+static int64_t follow(struct drv *d, struct conn *c,
+		      const struct retro_sh_msg *m)
+{
+	struct rthread *t = c->rt;
+	int64_t v = c->v + (m->cpu > c->cpu ? m->cpu - c->cpu : 0);
+	const struct retro_action *exp = t && c->cur < t->n ? t->acts[c->cur]
+							    : NULL;
+	int mt;
+
+	if (getenv("RETRO_RUN_DEBUG"))
+		fprintf(stderr, "[run] pid %d type %u %s %s; expected %s %s\n",
+			(int)m->pid, m->type, retro_calls[m->call].name,
+			m->pathstr, exp ? retro_calls[exp->call].name : "-",
+			exp ? act_pathstr(d, exp) : "");
+	if (exp && (mt = call_matches(d, exp, m))) {
+		c->cur++;
+		c->diverged = 0;
+		v = exp->start > c->v ? exp->start : c->v;
+		if (mt == 2)
+			other_bytes(d, c, exp, m, v);
+		return v;
+	}
+	/* re-align where the calls line up again */
+	for (size_t k = c->cur + 1; t && k < t->n && k < c->cur + 64; k++) {
+		if (call_matches(d, t->acts[k], m) == 1) {
+			if (!c->diverged) {
+				const struct retro_action *s = t->acts[c->cur];
+				divergence(d, s->proc, 1, s, s->call,
+					   act_pathstr(d, s), s->start,
+					   text("this call"), text("not issued"));
+			}
+			c->cur = k + 1;
+			c->diverged = 0;
+			return t->acts[k]->start > c->v ? t->acts[k]->start : c->v;
+		}
+	}
+	if (!c->diverged) {
+		char obs[PATH_MAX + 64];
+		const char *mp = m->pathstr;
+		uint32_t proc = d->lives[c->pi].proc;
+		snprintf(obs, sizeof obs, "%s %s", retro_calls[m->call].name,
+			 mp ? mp : "");
+		if (exp) {
+			char e[PATH_MAX + 64];
+			snprintf(e, sizeof e, "%s %s", retro_calls[exp->call].name,
+				 act_pathstr(d, exp));
+			divergence(d, proc, 1, exp, exp->call, act_pathstr(d, exp),
+				   v, text(e), text(obs));
+		} else {
+			divergence(d, proc, 1, NULL, m->call, mp ? mp : "", v,
+				   text("(end of the recorded calls)"), text(obs));
+		}
+		c->diverged = 1;
+	}
+	return v;
+}
+
+static void reply(struct drv *d, struct conn *c, int64_t v)
+{
+	struct retro_sh_reply rp = { .v = v, .rtoff = d->rtoff,
+				     .flags = d->o->naive ? SHR_NAIVE : 0 };
+	c->v = v;
+	c->state = C_RUN;
+	if (write(c->fd, &rp, sizeof rp) != (ssize_t)sizeof rp)
+		c->state = C_DEAD;
+}
+
+/* Naive mode: a shepherded action sits at its wall-clock offset. */
+static int64_t naive_v(struct drv *d, struct conn *c)
+{
+	return d->lives[c->pi].vstart + (mono_ns() - d->wall0);
+}
+
+static void on_msg(struct drv *d, struct conn *c, const struct retro_sh_msg *m)
+{
+	int64_t v;
+
+	switch (m->type) {
+	case SH_HELLO: {
+		struct live *l = live_get(d, m->pid);
+		if (!l) {
+			struct live *pl = live_get(d, m->ppid);
+			uint32_t proc = pl ? next_child(d, pl->proc) : 0;
+			const struct retro_proc *p = retro_proc_find(d->r, proc);
+			int64_t vs = p ? p->start : d->V;
+			if (pl) {
+				/* a child starts no earlier than its fork */
+				for (size_t k = 0; k < d->nconns; k++)
+					if (d->conns[k].pi == (int)(pl - d->lives) &&
+					    d->conns[k].v > vs)
+						vs = d->conns[k].v;
+			}
+			if (!proc)
+				emit(d, "H note: pid %d is a child the recording "
+					"does not have; it runs unmatched",
+				     (int)m->pid);
+			l = live_add(d, m->pid, proc, vs);
+		}
+		c->pid = m->pid;
+		c->pi = (int)(l - d->lives);
+		c->lthread = m->thread;
+		c->rt = map_thread(d, l, m->thread);
+		c->cpu = m->cpu;
+		v = l->vstart > d->V ? l->vstart : d->V;
+		if (d->o->naive)
+			v = naive_v(d, c);
+		c->pend_v = v;
+		c->state = C_PEND;
+		return;
+	}
+	case SH_CALL:
+	case SH_BLOCK:
+	case SH_SLEEP:
+		v = follow(d, c, m);
+		if (m->type == SH_SLEEP && !d->o->naive) {
+			/* the sleep advances the clock to its deadline; what
+			 * peers do meanwhile happens inside it */
+			int64_t from = c->v > v ? c->v : v;
+			v = from + m->arg;
+		}
+		if (d->o->naive)
+			v = naive_v(d, c);
+		c->cpu = m->cpu;
+		if (m->type == SH_BLOCK) {
+			c->v = v;
+			c->state = C_BLOCK;
+			return;
+		}
+		c->pend_v = v;
+		c->pend_call = m->call;
+		c->state = C_PEND;
+		return;
+	case SH_WAKE:
+		c->cpu = m->cpu;
+		v = c->v > d->V ? c->v : d->V;
+		if (d->o->naive)
+			v = naive_v(d, c);
+		c->pend_v = v;
+		c->state = C_PEND;
+		return;
+	default:
+		c->state = C_DEAD;
+	}
+}
+
+/* Conservative scheduling: release the pending thread with the smallest
+ * moment once no running thread could still act before it. */
+static int schedule(struct drv *d)
+{
+	int progressed = 0;
+
+	for (;;) {
+		struct conn *best = NULL;
+		int64_t lo = INT64_MAX;
+		for (size_t i = 0; i < d->nconns; i++) {
+			struct conn *c = &d->conns[i];
+			if (c->state == C_PEND && (!best || c->pend_v < best->pend_v))
+				best = c;
+			if (c->state == C_RUN && c->v < lo)
+				lo = c->v;
+		}
+		if (!best || (!d->o->naive && best->pend_v > lo))
+			return progressed;
+		advance(d, best->pend_v);
+		reply(d, best, best->pend_v);
+		progressed = 1;
+	}
+}
+
+static void drop_conn(struct drv *d, size_t i)
+{
+	close(d->conns[i].fd);
+	d->conns[i] = d->conns[--d->nconns];
+}
+
+/* Builds the environment of a re-created process: as recorded, with the
+ * shim in shepherd mode. */
+static char **make_env(struct drv *d, const struct retro_action *img,
+		       const char *sock, const char *store)
+{
+	void *data = NULL;
+	size_t len = 0, n = 0;
+	char **env;
+
+	if (img && retro_blob_get(d->st, img->hash, &data, &len))
+		data = NULL, len = 0;
+	for (size_t i = 0; i < len; i++)
+		if (((char *)data)[i] == 0)
+			n++;
+	env = calloc(n + 8, sizeof *env);
+	if (!env)
+		return NULL;
+	n = 0;
+	for (size_t i = 0; i < len;) {
+		char *s = (char *)data + i;
+		size_t l = strnlen(s, len - i);
+		if (strncmp(s, "LD_PRELOAD=", 11) && strncmp(s, "RETRO_", 6))
+			env[n++] = strndup(s, l);
+		i += l + 1;
+	}
+	if (asprintf(&env[n++], "LD_PRELOAD=%s", d->o->shim) < 0 ||
+	    asprintf(&env[n++], "RETRO_STORE=%s", store) < 0 ||
+	    asprintf(&env[n++], "RETRO_SHEPHERD=%s", sock) < 0)
+		return NULL;
+	env[n] = NULL;
+	free(data);
+	return env;
+}
+
+/* Starts a shepherded root from its recorded exec.  Returns its pid. */
+static pid_t launch(struct drv *d, int pidx, const char *sock)
+{
+	const struct retro_proc *p = &d->r->procs[pidx];
+	const struct retro_action *s = launch_image(d, p->id), *img = NULL;
+	char store[PATH_MAX], **env, **argv;
+	const char *exe, *cwd = "/";
+	void *args = NULL;
+	size_t alen = 0, na = 0;
+	mode_t um = 022;
+	struct { int fd; const char *path; int flags; } fds[16];
+	int nfds = 0;
+	pid_t pid;
+
+	if (!s)
+		return -1;
+	exe = retro_path(d->st, s->arg[0]);
+	for (const struct retro_action *a = s + 1;
+	     a < d->r->acts + d->r->nacts; a++) {
+		if (a->proc != p->id)
+			continue;
+		if (a->call == RC_image && !img) {
+			img = a;
+			cwd = retro_path(d->st, a->arg[0]);
+			um = (mode_t)a->arg[1];
+		} else if (a->call == RC_fdinfo && nfds < 16) {
+			fds[nfds].fd = (int)a->arg[0];
+			fds[nfds].path = retro_path(d->st, a->arg[1]);
+			fds[nfds].flags = (int)a->arg[2];
+			nfds++;
+		} else if (!(retro_calls[a->call].flags & F_PSEUDO)) {
+			break;
+		}
+	}
+	if (retro_blob_get(d->st, s->hash, &args, &alen))
+		return -1;
+	for (size_t i = 0; i < alen; i++)
+		if (((char *)args)[i] == 0)
+			na++;
+	argv = calloc(na + 2, sizeof *argv);
+	na = 0;
+	for (size_t i = 0; i < alen;) {
+		argv[na++] = (char *)args + i;
+		i += strnlen((char *)args + i, alen - i) + 1;
+	}
+	snprintf(store, sizeof store, "%s/.retro/store", d->rt.root);
+	env = make_env(d, img, sock, store);
+	if (!exe || !env || !argv)
+		return -1;
+	pid = fork();
+	if (pid != 0)
+		return pid;
+	/* the child: the recorded descriptor table, cwd, umask, env */
+	for (int i = 0; i < nfds; i++) {
+		int fd = -1, fl = fds[i].flags & ~(O_CREAT | O_TRUNC | O_EXCL);
+		const char *path = fds[i].path;
+		if (fds[i].fd <= 2 && d->o->output) {
+			char f[PATH_MAX];
+			snprintf(f, sizeof f, "%s/%u.%s", d->o->output, p->id,
+				 fds[i].fd == 0 ? "in" : fds[i].fd == 1 ? "out" : "err");
+			if (fds[i].fd > 0)
+				fd = open(f, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		} else if (is_file_path(path) &&
+			   (fds[i].fd > 2 || root_covers(&d->rt, path) ||
+			    (fds[i].fd == 0 && (fl & O_ACCMODE) == O_RDONLY))) {
+			/* `> out` in a shell: reopened in the root */
+			fd = open(path, fl | O_CLOEXEC, 0644);
+		} else if (fds[i].fd <= 2) {
+			continue; /* a pipe, a terminal, a log: ours */
+		}
+		if (fd < 0)
+			fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (fd >= 0 && fd != fds[i].fd) {
+			dup2(fd, fds[i].fd);
+			close(fd);
+		} else if (fd == fds[i].fd) {
+			fcntl(fd, F_SETFD, 0);
+		}
+	}
+	umask(um);
+	if (cwd && chdir(cwd) < 0)
+		fprintf(stderr, "retro-replay run: cannot enter %s: %s\n", cwd,
+			strerror(errno));
+	signal(SIGPIPE, SIG_DFL);
+	execve(exe, argv, env);
+	fprintf(stderr, "retro-replay run: cannot run %s: %s\n", exe,
+		strerror(errno));
+	_exit(127);
+}
+
+static int replay_once(struct drv *d)
+{
+	const struct retro_recording *r = d->r;
+	struct retro_file *files = NULL;
+	size_t nfiles = 0;
+	char why[512], sock[96];
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int rc;
+
+	rc = retro_model_files(d->st, r, &files, &nfiles, why, sizeof why);
+	if (rc) {
+		emit(d, "E cannot model the recording's files: %s", why);
+		return EX_USAGE;
+	}
+	for (size_t i = 0; i < nfiles; i++) {
+		if (!files[i].nv && files[i].initial != RO_ABSENT)
+			continue;
+		if (root_plan(&d->rt, files[i].path,
+			      files[i].initial == RO_ABSENT)) {
+			emit(d, "E %s", d->rt.why);
+			return EX_USAGE;
+		}
+	}
+	for (size_t i = 0; i < d->o->nsets; i++)
+		if (root_plan(&d->rt, d->o->sets[i].path, 0)) {
+			emit(d, "E %s", d->rt.why);
+			return EX_USAGE;
+		}
+	if (root_enter(&d->rt)) {
+		emit(d, "E %s", d->rt.why);
+		return EX_USAGE;
+	}
+	if (restore_initial(d, files, nfiles) < 0)
+		return EX_USAGE;
+	retro_model_files_free(files, nfiles);
+	rc = build_timelines(d);
+	if (rc) {
+		emit(d, "E %s", strerror(rc));
+		return EX_USAGE;
+	}
+	/* the driver's socket: abstract, so no root or mount hides it */
+	snprintf(sock, sizeof sock, "retro-run-%d-%lld", (int)getpid(),
+		 (long long)mono_ns());
+	memcpy(sa.sun_path + 1, sock, strlen(sock));
+	d->lfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (d->lfd < 0 ||
+	    bind(d->lfd, (struct sockaddr *)&sa,
+		 (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
+			     strlen(sock))) < 0 ||
+	    listen(d->lfd, 64) < 0) {
+		emit(d, "E cannot listen for shepherded processes: %s",
+		     strerror(errno));
+		return EX_USAGE;
+	}
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	/* V starts where the first shepherded root was exec'd */
+	d->vstart = INT64_MAX;
+	for (size_t i = 0; i < r->nprocs; i++)
+		if (is_root_shep(d, (int)i)) {
+			const struct retro_action *s = launch_image(d, r->procs[i].id);
+			if (s && s->start < d->vstart)
+				d->vstart = s->start;
+		}
+	if (d->vstart == INT64_MAX) {
+		emit(d, "E no shepherded process has a recorded start");
+		return EX_USAGE;
+	}
+	d->V = d->vstart;
+	advance(d, d->vstart);
+	d->wall0 = mono_ns();
+	for (size_t i = 0; i < r->nprocs; i++) {
+		const struct retro_action *s;
+		pid_t pid;
+		if (!is_root_shep(d, (int)i))
+			continue;
+		s = launch_image(d, r->procs[i].id);
+		pid = launch(d, (int)i, sock);
+		if (pid < 0) {
+			emit(d, "E cannot start process %u (%s)", r->procs[i].id,
+			     proc_name(&r->procs[i]));
+			return EX_USAGE;
+		}
+		live_add(d, pid, r->procs[i].id, s->start);
+		d->roots_left++;
+	}
+	/* the loop: until every process we started, and theirs, are gone */
+	for (;;) {
+		struct pollfd *pf = calloc(d->nconns + 1, sizeof *pf);
+		int st, n;
+		pid_t w;
+
+		if (!pf)
+			return EX_USAGE;
+		pf[0].fd = d->lfd;
+		pf[0].events = POLLIN;
+		for (size_t i = 0; i < d->nconns; i++) {
+			pf[i + 1].fd = d->conns[i].fd;
+			pf[i + 1].events = POLLIN;
+		}
+		n = poll(pf, d->nconns + 1, 20);
+		if (n > 0 && (pf[0].revents & POLLIN)) {
+			int fd = accept4(d->lfd, NULL, NULL, SOCK_CLOEXEC);
+			if (fd >= 0) {
+				d->conns = realloc(d->conns,
+						   (d->nconns + 1) * sizeof *d->conns);
+				memset(&d->conns[d->nconns], 0, sizeof *d->conns);
+				d->conns[d->nconns].fd = fd;
+				d->conns[d->nconns].state = C_RUN;
+				d->conns[d->nconns].pi = -1;
+				d->conns[d->nconns].v = d->V;
+				d->nconns++;
+			}
+		}
+		for (size_t i = 0; n > 0 && i < d->nconns && i + 1 < d->nconns + 1;
+		     i++) {
+			static struct retro_sh_msg m;
+			ssize_t k;
+			if (i + 1 >= (size_t)(d->nconns + 1) ||
+			    !(pf[i + 1].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			k = read(d->conns[i].fd, &m, sizeof m);
+			if (k > (ssize_t)RETRO_SH_MSG_HDR) {
+				((char *)&m)[k - 1] = 0;
+				on_msg(d, &d->conns[i], &m);
+			}
+			else
+				d->conns[i].state = C_DEAD;
+		}
+		free(pf);
+		for (size_t i = 0; i < d->nconns;)
+			if (d->conns[i].state == C_DEAD)
+				drop_conn(d, i);
+			else
+				i++;
+		schedule(d);
+		while ((w = waitpid(-1, &st, WNOHANG)) > 0) {
+			struct live *l = live_get(d, w);
+			if (l && proc_index(r, l->proc) >= 0 &&
+			    is_root_shep(d, proc_index(r, l->proc)))
+				d->roots_left--;
+		}
+		if (w < 0 && errno == ECHILD && d->nconns == 0)
+			break;
+	}
+	/* the rest of the peers' timeline */
+	advance(d, INT64_MAX);
+	{
+		int64_t vend = d->V;
+		for (size_t i = 0; i < d->npeers; i++)
+			if (d->peers[i]->end > vend)
+				vend = d->peers[i]->end;
+		emit(d, "W %lld %lld", (long long)(mono_ns() - d->wall0),
+		     (long long)(vend - d->vstart));
+	}
+	for (size_t i = 0; i < r->nprocs; i++)
+		if (d->tainted[i])
+			emit(d, "T %u %llu", r->procs[i].id,
+			     (unsigned long long)d->tainted[i]);
+	return d->ndiv ? EX_VERDICT : EX_OK;
+}
+
+/* Runs one replay in a child; collects what it reports. */
+static int run_pass(struct retro_store *st, const struct retro_recording *r,
+		    const struct opts *o, const char *root, struct pass *out)
+{
+	int pfd[2];
+	pid_t pid;
+	FILE *f;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	int status;
+
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return EX_USAGE;
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0)
+		return EX_USAGE;
+	if (pid == 0) {
+		struct drv d;
+		memset(&d, 0, sizeof d);
+		close(pfd[0]);
+		d.st = st;
+		d.r = r;
+		d.o = o;
+		d.out = pfd[1];
+		d.shep = o->shep;
+		d.drop = o->drop;
+		d.diverged_peer = calloc(r->nprocs + 1, 1);
+		d.tainted = calloc(r->nprocs + 1, sizeof *d.tainted);
+		snprintf(d.rt.root, sizeof d.rt.root, "%s", root);
+		snprintf(d.rt.store, sizeof d.rt.store, "%s", o->store);
+		/* realtime = monotonic + rtoff, as the recording's clocks */
+		{
+			struct timespec a, b;
+			clock_gettime(CLOCK_REALTIME, &a);
+			clock_gettime(CLOCK_MONOTONIC, &b);
+			d.rtoff = ((int64_t)a.tv_sec - b.tv_sec) * 1000000000 +
+				  (a.tv_nsec - b.tv_nsec);
+		}
+		_exit(replay_once(&d));
+	}
+	close(pfd[1]);
+	f = fdopen(pfd[0], "r");
+	while (f && (n = getline(&line, &cap, f)) > 0) {
+		if (line[n - 1] == '\n')
+			line[n - 1] = 0;
+		pass_add(out, line);
+	}
+	free(line);
+	if (f)
+		fclose(f);
+	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status))
+		return EX_USAGE;
+	return WEXITSTATUS(status);
+}
+
+static int parse_sel(const char *cmd, const struct retro_recording *r,
+		     const char *spec, unsigned char *into)
+{
+	if (select_procs(r, spec, into) == 0) {
+		errorf(cmd, "no recorded process matches '%s' (see 'retro-replay "
+			    "ps')", spec);
+		return -1;
+	}
+	return 0;
+}
+
+/* Children of a shepherded process are shepherded; of a dropped one,
+ * dropped. */
+static void close_under(const struct retro_recording *r, unsigned char *set)
+{
+	int changed = 1;
+
+	while (changed) {
+		changed = 0;
+		for (size_t i = 0; i < r->nprocs; i++) {
+			int pi = r->procs[i].parent
+					 ? proc_index(r, r->procs[i].parent)
+					 : -1;
+			if (!set[i] && pi >= 0 && set[pi]) {
+				set[i] = 1;
+				changed = 1;
+			}
+		}
+	}
+}
+
+static int make_root(const char *want, int pass, char *buf, size_t n)
+{
+	if (want) {
+		struct stat st;
+		if (pass > 1 || (stat(want, &st) == 0 && S_ISDIR(st.st_mode))) {
+			char cmd[PATH_MAX + 32];
+			/* a fresh root for every pass: empty what we made */
+			snprintf(buf, n, "%s", want);
+			if (pass > 1) {
+				snprintf(cmd, sizeof cmd, "rm -rf -- '%s'", want);
+				if (system(cmd) != 0)
+					return -1;
+			} else {
+				DIR *dir = opendir(want);
+				struct dirent *de;
+				int empty = 1;
+				while (dir && (de = readdir(dir)))
+					if (strcmp(de->d_name, ".") &&
+					    strcmp(de->d_name, ".."))
+						empty = 0;
+				if (dir)
+					closedir(dir);
+				if (!empty) {
+					errno = ENOTEMPTY;
+					return -1;
+				}
+				return 0;
+			}
+		}
+		snprintf(buf, n, "%s", want);
+		return root_mkdirs(buf, 0755) ? -1 : 0;
+	} else {
+		const char *tmp = getenv("TMPDIR");
+		snprintf(buf, n, "%s/retro-root.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+		return mkdtemp(buf) ? 0 : -1;
+	}
+}
+
+int cmd_run(int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "shepherd", required_argument, 0, 's' },
+		{ "drop", required_argument, 0, 'd' },
+		{ "set-file", required_argument, 0, 'f' },
+		{ "root", required_argument, 0, 'r' },
+		{ "output", required_argument, 0, 'o' },
+		{ "report", required_argument, 0, 'R' },
+		{ "naive", no_argument, 0, 'n' },
+		{ "propagate", no_argument, 0, 'p' },
+		{ "quiet", no_argument, 0, 'q' },
+		{ "help", no_argument, 0, 'h' },
+		{ 0 },
+	};
+	const char *sheps[64], *drops[64];
+	int nsh = 0, ndr = 0, c, rc, pass = 0, verdict = EX_OK;
+	struct opts o;
+	struct retro_store *st;
+	struct retro_recording r;
+	struct pass res = { 0 };
+	char root[PATH_MAX];
+	FILE *rep = NULL;
+	int64_t wall_total = 0;
+
+	memset(&o, 0, sizeof o);
+	while ((c = getopt_long(argc, argv, "hq", lopts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+		case 'd':
+			if ((c == 's' ? nsh : ndr) == 64) {
+				errorf("run", "too many selections");
+				return EX_USAGE;
+			}
+			if (c == 's')
+				sheps[nsh++] = optarg;
+			else
+				drops[ndr++] = optarg;
+			break;
+		case 'f': {
+			char *eq = strchr(optarg, '=');
+			if (!eq || optarg[0] != '/' || !eq[1]) {
+				errorf("run", "--set-file wants /ABS/PATH=LOCALFILE, "
+					      "not '%s'", optarg);
+				return EX_USAGE;
+			}
+			o.sets = realloc(o.sets, (o.nsets + 1) * sizeof *o.sets);
+			o.sets[o.nsets].path = strndup(optarg, (size_t)(eq - optarg));
+			o.sets[o.nsets].local = realpath(eq + 1, NULL);
+			if (!o.sets[o.nsets].local) {
+				errorf("run", "--set-file %s: %s", eq + 1,
+				       strerror(errno));
+				return EX_USAGE;
+			}
+			o.nsets++;
+			break;
+		}
+		case 'r':
+			o.root = optarg;
+			break;
+		case 'o':
+			o.output = optarg;
+			break;
+		case 'R':
+			o.report = optarg;
+			break;
+		case 'n':
+			o.naive = 1;
+			break;
+		case 'p':
+			o.propagate = 1;
+			break;
+		case 'q':
+			o.quiet = 1;
+			break;
+		case 'h':
+			help(stdout);
+			return EX_OK;
+		default:
+			help(stderr);
+			return EX_USAGE;
+		}
+	}
+	if (argc - optind > 1 || nsh == 0) {
+		if (nsh == 0)
+			errorf("run", "say which processes to re-execute with "
+				      "--shepherd SEL");
+		help(stderr);
+		return EX_USAGE;
+	}
+	if ((rc = find_shim(o.shim, sizeof o.shim))) {
+		errorf("run", "cannot find libretro.so (%s): %s", o.shim,
+		       strerror(rc));
+		return EX_USAGE;
+	}
+	if (o.output && (root_mkdirs(o.output, 0755) ||
+			 !realpath(o.output, root))) {
+		errorf("run", "--output %s: %s", o.output, strerror(errno));
+		return EX_USAGE;
+	}
+	if (o.output)
+		o.output = strdup(root);
+	if (o.report) {
+		rep = fopen(o.report, "we");
+		if (!rep) {
+			errorf("run", "--report %s: %s", o.report, strerror(errno));
+			return EX_USAGE;
+		}
+	}
+	rc = open_for_reading("run", optind < argc ? argv[optind] : NULL, 0, &st);
+	if (rc)
+		return rc;
+	snprintf(o.store, sizeof o.store, "%s", retro_store_path(st));
+	rc = load_recording("run", st, &r);
+	if (rc) {
+		retro_store_close(st);
+		return rc;
+	}
+	o.shep = calloc(r.nprocs + 1, 1);
+	o.drop = calloc(r.nprocs + 1, 1);
+	for (int i = 0; i < nsh; i++)
+		if (parse_sel("run", &r, sheps[i], o.shep) < 0)
+			return EX_USAGE;
+	for (int i = 0; i < ndr; i++)
+		if (parse_sel("run", &r, drops[i], o.drop) < 0)
+			return EX_USAGE;
+	close_under(&r, o.shep);
+	close_under(&r, o.drop);
+	for (size_t i = 0; i < r.nprocs; i++)
+		if (o.shep[i] && o.drop[i]) {
+			errorf("run", "process %u (%s) is both shepherded and "
+				      "dropped", r.procs[i].id,
+			       proc_name(&r.procs[i]));
+			return EX_USAGE;
+		}
+	for (;;) {
+		int promoted = 0;
+		pass++;
+		pass_free(&res);
+		if (make_root(o.root, pass, root, sizeof root) < 0) {
+			errorf("run", "the replay root %s: %s", o.root ? o.root : root,
+			       strerror(errno));
+			return EX_USAGE;
+		}
+		if (!o.quiet) {
+			fprintf(stderr, "retro-replay run: pass %d, root %s, "
+					"shepherding", pass, root);
+			for (size_t i = 0; i < r.nprocs; i++)
+				if (o.shep[i])
+					fprintf(stderr, " %u (%s)", r.procs[i].id,
+						proc_name(&r.procs[i]));
+			fputc('\n', stderr);
+		}
+		verdict = run_pass(st, &r, &o, root, &res);
+		for (size_t i = 0; i < res.n; i++) {
+			const char *l = res.lines[i];
+			if (l[0] == 'E') {
+				errorf("run", "%s", l + 2);
+				verdict = EX_USAGE;
+			} else if (l[0] == 'W') {
+				long long w, v;
+				if (sscanf(l + 2, "%lld %lld", &w, &v) == 2)
+					wall_total += w;
+			}
+		}
+		if (verdict == EX_USAGE || !o.propagate)
+			break;
+		for (size_t i = 0; i < res.n; i++) {
+			unsigned id;
+			int pi;
+			if (res.lines[i][0] != 'P' ||
+			    sscanf(res.lines[i] + 2, "%u", &id) != 1)
+				continue;
+			pi = proc_index(&r, id);
+			if (pi >= 0 && !o.shep[pi]) {
+				o.shep[pi] = 1;
+				promoted = 1;
+				if (!o.quiet)
+					fprintf(stderr,
+						"retro-replay run: peer %u (%s) "
+						"diverged: re-executing it too\n",
+						id, proc_name(&r.procs[pi]));
+			}
+		}
+		if (!promoted)
+			break;
+		close_under(&r, o.shep);
+	}
+	/* the summary */
+	{
+		long long w = 0, v = 0;
+		unsigned ndiv = 0;
+		for (size_t i = 0; i < res.n; i++) {
+			const char *l = res.lines[i];
+			if (l[0] == 'H')
+				printf("%s\n", l + 2);
+			else if (l[0] == 'J')
+				ndiv++;
+			else if (l[0] == 'W')
+				sscanf(l + 2, "%lld %lld", &w, &v);
+			else if (l[0] == 'T') {
+				unsigned id;
+				unsigned long long k;
+				if (sscanf(l + 2, "%u %llu", &id, &k) == 2)
+					printf("tainted: %llu later action(s) of "
+					       "peer %u (%s) were applied after it "
+					       "diverged\n", k, id,
+					       proc_name(retro_proc_find(&r, id)));
+			}
+		}
+		if (verdict != EX_USAGE) {
+			printf("%s replay%s: %u divergence%s; %.3f s of recorded "
+			       "time in %.3f s (%s)\n",
+			       o.naive ? "naive" : "consistent",
+			       pass > 1 ? " after propagation" : "", ndiv,
+			       ndiv == 1 ? "" : "s", (double)v / 1e9,
+			       (double)w / 1e9,
+			       v && w ? "squeezed" : "-");
+			printf("root: %s\n", root);
+		}
+		if (rep) {
+			int first = 1;
+			fprintf(rep, "{\"mode\":\"%s\",\"passes\":%d,\"wall_ns\":%lld,"
+				     "\"virtual_ns\":%lld,\"root\":",
+				o.naive ? "naive" : "consistent", pass, w, v);
+			json_cstr(rep, root);
+			fprintf(rep, ",\"shepherded\":[");
+			for (size_t i = 0; i < r.nprocs; i++)
+				if (o.shep[i]) {
+					fprintf(rep, "%s%u", first ? "" : ",",
+						r.procs[i].id);
+					first = 0;
+				}
+			fprintf(rep, "],\"dropped\":[");
+			first = 1;
+			for (size_t i = 0; i < r.nprocs; i++)
+				if (o.drop[i]) {
+					fprintf(rep, "%s%u", first ? "" : ",",
+						r.procs[i].id);
+					first = 0;
+				}
+			fprintf(rep, "],\"divergences\":[");
+			first = 1;
+			for (size_t i = 0; i < res.n; i++)
+				if (res.lines[i][0] == 'J') {
+					fprintf(rep, "%s%s", first ? "" : ",",
+						res.lines[i] + 2);
+					first = 0;
+				}
+			fprintf(rep, "],\"tainted\":[");
+			first = 1;
+			for (size_t i = 0; i < res.n; i++) {
+				unsigned id;
+				unsigned long long k;
+				if (res.lines[i][0] == 'T' &&
+				    sscanf(res.lines[i] + 2, "%u %llu", &id, &k) == 2) {
+					fprintf(rep, "%s{\"proc\":%u,\"actions\":%llu}",
+						first ? "" : ",", id, k);
+					first = 0;
+				}
+			}
+			fprintf(rep, "],\"unsupported\":[");
+			first = 1;
+			for (size_t i = 0; i < res.n; i++)
+				if (res.lines[i][0] == 'U') {
+					fprintf(rep, "%s%s", first ? "" : ",",
+						res.lines[i] + 2);
+					first = 0;
+				}
+			fprintf(rep, "],\"verdict\":%d}\n", verdict);
+			if (fclose(rep) != 0) {
+				errorf("run", "--report %s: %s", o.report,
+				       strerror(errno));
+				verdict = EX_USAGE;
+			}
+		}
+	}
+	(void)wall_total;
+	pass_free(&res);
+	retro_recording_free(&r);
+	retro_store_close(st);
+	return verdict;
+}

@@ -1,0 +1,40 @@
+/* retro-replay run: the replay root (run_root.c) and the driver
+ * (cmd_run.c). */
+#ifndef RETRO_RUN_H
+#define RETRO_RUN_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct root {
+	char root[PATH_MAX];  /* ROOT: upper layers at ROOT/abs/path */
+	char store[PATH_MAX]; /* the recording's store, never covered */
+	char **dirs;          /* directories covered by an overlay */
+	size_t ndirs, capdirs;
+	char why[PATH_MAX + 256];
+};
+
+/* Plans an overlay for the directory holding path (created: the recording
+ * created path, so its own directory may not have existed).  Returns 0, or
+ * an errno value with rt->why set. */
+int root_plan(struct root *rt, const char *path, int created);
+/* 1 + the index of the overlay covering path, or 0. */
+int root_covers(const struct root *rt, const char *path);
+/* Enters a private mount namespace (and a user namespace when not root),
+ * mounts the planned overlays and makes every other mount read-only.
+ * Returns 0, or an errno value with rt->why set. */
+int root_enter(struct root *rt);
+void root_free(struct root *rt);
+
+/* Operations confined beneath the overlay covering path: EXDEV when no
+ * overlay covers it, and no symlink or ".." leads out. */
+enum { ROOT_UNLINK, ROOT_RMDIR, ROOT_MKDIR, ROOT_MKFIFO, ROOT_SYMLINK,
+       ROOT_RENAME, ROOT_LINK };
+int root_open(const struct root *rt, const char *path, int flags, mode_t mode);
+int root_op(const struct root *rt, int op, const char *path, const char *path2,
+	    mode_t mode);
+int root_remove(const struct root *rt, const char *path);
+int root_mkdirs(const char *path, mode_t mode);
+
+#endif
