@@ -7,7 +7,8 @@ set -eu
 cd "$(dirname "$0")/.."
 RR=${RETRO_REPLAY:-$PWD/replay/retro-replay}
 D=$(mktemp -d "${TMPDIR:-/tmp}/retro-demo.XXXXXX")
-S=$D/store F=$D/flag
+S=$D/store F=$D/files/flag
+mkdir "$D/files"
 
 say() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
 
@@ -31,5 +32,14 @@ say "retro-replay files $S"
 "$RR" files "$S"
 say "retro-replay fsck $S"
 "$RR" fsck "$S"
+
+# Re-execute the writer (process 1) with its sleep squeezed, two ways.
+say "retro-replay run $S --shepherd 1           # consistent: virtual time"
+"$RR" run -q --root "$D/root-consistent" "$S" --shepherd 1 || true
+say "retro-replay run $S --shepherd 1 --naive   # naive: the sleep as a lock breaks"
+"$RR" run -q --root "$D/root-naive" "$S" --shepherd 1 --naive || true
 echo
+echo "Both replays squeezed the writer's one-second sleep.  The consistent one"
+echo "kept the reader's observation; the naive one moved 'not safe' before it."
 echo "The store is in $S; try: $RR log --stacks $S"
+

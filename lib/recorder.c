@@ -2300,6 +2300,11 @@ static int env_flag(const char *name, int dflt)
 
 static void sysmap_init(void);
 
+static void atfork_parent(void)
+{
+	retro_shep_forked_parent();
+}
+
 static void atfork_child(void)
 {
 	retro_shep_forked();
@@ -2404,7 +2409,7 @@ void retro_init(void)
 	}
 	dl_iterate_phdr(module_cb, NULL);
 	pthread_key_create(&P.key, thread_end);
-	pthread_atfork(NULL, NULL, atfork_child);
+	pthread_atfork(NULL, atfork_parent, atfork_child);
 	sysmap_init();
 	retro_trap_debug(env_flag("RETRO_TRAP_DEBUG", 0));
 	P.want_trap = env_flag("RETRO_TRAP", 1);

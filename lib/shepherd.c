@@ -19,6 +19,9 @@
 
 int retro_shep_on;
 
+/* Forks of this image so far, and which fork of its parent made it. */
+static uint32_t nforks, forkno;
+
 static struct sockaddr_un addr;
 static socklen_t addrlen;
 
@@ -110,6 +113,7 @@ static int connect_driver(uint32_t thread)
 	h.ppid = (int32_t)retro_sys0(SYS_getppid);
 	h.tid = (int32_t)retro_sys0(SYS_gettid);
 	h.thread = thread;
+	h.forkno = forkno;
 	if (exchange(&h) < 0) {
 		retro_sys1(SYS_close, conn);
 		conn = -1;
@@ -172,7 +176,14 @@ int retro_shep_clock(clockid_t clk, struct timespec *ts)
 void retro_shep_forked(void)
 {
 	/* The connection is the parent's: the child makes its own. */
+	forkno = nforks + 1;
+	nforks = 0;
 	if (conn >= 0)
 		retro_sys1(SYS_close, conn);
 	conn = -1;
+}
+
+void retro_shep_forked_parent(void)
+{
+	nforks++;
 }

@@ -79,6 +79,8 @@ int64_t retro_shep_send(struct retro_sh_msg *m, uint32_t thread)
  * stays real. */
 int retro_shep_clock(clockid_t clk, struct timespec *ts)
 	__attribute__((visibility("hidden")));
+/* In the parent after a fork: count it. */
+void retro_shep_forked_parent(void) __attribute__((visibility("hidden")));
 /* In a forked child: drop the parent's connections. */
 void retro_shep_forked(void) __attribute__((visibility("hidden")));
 #endif

@@ -147,6 +147,7 @@ struct live {
 	int32_t pid;
 	uint32_t proc;
 	int64_t vstart;
+	int64_t since; /* recorded start of the image it was re-created from */
 	uint32_t lthreads[64];
 	struct rthread *rts[64];
 	int nl;
@@ -645,6 +646,21 @@ static void advance(struct drv *d, int64_t v)
 
 /* ---- the recorded initial state ------------------------------------------ */
 
+/* Makes the directories above path that are gone since the recording
+ * (inside an overlay; the rest of the tree is read-only and exists). */
+static void parent_dirs(const char *path)
+{
+	char dir[PATH_MAX];
+	char *slash;
+
+	snprintf(dir, sizeof dir, "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = 0;
+		root_mkdirs(dir, 0755);
+	}
+}
+
 static int restore_initial(struct drv *d, struct retro_file *files,
 			   size_t nfiles)
 {
@@ -672,6 +688,7 @@ static int restore_initial(struct drv *d, struct retro_file *files,
 			if (retro_model_content(d->st, d->r, path, -1, &c, why,
 						sizeof why) == 0 &&
 			    c.state == RO_FILE) {
+				parent_dirs(path);
 				int fd = root_open(&d->rt, path,
 						   O_WRONLY | O_CREAT | O_TRUNC,
 						   0644);
@@ -838,6 +855,7 @@ static struct live *live_add(struct drv *d, int32_t pid, uint32_t proc,
 	l->pid = pid;
 	l->proc = proc;
 	l->vstart = vstart;
+	l->since = vstart;
 	return l;
 }
 
@@ -867,22 +885,53 @@ static struct rthread *map_thread(struct drv *d, struct live *l,
 	}
 }
 
-/* The next recorded child of proc that no live process follows yet. */
-static uint32_t next_child(struct drv *d, uint32_t parent)
+/* The recorded child of parent that the live child follows: the forkno-th
+ * (1-based) child the parent made since its image began, when the shim
+ * counted the fork; else the first one no live process follows yet. */
+static uint32_t next_child(struct drv *d, uint32_t parent, uint32_t forkno,
+			   int64_t since)
 {
 	const struct retro_proc *best = NULL;
+	const struct retro_proc **kids = calloc(d->r->nprocs + 1, sizeof *kids);
+	size_t nk = 0;
 
-	for (size_t i = 0; i < d->r->nprocs; i++) {
-		const struct retro_proc *p = &d->r->procs[i];
-		int taken = 0;
-		if (p->parent != parent)
-			continue;
-		for (size_t k = 0; k < d->nlives; k++)
-			if (d->lives[k].proc == p->id)
-				taken = 1;
-		if (!taken && (!best || p->start < best->start))
-			best = p;
+	for (size_t i = 0; kids && i < d->r->nprocs; i++)
+		if (d->r->procs[i].parent == parent &&
+		    d->r->procs[i].start >= since)
+			kids[nk++] = &d->r->procs[i];
+	/* in order of start */
+	for (size_t i = 1; i < nk; i++)
+		for (size_t k = i; k > 0 && kids[k]->start < kids[k - 1]->start; k--) {
+			const struct retro_proc *t = kids[k];
+			kids[k] = kids[k - 1];
+			kids[k - 1] = t;
+		}
+	if (forkno) {
+		/* the parent's forkno-th recorded fork returned the child's
+		 * pid (ids are taken in whatever order the children start) */
+		uint32_t k = 0;
+		for (size_t i = 0; i < d->r->nacts && !best; i++) {
+			const struct retro_action *a = &d->r->acts[i];
+			if (a->proc != parent || a->start < since ||
+			    (a->call != RC_fork && a->call != RC_vfork) ||
+			    a->ret <= 0 || ++k != forkno)
+				continue;
+			for (size_t j = 0; j < nk; j++)
+				if (kids[j]->pid == (int32_t)a->ret)
+					best = kids[j];
+		}
 	}
+	if (!best) {
+		for (size_t i = 0; i < nk && !best; i++) {
+			int taken = 0;
+			for (size_t k = 0; k < d->nlives; k++)
+				if (d->lives[k].proc == kids[i]->id)
+					taken = 1;
+			if (!taken)
+				best = kids[i];
+		}
+	}
+	free(kids);
 	return best ? best->id : 0;
 }
 
@@ -910,6 +959,46 @@ static int call_matches(struct drv *d, const struct retro_action *a,
 	    (a->hash[0] != m->hash[0] || a->hash[1] != m->hash[1]))
 		return 2;
 	return 1;
+}
+
+/* Whether a call can change what anybody observes: it writes, creates,
+ * removes or renames, or it touches an object of the replay root.  Calls
+ * that do neither (the C library's own getrandom, a stat of a directory on
+ * PATH, an fcntl on a terminal) may come and go between runs without the
+ * process having diverged. */
+static int changes(int call)
+{
+	const struct retro_call_desc *dd = &retro_calls[call];
+
+	for (int i = 0; i < dd->nargs; i++)
+		if (dd->kind[i] == K_FDW || dd->kind[i] == K_PATHW ||
+		    dd->kind[i] == K_PATHRM || dd->kind[i] == K_PATHATRM ||
+		    dd->kind[i] == K_BUFIN || dd->kind[i] == K_IOVIN)
+			return 1;
+	return call == RC_mkdir || call == RC_mkdirat || call == RC_link ||
+	       call == RC_linkat || call == RC_symlink ||
+	       call == RC_symlinkat || call == RC_mkfifo ||
+	       call == RC_mkfifoat || call == RC_fork || call == RC_vfork ||
+	       call == RC_posix_spawn || call == RC_posix_spawnp ||
+	       call == RC_execve || call == RC_kill;
+}
+
+static int rec_relevant(struct drv *d, const struct retro_action *a)
+{
+	const char *s = retro_path(d->st, act_path(a));
+
+	if (changes(a->call))
+		return 1;
+	if (retro_is_open(a->call) &&
+	    (retro_open_flags(a) & (O_CREAT | O_TRUNC | O_ACCMODE)))
+		return 1;
+	return s && is_file_path(s) && root_covers(&d->rt, s);
+}
+
+static int live_relevant(struct drv *d, const struct retro_sh_msg *m)
+{
+	return changes(m->call) || (m->flags & SHF_HASH) ||
+	       (is_file_path(m->pathstr) && root_covers(&d->rt, m->pathstr));
 }
 
 /* The recorded bytes of a write, for a report: the first of them. */
@@ -943,10 +1032,12 @@ static int64_t follow(struct drv *d, struct conn *c,
 	int mt;
 
 	if (getenv("RETRO_RUN_DEBUG"))
-		fprintf(stderr, "[run] pid %d type %u %s %s; expected %s %s\n",
-			(int)m->pid, m->type, retro_calls[m->call].name,
+		fprintf(stderr, "[run] pid %d type %u %s(%u) %s; expected %s(%u) "
+				"%s: %d\n",
+			(int)m->pid, m->type, retro_calls[m->call].name, m->call,
 			m->pathstr, exp ? retro_calls[exp->call].name : "-",
-			exp ? act_pathstr(d, exp) : "");
+			exp ? exp->call : 0, exp ? act_pathstr(d, exp) : "",
+			exp ? call_matches(d, exp, m) : -1);
 	if (exp && (mt = call_matches(d, exp, m))) {
 		c->cur++;
 		c->diverged = 0;
@@ -958,17 +1049,21 @@ static int64_t follow(struct drv *d, struct conn *c,
 	/* re-align where the calls line up again */
 	for (size_t k = c->cur + 1; t && k < t->n && k < c->cur + 64; k++) {
 		if (call_matches(d, t->acts[k], m) == 1) {
-			if (!c->diverged) {
-				const struct retro_action *s = t->acts[c->cur];
+			const struct retro_action *s = NULL;
+			for (size_t j = c->cur; j < k && !s; j++)
+				if (rec_relevant(d, t->acts[j]))
+					s = t->acts[j];
+			if (!c->diverged && s)
 				divergence(d, s->proc, 1, s, s->call,
 					   act_pathstr(d, s), s->start,
 					   text("this call"), text("not issued"));
-			}
 			c->cur = k + 1;
 			c->diverged = 0;
 			return t->acts[k]->start > c->v ? t->acts[k]->start : c->v;
 		}
 	}
+	if (!live_relevant(d, m))
+		return v; /* an extra call that changes nothing observable */
 	if (!c->diverged) {
 		char obs[PATH_MAX + 64];
 		const char *mp = m->pathstr;
@@ -1015,7 +1110,9 @@ static void on_msg(struct drv *d, struct conn *c, const struct retro_sh_msg *m)
 		struct live *l = live_get(d, m->pid);
 		if (!l) {
 			struct live *pl = live_get(d, m->ppid);
-			uint32_t proc = pl ? next_child(d, pl->proc) : 0;
+			uint32_t proc = pl ? next_child(d, pl->proc, m->forkno,
+							pl->since)
+					   : 0;
 			const struct retro_proc *p = retro_proc_find(d->r, proc);
 			int64_t vs = p ? p->start : d->V;
 			if (pl) {
@@ -1030,6 +1127,10 @@ static void on_msg(struct drv *d, struct conn *c, const struct retro_sh_msg *m)
 					"does not have; it runs unmatched",
 				     (int)m->pid);
 			l = live_add(d, m->pid, proc, vs);
+			if (getenv("RETRO_RUN_DEBUG"))
+				fprintf(stderr, "[run] pid %d (parent pid %d, "
+						"fork %u) follows process %u\n",
+					(int)m->pid, (int)m->ppid, m->forkno, proc);
 		}
 		c->pid = m->pid;
 		c->pi = (int)(l - d->lives);
@@ -1197,6 +1298,13 @@ static pid_t launch(struct drv *d, int pidx, const char *sock)
 	/* the child: the recorded descriptor table, cwd, umask, env */
 	for (int i = 0; i < nfds; i++) {
 		int fd = -1, fl = fds[i].flags & ~(O_CREAT | O_TRUNC | O_EXCL);
+		/* The recording keeps no open flags for inherited descriptors:
+		 * standard input reads, standard output and error append, the
+		 * rest read and write. */
+		if (!fl)
+			fl = fds[i].fd == 0 ? O_RDONLY
+			     : fds[i].fd <= 2 ? O_WRONLY | O_APPEND
+					      : O_RDWR;
 		const char *path = fds[i].path;
 		if (fds[i].fd <= 2 && d->o->output) {
 			char f[PATH_MAX];
@@ -1208,6 +1316,10 @@ static pid_t launch(struct drv *d, int pidx, const char *sock)
 			   (fds[i].fd > 2 || root_covers(&d->rt, path) ||
 			    (fds[i].fd == 0 && (fl & O_ACCMODE) == O_RDONLY))) {
 			/* `> out` in a shell: reopened in the root */
+			if ((fl & O_ACCMODE) != O_RDONLY) {
+				fl |= O_CREAT;
+				parent_dirs(path);
+			}
 			fd = open(path, fl | O_CLOEXEC, 0644);
 		} else if (fds[i].fd <= 2) {
 			continue; /* a pipe, a terminal, a log: ours */

@@ -1,0 +1,44 @@
+/* Prints how far each clock moved across a 2 s sleep, and across 50 ms of
+ * CPU work, in ms: what a shepherded process sees of virtual time. */
+#include <stdio.h>
+#include <sys/time.h>
+#include <time.h>
+
+static double ms(clockid_t c)
+{
+	struct timespec ts;
+	clock_gettime(c, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static double tod_ms(void)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	return tv.tv_sec * 1e3 + tv.tv_usec / 1e3;
+}
+
+int main(void)
+{
+	struct timespec two = { 2, 0 };
+	double r0 = ms(CLOCK_REALTIME), m0 = ms(CLOCK_MONOTONIC),
+	       b0 = ms(CLOCK_BOOTTIME), g0 = tod_ms(), c0;
+	time_t t0 = time(NULL);
+	volatile unsigned long x = 0;
+
+	nanosleep(&two, NULL);
+	printf("sleep: realtime %.0f monotonic %.0f boottime %.0f "
+	       "gettimeofday %.0f time %s\n",
+	       ms(CLOCK_REALTIME) - r0, ms(CLOCK_MONOTONIC) - m0,
+	       ms(CLOCK_BOOTTIME) - b0, tod_ms() - g0,
+	       time(NULL) - t0 >= 1 ? "moved" : "still");
+	/* 50 ms of CPU: the thread's CPU clock is real */
+	c0 = ms(CLOCK_THREAD_CPUTIME_ID);
+	m0 = ms(CLOCK_MONOTONIC);
+	while (ms(CLOCK_THREAD_CPUTIME_ID) - c0 < 50)
+		x++;
+	printf("cpu: %s, monotonic moved %s\n",
+	       ms(CLOCK_THREAD_CPUTIME_ID) - c0 >= 50 ? "real" : "wrong",
+	       ms(CLOCK_MONOTONIC) - m0 >= 50 ? "yes" : "no");
+	return 0;
+}

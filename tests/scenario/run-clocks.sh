@@ -1,0 +1,26 @@
+#!/bin/sh
+# A shepherded program that reads its clocks across a 2 s sleep sees the
+# whole sleep on every wall and monotonic clock, though the replay takes a
+# fraction of it, and its CPU-time clock stays real.
+. "$SCENARIO_LIB"
+
+S=$WORK/store
+rr record -q -o "$S" -- "$PROGS/p_clocks" >"$WORK/recorded"
+grep -q "^sleep: realtime 200[0-9] monotonic 200[0-9] " "$WORK/recorded" ||
+	fail "recorded: $(cat "$WORK/recorded")"
+
+start=$(date +%s%N)
+expect_status "replay" 0 rr run -q "$S" --shepherd p_clocks \
+	--root "$WORK/root" --report "$WORK/r.json"
+took=$(( ($(date +%s%N) - start) / 1000000 ))
+line=$(grep '^sleep:' "$WORK/out")
+set -- $line
+for k in 3 5 7 9; do
+	v=$(eval echo \${$k})
+	[ "$v" -ge 2000 ] && [ "$v" -le 2100 ] ||
+		fail "a clock moved ${v} ms across the squeezed 2 s sleep: $line"
+done
+[ "${11}" = moved ] || fail "time() did not move: $line"
+expect_eq "cpu" "cpu: real, monotonic moved yes" "$(grep '^cpu:' "$WORK/out")"
+[ "$took" -lt 2000 ] || fail "the replay took $took ms: the 2 s sleep was not squeezed"
+pass

@@ -1,0 +1,36 @@
+#!/bin/sh
+# Two shepherded processes hand off through a real pipe with sleeps between
+# lines; children (the sleeps) are shepherded and matched to their recorded
+# processes by fork order.  A shepherded loop polls a file that a peer
+# writes later, with sleep between looks.
+. "$SCENARIO_LIB"
+
+S=$WORK/store
+mkdir "$WORK/o"
+rr record -q -o "$S" -- sh -c 'for i in 1 2 3; do echo line$i; sleep 0.3; done |
+	(while read l; do echo "got $l"; done)' >"$WORK/o/recorded"
+expect_eq "recorded" "got line1 got line2 got line3" "$(echo $(cat "$WORK/o/recorded"))"
+expect_status "pipe replay" 0 rr run -q "$S" --shepherd 1 --root "$WORK/r1" \
+	--report "$WORK/r1.json"
+# its standard output was a file of the recording: reopened in the root
+expect_eq "replayed output" "got line1 got line2 got line3" \
+	"$(echo $(cat "$WORK/r1$WORK/o/recorded"))"
+python3 -c "import json,sys; o=json.load(open(sys.argv[1])); sys.exit(not(o['divergences']==[] and len(o['shepherded'])==6 and o['wall_ns']*3 < o['virtual_ns']))" "$WORK/r1.json" ||
+	fail "pipe replay report: $(cat "$WORK/r1.json")"
+
+# polling: the poller looks every 0.2 s until the flag says go; a peer (an
+# independent program recording into the same store) writes it at about
+# 0.7 s.  Consistent replay of the poller sees the flag at the same look
+# as recorded.
+D=$WORK/data
+mkdir "$D"
+S2=$WORK/store2
+rr record -q -o "$S2" -- sh -c "n=0; until [ -s '$D/flag' ]; do n=\$((n+1)); sleep 0.2; done
+	echo looks \$n > '$D/looks'" &
+sleep 0.7
+rr record -q -o "$S2" -- sh -c "echo go > '$D/flag'"
+wait
+recorded=$(cat "$D/looks")
+expect_status "polling replay" 0 rr run -q "$S2" --shepherd 1 --root "$WORK/r2"
+expect_eq "looks" "$recorded" "$(cat "$WORK/r2$D/looks")"
+pass
