@@ -63,3 +63,12 @@ for line in sys.stdin:
 }
 
 pass() { echo "PASS: $TEST_NAME"; }
+
+# The replay tests need a private mount namespace (and overlayfs in it);
+# where the machine refuses one, they say so and skip (exit 77).
+need_mount_ns() {
+	if ! unshare -m true 2>/dev/null && ! unshare -Urm true 2>/dev/null; then
+		echo "SKIP: $TEST_NAME: this machine refuses mount namespaces"
+		exit 77
+	fi
+}

@@ -3,6 +3,7 @@
 # whole sleep on every wall and monotonic clock, though the replay takes a
 # fraction of it, and its CPU-time clock stays real.
 . "$SCENARIO_LIB"
+need_mount_ns
 
 S=$WORK/store
 rr record -q -o "$S" -- "$PROGS/p_clocks" >"$WORK/recorded"

@@ -4,6 +4,7 @@
 # processes by fork order.  A shepherded loop polls a file that a peer
 # writes later, with sleep between looks.
 . "$SCENARIO_LIB"
+need_mount_ns
 
 S=$WORK/store
 mkdir "$WORK/o"

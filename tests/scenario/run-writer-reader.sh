@@ -4,6 +4,7 @@
 # replay shows the reader's read diverging; changed input, --propagate and
 # --drop behave as Retro's repair does.  The host's files are never touched.
 . "$SCENARIO_LIB"
+need_mount_ns
 
 D=$WORK/data
 S=$WORK/store
