@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
@@ -87,6 +88,7 @@ struct opts {
 	size_t nsets;
 	const char *root;
 	const char *output;
+	int outfd; /* output, opened before the replay's mount namespace */
 	const char *report;
 	int naive;
 	int propagate;
@@ -496,12 +498,15 @@ static void apply_peer(struct drv *d, const struct retro_action *a)
 			return;
 		}
 		if (is_file_path(p1)) {
+			/* the mode argument: creat's 2nd, open's 3rd,
+			 * openat's 4th */
+			int mi = a->call == RC_creat || a->call == RC_creat64 ? 1
+				 : a->call == RC_openat || a->call == RC_openat64
+					 ? 3
+					 : 2;
 			int fd = root_open(&d->rt, p1,
-					   O_WRONLY | O_CREAT |
-						   (fl & O_TRUNC),
-					   (mode_t)(retro_calls[a->call].nargs > 2
-							    ? 0644
-							    : 0644));
+					   O_WRONLY | O_CREAT | (fl & O_TRUNC),
+					   (mode_t)a->arg[mi] & 07777);
 			if (fd >= 0)
 				close(fd);
 		}
@@ -678,12 +683,9 @@ static int restore_initial(struct drv *d, struct retro_file *files,
 				emit(d, "H note: could not remove %s: %s", path,
 				     strerror(errno));
 			break;
-		case RO_DIR: {
-			char up[PATH_MAX];
-			snprintf(up, sizeof up, "%s", path);
+		case RO_DIR:
 			root_op(&d->rt, ROOT_MKDIR, path, NULL, 0755);
 			break;
-		}
 		case RO_FILE:
 			if (retro_model_content(d->st, d->r, path, -1, &c, why,
 						sizeof why) == 0 &&
@@ -950,8 +952,13 @@ static int call_matches(struct drv *d, const struct retro_action *a,
 		 * streams outside the root are retro-replay's own: only the
 		 * objects of the replay root must be the same. */
 		const char *s = retro_path(d->st, rp);
-		if ((s && is_file_path(s) && root_covers(&d->rt, s)) ||
-		    (is_file_path(m->pathstr) && root_covers(&d->rt, m->pathstr)))
+		size_t ol = d->o->output ? strlen(d->o->output) : 0;
+		int to_output = ol && strncmp(m->pathstr, d->o->output, ol) == 0 &&
+				m->pathstr[ol] == '/';
+		if (!to_output &&
+		    ((s && is_file_path(s) && root_covers(&d->rt, s)) ||
+		     (is_file_path(m->pathstr) &&
+		      root_covers(&d->rt, m->pathstr))))
 			return 0;
 	}
 	if ((m->flags & SHF_HASH) && (a->flags & RA_DATA) &&
@@ -1283,6 +1290,10 @@ static pid_t launch(struct drv *d, int pidx, const char *sock)
 		if (((char *)args)[i] == 0)
 			na++;
 	argv = calloc(na + 2, sizeof *argv);
+	if (!argv) {
+		free(args);
+		return -1;
+	}
 	na = 0;
 	for (size_t i = 0; i < alen;) {
 		argv[na++] = (char *)args + i;
@@ -1290,11 +1301,15 @@ static pid_t launch(struct drv *d, int pidx, const char *sock)
 	}
 	snprintf(store, sizeof store, "%s/.retro/store", d->rt.root);
 	env = make_env(d, img, sock, store);
-	if (!exe || !env || !argv)
-		return -1;
-	pid = fork();
-	if (pid != 0)
+	pid = exe && env ? fork() : -1;
+	if (pid != 0) {
+		for (size_t i = 0; env && env[i]; i++)
+			free(env[i]);
+		free(env);
+		free(argv);
+		free(args);
 		return pid;
+	}
 	/* the child: the recorded descriptor table, cwd, umask, env */
 	for (int i = 0; i < nfds; i++) {
 		int fd = -1, fl = fds[i].flags & ~(O_CREAT | O_TRUNC | O_EXCL);
@@ -1307,11 +1322,16 @@ static pid_t launch(struct drv *d, int pidx, const char *sock)
 					      : O_RDWR;
 		const char *path = fds[i].path;
 		if (fds[i].fd <= 2 && d->o->output) {
-			char f[PATH_MAX];
-			snprintf(f, sizeof f, "%s/%u.%s", d->o->output, p->id,
-				 fds[i].fd == 0 ? "in" : fds[i].fd == 1 ? "out" : "err");
+			/* through the directory opened before the namespace:
+			 * its mount stays writable */
+			char f[64];
+			snprintf(f, sizeof f, "%u.%s", p->id,
+				 fds[i].fd == 1 ? "out" : "err");
 			if (fds[i].fd > 0)
-				fd = open(f, O_WRONLY | O_CREAT | O_APPEND, 0644);
+				fd = openat(d->o->outfd, f,
+					    O_WRONLY | O_CREAT | O_APPEND |
+						    O_CLOEXEC,
+					    0644);
 		} else if (is_file_path(path) &&
 			   (fds[i].fd > 2 || root_covers(&d->rt, path) ||
 			    (fds[i].fd == 0 && (fl & O_ACCMODE) == O_RDONLY))) {
@@ -1361,14 +1381,13 @@ static int replay_once(struct drv *d)
 	for (size_t i = 0; i < nfiles; i++) {
 		if (!files[i].nv && files[i].initial != RO_ABSENT)
 			continue;
-		if (root_plan(&d->rt, files[i].path,
-			      files[i].initial == RO_ABSENT)) {
+		if (root_plan(&d->rt, files[i].path)) {
 			emit(d, "E %s", d->rt.why);
 			return EX_USAGE;
 		}
 	}
 	for (size_t i = 0; i < d->o->nsets; i++)
-		if (root_plan(&d->rt, d->o->sets[i].path, 0)) {
+		if (root_plan(&d->rt, d->o->sets[i].path)) {
 			emit(d, "E %s", d->rt.why);
 			return EX_USAGE;
 		}
@@ -1594,17 +1613,24 @@ static void close_under(const struct retro_recording *r, unsigned char *set)
 	}
 }
 
+static int rm_entry(const char *path, const struct stat *st, int type,
+		    struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	return remove(path) < 0 && errno != ENOENT && type != FTW_NS ? -1 : 0;
+}
+
 static int make_root(const char *want, int pass, char *buf, size_t n)
 {
 	if (want) {
 		struct stat st;
 		if (pass > 1 || (stat(want, &st) == 0 && S_ISDIR(st.st_mode))) {
-			char cmd[PATH_MAX + 32];
 			/* a fresh root for every pass: empty what we made */
 			snprintf(buf, n, "%s", want);
 			if (pass > 1) {
-				snprintf(cmd, sizeof cmd, "rm -rf -- '%s'", want);
-				if (system(cmd) != 0)
+				if (nftw(want, rm_entry, 64,
+					 FTW_DEPTH | FTW_PHYS) < 0)
 					return -1;
 			} else {
 				DIR *dir = opendir(want);
@@ -1655,7 +1681,6 @@ int cmd_run(int argc, char **argv)
 	struct pass res = { 0 };
 	char root[PATH_MAX];
 	FILE *rep = NULL;
-	int64_t wall_total = 0;
 
 	memset(&o, 0, sizeof o);
 	while ((c = getopt_long(argc, argv, "hq", lopts, NULL)) != -1) {
@@ -1732,8 +1757,14 @@ int cmd_run(int argc, char **argv)
 		errorf("run", "--output %s: %s", o.output, strerror(errno));
 		return EX_USAGE;
 	}
-	if (o.output)
+	if (o.output) {
 		o.output = strdup(root);
+		o.outfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (o.outfd < 0) {
+			errorf("run", "--output %s: %s", root, strerror(errno));
+			return EX_USAGE;
+		}
+	}
 	if (o.report) {
 		rep = fopen(o.report, "we");
 		if (!rep) {
@@ -1771,6 +1802,9 @@ int cmd_run(int argc, char **argv)
 		int promoted = 0;
 		pass++;
 		pass_free(&res);
+		/* an earlier pass's root in $TMPDIR: superseded */
+		if (pass > 1 && !o.root)
+			nftw(root, rm_entry, 64, FTW_DEPTH | FTW_PHYS);
 		if (make_root(o.root, pass, root, sizeof root) < 0) {
 			errorf("run", "the replay root %s: %s", o.root ? o.root : root,
 			       strerror(errno));
@@ -1791,10 +1825,6 @@ int cmd_run(int argc, char **argv)
 			if (l[0] == 'E') {
 				errorf("run", "%s", l + 2);
 				verdict = EX_USAGE;
-			} else if (l[0] == 'W') {
-				long long w, v;
-				if (sscanf(l + 2, "%lld %lld", &w, &v) == 2)
-					wall_total += w;
 			}
 		}
 		if (verdict == EX_USAGE || !o.propagate)
@@ -1909,7 +1939,6 @@ int cmd_run(int argc, char **argv)
 			}
 		}
 	}
-	(void)wall_total;
 	pass_free(&res);
 	retro_recording_free(&r);
 	retro_store_close(st);

@@ -15,10 +15,10 @@ struct root {
 	char why[PATH_MAX + 256];
 };
 
-/* Plans an overlay for the directory holding path (created: the recording
- * created path, so its own directory may not have existed).  Returns 0, or
- * an errno value with rt->why set. */
-int root_plan(struct root *rt, const char *path, int created);
+/* Plans an overlay for the directory holding path (or its nearest
+ * ancestor that is a directory now).  Returns 0, or an errno value with
+ * rt->why set. */
+int root_plan(struct root *rt, const char *path);
 /* 1 + the index of the overlay covering path, or 0. */
 int root_covers(const struct root *rt, const char *path);
 /* Enters a private mount namespace (and a user namespace when not root),

@@ -101,7 +101,7 @@ static int add_dir(struct root *rt, const char *dir)
 	return 0;
 }
 
-int root_plan(struct root *rt, const char *path, int created)
+int root_plan(struct root *rt, const char *path)
 {
 	char dir[PATH_MAX];
 	char *slash;
@@ -113,25 +113,18 @@ int root_plan(struct root *rt, const char *path, int created)
 		return 0;
 	if (rt->store[0] && under(path, rt->store))
 		return 0;
+	/* The nearest ancestor that is a directory now (not a symlink to
+	 * one): the overlay goes there.  A directory the recording created
+	 * is itself a planned path, so its parent is planned and covers it. */
 	snprintf(dir, sizeof dir, "%s", path);
-	/* The directory holding path, or the nearest ancestor that existed
-	 * before the recording and exists now: the overlay goes there. */
-	for (;;) {
+	do {
 		slash = strrchr(dir, '/');
-		if (!slash)
-			return 0;
 		if (slash == dir)
 			slash[1] = 0;
 		else
 			*slash = 0;
-		if (lstat(dir, &st) == 0 && S_ISDIR(st.st_mode) && !created)
-			break;
-		if (strcmp(dir, "/") == 0)
-			break;
-		created = 0; /* only path itself was created by the recording */
-		if (lstat(dir, &st) == 0 && S_ISDIR(st.st_mode))
-			break;
-	}
+	} while (strcmp(dir, "/") != 0 &&
+		 !(lstat(dir, &st) == 0 && S_ISDIR(st.st_mode)));
 	if (strcmp(dir, "/") == 0) {
 		snprintf(rt->why, sizeof rt->why,
 			 "the recording changes %s, directly under /; a replay "
@@ -147,6 +140,24 @@ int root_covers(const struct root *rt, const char *path)
 		if (under(path, rt->dirs[i]))
 			return (int)i + 1;
 	return 0;
+}
+
+/* mountinfo writes space, tab, newline and backslash as \ooo. */
+static void unescape(char *s)
+{
+	char *d = s;
+
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' &&
+		    s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
+			*d++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 |
+				      (s[3] - '0'));
+			s += 3;
+		} else {
+			*d++ = *s;
+		}
+	}
+	*d = 0;
 }
 
 /* Remounts every mount outside the overlays and ROOT read-only. */
@@ -165,6 +176,7 @@ static int remount_ro(struct root *rt)
 		/* id parent major:minor root mountpoint ... */
 		if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1)
 			continue;
+		unescape(mp);
 		if (n == cap) {
 			cap = cap ? cap * 2 : 64;
 			pts = realloc(pts, cap * sizeof *pts);
@@ -181,8 +193,7 @@ static int remount_ro(struct root *rt)
 		struct statvfs sv;
 		unsigned long fl = MS_REMOUNT | MS_BIND | MS_RDONLY;
 		int skip = !mp || under(mp, "/proc") || under(mp, "/sys") ||
-			   under(mp, "/dev") || under(mp, rt->root) ||
-			   strchr(mp, '\\'); /* octal escapes: odd names */
+			   under(mp, "/dev") || under(mp, rt->root);
 		for (size_t k = 0; !skip && k < rt->ndirs; k++)
 			if (under(mp, rt->dirs[k]))
 				skip = 1;

@@ -24,4 +24,12 @@ done
 [ "${11}" = moved ] || fail "time() did not move: $line"
 expect_eq "cpu" "cpu: real, monotonic moved yes" "$(grep '^cpu:' "$WORK/out")"
 [ "$took" -lt 2000 ] || fail "the replay took $took ms: the 2 s sleep was not squeezed"
+
+# --output: standard output goes to DIR/ID.out instead, and the same bytes
+# as recorded are no divergence
+id=$(rr ps --json "$S" | json_map 'o["id"]')
+expect_status "replay with --output" 0 rr run -q "$S" --shepherd p_clocks \
+	--root "$WORK/root2" --output "$WORK/outdir"
+grep -q '^sleep: realtime 20[0-9][0-9] ' "$WORK/outdir/$id.out" ||
+	fail "--output: $(cat "$WORK/outdir/$id.out" 2>&1)"
 pass
