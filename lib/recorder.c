@@ -1169,13 +1169,15 @@ static int64_t sleep_ns(const struct retro_call *c)
 }
 
 /* A call announced as blocking returned. */
-static __attribute__((noinline)) void shep_wake(struct retro_call *c)
+static __attribute__((noinline)) void shep_wake(struct retro_call *c,
+						int64_t ret)
 {
 	struct retro_sh_msg m;
 
 	memset(&m, 0, RETRO_SH_MSG_HDR + 1);
 	m.type = SH_WAKE;
 	m.call = (uint16_t)c->call;
+	m.arg = ret;
 	retro_shep_send(&m, c->t->index);
 }
 
@@ -1218,10 +1220,19 @@ shep_intent(struct retro_call *c, const struct retro_call_desc *d)
 			m.type = SH_BLOCK;
 		}
 	} else if ((notfile && (c->call == RC_read || c->call == RC_readv)) ||
-		   c->call == RC_wait || c->call == RC_waitpid ||
-		   c->call == RC_waitid || c->call == RC_wait3 ||
-		   c->call == RC_wait4) {
+		   c->call == RC_wait ||
+		   /* a wait with WNOHANG returns at once: not blocking */
+		   (c->call == RC_waitpid && !((int)c->v[2] & WNOHANG)) ||
+		   (c->call == RC_waitid && !((int)c->v[3] & WNOHANG)) ||
+		   (c->call == RC_wait3 && !((int)c->v[1] & WNOHANG)) ||
+		   (c->call == RC_wait4 && !((int)c->v[2] & WNOHANG))) {
 		m.type = SH_BLOCK;
+		/* whom it waits for: a pid, or -1 for any child */
+		m.arg = c->call == RC_waitpid || c->call == RC_wait4
+				? (int64_t)(pid_t)c->v[0]
+			: c->call == RC_waitid && (idtype_t)c->v[0] == P_PID
+				? (int64_t)(id_t)c->v[1]
+				: -1;
 	}
 	for (int i = 0; i < d->nargs; i++) {
 		if (d->kind[i] == K_BUFIN && c->v[i]) {
@@ -1575,7 +1586,7 @@ void retro_result(struct retro_call *c, int64_t ret)
 	t->guard = 0;
 out:
 	if (__builtin_expect(c->blocked, 0))
-		shep_wake(c);
+		shep_wake(c, ret);
 	retro_selector = c->sel;
 	errno = e1;
 }

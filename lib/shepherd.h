@@ -41,7 +41,8 @@ struct retro_sh_msg {
 	uint32_t image;   /* HELLO: 0, then 1 per exec */
 	uint64_t path;    /* path id (the store's interned hash), or 0 */
 	uint64_t hash[2]; /* SHF_HASH: XXH3-128 of the bytes written */
-	int64_t arg;      /* SLEEP: ns */
+	int64_t arg;      /* SLEEP: ns; BLOCK in a wait: the pid it waits
+			   * for, -1 for any child; WAKE: the call's result */
 	int64_t cpu;      /* the thread's CPU time, ns */
 	uint32_t datalen; /* SHF_HASH: how many bytes the call writes */
 	uint8_t data[60]; /* and the first of them, for the report */

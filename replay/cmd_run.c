@@ -143,16 +143,31 @@ struct conn {
 	int diverged;
 	int64_t v, pend_v, cpu;
 	uint16_t pend_call;
+	int64_t wait_pid;  /* blocked in a wait: for this pid, -1 any */
+	int expect_wake;   /* ...and a child it waits for has ended */
 };
 
 struct live {
 	int32_t pid;
+	int32_t ppid;
+	int ended;     /* seen gone or a zombie */
+	int claimed;   /* ...and a wait of its parent returned it */
 	uint32_t proc;
 	int64_t vstart;
 	int64_t since; /* recorded start of the image it was re-created from */
 	uint32_t lthreads[64];
 	struct rthread *rts[64];
 	int nl;
+};
+
+/* A pipe whose writer is a peer and whose reader is shepherded: the driver
+ * writes the peer's recorded bytes into it at their recorded moments and
+ * closes it after the last of them. */
+struct feed {
+	uint64_t obj;  /* the recorded pipe's path id ("pipe:[N]") */
+	int wfd;       /* the driver's end */
+	int rfd;       /* the reader's end, until its process starts */
+	size_t last;   /* index in peers[] of the last action naming it */
 };
 
 struct fdoff {
@@ -184,6 +199,9 @@ struct drv {
 	uint64_t ndiv;
 	uint64_t unsupported[RC_NCALLS];
 	int roots_left;
+	struct feed *feeds; /* pipes from peers to shepherded processes */
+	size_t nfeeds;
+	int fed;            /* the last peer action fed a pipe */
 };
 
 static int64_t mono_ns(void)
@@ -469,6 +487,33 @@ static void put_bytes(struct drv *d, const struct retro_action *a,
 	free(data);
 }
 
+/* A peer's write into a pipe that a shepherded process reads: the bytes
+ * go down the real pipe.  Returns 1 when a was such a write. */
+static int feed_bytes(struct drv *d, const struct retro_action *a)
+{
+	void *data;
+	size_t len, off = 0;
+
+	for (size_t i = 0; i < d->nfeeds; i++) {
+		struct feed *f = &d->feeds[i];
+		if (f->obj != a->obj || f->wfd < 0)
+			continue;
+		if (!(a->flags & RA_DATA) ||
+		    retro_blob_get(d->st, a->hash, &data, &len))
+			return 1;
+		while (off < len) {
+			ssize_t k = write(f->wfd, (char *)data + off, len - off);
+			if (k <= 0)
+				break;
+			off += (size_t)k;
+		}
+		free(data);
+		d->fed = 1;
+		return 1;
+	}
+	return 0;
+}
+
 static void apply_peer(struct drv *d, const struct retro_action *a)
 {
 	int pidx = proc_index(d->r, a->proc);
@@ -537,6 +582,8 @@ static void apply_peer(struct drv *d, const struct retro_action *a)
 	case RC_write:
 	case RC_writev:
 		if (a->ret <= 0)
+			return;
+		if (feed_bytes(d, a))
 			return;
 		fo = fdoff(d, a->proc, (int64_t)a->arg[0], 1);
 		put_bytes(d, a, (a->flags & RA_OFFSET) ? a->off : fo->off);
@@ -644,6 +691,13 @@ static void advance(struct drv *d, int64_t v)
 		if (a->start > d->V)
 			d->V = a->start;
 		apply_peer(d, a);
+		for (size_t i = 0; i < d->nfeeds; i++)
+			if (d->feeds[i].wfd >= 0 && d->feeds[i].last < d->pi) {
+				/* its writer is done with it: end of file */
+				close(d->feeds[i].wfd);
+				d->feeds[i].wfd = -1;
+				d->fed = 1;
+			}
 	}
 	if (v > d->V && v != INT64_MAX)
 		d->V = v;
@@ -1108,6 +1162,8 @@ static int64_t naive_v(struct drv *d, struct conn *c)
 	return d->lives[c->pi].vstart + (mono_ns() - d->wall0);
 }
 
+static int is_wait(int call);
+
 static void on_msg(struct drv *d, struct conn *c, const struct retro_sh_msg *m)
 {
 	int64_t v;
@@ -1139,6 +1195,7 @@ static void on_msg(struct drv *d, struct conn *c, const struct retro_sh_msg *m)
 						"fork %u) follows process %u\n",
 					(int)m->pid, (int)m->ppid, m->forkno, proc);
 		}
+		l->ppid = m->ppid;
 		c->pid = m->pid;
 		c->pi = (int)(l - d->lives);
 		c->lthread = m->thread;
@@ -1154,6 +1211,11 @@ static void on_msg(struct drv *d, struct conn *c, const struct retro_sh_msg *m)
 	case SH_CALL:
 	case SH_BLOCK:
 	case SH_SLEEP:
+		/* seen, but not on the virtual timeline: said in the report */
+		if (m->call == RC_alarm ||
+		    (m->type == SH_BLOCK &&
+		     (retro_calls[m->call].flags & F_SLEEP)))
+			d->unsupported[m->call]++;
 		v = follow(d, c, m);
 		if (m->type == SH_SLEEP && !d->o->naive) {
 			/* the sleep advances the clock to its deadline; what
@@ -1166,7 +1228,16 @@ static void on_msg(struct drv *d, struct conn *c, const struct retro_sh_msg *m)
 		c->cpu = m->cpu;
 		if (m->type == SH_BLOCK) {
 			c->v = v;
+			c->pend_call = m->call;
+			c->wait_pid = m->arg;
 			c->state = C_BLOCK;
+			/* a child that ended before the wait: it returns now */
+			c->expect_wake = 0;
+			for (size_t k = 0; k < d->nlives && is_wait(m->call); k++)
+				if (d->lives[k].ended && !d->lives[k].claimed &&
+				    d->lives[k].ppid == m->pid &&
+				    (m->arg == -1 || m->arg == d->lives[k].pid))
+					c->expect_wake = 1;
 			return;
 		}
 		c->pend_v = v;
@@ -1174,6 +1245,12 @@ static void on_msg(struct drv *d, struct conn *c, const struct retro_sh_msg *m)
 		c->state = C_PEND;
 		return;
 	case SH_WAKE:
+		c->expect_wake = 0;
+		if (is_wait(m->call) && m->arg > 0) {
+			struct live *k = live_get(d, (int32_t)m->arg);
+			if (k)
+				k->claimed = 1;
+		}
 		c->cpu = m->cpu;
 		v = c->v > d->V ? c->v : d->V;
 		if (d->o->naive)
@@ -1208,6 +1285,118 @@ static int schedule(struct drv *d)
 		reply(d, best, best->pend_v);
 		progressed = 1;
 	}
+}
+
+/* The state letter of pid ('R', 'S', 'Z'...), or 0 when it is gone. */
+static char pstate(int32_t pid)
+{
+	char path[64], buf[256];
+	ssize_t n;
+	int fd;
+	char *p;
+
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	p = strrchr(buf, ')'); /* the state follows the command's name */
+	return p && p[1] == ' ' ? p[2] : 0;
+}
+
+static int running(int32_t pid)
+{
+	char c = pstate(pid);
+	return c && c != 'Z' && c != 'X';
+}
+
+static int is_wait(int call)
+{
+	return call == RC_wait || call == RC_waitpid || call == RC_waitid ||
+	       call == RC_wait3 || call == RC_wait4;
+}
+
+/* 1 when a shepherded process is about to act though none of its threads
+ * has asked: it runs without a connection yet (just forked or exec'd, not
+ * yet through the shim's first call), or it waits for a child that has
+ * already ended. */
+static int unconnected(const struct drv *d)
+{
+	for (size_t i = 0; i < d->nlives; i++) {
+		const struct live *l = &d->lives[i];
+		char path[64], buf[4096];
+		ssize_t n;
+		int fd, conn = 0;
+
+		for (size_t k = 0; k < d->nconns; k++)
+			if (d->conns[k].pi == (int)i) {
+				conn = 1;
+				if (d->conns[k].expect_wake)
+					return 1; /* its wait returns now */
+			}
+		if (!conn && running(l->pid))
+			return 1;
+		/* its children that have not said hello */
+		snprintf(path, sizeof path, "/proc/%d/task/%d/children",
+			 (int)l->pid, (int)l->pid);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		n = read(fd, buf, sizeof buf - 1);
+		close(fd);
+		buf[n > 0 ? n : 0] = 0;
+		for (char *p = buf, *e; *p; p = e) {
+			long pid = strtol(p, &e, 10);
+			if (e == p)
+				break;
+			int known = 0;
+			for (size_t k = 0; k < d->nlives && !known; k++)
+				known = d->lives[k].pid == pid;
+			if (!known && running((int32_t)pid))
+				return 1;
+		}
+	}
+	return 0;
+}
+
+/* Notices shepherded processes that ended: a parent blocked in a wait for
+ * one of them is about to return from it, and holds the peers back until
+ * it says so. */
+static void notice_ends(struct drv *d)
+{
+	for (size_t i = 0; i < d->nlives; i++) {
+		struct live *l = &d->lives[i];
+		int conn = 0;
+		if (l->ended)
+			continue;
+		for (size_t k = 0; k < d->nconns && !conn; k++)
+			conn = d->conns[k].pi == (int)i;
+		if (conn || running(l->pid))
+			continue;
+		l->ended = 1;
+		for (size_t k = 0; k < d->nconns; k++) {
+			struct conn *c = &d->conns[k];
+			if (c->state == C_BLOCK && is_wait(c->pend_call) &&
+			    c->pi >= 0 && d->lives[c->pi].pid == l->ppid &&
+			    (c->wait_pid == -1 || c->wait_pid == l->pid))
+				c->expect_wake = 1;
+		}
+	}
+}
+
+/* 1 when there are threads and every one waits in a call the driver does
+ * not model (a pipe read, a wait), and no shepherded process is on its way
+ * to connecting. */
+static int all_blocked(const struct drv *d)
+{
+	for (size_t i = 0; i < d->nconns; i++)
+		if (d->conns[i].state != C_BLOCK)
+			return 0;
+	return d->nconns > 0 && !unconnected(d);
 }
 
 static void drop_conn(struct drv *d, size_t i)
@@ -1250,6 +1439,50 @@ static char **make_env(struct drv *d, const struct retro_action *img,
 	return env;
 }
 
+/* When a peer writes into the recorded pipe obj, makes the real pipe that
+ * feeds it (first call: before the peers' timeline starts, so that no
+ * byte is missed) and hands its read end over (second call, at launch);
+ * else -1. */
+static int feed_pipe(struct drv *d, uint64_t obj)
+{
+	const char *s = retro_path(d->st, obj);
+	size_t last = SIZE_MAX;
+	int writes = 0, p[2];
+	struct feed *f;
+
+	if (!s || strncmp(s, "pipe:", 5) != 0)
+		return -1;
+	for (size_t i = 0; i < d->nfeeds; i++)
+		if (d->feeds[i].obj == obj) {
+			int r = d->feeds[i].rfd;
+			d->feeds[i].rfd = -1; /* the launched process's now */
+			return r;
+		}
+	for (size_t i = 0; i < d->npeers; i++)
+		if (d->peers[i]->obj == obj) {
+			last = i;
+			if (d->peers[i]->call == RC_write ||
+			    d->peers[i]->call == RC_writev)
+				writes = 1;
+		}
+	if (!writes || pipe2(p, O_CLOEXEC) < 0)
+		return -1;
+	fcntl(p[1], F_SETPIPE_SZ, 1 << 20);
+	f = realloc(d->feeds, (d->nfeeds + 1) * sizeof *f);
+	if (!f) {
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	d->feeds = f;
+	f = &d->feeds[d->nfeeds++];
+	f->obj = obj;
+	f->wfd = p[1];
+	f->rfd = p[0];
+	f->last = last;
+	return -1;
+}
+
 /* Starts a shepherded root from its recorded exec.  Returns its pid. */
 static pid_t launch(struct drv *d, int pidx, const char *sock)
 {
@@ -1260,7 +1493,7 @@ static pid_t launch(struct drv *d, int pidx, const char *sock)
 	void *args = NULL;
 	size_t alen = 0, na = 0;
 	mode_t um = 022;
-	struct { int fd; const char *path; int flags; } fds[16];
+	struct { int fd; const char *path; int flags; int rfd; } fds[16];
 	int nfds = 0;
 	pid_t pid;
 
@@ -1279,6 +1512,7 @@ static pid_t launch(struct drv *d, int pidx, const char *sock)
 			fds[nfds].fd = (int)a->arg[0];
 			fds[nfds].path = retro_path(d->st, a->arg[1]);
 			fds[nfds].flags = (int)a->arg[2];
+			fds[nfds].rfd = feed_pipe(d, a->arg[1]);
 			nfds++;
 		} else if (!(retro_calls[a->call].flags & F_PSEUDO)) {
 			break;
@@ -1303,6 +1537,9 @@ static pid_t launch(struct drv *d, int pidx, const char *sock)
 	env = make_env(d, img, sock, store);
 	pid = exe && env ? fork() : -1;
 	if (pid != 0) {
+		for (int i = 0; i < nfds; i++)
+			if (fds[i].rfd >= 0)
+				close(fds[i].rfd);
 		for (size_t i = 0; env && env[i]; i++)
 			free(env[i]);
 		free(env);
@@ -1321,7 +1558,9 @@ static pid_t launch(struct drv *d, int pidx, const char *sock)
 			     : fds[i].fd <= 2 ? O_WRONLY | O_APPEND
 					      : O_RDWR;
 		const char *path = fds[i].path;
-		if (fds[i].fd <= 2 && d->o->output) {
+		if (fds[i].rfd >= 0) {
+			fd = fds[i].rfd; /* a pipe a peer writes: fed by us */
+		} else if (fds[i].fd <= 2 && d->o->output) {
 			/* through the directory opened before the namespace:
 			 * its mount stays writable */
 			char f[64];
@@ -1366,6 +1605,8 @@ static pid_t launch(struct drv *d, int pidx, const char *sock)
 
 static int replay_once(struct drv *d)
 {
+	int64_t last_said;
+	int tmo = 20;
 	const struct retro_recording *r = d->r;
 	struct retro_file *files = NULL;
 	size_t nfiles = 0;
@@ -1431,6 +1672,22 @@ static int replay_once(struct drv *d)
 		return EX_USAGE;
 	}
 	d->V = d->vstart;
+	/* pipes the peers feed: there before the first peer byte */
+	for (size_t i = 0; i < r->nprocs; i++) {
+		const struct retro_action *s;
+		if (!is_root_shep(d, (int)i) ||
+		    !(s = launch_image(d, r->procs[i].id)))
+			continue;
+		for (const struct retro_action *a = s + 1;
+		     a < r->acts + r->nacts; a++) {
+			if (a->proc != r->procs[i].id)
+				continue;
+			if (a->call == RC_fdinfo)
+				feed_pipe(d, a->arg[1]);
+			else if (!(retro_calls[a->call].flags & F_PSEUDO))
+				break;
+		}
+	}
 	advance(d, d->vstart);
 	d->wall0 = mono_ns();
 	for (size_t i = 0; i < r->nprocs; i++) {
@@ -1449,6 +1706,7 @@ static int replay_once(struct drv *d)
 		d->roots_left++;
 	}
 	/* the loop: until every process we started, and theirs, are gone */
+	last_said = d->wall0;
 	for (;;) {
 		struct pollfd *pf = calloc(d->nconns + 1, sizeof *pf);
 		int st, n;
@@ -1462,7 +1720,15 @@ static int replay_once(struct drv *d)
 			pf[i + 1].fd = d->conns[i].fd;
 			pf[i + 1].events = POLLIN;
 		}
-		n = poll(pf, d->nconns + 1, 20);
+		n = poll(pf, d->nconns + 1, tmo);
+		if (!d->o->quiet && mono_ns() - last_said >= 1000000000) {
+			/* progress, once a second after the first */
+			last_said = mono_ns();
+			fprintf(stderr, "retro-replay run: %.1f s of recorded time "
+					"replayed; %zu of %zu peer actions applied\n",
+				(double)(d->V - d->vstart) / 1e9, d->pi,
+				d->npeers);
+		}
 		if (n > 0 && (pf[0].revents & POLLIN)) {
 			int fd = accept4(d->lfd, NULL, NULL, SOCK_CLOEXEC);
 			if (fd >= 0) {
@@ -1498,6 +1764,22 @@ static int replay_once(struct drv *d)
 			else
 				i++;
 		schedule(d);
+		notice_ends(d);
+		tmo = 20;
+		if (all_blocked(d) && d->pi < d->npeers) {
+			/* Nobody can act before the next peer action: it
+			 * happens.  If it fed a pipe, its reader wakes and
+			 * says so; else go on without waiting. */
+			d->fed = 0;
+			if (getenv("RETRO_RUN_DEBUG"))
+				fprintf(stderr, "[run] all blocked: the peers "
+						"move on to %.6fs\n",
+					(double)(d->peers[d->pi]->start -
+						 d->r->t0) / 1e9);
+			advance(d, d->peers[d->pi]->start + 1);
+			if (!d->fed)
+				tmo = 0;
+		}
 		while ((w = waitpid(-1, &st, WNOHANG)) > 0) {
 			struct live *l = live_get(d, w);
 			if (l && proc_index(r, l->proc) >= 0 &&
@@ -1521,6 +1803,25 @@ static int replay_once(struct drv *d)
 		if (d->tainted[i])
 			emit(d, "T %u %llu", r->procs[i].id,
 			     (unsigned long long)d->tainted[i]);
+	/* what the recording itself says it could not record, for the
+	 * processes re-executed */
+	for (size_t i = 0; i < r->nacts; i++) {
+		int pi = proc_index(r, r->acts[i].proc);
+		if (r->acts[i].call == RC_unsupported && pi >= 0 && d->shep[pi])
+			d->unsupported[RC_unsupported]++;
+	}
+	for (int k = 0; k < RC_NCALLS; k++)
+		if (d->unsupported[k])
+			emit(d, "U {\"call\":\"%s\",\"count\":%llu,\"why\":\"%s\"}",
+			     retro_calls[k].name,
+			     (unsigned long long)d->unsupported[k],
+			     k == RC_unsupported
+				     ? "recorded as unsupported (io_uring, a static "
+				       "or setuid program): not re-executed faithfully"
+				     : k == RC_alarm
+					       ? "the timer runs in real time, not on V"
+					       : "a timed wait on descriptors runs in "
+						 "real time, not on V");
 	return d->ndiv ? EX_VERDICT : EX_OK;
 }
 
@@ -1860,6 +2161,8 @@ int cmd_run(int argc, char **argv)
 				printf("%s\n", l + 2);
 			else if (l[0] == 'J')
 				ndiv++;
+			else if (l[0] == 'U')
+				printf("unsupported: %s\n", l + 2);
 			else if (l[0] == 'W')
 				sscanf(l + 2, "%lld %lld", &w, &v);
 			else if (l[0] == 'T') {
@@ -1874,12 +2177,14 @@ int cmd_run(int argc, char **argv)
 		}
 		if (verdict != EX_USAGE) {
 			printf("%s replay%s: %u divergence%s; %.3f s of recorded "
-			       "time in %.3f s (%s)\n",
+			       "time in %.3f s",
 			       o.naive ? "naive" : "consistent",
 			       pass > 1 ? " after propagation" : "", ndiv,
 			       ndiv == 1 ? "" : "s", (double)v / 1e9,
-			       (double)w / 1e9,
-			       v && w ? "squeezed" : "-");
+			       (double)w / 1e9);
+			if (w > 0 && v > w)
+				printf(" (%.0fx faster)", (double)v / (double)w);
+			putchar('\n');
 			printf("root: %s\n", root);
 		}
 		if (rep) {

@@ -32,4 +32,15 @@ expect_status "replay with --output" 0 rr run -q "$S" --shepherd p_clocks \
 	--root "$WORK/root2" --output "$WORK/outdir"
 grep -q '^sleep: realtime 20[0-9][0-9] ' "$WORK/outdir/$id.out" ||
 	fail "--output: $(cat "$WORK/outdir/$id.out" 2>&1)"
+
+# What is intercepted but not on the virtual timeline is reported:
+# p_sleeps's nanosleep, clock_nanosleep, usleep and its poll and select
+# with no descriptors are squeezed; its alarm is not.
+S3=$WORK/store3
+rr record -q -o "$S3" -- "$PROGS/p_sleeps" >/dev/null
+expect_status "p_sleeps replay" 0 rr run -q "$S3" --shepherd p_sleeps \
+	--root "$WORK/root3" --report "$WORK/r3.json"
+expect_eq "p_sleeps output" "p_sleeps done 102" "$(head -1 "$WORK/out")"
+expect_eq "unsupported" "[('alarm', 1)]" \
+	"$(python3 -c "import json,sys; o=json.load(open(sys.argv[1])); print([(u['call'], u['count']) for u in o['unsupported']])" "$WORK/r3.json")"
 pass

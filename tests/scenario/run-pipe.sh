@@ -34,4 +34,21 @@ wait
 recorded=$(cat "$D/looks")
 expect_status "polling replay" 0 rr run -q "$S2" --shepherd 1 --root "$WORK/r2"
 expect_eq "looks" "$recorded" "$(cat "$WORK/r2$D/looks")"
+
+# A shepherded consumer (awk) reading a pipe fed by a peer producer that
+# sleeps between lines: the driver feeds it the producer's recorded bytes
+# when V reaches each write, and ends the pipe after the producer's last
+# action on it.
+S3=$WORK/store3
+rr record -q -o "$S3" -- sh -c 'for i in 1 2 3; do echo line$i; sleep 0.3; done |
+	awk "{ print \"got \" \$0 }"' >"$WORK/o/recorded3"
+expect_eq "recorded consumer" "got line1 got line2 got line3" "$(echo $(cat "$WORK/o/recorded3"))"
+consumer=$(rr ps --json "$S3" | json_map 'o["id"] if o["program"] == "mawk" or o["program"] == "gawk" or o["program"] == "awk" else None')
+[ -n "$consumer" ] || fail "no awk in: $(rr ps "$S3")"
+expect_status "fed consumer replay" 0 rr run -q "$S3" --shepherd "$consumer" \
+	--root "$WORK/r3" --report "$WORK/r3.json"
+expect_eq "consumer output in the root" "got line1 got line2 got line3" \
+	"$(echo $(cat "$WORK/r3$WORK/o/recorded3"))"
+python3 -c "import json,sys; o=json.load(open(sys.argv[1])); sys.exit(not(o['divergences']==[] and o['shepherded']==[$consumer] and o['wall_ns']*3 < o['virtual_ns']))" "$WORK/r3.json" ||
+	fail "fed consumer report: $(cat "$WORK/r3.json")"
 pass
