@@ -1585,8 +1585,26 @@ void retro_result(struct retro_call *c, int64_t ret)
 		retire_flush(t);
 	t->guard = 0;
 out:
-	if (__builtin_expect(c->blocked, 0))
-		shep_wake(c, ret);
+	if (__builtin_expect(retro_shep_on, 0)) {
+		int err = 0;
+		switch (d->rkind) {
+		case R_INT:
+		case R_SSIZE:
+			err = ret == -1 ? e1 : 0;
+			break;
+		case R_ERRNUM:
+			err = (int)ret;
+			break;
+		case R_PTR:
+			err = ret == (int64_t)(intptr_t)MAP_FAILED ? e1 : 0;
+			break;
+		default:
+			break;
+		}
+		retro_shep_result(err);
+		if (c->blocked)
+			shep_wake(c, ret);
+	}
 	retro_selector = c->sel;
 	errno = e1;
 }

@@ -34,6 +34,14 @@ static __thread uint32_t rflags
 	__attribute__((tls_model("initial-exec")));
 static __thread uint32_t my_thread
 	__attribute__((tls_model("initial-exec")));
+static __thread int last_err, last_valid
+	__attribute__((tls_model("initial-exec")));
+
+void retro_shep_result(int err)
+{
+	last_err = err;
+	last_valid = 1;
+}
 
 void retro_shep_init(void)
 {
@@ -70,6 +78,9 @@ static int exchange(struct retro_sh_msg *m)
 
 	m->pathstr[sizeof m->pathstr - 1] = 0;
 	m->cpu = cpu_ns();
+	m->prev_err = last_err;
+	m->prev_valid = (uint32_t)last_valid;
+	last_valid = 0;
 	if (retro_sys3(SYS_write, conn, m, len) != (long)len)
 		return -1;
 	if (m->type == SH_BLOCK)

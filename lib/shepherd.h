@@ -44,6 +44,8 @@ struct retro_sh_msg {
 	int64_t arg;      /* SLEEP: ns; BLOCK in a wait: the pid it waits
 			   * for, -1 for any child; WAKE: the call's result */
 	int64_t cpu;      /* the thread's CPU time, ns */
+	int32_t prev_err; /* the previous call's errno, 0 when it succeeded */
+	uint32_t prev_valid; /* 1 when prev_err is known */
 	uint32_t datalen; /* SHF_HASH: how many bytes the call writes */
 	uint8_t data[60]; /* and the first of them, for the report */
 	char pathstr[4096]; /* the path (or the fd's object) as a string;
@@ -80,6 +82,9 @@ int64_t retro_shep_send(struct retro_sh_msg *m, uint32_t thread)
  * stays real. */
 int retro_shep_clock(clockid_t clk, struct timespec *ts)
 	__attribute__((visibility("hidden")));
+/* The call just made returned err (0: success); sent with the next
+ * message. */
+void retro_shep_result(int err) __attribute__((visibility("hidden")));
 /* In the parent after a fork: count it. */
 void retro_shep_forked_parent(void) __attribute__((visibility("hidden")));
 /* In a forked child: drop the parent's connections. */

@@ -143,6 +143,7 @@ struct conn {
 	int diverged;
 	int64_t v, pend_v, cpu;
 	uint16_t pend_call;
+	const struct retro_action *last; /* matched by the last message */
 	int64_t wait_pid;  /* blocked in a wait: for this pid, -1 any */
 	int expect_wake;   /* ...and a child it waits for has ended */
 };
@@ -735,7 +736,9 @@ static int restore_initial(struct drv *d, struct retro_file *files,
 		case RO_ABSENT:
 			if (root_remove(&d->rt, path) < 0)
 				emit(d, "H note: could not remove %s: %s", path,
-				     strerror(errno));
+				     errno == EXDEV ? "a symlink leads out of "
+						      "the root; left as it is"
+						    : strerror(errno));
 			break;
 		case RO_DIR:
 			root_op(&d->rt, ROOT_MKDIR, path, NULL, 0755);
@@ -1009,10 +1012,14 @@ static int call_matches(struct drv *d, const struct retro_action *a,
 		size_t ol = d->o->output ? strlen(d->o->output) : 0;
 		int to_output = ol && strncmp(m->pathstr, d->o->output, ol) == 0 &&
 				m->pathstr[ol] == '/';
+		/* A live path the recording never named (retro-replay's own
+		 * output, say, in a directory the root covers) stands for a
+		 * recorded stream outside the root. */
 		if (!to_output &&
 		    ((s && is_file_path(s) && root_covers(&d->rt, s)) ||
 		     (is_file_path(m->pathstr) &&
-		      root_covers(&d->rt, m->pathstr))))
+		      root_covers(&d->rt, m->pathstr) &&
+		      retro_path(d->st, m->path))))
 			return 0;
 	}
 	if ((m->flags & SHF_HASH) && (a->flags & RA_DATA) &&
@@ -1099,7 +1106,9 @@ static int64_t follow(struct drv *d, struct conn *c,
 			m->pathstr, exp ? retro_calls[exp->call].name : "-",
 			exp ? exp->call : 0, exp ? act_pathstr(d, exp) : "",
 			exp ? call_matches(d, exp, m) : -1);
+	c->last = NULL;
 	if (exp && (mt = call_matches(d, exp, m))) {
+		c->last = exp;
 		c->cur++;
 		c->diverged = 0;
 		v = exp->start > c->v ? exp->start : c->v;
@@ -1120,6 +1129,7 @@ static int64_t follow(struct drv *d, struct conn *c,
 					   text("this call"), text("not issued"));
 			c->cur = k + 1;
 			c->diverged = 0;
+			c->last = t->acts[k];
 			return t->acts[k]->start > c->v ? t->acts[k]->start : c->v;
 		}
 	}
@@ -1164,9 +1174,34 @@ static int64_t naive_v(struct drv *d, struct conn *c)
 
 static int is_wait(int call);
 
+/* The previous call matched its recording: did it also succeed or fail as
+ * recorded?  An open that now fails, a stat that now finds the file: the
+ * process has diverged. */
+static void check_result(struct drv *d, struct conn *c,
+			 const struct retro_sh_msg *m)
+{
+	const struct retro_action *a = c->last;
+	char e[64], o[64];
+
+	if (!a || !m->prev_valid || a->state != 2 || a->err == m->prev_err ||
+	    !rec_relevant(d, a))
+		return;
+	snprintf(e, sizeof e, "%s", a->err ? strerrorname_np(a->err) : "success");
+	snprintf(o, sizeof o, "%s",
+		 m->prev_err ? strerrorname_np(m->prev_err) : "success");
+	divergence(d, a->proc, 1, a, a->call, act_pathstr(d, a), c->v, text(e),
+		   text(o));
+}
+
 static void on_msg(struct drv *d, struct conn *c, const struct retro_sh_msg *m)
 {
 	int64_t v;
+
+	if (m->type != SH_HELLO) {
+		check_result(d, c, m);
+		if (m->type != SH_WAKE)
+			c->last = NULL;
+	}
 
 	switch (m->type) {
 	case SH_HELLO: {
@@ -1606,7 +1641,7 @@ static pid_t launch(struct drv *d, int pidx, const char *sock)
 static int replay_once(struct drv *d)
 {
 	int64_t last_said;
-	int tmo = 20;
+	int tmo = 20, failed = 0;
 	const struct retro_recording *r = d->r;
 	struct retro_file *files = NULL;
 	size_t nfiles = 0;
@@ -1782,9 +1817,18 @@ static int replay_once(struct drv *d)
 		}
 		while ((w = waitpid(-1, &st, WNOHANG)) > 0) {
 			struct live *l = live_get(d, w);
-			if (l && proc_index(r, l->proc) >= 0 &&
-			    is_root_shep(d, proc_index(r, l->proc)))
-				d->roots_left--;
+			if (!l || proc_index(r, l->proc) < 0 ||
+			    !is_root_shep(d, proc_index(r, l->proc)))
+				continue;
+			d->roots_left--;
+			if (l->nl == 0) { /* no thread of it ever said hello */
+				emit(d, "E process %u (%s) ran without the shim's "
+					"shepherd mode: it never loaded libretro.so, "
+					"or the shim could not start (its stderr "
+					"says why); nothing of it was replayed",
+				     l->proc, pname(d, l->proc));
+				failed = 1;
+			}
 		}
 		if (w < 0 && errno == ECHILD && d->nconns == 0)
 			break;
@@ -1822,6 +1866,8 @@ static int replay_once(struct drv *d)
 					       ? "the timer runs in real time, not on V"
 					       : "a timed wait on descriptors runs in "
 						 "real time, not on V");
+	if (failed)
+		return EX_USAGE;
 	return d->ndiv ? EX_VERDICT : EX_OK;
 }
 
@@ -2106,7 +2152,8 @@ int cmd_run(int argc, char **argv)
 		/* an earlier pass's root in $TMPDIR: superseded */
 		if (pass > 1 && !o.root)
 			nftw(root, rm_entry, 64, FTW_DEPTH | FTW_PHYS);
-		if (make_root(o.root, pass, root, sizeof root) < 0) {
+		if (make_root(o.root, pass, root, sizeof root) < 0 ||
+		    !realpath(root, root)) {
 			errorf("run", "the replay root %s: %s", o.root ? o.root : root,
 			       strerror(errno));
 			return EX_USAGE;
