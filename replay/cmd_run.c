@@ -2138,6 +2138,27 @@ int cmd_run(int argc, char **argv)
 			return EX_USAGE;
 	close_under(&r, o.shep);
 	close_under(&r, o.drop);
+	/* a process re-created alone must have started from an exec: a fork
+	 * that never exec'd is part of its parent's program */
+	for (size_t i = 0; i < r.nprocs; i++) {
+		const struct retro_proc *p = &r.procs[i];
+		int pi = p->parent ? proc_index(&r, p->parent) : -1;
+		int forked = 0;
+		if (!o.shep[i] || pi < 0 || o.shep[pi] || p->images > 1)
+			continue;
+		for (size_t k = 0; k < r.nacts && !forked; k++)
+			forked = r.acts[k].proc == p->parent &&
+				 (r.acts[k].call == RC_fork ||
+				  r.acts[k].call == RC_vfork) &&
+				 r.acts[k].ret == p->pid;
+		if (!forked)
+			continue; /* posix_spawn: its first image is an exec */
+		errorf("run", "process %u (%s) is a fork of process %u that never "
+			      "exec'd: it can only be re-executed with its parent "
+			      "(--shepherd %u)", p->id, proc_name(p), p->parent,
+		       p->parent);
+		return EX_USAGE;
+	}
 	for (size_t i = 0; i < r.nprocs; i++)
 		if (o.shep[i] && o.drop[i]) {
 			errorf("run", "process %u (%s) is both shepherded and "

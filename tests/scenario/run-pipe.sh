@@ -18,6 +18,12 @@ expect_eq "replayed output" "got line1 got line2 got line3" \
 	"$(echo $(cat "$WORK/r1$WORK/o/recorded"))"
 python3 -c "import json,sys; o=json.load(open(sys.argv[1])); sys.exit(not(o['divergences']==[] and len(o['shepherded'])==6 and o['wall_ns']*3 < o['virtual_ns']))" "$WORK/r1.json" ||
 	fail "pipe replay report: $(cat "$WORK/r1.json")"
+# a side of the pipeline is a fork of the shell that never exec'd: it
+# cannot be re-created alone, and run says so
+expect_status "a fork without exec, alone" 2 rr run -q "$S" --shepherd 2 \
+	--root "$WORK/r0"
+grep -q "never exec'd: it can only be re-executed with its parent" "$WORK/err" ||
+	fail "a fork without exec: $(cat "$WORK/err")"
 
 # polling: the poller looks every 0.2 s until the flag says go; a peer (an
 # independent program recording into the same store) writes it at about
