@@ -34,10 +34,14 @@ say "retro-replay fsck $S"
 "$RR" fsck "$S"
 
 # Re-execute the writer (process 1) with its sleep squeezed, two ways.
+# Consistent replay finds nothing (exit 0); naive replay finds the reader's
+# read (exit 1).  Anything else is a failure of the demo.
 say "retro-replay run $S --shepherd 1           # consistent: virtual time"
-"$RR" run -q --root "$D/root-consistent" "$S" --shepherd 1 || true
+rc=0; "$RR" run -q "$S" --shepherd 1 || rc=$?
+[ "$rc" = 0 ] || { echo "demo: consistent replay exited $rc, not 0" >&2; exit 1; }
 say "retro-replay run $S --shepherd 1 --naive   # naive: the sleep as a lock breaks"
-"$RR" run -q --root "$D/root-naive" "$S" --shepherd 1 --naive || true
+rc=0; "$RR" run -q "$S" --shepherd 1 --naive || rc=$?
+[ "$rc" = 1 ] || { echo "demo: naive replay exited $rc, not 1" >&2; exit 1; }
 echo
 echo "Both replays squeezed the writer's one-second sleep.  The consistent one"
 echo "kept the reader's observation; the naive one moved 'not safe' before it."

@@ -89,6 +89,7 @@ struct opts {
 	const char *root;
 	const char *output;
 	int outfd; /* output, opened before the replay's mount namespace */
+	const struct root *plan; /* the directories the overlays cover */
 	const char *report;
 	int naive;
 	int propagate;
@@ -1654,19 +1655,6 @@ static int replay_once(struct drv *d)
 		emit(d, "E cannot model the recording's files: %s", why);
 		return EX_USAGE;
 	}
-	for (size_t i = 0; i < nfiles; i++) {
-		if (!files[i].nv && files[i].initial != RO_ABSENT)
-			continue;
-		if (root_plan(&d->rt, files[i].path)) {
-			emit(d, "E %s", d->rt.why);
-			return EX_USAGE;
-		}
-	}
-	for (size_t i = 0; i < d->o->nsets; i++)
-		if (root_plan(&d->rt, d->o->sets[i].path)) {
-			emit(d, "E %s", d->rt.why);
-			return EX_USAGE;
-		}
 	if (root_enter(&d->rt)) {
 		emit(d, "E %s", d->rt.why);
 		return EX_USAGE;
@@ -1871,6 +1859,35 @@ static int replay_once(struct drv *d)
 	return d->ndiv ? EX_VERDICT : EX_OK;
 }
 
+/* Plans the overlays: every directory holding a path the recording
+ * changed, or found absent, or that --set-file names.  Returns 0, or
+ * EX_USAGE with the reason printed. */
+static int plan_root(struct retro_store *st, const struct retro_recording *r,
+		     const struct opts *o, struct root *plan)
+{
+	struct retro_file *files = NULL;
+	size_t nfiles = 0;
+	char why[512];
+	int rc = 0;
+
+	snprintf(plan->store, sizeof plan->store, "%s", o->store);
+	if (retro_model_files(st, r, &files, &nfiles, why, sizeof why)) {
+		errorf("run", "cannot model the recording's files: %s", why);
+		return EX_USAGE;
+	}
+	for (size_t i = 0; i < nfiles && !rc; i++)
+		if ((files[i].nv || files[i].initial == RO_ABSENT) &&
+		    root_plan(plan, files[i].path))
+			rc = EX_USAGE;
+	for (size_t i = 0; i < o->nsets && !rc; i++)
+		if (root_plan(plan, o->sets[i].path))
+			rc = EX_USAGE;
+	if (rc)
+		errorf("run", "%s", plan->why);
+	retro_model_files_free(files, nfiles);
+	return rc;
+}
+
 /* Runs one replay in a child; collects what it reports. */
 static int run_pass(struct retro_store *st, const struct retro_recording *r,
 		    const struct opts *o, const char *root, struct pass *out)
@@ -1902,8 +1919,8 @@ static int run_pass(struct retro_store *st, const struct retro_recording *r,
 		d.drop = o->drop;
 		d.diverged_peer = calloc(r->nprocs + 1, 1);
 		d.tainted = calloc(r->nprocs + 1, sizeof *d.tainted);
+		d.rt = *o->plan; /* the overlays cmd_run planned */
 		snprintf(d.rt.root, sizeof d.rt.root, "%s", root);
-		snprintf(d.rt.store, sizeof d.rt.store, "%s", o->store);
 		/* realtime = monotonic + rtoff, as the recording's clocks */
 		{
 			struct timespec a, b;
@@ -1968,7 +1985,8 @@ static int rm_entry(const char *path, const struct stat *st, int type,
 	return remove(path) < 0 && errno != ENOENT && type != FTW_NS ? -1 : 0;
 }
 
-static int make_root(const char *want, int pass, char *buf, size_t n)
+static int make_root(const char *want, int pass, char *buf, size_t n,
+		     const struct root *plan)
 {
 	if (want) {
 		struct stat st;
@@ -1999,9 +2017,21 @@ static int make_root(const char *want, int pass, char *buf, size_t n)
 		snprintf(buf, n, "%s", want);
 		return root_mkdirs(buf, 0755) ? -1 : 0;
 	} else {
+		/* $TMPDIR, unless the recording wrote there (a log in /tmp):
+		 * a root cannot lie inside a directory it covers */
 		const char *tmp = getenv("TMPDIR");
-		snprintf(buf, n, "%s/retro-root.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-		return mkdtemp(buf) ? 0 : -1;
+		const char *bases[] = { tmp && *tmp ? tmp : "/tmp", "/var/tmp",
+					"/dev/shm" };
+		for (size_t i = 0; i < sizeof bases / sizeof *bases; i++) {
+			char real[PATH_MAX];
+			if (!realpath(bases[i], real))
+				continue;
+			snprintf(buf, n, "%s/retro-root.XXXXXX", real);
+			if (!root_covers(plan, buf))
+				return mkdtemp(buf) ? 0 : -1;
+		}
+		snprintf(buf, n, "%s/retro-root.XXXXXX", bases[0]);
+		return mkdtemp(buf) ? 0 : -1; /* root_enter says why not */
 	}
 }
 
@@ -2026,10 +2056,12 @@ int cmd_run(int argc, char **argv)
 	struct retro_store *st;
 	struct retro_recording r;
 	struct pass res = { 0 };
+	struct root plan;
 	char root[PATH_MAX];
 	FILE *rep = NULL;
 
 	memset(&o, 0, sizeof o);
+	memset(&plan, 0, sizeof plan);
 	while ((c = getopt_long(argc, argv, "hq", lopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
@@ -2166,6 +2198,9 @@ int cmd_run(int argc, char **argv)
 			       proc_name(&r.procs[i]));
 			return EX_USAGE;
 		}
+	if (plan_root(st, &r, &o, &plan))
+		return EX_USAGE;
+	o.plan = &plan;
 	for (;;) {
 		int promoted = 0;
 		pass++;
@@ -2173,7 +2208,7 @@ int cmd_run(int argc, char **argv)
 		/* an earlier pass's root in $TMPDIR: superseded */
 		if (pass > 1 && !o.root)
 			nftw(root, rm_entry, 64, FTW_DEPTH | FTW_PHYS);
-		if (make_root(o.root, pass, root, sizeof root) < 0 ||
+		if (make_root(o.root, pass, root, sizeof root, &plan) < 0 ||
 		    !realpath(root, root)) {
 			errorf("run", "the replay root %s: %s", o.root ? o.root : root,
 			       strerror(errno));
@@ -2313,6 +2348,7 @@ int cmd_run(int argc, char **argv)
 		}
 	}
 	pass_free(&res);
+	root_free(&plan);
 	retro_recording_free(&r);
 	retro_store_close(st);
 	return verdict;

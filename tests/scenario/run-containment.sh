@@ -34,6 +34,16 @@ expect_eq "w in the root" c "$(cat "$ROOTS/r1$WORK/w")"
 expect_status "shepherded writer replay" 0 rr run -q "$S" --shepherd 1 --root "$ROOTS/r2"
 [ ! -e "$OUT/x" ] || fail "a shepherded write went through the symlink to the host"
 
+# without --root, the root goes where the recording did not write: here
+# $TMPDIR is $WORK, which it wrote in
+expect_status "default root" 0 env TMPDIR="$WORK" "$RETRO_REPLAY" run -q "$S" --shepherd 2
+root=$(sed -n 's/^root: //p' "$WORK/out")
+case $root in
+"$WORK"/*|"") fail "the default root is $root, inside what the recording wrote" ;;
+esac
+expect_eq "the copy in the default root" d "$(cat "$root$D/copy")"
+rm -rf "$root"
+
 after=$(cd "$WORK" && find . \( -path ./store -o -path ./out -o -path ./err \) -prune -o -print | sort)
 expect_eq "the host tree, before and after the replays" "$before" "$after"
 pass
