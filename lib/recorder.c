@@ -34,6 +34,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/select.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/uio.h>
@@ -1104,6 +1105,7 @@ int retro_enter(struct retro_call *c, int call)
 	c->pathid = 0;
 	c->abs = NULL;
 	c->skip = 0;
+	c->serr = 0;
 	c->blocked = 0;
 	/* libc's system calls on behalf of this call are recorded here, not
 	 * by the trap layer */
@@ -1168,6 +1170,155 @@ static int64_t sleep_ns(const struct retro_call *c)
 	}
 }
 
+/* How long a wait on descriptors may last, in ns; -1 without limit. */
+static int64_t fdwait_ns(const struct retro_call *c)
+{
+	const uint64_t *v = c->v;
+
+	switch (c->call) {
+	case RC_select: {
+		const struct timeval *tv = (const void *)(uintptr_t)v[4];
+		return tv ? (int64_t)tv->tv_sec * 1000000000 + tv->tv_usec * 1000
+			  : -1;
+	}
+	case RC_pselect:
+		return ts_ns(v[4]);
+	case RC_poll:
+		return (int)v[2] >= 0 ? (int64_t)(int)v[2] * 1000000 : -1;
+	case RC_ppoll:
+		return ts_ns(v[2]);
+	default:
+		return -1;
+	}
+}
+
+/* Real time a squeezed timed wait waits at a time before it asks again
+ * whether the driver has said that its deadline came on V. */
+#define SHEP_SLICE_NS 2000000
+
+/* A timed wait on descriptors, squeezed: waited in short slices of real
+ * time until a descriptor is ready, a signal interrupts it, or the driver
+ * says the deadline came (nothing can wake it before that on V).  The
+ * call itself is then not issued again (c->skip). */
+static void shep_fdwait(struct retro_call *c)
+{
+	const uint64_t *v = c->v;
+	struct timespec slice = { 0, SHEP_SLICE_NS };
+	fd_set save[3];
+	fd_set *sets[3] = { NULL, NULL, NULL };
+	size_t setlen = 0;
+	long r;
+
+	if (c->call == RC_select || c->call == RC_pselect) {
+		int n = (int)v[0];
+		setlen = n > 0 && n <= FD_SETSIZE
+				 ? ((size_t)n + 63) / 64 * 8 : sizeof(fd_set);
+		for (int i = 0; i < 3; i++) {
+			sets[i] = (fd_set *)(uintptr_t)v[1 + i];
+			if (sets[i])
+				memcpy(&save[i], sets[i], setlen);
+		}
+	}
+	for (;;) {
+		struct { const void *mask; size_t len; } sm = { NULL, 8 };
+		switch (c->call) {
+		case RC_poll:
+			r = retro_sys5(SYS_ppoll, v[0], v[1], &slice, 0, 8);
+			break;
+		case RC_ppoll:
+			r = retro_sys5(SYS_ppoll, v[0], v[1], &slice, v[3], 8);
+			break;
+		default: /* select, pselect */
+			sm.mask = c->call == RC_pselect
+					  ? (const void *)(uintptr_t)v[5] : NULL;
+			r = retro_sys6(SYS_pselect6, (long)v[0], (long)v[1],
+				       (long)v[2], (long)v[3], (long)&slice,
+				       sm.mask ? (long)&sm : 0);
+			break;
+		}
+		if (r != 0)
+			break;
+		if (retro_shep_timed_out())
+			break;
+		slice.tv_sec = 0;
+		slice.tv_nsec = SHEP_SLICE_NS;
+		for (int i = 0; i < 3; i++) /* a slice that ran out cleared them */
+			if (sets[i])
+				memcpy(sets[i], &save[i], setlen);
+	}
+	if (r == 0) {
+		for (int i = 0; i < 3; i++)
+			if (sets[i])
+				memset(sets[i], 0, setlen);
+		if (c->call == RC_select && v[4]) { /* no time left */
+			struct timeval *tv = (struct timeval *)(uintptr_t)v[4];
+			tv->tv_sec = 0;
+			tv->tv_usec = 0;
+		}
+	}
+	c->skip = 1;
+	c->sret = r < 0 ? -1 : r;
+	c->serr = r < 0 ? (int)-r : 0;
+}
+
+int retro_shep_condwait(retro_condwait_fn wait, void *cond, void *mutex,
+			clockid_t clk, const struct timespec *abstime)
+{
+	struct retro_thread *t = tself;
+	struct retro_sh_msg m;
+	struct timespec now;
+	int r;
+
+	if (!retro_shep_on || !t || t->guard)
+		return -1;
+	memset(&m, 0, RETRO_SH_MSG_HDR + 1);
+	m.call = RC_nanosleep; /* not matched: SHF_UNRECORDED */
+	m.flags = SHF_UNRECORDED;
+	m.timeout = -1;
+	if (abstime) {
+		if (retro_shep_clock(clk, &now) < 0 &&
+		    retro_sys2(SYS_clock_gettime, clk, &now) < 0)
+			return -1;
+		m.timeout = ts_ns((uint64_t)(uintptr_t)abstime) -
+			    ((int64_t)now.tv_sec * 1000000000 + now.tv_nsec);
+		if (m.timeout < 0)
+			m.timeout = 0;
+	}
+	t->guard = 1;
+	if (retro_shep_block(&m, t->index) < 0) {
+		t->guard = 0;
+		return -1;
+	}
+	t->guard = 0;
+	if (!abstime) {
+		r = wait(cond, mutex, clk, NULL);
+	} else {
+		for (;;) {
+			struct timespec dl;
+			retro_sys2(SYS_clock_gettime, CLOCK_MONOTONIC, &dl);
+			dl.tv_nsec += SHEP_SLICE_NS;
+			if (dl.tv_nsec >= 1000000000) {
+				dl.tv_sec++;
+				dl.tv_nsec -= 1000000000;
+			}
+			r = wait(cond, mutex, CLOCK_MONOTONIC, &dl);
+			if (r != ETIMEDOUT)
+				break;
+			if (retro_shep_timed_out())
+				break;
+		}
+	}
+	t->guard = 1;
+	memset(&m, 0, RETRO_SH_MSG_HDR + 1);
+	m.type = SH_WAKE;
+	m.call = RC_nanosleep;
+	m.flags = SHF_UNRECORDED;
+	m.arg = r;
+	retro_shep_send(&m, t->index);
+	t->guard = 0;
+	return r;
+}
+
 /* A call announced as blocking returned. */
 static __attribute__((noinline)) void shep_wake(struct retro_call *c,
 						int64_t ret)
@@ -1191,6 +1342,7 @@ shep_intent(struct retro_call *c, const struct retro_call_desc *d)
 
 	memset(&m, 0, RETRO_SH_MSG_HDR + 1);
 	m.type = SH_CALL;
+	m.timeout = -1;
 	m.call = (uint16_t)c->call;
 	m.path = c->pathid ? c->pathid : c->obj;
 	if (notfile && !c->pathid)
@@ -1218,6 +1370,7 @@ shep_intent(struct retro_call *c, const struct retro_call_desc *d)
 			c->sret = 0;
 		} else {
 			m.type = SH_BLOCK;
+			m.timeout = fdwait_ns(c);
 		}
 	} else if ((notfile && (c->call == RC_read || c->call == RC_readv)) ||
 		   c->call == RC_wait ||
@@ -1245,7 +1398,9 @@ shep_intent(struct retro_call *c, const struct retro_call_desc *d)
 		}
 	}
 	c->blocked = m.type == SH_BLOCK;
-	retro_shep_send(&m, c->t->index);
+	if (retro_shep_send(&m, c->t->index) >= 0 && m.type == SH_BLOCK &&
+	    m.timeout >= 0)
+		shep_fdwait(c);
 }
 
 void retro_intent(struct retro_call *c)
@@ -1416,7 +1571,7 @@ void retro_intent(struct retro_call *c)
 	if (__builtin_expect(retro_shep_on, 0))
 		shep_intent(c, d);
 	t->guard = 0;
-	errno = c->e0;
+	errno = c->skip && c->serr ? c->serr : c->e0;
 }
 
 static void post_args(struct retro_call *c, struct retro_rec_action *a,

@@ -49,6 +49,7 @@ struct retro_call {
 		       * sleep); the interposer returns sret */
 	char blocked; /* shepherd mode: announced as blocking */
 	int64_t sret;
+	int serr;     /* ...and its errno, when sret is -1 */
 };
 
 /* Called in the interposer itself, right after retro_enter: identifies

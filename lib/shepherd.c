@@ -85,11 +85,16 @@ static int exchange(struct retro_sh_msg *m)
 		return -1;
 	if (m->type == SH_BLOCK)
 		return 0;
-	do
-		n = retro_sys3(SYS_read, conn, &r, sizeof r);
-	while (n == -EINTR);
-	if (n != (long)sizeof r)
-		return -1;
+	/* After a timed wait woke by itself, the driver may have said its
+	 * deadline came just before it heard of the wake: that word is
+	 * stale. */
+	do {
+		do
+			n = retro_sys3(SYS_read, conn, &r, sizeof r);
+		while (n == -EINTR);
+		if (n != (long)sizeof r)
+			return -1;
+	} while ((r.flags & SHR_TIMEOUT) && m->type == SH_WAKE);
 	vbase = r.v;
 	cpubase = cpu_ns();
 	rtoff = r.rtoff;
@@ -155,6 +160,30 @@ int64_t retro_shep_send(struct retro_sh_msg *m, uint32_t thread)
 			return -1;
 	}
 	return vbase;
+}
+
+int retro_shep_block(struct retro_sh_msg *m, uint32_t thread)
+{
+	m->type = SH_BLOCK;
+	return retro_shep_send(m, thread) < 0 ? -1 : 0;
+}
+
+int retro_shep_timed_out(void)
+{
+	struct retro_sh_reply r;
+	long n;
+
+	if (conn < 0)
+		return 0;
+	n = retro_sys6(SYS_recvfrom, conn, (long)&r, sizeof r, MSG_DONTWAIT,
+		       0, 0);
+	if (n != (long)sizeof r || !(r.flags & SHR_TIMEOUT))
+		return 0;
+	vbase = r.v;
+	cpubase = cpu_ns();
+	rtoff = r.rtoff;
+	rflags = r.flags;
+	return 1;
 }
 
 int retro_shep_clock(clockid_t clk, struct timespec *ts)

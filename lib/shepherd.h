@@ -29,6 +29,9 @@ enum {
 enum {
 	SHF_NOTFILE = 1 << 0, /* path is the object of an fd that is no file */
 	SHF_HASH = 1 << 1,    /* hash holds the bytes the call writes */
+	SHF_UNRECORDED = 1 << 2, /* a wait the recording does not have as a
+				  * call (a condition variable): on the
+				  * timeline, never matched */
 };
 
 struct retro_sh_msg {
@@ -44,6 +47,8 @@ struct retro_sh_msg {
 	int64_t arg;      /* SLEEP: ns; BLOCK in a wait: the pid it waits
 			   * for, -1 for any child; WAKE: the call's result */
 	int64_t cpu;      /* the thread's CPU time, ns */
+	int64_t timeout;  /* BLOCK: how long the wait may last on V, ns, or
+			   * -1 for no limit */
 	int32_t prev_err; /* the previous call's errno, 0 when it succeeded */
 	uint32_t prev_valid; /* 1 when prev_err is known */
 	uint32_t datalen; /* SHF_HASH: how many bytes the call writes */
@@ -55,7 +60,9 @@ struct retro_sh_msg {
 #define RETRO_SH_MSG_HDR offsetof(struct retro_sh_msg, pathstr)
 
 enum {
-	SHR_NAIVE = 1 << 0, /* time is not virtual: clocks read the host's */
+	SHR_NAIVE = 1 << 0,   /* time is not virtual: clocks read the host's */
+	SHR_TIMEOUT = 1 << 1, /* unasked: the timed wait the thread is blocked
+			       * in reached its deadline on V (v) */
 };
 
 struct retro_sh_reply {
@@ -85,6 +92,25 @@ int retro_shep_clock(clockid_t clk, struct timespec *ts)
 /* The call just made returned err (0: success); sent with the next
  * message. */
 void retro_shep_result(int err) __attribute__((visibility("hidden")));
+/* Announces a wait on something the driver does not see (a condition
+ * variable, descriptors): a BLOCK of call with timeout ns on V (-1: none).
+ * Returns 0, or -1 when there is no driver. */
+int retro_shep_block(struct retro_sh_msg *m, uint32_t thread)
+	__attribute__((visibility("hidden")));
+/* While blocked in a timed wait: 1 when the driver said its deadline came
+ * (the thread's clock is now there), else 0.  Never waits. */
+int retro_shep_timed_out(void) __attribute__((visibility("hidden")));
+/* A condition-variable wait in shepherd mode (shim/time.c): clk and
+ * abstime as pthread_cond_clockwait's, abstime NULL for an untimed wait.
+ * Announced as blocking; a timed one is squeezed to its deadline on V
+ * when nothing can signal it before.  wait(cond, mutex, clk, abstime) is
+ * the C library's wait.  Returns its result, or -1 when not in shepherd
+ * mode (the caller waits as usual). */
+typedef int (*retro_condwait_fn)(void *cond, void *mutex, clockid_t clk,
+				 const struct timespec *abstime);
+int retro_shep_condwait(retro_condwait_fn wait, void *cond, void *mutex,
+			clockid_t clk, const struct timespec *abstime)
+	__attribute__((visibility("hidden")));
 /* In the parent after a fork: count it. */
 void retro_shep_forked_parent(void) __attribute__((visibility("hidden")));
 /* In a forked child: drop the parent's connections. */

@@ -31,6 +31,9 @@ static inline long retro_sys6(long nr, long a, long b, long c, long d, long e,
 	retro_sys6((n), (long)(a), (long)(b), (long)(c), 0, 0, 0)
 #define retro_sys4(n, a, b, c, d) \
 	retro_sys6((n), (long)(a), (long)(b), (long)(c), (long)(d), 0, 0)
+#define retro_sys5(n, a, b, c, d, e)                                    \
+	retro_sys6((n), (long)(a), (long)(b), (long)(c), (long)(d),     \
+		   (long)(e), 0)
 
 /* Decimal digits of v into buf, NUL-terminated (snprintf is not
  * async-signal-safe).  Returns the number of digits. */

@@ -147,6 +147,9 @@ struct conn {
 	const struct retro_action *last; /* matched by the last message */
 	int64_t wait_pid;  /* blocked in a wait: for this pid, -1 any */
 	int expect_wake;   /* ...and a child it waits for has ended */
+	int64_t deadline;  /* blocked in a timed wait: its end on V, or -1 */
+	int32_t tid;
+	int64_t replied;   /* wall time of the last reply */
 };
 
 struct live {
@@ -204,6 +207,7 @@ struct drv {
 	struct feed *feeds; /* pipes from peers to shepherded processes */
 	size_t nfeeds;
 	int fed;            /* the last peer action fed a pipe */
+	int64_t last_msg;   /* wall time of the last message from a thread */
 };
 
 static int64_t mono_ns(void)
@@ -1163,6 +1167,7 @@ static void reply(struct drv *d, struct conn *c, int64_t v)
 				     .flags = d->o->naive ? SHR_NAIVE : 0 };
 	c->v = v;
 	c->state = C_RUN;
+	c->replied = mono_ns();
 	if (write(c->fd, &rp, sizeof rp) != (ssize_t)sizeof rp)
 		c->state = C_DEAD;
 }
@@ -1233,6 +1238,7 @@ static void on_msg(struct drv *d, struct conn *c, const struct retro_sh_msg *m)
 		}
 		l->ppid = m->ppid;
 		c->pid = m->pid;
+		c->tid = m->tid;
 		c->pi = (int)(l - d->lives);
 		c->lthread = m->thread;
 		c->rt = map_thread(d, l, m->thread);
@@ -1248,11 +1254,13 @@ static void on_msg(struct drv *d, struct conn *c, const struct retro_sh_msg *m)
 	case SH_BLOCK:
 	case SH_SLEEP:
 		/* seen, but not on the virtual timeline: said in the report */
-		if (m->call == RC_alarm ||
-		    (m->type == SH_BLOCK &&
-		     (retro_calls[m->call].flags & F_SLEEP)))
+		if (m->call == RC_alarm)
 			d->unsupported[m->call]++;
-		v = follow(d, c, m);
+		/* a wait the recording has no call for is on the timeline,
+		 * but not matched */
+		v = (m->flags & SHF_UNRECORDED)
+			    ? c->v + (m->cpu > c->cpu ? m->cpu - c->cpu : 0)
+			    : follow(d, c, m);
 		if (m->type == SH_SLEEP && !d->o->naive) {
 			/* the sleep advances the clock to its deadline; what
 			 * peers do meanwhile happens inside it */
@@ -1267,6 +1275,7 @@ static void on_msg(struct drv *d, struct conn *c, const struct retro_sh_msg *m)
 			c->pend_call = m->call;
 			c->wait_pid = m->arg;
 			c->state = C_BLOCK;
+			c->deadline = m->timeout >= 0 ? v + m->timeout : -1;
 			/* a child that ended before the wait: it returns now */
 			c->expect_wake = 0;
 			for (size_t k = 0; k < d->nlives && is_wait(m->call); k++)
@@ -1282,6 +1291,7 @@ static void on_msg(struct drv *d, struct conn *c, const struct retro_sh_msg *m)
 		return;
 	case SH_WAKE:
 		c->expect_wake = 0;
+		c->deadline = -1;
 		if (is_wait(m->call) && m->arg > 0) {
 			struct live *k = live_get(d, (int32_t)m->arg);
 			if (k)
@@ -1299,6 +1309,31 @@ static void on_msg(struct drv *d, struct conn *c, const struct retro_sh_msg *m)
 	}
 }
 
+static char tstate(int32_t pid, int32_t tid);
+
+/* Real time a running thread must have been asleep in a call the driver
+ * does not see (a mutex, pthread_join) before it holds nobody back: long
+ * enough that a thread just answered, not yet back from its read of the
+ * answer, is not taken for one. */
+#define ASLEEP_NS 50000000
+
+/* 1 when c runs, as far as the driver knows, but its thread has been
+ * asleep in the kernel for a while: blocked in a call the driver does not
+ * model, which holds nobody back (semantics.md, "Scheduling").  Also 1
+ * when the thread has ended: a thread's connection closes with its
+ * process, not with it. */
+static int asleep(const struct conn *c)
+{
+	char st;
+
+	if (c->state != C_RUN || c->tid <= 0)
+		return 0;
+	st = tstate(c->pid, c->tid);
+	if (st == 0 || st == 'Z' || st == 'X')
+		return 1; /* the thread is gone; its connection is not yet */
+	return st == 'S' && mono_ns() - c->replied >= ASLEEP_NS;
+}
+
 /* Conservative scheduling: release the pending thread with the smallest
  * moment once no running thread could still act before it. */
 static int schedule(struct drv *d)
@@ -1312,7 +1347,11 @@ static int schedule(struct drv *d)
 			struct conn *c = &d->conns[i];
 			if (c->state == C_PEND && (!best || c->pend_v < best->pend_v))
 				best = c;
-			if (c->state == C_RUN && c->v < lo)
+		}
+		for (size_t i = 0; best && i < d->nconns; i++) {
+			struct conn *c = &d->conns[i];
+			if (c->state == C_RUN && c->v < lo &&
+			    (c->v >= best->pend_v || !asleep(c)))
 				lo = c->v;
 		}
 		if (!best || (!d->o->naive && best->pend_v > lo))
@@ -1324,14 +1363,26 @@ static int schedule(struct drv *d)
 }
 
 /* The state letter of pid ('R', 'S', 'Z'...), or 0 when it is gone. */
+static char tstate(int32_t pid, int32_t tid);
+
 static char pstate(int32_t pid)
+{
+	return tstate(pid, 0);
+}
+
+/* The state letter of thread tid of pid (of pid itself when tid is 0). */
+static char tstate(int32_t pid, int32_t tid)
 {
 	char path[64], buf[256];
 	ssize_t n;
 	int fd;
 	char *p;
 
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	if (tid)
+		snprintf(path, sizeof path, "/proc/%d/task/%d/stat", (int)pid,
+			 (int)tid);
+	else
+		snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
@@ -1356,6 +1407,33 @@ static int is_wait(int call)
 	       call == RC_wait3 || call == RC_wait4;
 }
 
+/* 1 when pid has a thread that runs and has not said hello yet: a thread
+ * just created, on its way to its first call. */
+static int new_thread(const struct drv *d, int32_t pid)
+{
+	char path[64];
+	DIR *dir;
+	struct dirent *e;
+	int found = 0;
+
+	snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+	dir = opendir(path);
+	if (!dir)
+		return 0;
+	while (!found && (e = readdir(dir))) {
+		long tid = strtol(e->d_name, NULL, 10);
+		int known = 0;
+		if (tid <= 0)
+			continue;
+		for (size_t k = 0; k < d->nconns && !known; k++)
+			known = d->conns[k].pid == pid && d->conns[k].tid == tid;
+		if (!known && tstate(pid, (int32_t)tid) == 'R')
+			found = 1;
+	}
+	closedir(dir);
+	return found;
+}
+
 /* 1 when a shepherded process is about to act though none of its threads
  * has asked: it runs without a connection yet (just forked or exec'd, not
  * yet through the shim's first call), or it waits for a child that has
@@ -1375,6 +1453,8 @@ static int unconnected(const struct drv *d)
 					return 1; /* its wait returns now */
 			}
 		if (!conn && running(l->pid))
+			return 1;
+		if (conn && new_thread(d, l->pid))
 			return 1;
 		/* its children that have not said hello */
 		snprintf(path, sizeof path, "/proc/%d/task/%d/children",
@@ -1430,9 +1510,56 @@ static void notice_ends(struct drv *d)
 static int all_blocked(const struct drv *d)
 {
 	for (size_t i = 0; i < d->nconns; i++)
-		if (d->conns[i].state != C_BLOCK)
+		if (d->conns[i].state != C_BLOCK && !asleep(&d->conns[i]))
 			return 0;
 	return d->nconns > 0 && !unconnected(d);
+}
+
+/* Real time every thread must have been quiet before a timed wait times
+ * out: a thread woken by another (a condition variable signalled, bytes
+ * written to a pipe) says so within it. */
+#define QUIET_NS 10000000
+
+/* Every thread is blocked: when the earliest deadline of a timed wait
+ * comes before the next peer action, nothing can wake that thread before
+ * it, and its wait times out there on V (in naive mode, at once).  Says
+ * so to the thread and returns 1; -1 when it will, once all have been
+ * quiet a little longer; else 0. */
+static int fire_timeout(struct drv *d)
+{
+	struct conn *best = NULL;
+	struct retro_sh_reply rp = { .rtoff = d->rtoff,
+				     .flags = SHR_TIMEOUT };
+
+	for (size_t i = 0; i < d->nconns; i++) {
+		struct conn *c = &d->conns[i];
+		if (c->state == C_BLOCK && c->deadline >= 0 &&
+		    (!best || c->deadline < best->deadline))
+			best = c;
+	}
+	if (!best)
+		return 0;
+	if (!d->o->naive && d->pi < d->npeers &&
+	    d->peers[d->pi]->start < best->deadline)
+		return 0;
+	if (mono_ns() - d->last_msg < QUIET_NS)
+		return -1;
+	if (d->o->naive) {
+		rp.flags |= SHR_NAIVE;
+		rp.v = naive_v(d, best);
+	} else {
+		rp.v = best->deadline > d->V ? best->deadline : d->V;
+		advance(d, rp.v);
+	}
+	if (getenv("RETRO_RUN_DEBUG"))
+		fprintf(stderr, "[run] pid %d: its timed wait ends at %.6fs\n",
+			(int)best->pid, (double)(rp.v - d->r->t0) / 1e9);
+	best->v = rp.v;
+	best->deadline = -1;
+	best->state = C_RUN;
+	if (write(best->fd, &rp, sizeof rp) != (ssize_t)sizeof rp)
+		best->state = C_DEAD;
+	return 1;
 }
 
 static void drop_conn(struct drv *d, size_t i)
@@ -1732,7 +1859,7 @@ static int replay_once(struct drv *d)
 	last_said = d->wall0;
 	for (;;) {
 		struct pollfd *pf = calloc(d->nconns + 1, sizeof *pf);
-		int st, n;
+		int st, n, fired;
 		pid_t w;
 
 		if (!pf)
@@ -1774,6 +1901,7 @@ static int replay_once(struct drv *d)
 				continue;
 			k = read(d->conns[i].fd, &m, sizeof m);
 			if (k > (ssize_t)RETRO_SH_MSG_HDR) {
+				d->last_msg = mono_ns();
 				((char *)&m)[k - 1] = 0;
 				on_msg(d, &d->conns[i], &m);
 			}
@@ -1789,7 +1917,9 @@ static int replay_once(struct drv *d)
 		schedule(d);
 		notice_ends(d);
 		tmo = 20;
-		if (all_blocked(d) && d->pi < d->npeers) {
+		if (all_blocked(d) && (fired = fire_timeout(d)) != 0) {
+			tmo = fired > 0 ? 0 : 2;
+		} else if (all_blocked(d) && d->pi < d->npeers) {
 			/* Nobody can act before the next peer action: it
 			 * happens.  If it fed a pipe, its reader wakes and
 			 * says so; else go on without waiting. */
@@ -1850,10 +1980,7 @@ static int replay_once(struct drv *d)
 			     k == RC_unsupported
 				     ? "recorded as unsupported (io_uring, a static "
 				       "or setuid program): not re-executed faithfully"
-				     : k == RC_alarm
-					       ? "the timer runs in real time, not on V"
-					       : "a timed wait on descriptors runs in "
-						 "real time, not on V");
+				     : "the timer runs in real time, not on V");
 	if (failed)
 		return EX_USAGE;
 	return d->ndiv ? EX_VERDICT : EX_OK;

@@ -119,3 +119,99 @@ RETRO_EXPORT int settimeofday(const struct timeval *tv,
 		retro_clock_stepped();
 	return r;
 }
+
+/* ---- condition variables: only in shepherd mode ---------------------------
+ *
+ * Not recorded (a condition variable is a thread's business, inside one
+ * process), but a replay must squeeze a timed wait on one like a sleep:
+ * the program computed its deadline from the virtual clock.  The C
+ * library's own functions are looked up by version, as a program linked
+ * today calls them (the unversioned lookup may find the 2.2.5 ones). */
+#include <dlfcn.h>
+#include <pthread.h>
+
+static __typeof__(&pthread_cond_wait) real_cond_wait;
+static __typeof__(&pthread_cond_clockwait) real_cond_clockwait;
+static __typeof__(&pthread_cond_timedwait) real_cond_timedwait;
+
+static int cond_resolve(void)
+{
+	if (!real_cond_wait)
+		real_cond_wait = dlvsym(RTLD_NEXT, "pthread_cond_wait",
+					"GLIBC_2.3.2");
+	if (!real_cond_timedwait)
+		real_cond_timedwait = dlvsym(RTLD_NEXT, "pthread_cond_timedwait",
+					     "GLIBC_2.3.2");
+	if (!real_cond_clockwait)
+		real_cond_clockwait = dlvsym(RTLD_NEXT, "pthread_cond_clockwait",
+					     "GLIBC_2.34");
+	if (!real_cond_clockwait)
+		real_cond_clockwait = dlvsym(RTLD_NEXT, "pthread_cond_clockwait",
+					     "GLIBC_2.30");
+	return real_cond_wait && real_cond_clockwait && real_cond_timedwait
+		       ? 0 : -1;
+}
+
+/* The C library's wait, as retro_shep_condwait calls it. */
+static int cond_wait_real(void *cond, void *mutex, clockid_t clk,
+			  const struct timespec *abstime)
+{
+	if (!abstime)
+		return real_cond_wait(cond, mutex);
+	return real_cond_clockwait(cond, mutex, clk, abstime);
+}
+
+/* The clock a condition variable's deadlines are on.  glibc keeps it in
+ * bit 1 of __wrefs (pthread_condattr_setclock): 0 REALTIME, 1 MONOTONIC. */
+static clockid_t cond_clock(const pthread_cond_t *cond)
+{
+	return (cond->__data.__wrefs & 2) ? CLOCK_MONOTONIC : CLOCK_REALTIME;
+}
+
+/* man 3 pthread_cond_wait */
+RETRO_EXPORT int pthread_cond_wait(pthread_cond_t *restrict cond,
+				   pthread_mutex_t *restrict mutex)
+{
+	int r;
+
+	if (cond_resolve() < 0)
+		return ENOSYS;
+	if (__builtin_expect(retro_shep_on, 0) &&
+	    (r = retro_shep_condwait(cond_wait_real, cond, mutex,
+				     CLOCK_REALTIME, NULL)) >= 0)
+		return r;
+	return real_cond_wait(cond, mutex);
+}
+
+/* man 3 pthread_cond_timedwait */
+RETRO_EXPORT int pthread_cond_timedwait(pthread_cond_t *restrict cond,
+					pthread_mutex_t *restrict mutex,
+					const struct timespec *restrict abstime)
+{
+	int r;
+
+	if (cond_resolve() < 0)
+		return ENOSYS;
+	if (__builtin_expect(retro_shep_on, 0) &&
+	    (r = retro_shep_condwait(cond_wait_real, cond, mutex,
+				     cond_clock(cond), abstime)) >= 0)
+		return r;
+	return real_cond_timedwait(cond, mutex, abstime);
+}
+
+/* man 3 pthread_cond_clockwait */
+RETRO_EXPORT int pthread_cond_clockwait(pthread_cond_t *restrict cond,
+					pthread_mutex_t *restrict mutex,
+					clockid_t clk,
+					const struct timespec *restrict abstime)
+{
+	int r;
+
+	if (cond_resolve() < 0)
+		return ENOSYS;
+	if (__builtin_expect(retro_shep_on, 0) &&
+	    (r = retro_shep_condwait(cond_wait_real, cond, mutex, clk,
+				     abstime)) >= 0)
+		return r;
+	return real_cond_clockwait(cond, mutex, clk, abstime);
+}
