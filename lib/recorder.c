@@ -30,6 +30,7 @@
 #include <limits.h>
 #include <link.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -1319,6 +1320,34 @@ int retro_shep_condwait(retro_condwait_fn wait, void *cond, void *mutex,
 	return r;
 }
 
+/* File times on V: a file that a shepherded call wrote, truncated or
+ * created gets the thread's virtual moment as its mtime (and atime, when
+ * created), as the replayed peers' files get theirs.  The shim's own
+ * utimensat changes the file's ctime, which stays best effort. */
+static void shep_stamp(struct retro_call *c, const struct retro_call_desc *d,
+		       int64_t ret)
+{
+	struct timespec ts[2];
+	struct fdent *e;
+	int fd = -1;
+
+	for (int i = 0; i < d->nargs; i++) {
+		if (d->kind[i] == K_FDW)
+			fd = (int)c->v[i];
+		else if (d->kind[i] == K_OFLAGS && ret >= 0 &&
+			 ((int)c->v[i] & (O_CREAT | O_TRUNC)))
+			fd = (int)ret;
+	}
+	if (fd < 0 || ((e = fde(fd)) && (e->flags & FE_NOTFILE)))
+		return;
+	if (retro_shep_clock(CLOCK_REALTIME, &ts[1]) < 0)
+		return; /* naive: the host's clocks, the host's file times */
+	ts[0] = ts[1];
+	if (!(c->flags & RA_CREATED))
+		ts[0].tv_nsec = UTIME_OMIT;
+	retro_sys4(SYS_utimensat, fd, NULL, ts, 0);
+}
+
 /* A call announced as blocking returned. */
 static __attribute__((noinline)) void shep_wake(struct retro_call *c,
 						int64_t ret)
@@ -1757,6 +1786,8 @@ out:
 			break;
 		}
 		retro_shep_result(err);
+		if (!err)
+			shep_stamp(c, d, ret);
 		if (c->blocked)
 			shep_wake(c, ret);
 	}
@@ -2941,6 +2972,11 @@ void retro_fini(void)
 		return;
 	if (t && !t->guard && retro_maps_active())
 		retro_map_flush(NULL, (void *)0, UINTPTR_MAX, 0);
+	/* What stdio still buffers is written by exit after every
+	 * destructor, ours included: write it now, while it is recorded.
+	 * The bytes and their order in each stream are the same. */
+	if (t && !t->guard)
+		fflush(NULL);
 	if (t && !t->guard) {
 		t->guard = 1;
 		emit_event(t, RC_end,

@@ -208,6 +208,7 @@ struct drv {
 	size_t nfeeds;
 	int fed;            /* the last peer action fed a pipe */
 	int64_t last_msg;   /* wall time of the last message from a thread */
+	int64_t rt0;        /* CLOCK_REALTIME at wall0 */
 };
 
 static int64_t mono_ns(void)
@@ -520,6 +521,34 @@ static int feed_bytes(struct drv *d, const struct retro_action *a)
 	return 0;
 }
 
+/* File times on V: what a peer's replayed action changed gets the
+ * recorded moment as its mtime (and, when it created the file, as its
+ * atime), so that a shepherded process that compares a file's age with
+ * its clock sees what was recorded. */
+static void stamp(struct drv *d, const char *path, const struct retro_action *a,
+		  int created)
+{
+	/* naive: the peers' actions sit at their offsets from the replay's
+	 * start, on the host's clock */
+	int64_t t = d->o->naive ? d->rt0 + (a->end - d->vstart)
+				: a->end + d->rtoff;
+	struct timespec ts[2] = {
+		{ .tv_sec = t / 1000000000, .tv_nsec = t % 1000000000 },
+		{ .tv_sec = t / 1000000000, .tv_nsec = t % 1000000000 },
+	};
+	int fd;
+
+	if (!path || !is_file_path(path))
+		return;
+	if (!created)
+		ts[0].tv_nsec = UTIME_OMIT;
+	fd = root_open(&d->rt, path, O_RDONLY | O_NONBLOCK, 0);
+	if (fd < 0)
+		return;
+	(void)futimens(fd, ts);
+	close(fd);
+}
+
 static void apply_peer(struct drv *d, const struct retro_action *a)
 {
 	int pidx = proc_index(d->r, a->proc);
@@ -560,6 +589,8 @@ static void apply_peer(struct drv *d, const struct retro_action *a)
 					   (mode_t)a->arg[mi] & 07777);
 			if (fd >= 0)
 				close(fd);
+			if (fl & (O_CREAT | O_TRUNC))
+				stamp(d, p1, a, (a->flags & RA_CREATED) != 0);
 		}
 		return;
 	}
@@ -594,13 +625,16 @@ static void apply_peer(struct drv *d, const struct retro_action *a)
 		fo = fdoff(d, a->proc, (int64_t)a->arg[0], 1);
 		put_bytes(d, a, (a->flags & RA_OFFSET) ? a->off : fo->off);
 		fo->off = ((a->flags & RA_OFFSET) ? a->off : fo->off) + a->ret;
+		stamp(d, retro_path(d->st, a->obj), a, 0);
 		return;
 	case RC_pwrite:
 	case RC_pwrite64:
 	case RC_pwritev:
 	case RC_pwritev64:
-		if (a->ret > 0)
+		if (a->ret > 0) {
 			put_bytes(d, a, (int64_t)a->arg[3]);
+			stamp(d, retro_path(d->st, a->obj), a, 0);
+		}
 		return;
 	case RC_landed:
 		put_bytes(d, a, (int64_t)a->arg[2]);
@@ -621,6 +655,7 @@ static void apply_peer(struct drv *d, const struct retro_action *a)
 			if (ftruncate(fd, (off_t)a->arg[1]) < 0)
 				emit(d, "H note: could not truncate %s", p1);
 			close(fd);
+			stamp(d, p1, a, 0);
 		}
 		return;
 	}
@@ -1205,7 +1240,7 @@ static void on_msg(struct drv *d, struct conn *c, const struct retro_sh_msg *m)
 
 	if (m->type != SH_HELLO) {
 		check_result(d, c, m);
-		if (m->type != SH_WAKE)
+		if (m->type != SH_WAKE && m->type != SH_SETCLOCK)
 			c->last = NULL;
 	}
 
@@ -1289,6 +1324,24 @@ static void on_msg(struct drv *d, struct conn *c, const struct retro_sh_msg *m)
 		c->pend_call = m->call;
 		c->state = C_PEND;
 		return;
+	case SH_SETCLOCK: {
+		/* V's realtime moves for everyone after this moment; the
+		 * host's clock never does.  A call that failed when recorded
+		 * (no permission) fails again while the thread follows. */
+		struct retro_sh_reply rp = { .v = c->v };
+		const struct retro_action *a = c->last;
+		if (a && a->state == 2 && a->err)
+			rp.flags |= SHR_DENIED;
+		else if (!d->o->naive)
+			d->rtoff = m->arg - c->v;
+		c->last = NULL;
+		rp.rtoff = d->rtoff;
+		rp.flags |= d->o->naive ? SHR_NAIVE : 0;
+		c->replied = mono_ns();
+		if (write(c->fd, &rp, sizeof rp) != (ssize_t)sizeof rp)
+			c->state = C_DEAD;
+		return;
+	}
 	case SH_WAKE:
 		c->expect_wake = 0;
 		c->deadline = -1;
@@ -1838,8 +1891,13 @@ static int replay_once(struct drv *d)
 				break;
 		}
 	}
-	advance(d, d->vstart);
+	{
+		struct timespec now;
+		clock_gettime(CLOCK_REALTIME, &now);
+		d->rt0 = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+	}
 	d->wall0 = mono_ns();
+	advance(d, d->vstart);
 	for (size_t i = 0; i < r->nprocs; i++) {
 		const struct retro_action *s;
 		pid_t pid;

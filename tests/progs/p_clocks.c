@@ -1,5 +1,5 @@
-/* Prints how far each clock moved across a 2 s sleep, and across 50 ms of
- * CPU work, in ms: what a shepherded process sees of virtual time. */
+/* Prints how far each clock moved across a 2 s sleep, in tenths of a
+ * second, and whether they moved across 50 ms of CPU work: what a shepherded process sees of virtual time. */
 #include <stdio.h>
 #include <sys/time.h>
 #include <time.h>
@@ -27,10 +27,11 @@ int main(void)
 	volatile unsigned long x = 0;
 
 	nanosleep(&two, NULL);
-	printf("sleep: realtime %.0f monotonic %.0f boottime %.0f "
-	       "gettimeofday %.0f time %s\n",
-	       ms(CLOCK_REALTIME) - r0, ms(CLOCK_MONOTONIC) - m0,
-	       ms(CLOCK_BOOTTIME) - b0, tod_ms() - g0,
+	/* in tenths of a second: what a replay must reproduce exactly */
+	printf("sleep: realtime %.1f monotonic %.1f boottime %.1f "
+	       "gettimeofday %.1f time %s\n",
+	       (ms(CLOCK_REALTIME) - r0) / 1e3, (ms(CLOCK_MONOTONIC) - m0) / 1e3,
+	       (ms(CLOCK_BOOTTIME) - b0) / 1e3, (tod_ms() - g0) / 1e3,
 	       time(NULL) - t0 >= 1 ? "moved" : "still");
 	/* 50 ms of CPU: the thread's CPU clock is real */
 	c0 = ms(CLOCK_THREAD_CPUTIME_ID);

@@ -1,7 +1,8 @@
 /* Timed waits that nothing may cut short, and ones that something does:
  * a condition variable and poll, each once timing out and once woken by
  * another thread that sleeps first.  Prints what each returned and how
- * many ms the clocks moved across it. */
+ * many seconds the clocks moved across it, in tenths: what a replay must
+ * reproduce exactly. */
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -76,7 +77,8 @@ int main(void)
 	pthread_mutex_lock(&mu);
 	r = pthread_cond_timedwait(&cv, &mu, &dl);
 	pthread_mutex_unlock(&mu);
-	printf("cond-timeout: %s realtime %.0f\n", name(r), ms(CLOCK_REALTIME) - r0);
+	printf("cond-timeout: %s realtime %.1f\n", name(r),
+	       (ms(CLOCK_REALTIME) - r0) / 1e3);
 
 	/* 2. the same on a CLOCK_MONOTONIC condition variable, 400 ms */
 	pthread_condattr_init(&ca);
@@ -87,8 +89,8 @@ int main(void)
 	pthread_mutex_lock(&mu);
 	r = pthread_cond_timedwait(&mcv, &mu, &dl);
 	pthread_mutex_unlock(&mu);
-	printf("cond-mono-timeout: %s monotonic %.0f\n", name(r),
-	       ms(CLOCK_MONOTONIC) - m0);
+	printf("cond-mono-timeout: %s monotonic %.1f\n", name(r),
+	       (ms(CLOCK_MONOTONIC) - m0) / 1e3);
 
 	/* 3. another thread signals after 300 ms of a 5 s wait */
 	r0 = ms(CLOCK_REALTIME);
@@ -100,8 +102,8 @@ int main(void)
 		r = pthread_cond_timedwait(&cv, &mu, &dl);
 	pthread_mutex_unlock(&mu);
 	pthread_join(th, NULL);
-	printf("cond-signal: %s flag %d realtime %.0f\n", name(r), flag,
-	       ms(CLOCK_REALTIME) - r0);
+	printf("cond-signal: %s flag %d realtime %.1f\n", name(r), flag,
+	       (ms(CLOCK_REALTIME) - r0) / 1e3);
 
 	/* 4. poll of an empty pipe: times out after 600 ms */
 	if (pipe(pfd) < 0)
@@ -110,15 +112,15 @@ int main(void)
 	p.events = POLLIN;
 	m0 = ms(CLOCK_MONOTONIC);
 	r = poll(&p, 1, 600);
-	printf("poll-timeout: %d revents %d monotonic %.0f\n", r, p.revents,
-	       ms(CLOCK_MONOTONIC) - m0);
+	printf("poll-timeout: %d revents %d monotonic %.1f\n", r, p.revents,
+	       (ms(CLOCK_MONOTONIC) - m0) / 1e3);
 
 	/* 5. a thread writes after 200 ms of a 5 s poll */
 	m0 = ms(CLOCK_MONOTONIC);
 	pthread_create(&th, NULL, writer, NULL);
 	r = poll(&p, 1, 5000);
 	pthread_join(th, NULL);
-	printf("poll-data: %d revents %d monotonic %.0f\n", r, p.revents,
-	       ms(CLOCK_MONOTONIC) - m0);
+	printf("poll-data: %d revents %d monotonic %.1f\n", r, p.revents,
+	       (ms(CLOCK_MONOTONIC) - m0) / 1e3);
 	return 0;
 }
