@@ -1348,6 +1348,11 @@ static void shep_stamp(struct retro_call *c, const struct retro_call_desc *d,
 	retro_sys4(SYS_utimensat, fd, NULL, ts, 0);
 }
 
+int retro_call_setclock(struct retro_call *c, int64_t ns)
+{
+	return retro_shep_setclock(ns, c->t->index);
+}
+
 /* A call announced as blocking returned. */
 static __attribute__((noinline)) void shep_wake(struct retro_call *c,
 						int64_t ret)

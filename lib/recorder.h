@@ -59,6 +59,8 @@ struct retro_call {
 	 (c).sp = (uint64_t)(uintptr_t)__builtin_frame_address(0))
 
 int retro_enter(struct retro_call *c, int call);
+/* Shepherd mode: c sets the realtime clock to ns; moves V (shepherd.h). */
+int retro_call_setclock(struct retro_call *c, int64_t ns);
 void retro_intent(struct retro_call *c);
 void retro_result(struct retro_call *c, int64_t ret);
 

@@ -186,6 +186,19 @@ int retro_shep_timed_out(void)
 	return 1;
 }
 
+int retro_shep_setclock(int64_t ns, uint32_t thread)
+{
+	struct retro_sh_msg m;
+
+	memset(&m, 0, RETRO_SH_MSG_HDR + 1);
+	m.type = SH_SETCLOCK;
+	m.arg = ns;
+	m.timeout = -1;
+	if (retro_shep_send(&m, thread) < 0 || (rflags & SHR_DENIED))
+		return -EPERM;
+	return 0;
+}
+
 int retro_shep_clock(clockid_t clk, struct timespec *ts)
 {
 	int64_t v;

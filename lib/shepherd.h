@@ -24,6 +24,7 @@ enum {
 	SH_SLEEP,     /* a sleep of arg ns (squeezed) */
 	SH_BLOCK,     /* a call that may wait for another process; no reply */
 	SH_WAKE,      /* it returned */
+	SH_SETCLOCK,  /* the realtime clock is set to arg ns: V moves */
 };
 
 enum {
@@ -63,6 +64,7 @@ enum {
 	SHR_NAIVE = 1 << 0,   /* time is not virtual: clocks read the host's */
 	SHR_TIMEOUT = 1 << 1, /* unasked: the timed wait the thread is blocked
 			       * in reached its deadline on V (v) */
+	SHR_DENIED = 1 << 2,  /* SETCLOCK: it failed when recorded (EPERM) */
 };
 
 struct retro_sh_reply {
@@ -110,6 +112,11 @@ typedef int (*retro_condwait_fn)(void *cond, void *mutex, clockid_t clk,
 				 const struct timespec *abstime);
 int retro_shep_condwait(retro_condwait_fn wait, void *cond, void *mutex,
 			clockid_t clk, const struct timespec *abstime)
+	__attribute__((visibility("hidden")));
+/* clock_settime(CLOCK_REALTIME) or settimeofday in shepherd mode: moves
+ * V for the whole replay, never the host's clock.  Returns 0, or -EPERM
+ * when the recorded call failed or there is no driver. */
+int retro_shep_setclock(int64_t ns, uint32_t thread)
 	__attribute__((visibility("hidden")));
 /* In the parent after a fork: count it. */
 void retro_shep_forked_parent(void) __attribute__((visibility("hidden")));

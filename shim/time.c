@@ -82,19 +82,42 @@ RETRO_EXPORT time_t time(time_t *t)
 	return r;
 }
 
+/* Shepherd mode: setting the realtime clock moves V, never the host's
+ * clock.  Returns the call's result, errno set. */
+static int shep_setclock(struct retro_call *c, int64_t ns)
+{
+	int e = -retro_call_setclock(c, ns);
+
+	if (e) {
+		errno = e;
+		return -1;
+	}
+	return 0;
+}
+
 /* man 2 clock_settime: recorded, and the clock map re-anchored after. */
 RETRO_EXPORT int clock_settime(clockid_t clk, const struct timespec *ts)
 {
 	struct retro_call c;
 	int r;
 
-	if (!retro_enter(&c, RC_clock_settime))
+	if (!retro_enter(&c, RC_clock_settime)) {
+		if (__builtin_expect(retro_shep_on, 0) && clk == CLOCK_REALTIME) {
+			errno = EPERM; /* never the host's clock */
+			return -1;
+		}
 		return REAL(clock_settime)(clk, ts);
+	}
 	c.v[0] = (uint64_t)clk;
 	c.v[1] = SHIM_U64(ts);
 	RETRO_SITE(c);
 	retro_intent(&c);
-	r = REAL(clock_settime)(clk, ts);
+	if (__builtin_expect(retro_shep_on, 0) && clk == CLOCK_REALTIME &&
+	    ts && ts->tv_nsec >= 0 && ts->tv_nsec < 1000000000)
+		r = shep_setclock(&c, (int64_t)ts->tv_sec * 1000000000 +
+					       ts->tv_nsec);
+	else
+		r = REAL(clock_settime)(clk, ts);
 	retro_result(&c, r);
 	if (r == 0)
 		retro_clock_stepped();
@@ -108,12 +131,22 @@ RETRO_EXPORT int settimeofday(const struct timeval *tv,
 	struct retro_call c;
 	int r;
 
-	if (!retro_enter(&c, RC_settimeofday))
+	if (!retro_enter(&c, RC_settimeofday)) {
+		if (__builtin_expect(retro_shep_on, 0) && tv) {
+			errno = EPERM; /* never the host's clock */
+			return -1;
+		}
 		return REAL(settimeofday)(tv, tz);
+	}
 	c.v[0] = SHIM_U64(tv);
 	RETRO_SITE(c);
 	retro_intent(&c);
-	r = REAL(settimeofday)(tv, tz);
+	if (__builtin_expect(retro_shep_on, 0) && tv && tv->tv_usec >= 0 &&
+	    tv->tv_usec < 1000000)
+		r = shep_setclock(&c, (int64_t)tv->tv_sec * 1000000000 +
+					       (int64_t)tv->tv_usec * 1000);
+	else
+		r = REAL(settimeofday)(tv, tz);
 	retro_result(&c, r);
 	if (r == 0)
 		retro_clock_stepped();
