@@ -17,6 +17,7 @@ int cmd_files(int argc, char **argv);
 int cmd_cat(int argc, char **argv);
 int cmd_fsck(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_check(int argc, char **argv);
 
 /* Prints "retro-replay CMD: msg" to stderr. */
 void errorf(const char *cmd, const char *fmt, ...)

@@ -15,6 +15,7 @@ static const struct {
 	{ "files", cmd_files, "list every path changed and its versions" },
 	{ "cat", cmd_cat, "print what a path held at a moment" },
 	{ "run", cmd_run, "re-execute processes on a virtual timeline" },
+	{ "check", cmd_check, "find synchronization that only timing provides" },
 	{ "fsck", cmd_fsck, "check a store's integrity" },
 	{ "import", cmd_import, "import what recording processes left in the spool" },
 };

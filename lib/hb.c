@@ -1,0 +1,920 @@
+/* Timing dependencies from happens-before (see hb.h). */
+#define _GNU_SOURCE
+#include "config.h"
+#include "hb.h"
+#include "model.h"
+#include "spool.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <retro/calls.h>
+
+/* ---- a map from 64-bit keys to indices ------------------------------------ */
+
+struct map {
+	uint64_t *keys; /* 0: empty (keys are made non-zero) */
+	uint64_t *vals;
+	size_t cap, n;
+};
+
+struct hb; /* below */
+
+static size_t mix(uint64_t k)
+{
+	k ^= k >> 33;
+	k *= 0xff51afd7ed558ccdULL;
+	k ^= k >> 33;
+	return (size_t)k;
+}
+
+/* The slot of key, or of where it would go. */
+static size_t map_slot(const struct map *m, uint64_t key)
+{
+	size_t i = mix(key) & (m->cap - 1);
+
+	while (m->keys[i] && m->keys[i] != key)
+		i = (i + 1) & (m->cap - 1);
+	return i;
+}
+
+/* ---- the analysis's state -------------------------------------------------- */
+
+enum { OK_FILE = 1, OK_STREAM, OK_IGNORED };
+
+struct pend {     /* a process's last observation since the modification */
+	int32_t p;
+	uint32_t c;
+	const struct retro_action *a;
+};
+
+struct cand {     /* a read-write finding its observer may still cancel */
+	int32_t p;    /* the observer */
+	int32_t q;    /* the modifier, and its clock at the modification */
+	uint32_t qc;
+	size_t fi;
+};
+
+struct chunk {    /* bytes written into a stream, not yet all read */
+	uint64_t from, to;
+	uint32_t *vc;
+};
+
+struct hobj {
+	uint64_t path;
+	int32_t mod_p; /* -1: no modification seen */
+	uint32_t mod_c;
+	const struct retro_action *mod_a;
+	uint32_t *mod_vc;
+	uint8_t mod_append;
+	struct pend *pend;
+	uint32_t npend, cappend;
+	struct cand *cand;
+	uint32_t ncand, capcand;
+	/* streams */
+	uint64_t wofs, rofs;
+	struct chunk *q;
+	size_t qh, qn, qcap;
+	/* locks */
+	uint32_t *lock_vc;
+};
+
+struct hb {
+	const struct retro_recording *r;
+	struct retro_store *st;
+	int flags;
+	size_t n;          /* processes */
+	uint32_t *vc;      /* n x n */
+	uint32_t **fork_vc; /* a child's parent clock at its fork */
+	unsigned char *started;
+	uint32_t **held;   /* per process: lock objects it holds */
+	uint32_t *nheld;
+	struct map ids;    /* process id -> index */
+	struct map objs;   /* key -> index in o */
+	struct map kinds;  /* path id -> OK_* */
+	struct map append; /* path id -> 1: opened O_APPEND somewhere */
+	struct map cid;    /* path id -> content key */
+	uint64_t fresh;    /* content keys for created files */
+	struct hobj *o;
+	size_t no, capo;
+	struct retro_finding *f;
+	unsigned char *dead; /* a later look cancelled the finding */
+	size_t nf, capf, capdead;
+	size_t bytes, peak;
+	int oom;
+};
+
+static void *hb_alloc(struct hb *h, size_t n)
+{
+	void *p = calloc(1, n ? n : 1);
+
+	if (!p) {
+		h->oom = 1;
+		return NULL;
+	}
+	h->bytes += n;
+	if (h->bytes > h->peak)
+		h->peak = h->bytes;
+	return p;
+}
+
+static void hb_free(struct hb *h, void *p, size_t n)
+{
+	if (!p)
+		return;
+	h->bytes -= n;
+	free(p);
+}
+
+/* Grows *arr (of *cap elements of size sz) to hold need; 0 or -1. */
+static int grow(struct hb *h, void **arr, size_t *cap, size_t need, size_t sz)
+{
+	size_t nc;
+	void *p;
+
+	if (need <= *cap)
+		return 0;
+	nc = *cap ? *cap * 2 : 8;
+	while (nc < need)
+		nc *= 2;
+	p = realloc(*arr, nc * sz);
+	if (!p) {
+		h->oom = 1;
+		return -1;
+	}
+	memset((char *)p + *cap * sz, 0, (nc - *cap) * sz);
+	h->bytes += (nc - *cap) * sz;
+	if (h->bytes > h->peak)
+		h->peak = h->bytes;
+	*arr = p;
+	*cap = nc;
+	return 0;
+}
+
+static int map_init(struct hb *h, struct map *m)
+{
+	m->cap = 64;
+	m->n = 0;
+	m->keys = hb_alloc(h, m->cap * sizeof *m->keys);
+	m->vals = hb_alloc(h, m->cap * sizeof *m->vals);
+	return m->keys && m->vals ? 0 : -1;
+}
+
+static void map_free(struct hb *h, struct map *m)
+{
+	hb_free(h, m->keys, m->cap * sizeof *m->keys);
+	hb_free(h, m->vals, m->cap * sizeof *m->vals);
+}
+
+/* Keys are made non-zero; two keys that differ only in the top bit are
+ * one (path ids are 64-bit hashes: a collision there is as unlikely). */
+static int map_find(const struct map *m, uint64_t key, uint64_t *val)
+{
+	size_t i = map_slot(m, key | 1ULL << 63);
+
+	if (!m->keys[i])
+		return 0;
+	*val = m->vals[i];
+	return 1;
+}
+
+/* The value of key (an index or a small number), or -1. */
+static int64_t map_get(const struct map *m, uint64_t key)
+{
+	uint64_t v;
+
+	return map_find(m, key, &v) ? (int64_t)v : -1;
+}
+
+static int map_put(struct hb *h, struct map *m, uint64_t key, uint64_t val)
+{
+	size_t i;
+
+	key |= 1ULL << 63;
+	if ((m->n + 1) * 2 > m->cap) {
+		struct map nm = { .cap = m->cap * 2 };
+		nm.keys = hb_alloc(h, nm.cap * sizeof *nm.keys);
+		nm.vals = hb_alloc(h, nm.cap * sizeof *nm.vals);
+		if (!nm.keys || !nm.vals)
+			return -1;
+		for (size_t k = 0; k < m->cap; k++)
+			if (m->keys[k]) {
+				size_t j = map_slot(&nm, m->keys[k]);
+				nm.keys[j] = m->keys[k];
+				nm.vals[j] = m->vals[k];
+				nm.n++;
+			}
+		map_free(h, m);
+		*m = nm;
+	}
+	i = map_slot(m, key);
+	if (!m->keys[i]) {
+		m->keys[i] = key;
+		m->n++;
+	}
+	m->vals[i] = val;
+	return 0;
+}
+
+/* ---- vector clocks ---------------------------------------------------------- */
+
+static uint32_t *vc_of(struct hb *h, int32_t p)
+{
+	return h->vc + (size_t)p * h->n;
+}
+
+static void join(struct hb *h, uint32_t *dst, const uint32_t *src)
+{
+	if (!src)
+		return;
+	for (size_t i = 0; i < h->n; i++)
+		if (src[i] > dst[i])
+			dst[i] = src[i];
+}
+
+static uint32_t *snapshot(struct hb *h, uint32_t *into, int32_t p)
+{
+	if (!into)
+		into = hb_alloc(h, h->n * sizeof *into);
+	if (into)
+		memcpy(into, vc_of(h, p), h->n * sizeof *into);
+	return into;
+}
+
+/* ---- objects ---------------------------------------------------------------- */
+
+enum { KEY_CONTENT = 1, KEY_ENTRY, KEY_STREAM, KEY_LOCK };
+
+static struct hobj *obj(struct hb *h, int kind, uint64_t id, uint64_t path)
+{
+	uint64_t key = (id & ~(7ULL << 60)) | ((uint64_t)kind << 60);
+	int64_t i = map_get(&h->objs, key);
+	struct hobj *o;
+
+	if (i >= 0) {
+		o = &h->o[i];
+		if (path)
+			o->path = path;
+		return o;
+	}
+	if (grow(h, (void **)&h->o, &h->capo, h->no + 1, sizeof *h->o) < 0 ||
+	    map_put(h, &h->objs, key, (uint32_t)h->no) < 0)
+		return NULL;
+	o = &h->o[h->no++];
+	o->path = path;
+	o->mod_p = -1;
+	return o;
+}
+
+/* What kind of object a path id names: a file, a stream (pipe, FIFO,
+ * socket), or nothing to analyse (devices, /proc, /sys). */
+static int kind_of(struct hb *h, uint64_t id)
+{
+	int64_t k = map_get(&h->kinds, id);
+	const char *s;
+
+	if (k > 0)
+		return (int)k;
+	s = retro_path(h->st, id);
+	if (!s || !*s)
+		k = OK_IGNORED;
+	else if (strncmp(s, "pipe:", 5) == 0 || strncmp(s, "socket:", 7) == 0)
+		k = OK_STREAM;
+	else if (s[0] != '/' || strncmp(s, "/dev/", 5) == 0 ||
+		 strncmp(s, "/proc/", 6) == 0 || strncmp(s, "/sys/", 5) == 0)
+		k = OK_IGNORED;
+	else
+		k = OK_FILE;
+	map_put(h, &h->kinds, id, (uint32_t)k);
+	return (int)k;
+}
+
+/* The content a path names now: renames and links carry it along, and a
+ * file created anew is new content.  Until then a path is its own. */
+static uint64_t content_of(struct hb *h, uint64_t path)
+{
+	uint64_t c;
+
+	return map_find(&h->cid, path, &c) ? c : path;
+}
+
+static void set_content(struct hb *h, uint64_t path, uint64_t content)
+{
+	map_put(h, &h->cid, path, content);
+}
+
+/* A content key no path id has (as far as 64-bit hashes go). */
+static uint64_t fresh(struct hb *h)
+{
+	return mix(++h->fresh ^ 0x9e3779b97f4a7c15ULL) | 1;
+}
+
+/* ---- findings --------------------------------------------------------------- */
+
+static size_t finding(struct hb *h, struct hobj *o, int kind, int conflict,
+		      const struct retro_action *first,
+		      const struct retro_action *second)
+{
+	struct retro_finding *f;
+
+	if (grow(h, (void **)&h->f, &h->capf, h->nf + 1, sizeof *h->f) < 0 ||
+	    grow(h, (void **)&h->dead, &h->capdead, h->nf + 1, 1) < 0)
+		return SIZE_MAX;
+	f = &h->f[h->nf];
+	f->path = o->path;
+	f->kind = kind;
+	f->conflict = conflict;
+	f->first = first;
+	f->second = second;
+	f->slack = second->start - first->end;
+	return h->nf++;
+}
+
+/* p observes o at clock c: it sees the version of o's last modification,
+ * which orders that modification before it; and a look that sees a
+ * modification cancels the findings of p's earlier looks against it (a
+ * polling loop is synchronized by its last look). */
+static void observe(struct hb *h, struct hobj *o, int32_t p, uint32_t c,
+		    const struct retro_action *a)
+{
+	uint32_t *v = vc_of(h, p);
+	uint32_t i;
+
+	if (!o)
+		return;
+	if (o->mod_p >= 0 && o->mod_p != p)
+		join(h, v, o->mod_vc);
+	for (i = 0; i < o->ncand;) {
+		struct cand *k = &o->cand[i];
+		if (k->p == p && v[k->q] >= k->qc) {
+			h->dead[k->fi] = 1;
+			*k = o->cand[--o->ncand];
+		} else {
+			i++;
+		}
+	}
+	for (i = 0; i < o->npend; i++)
+		if (o->pend[i].p == p)
+			break;
+	if (i == o->npend) {
+		size_t cap = o->cappend;
+		if (grow(h, (void **)&o->pend, &cap, o->npend + 1,
+			 sizeof *o->pend) < 0)
+			return;
+		o->cappend = (uint32_t)cap;
+		o->npend++;
+	}
+	o->pend[i] = (struct pend){ p, c, a };
+}
+
+/* p modifies o at clock c. */
+static void modify(struct hb *h, struct hobj *o, int kind, int32_t p,
+		   uint32_t c, const struct retro_action *a, int append)
+{
+	uint32_t *v = vc_of(h, p);
+
+	if (!o)
+		return;
+	if (o->mod_p >= 0 && o->mod_p != p && v[o->mod_p] < o->mod_c &&
+	    ((h->flags & RHB_ALL) || (!append && !o->mod_append)))
+		finding(h, o, kind, RF_WRITE_WRITE, o->mod_a, a);
+	for (uint32_t i = 0; i < o->npend; i++) {
+		struct pend *e = &o->pend[i];
+		size_t fi, cap;
+		if (e->p == p || v[e->p] >= e->c)
+			continue;
+		fi = finding(h, o, kind, RF_READ_WRITE, e->a, a);
+		if (fi == SIZE_MAX)
+			return;
+		cap = o->capcand;
+		if (grow(h, (void **)&o->cand, &cap, o->ncand + 1,
+			 sizeof *o->cand) < 0)
+			return;
+		o->capcand = (uint32_t)cap;
+		o->cand[o->ncand++] = (struct cand){ e->p, p, c, fi };
+	}
+	o->npend = 0;
+	o->mod_p = p;
+	o->mod_c = c;
+	o->mod_a = a;
+	o->mod_append = (uint8_t)append;
+	o->mod_vc = snapshot(h, o->mod_vc, p);
+}
+
+/* Bytes into a stream, and out of it: the read joins the clocks of the
+ * writes whose bytes it returned. */
+static void stream_write(struct hb *h, struct hobj *o, int32_t p, int64_t n)
+{
+	struct chunk *k;
+
+	if (!o || n <= 0)
+		return;
+	if (grow(h, (void **)&o->q, &o->qcap, o->qn + 1, sizeof *o->q) < 0)
+		return;
+	k = &o->q[o->qn++];
+	k->from = o->wofs;
+	o->wofs += (uint64_t)n;
+	k->to = o->wofs;
+	k->vc = snapshot(h, NULL, p);
+}
+
+static void stream_read(struct hb *h, struct hobj *o, int32_t p, int64_t n)
+{
+	if (!o || n <= 0)
+		return;
+	o->rofs += (uint64_t)n;
+	while (o->qh < o->qn && o->q[o->qh].from < o->rofs) {
+		struct chunk *k = &o->q[o->qh];
+		join(h, vc_of(h, p), k->vc);
+		if (k->to > o->rofs)
+			break;
+		hb_free(h, k->vc, h->n * sizeof *k->vc);
+		k->vc = NULL;
+		o->qh++;
+	}
+	if (o->qh == o->qn)
+		o->qh = o->qn = 0;
+}
+
+/* ---- locks ------------------------------------------------------------------ */
+
+static void lock_release(struct hb *h, struct hobj *l, int32_t p)
+{
+	if (!l)
+		return;
+	if (!l->lock_vc)
+		l->lock_vc = hb_alloc(h, h->n * sizeof *l->lock_vc);
+	if (l->lock_vc)
+		join(h, l->lock_vc, vc_of(h, p));
+}
+
+static void lock_hold(struct hb *h, int32_t p, struct hobj *l, int hold)
+{
+	uint32_t idx = (uint32_t)(l - h->o);
+	uint32_t i;
+
+	for (i = 0; i < h->nheld[p]; i++)
+		if (h->held[p][i] == idx)
+			break;
+	if (hold && i == h->nheld[p]) {
+		size_t cap = h->nheld[p];
+		uint32_t *nh = realloc(h->held[p], (cap + 1) * sizeof *nh);
+		if (!nh) {
+			h->oom = 1;
+			return;
+		}
+		h->held[p] = nh;
+		nh[h->nheld[p]++] = idx;
+	} else if (!hold && i < h->nheld[p]) {
+		h->held[p][i] = h->held[p][--h->nheld[p]];
+	}
+}
+
+/* ---- actions ---------------------------------------------------------------- */
+
+static int32_t proc_ix(struct hb *h, uint32_t id)
+{
+	int64_t i = map_get(&h->ids, id);
+	return i >= 0 ? (int32_t)i : -1;
+}
+
+/* The child of process p with the given pid, or -1. */
+static int32_t child_of(struct hb *h, int32_t p, int64_t pid)
+{
+	const struct retro_recording *r = h->r;
+
+	for (size_t i = 0; i < r->nprocs; i++)
+		if (r->procs[i].parent == r->procs[p].id &&
+		    r->procs[i].pid == pid)
+			return (int32_t)i;
+	return -1;
+}
+
+static int is_read(int c)
+{
+	return c == RC_read || c == RC_pread || c == RC_pread64 ||
+	       c == RC_readv || c == RC_preadv || c == RC_preadv64;
+}
+
+/* The path id argument of a call that names one path (kind K_PATH*). */
+static uint64_t path_arg(const struct retro_action *a, int which)
+{
+	const struct retro_call_desc *d = &retro_calls[a->call];
+	int seen = 0;
+
+	for (int i = 0; i < d->nargs; i++)
+		if (d->kind[i] == K_PATH || d->kind[i] == K_PATHAT ||
+		    d->kind[i] == K_PATHW || d->kind[i] == K_PATHRM ||
+		    d->kind[i] == K_PATHATRM) {
+			if (seen++ == which)
+				return a->arg[i];
+		}
+	return 0;
+}
+
+/* The fd argument a call writes through, and whether it is one. */
+static int writes_fd(const struct retro_action *a, int64_t *fd)
+{
+	const struct retro_call_desc *d = &retro_calls[a->call];
+
+	for (int i = 0; i < d->nargs; i++)
+		if (d->kind[i] == K_FDW) {
+			*fd = (int64_t)a->arg[i];
+			return 1;
+		}
+	return 0;
+}
+
+static int succeeded(const struct retro_action *a)
+{
+	switch (retro_calls[a->call].rkind) {
+	case R_ERRNUM:
+		return a->ret == 0;
+	default:
+		return a->err == 0 && a->ret >= 0;
+	}
+}
+
+static void entry_observe(struct hb *h, uint64_t path, int32_t p, uint32_t c,
+			  const struct retro_action *a)
+{
+	if (path && kind_of(h, path) != OK_IGNORED)
+		observe(h, obj(h, KEY_ENTRY, path, path), p, c, a);
+}
+
+static void entry_modify(struct hb *h, uint64_t path, int32_t p, uint32_t c,
+			 const struct retro_action *a)
+{
+	if (path && kind_of(h, path) != OK_IGNORED)
+		modify(h, obj(h, KEY_ENTRY, path, path), RF_ENTRY, p, c, a, 0);
+}
+
+static struct hobj *content(struct hb *h, uint64_t path)
+{
+	return obj(h, KEY_CONTENT, content_of(h, path), path);
+}
+
+static void action(struct hb *h, const struct retro_action *a)
+{
+	int32_t p = proc_ix(h, a->proc);
+	uint32_t *v, c;
+	uint64_t p1, p2;
+	int64_t fd;
+
+	if (p < 0)
+		return;
+	v = vc_of(h, p);
+	if (!h->started[p]) {
+		/* fork -> the child's first action */
+		int32_t pp = proc_ix(h, h->r->procs[p].parent);
+		h->started[p] = 1;
+		if (h->fork_vc[p])
+			join(h, v, h->fork_vc[p]);
+		else if (pp >= 0)
+			join(h, v, vc_of(h, pp));
+	}
+	c = ++v[p];
+
+	switch (a->call) {
+	case RC_fork:
+	case RC_vfork:
+	case RC_posix_spawn:
+	case RC_posix_spawnp: {
+		int64_t pid = a->call == RC_fork || a->call == RC_vfork
+				      ? a->ret : (int64_t)(int32_t)a->arg[0];
+		int32_t k = pid > 0 ? child_of(h, p, pid) : -1;
+		if (k >= 0 && !h->started[k] && !h->fork_vc[k])
+			h->fork_vc[k] = snapshot(h, NULL, p);
+		return;
+	}
+	case RC_wait:
+	case RC_waitpid:
+	case RC_wait3:
+	case RC_wait4:
+		if (a->ret > 0) { /* the child's end -> the wait */
+			int32_t k = child_of(h, p, a->ret);
+			if (k >= 0)
+				join(h, v, vc_of(h, k));
+		}
+		return;
+	case RC_waitid:
+		if (a->ret == 0)
+			for (size_t i = 0; i < h->r->nprocs; i++)
+				if (h->r->procs[i].parent == h->r->procs[p].id &&
+				    (h->r->procs[i].flags & RP_ENDED) &&
+				    h->r->procs[i].end <= a->end)
+					join(h, v, vc_of(h, (int32_t)i));
+		return;
+	case RC_end:
+		while (h->nheld[p]) {
+			struct hobj *l = &h->o[h->held[p][0]];
+			lock_release(h, l, p);
+			lock_hold(h, p, l, 0);
+		}
+		return;
+	case RC_flock:
+	case RC_fcntl:
+	case RC_fcntl64: {
+		struct hobj *l;
+		int cmd = (int)a->arg[1];
+		if (!succeeded(a) || !a->obj || kind_of(h, a->obj) != OK_FILE)
+			return;
+		if (a->call != RC_flock && cmd != F_SETLK && cmd != F_SETLKW &&
+		    cmd != F_OFD_SETLK && cmd != F_OFD_SETLKW)
+			return;
+		l = obj(h, KEY_LOCK, a->obj, a->obj);
+		if (!l)
+			return;
+		if (a->call == RC_flock && ((int)a->arg[1] & LOCK_UN)) {
+			lock_release(h, l, p);
+			lock_hold(h, p, l, 0);
+			return;
+		}
+		/* an acquisition follows every release before it; fcntl's
+		 * unlock is not told apart from its lock, so each of its
+		 * calls is both */
+		join(h, v, l->lock_vc);
+		if (a->call != RC_flock)
+			lock_release(h, l, p);
+		lock_hold(h, p, l, 1);
+		return;
+	}
+	case RC_close:
+		if (a->obj && succeeded(a)) {
+			int64_t li = map_get(&h->objs, (a->obj & ~(7ULL << 60)) |
+							       ((uint64_t)KEY_LOCK << 60));
+			if (li >= 0) {
+				lock_release(h, &h->o[li], p);
+				lock_hold(h, p, &h->o[li], 0);
+			}
+		}
+		return;
+	case RC_truncate:
+	case RC_truncate64:
+		p1 = path_arg(a, 0);
+		if (succeeded(a) && kind_of(h, p1) == OK_FILE)
+			modify(h, content(h, p1), RF_CONTENT, p, c, a, 0);
+		return;
+	case RC_landed: /* bytes a copy put into a file */
+		p1 = a->arg[1];
+		if (kind_of(h, p1) == OK_FILE)
+			modify(h, content(h, p1), RF_CONTENT, p, c, a, 0);
+		return;
+	case RC_unlink:
+	case RC_unlinkat:
+	case RC_rmdir:
+		p1 = path_arg(a, 0);
+		if (succeeded(a))
+			entry_modify(h, p1, p, c, a);
+		else if (a->err == ENOENT)
+			entry_observe(h, p1, p, c, a);
+		return;
+	case RC_rename:
+	case RC_renameat:
+	case RC_renameat2:
+		p1 = path_arg(a, 0);
+		p2 = path_arg(a, 1);
+		if (!succeeded(a)) {
+			if (a->err == ENOENT)
+				entry_observe(h, p1, p, c, a);
+			return;
+		}
+		entry_modify(h, p1, p, c, a);
+		entry_modify(h, p2, p, c, a);
+		set_content(h, p2, content_of(h, p1));
+		set_content(h, p1, fresh(h));
+		return;
+	case RC_link:
+	case RC_linkat:
+		p1 = path_arg(a, 0);
+		p2 = path_arg(a, 1);
+		if (succeeded(a)) {
+			entry_modify(h, p2, p, c, a);
+			set_content(h, p2, content_of(h, p1));
+		} else if (a->err == EEXIST) {
+			entry_observe(h, p2, p, c, a);
+		}
+		return;
+	case RC_mkdir:
+	case RC_mkdirat:
+	case RC_symlink:
+	case RC_symlinkat:
+	case RC_mkfifo:
+	case RC_mkfifoat:
+		p1 = a->call == RC_symlink || a->call == RC_symlinkat
+			     ? path_arg(a, 0) : path_arg(a, 0);
+		if (succeeded(a))
+			entry_modify(h, p1, p, c, a);
+		else if (a->err == EEXIST)
+			entry_observe(h, p1, p, c, a);
+		return;
+	default:
+		break;
+	}
+
+	if (retro_is_open(a->call)) {
+		int fl = retro_open_flags(a);
+		p1 = retro_open_path(a);
+		if (!p1 || kind_of(h, p1) == OK_IGNORED)
+			return;
+		if (a->ret < 0) {
+			if (a->err == ENOENT || a->err == EEXIST)
+				entry_observe(h, p1, p, c, a);
+			return;
+		}
+		if (a->flags & RA_CREATED) {
+			if (fl & O_EXCL) /* it saw the name free */
+				entry_observe(h, p1, p, c, a);
+			entry_modify(h, p1, p, c, a);
+			if (kind_of(h, p1) == OK_FILE) {
+				set_content(h, p1, fresh(h));
+				modify(h, content(h, p1), RF_CONTENT, p, c, a, 0);
+			}
+			return;
+		}
+		entry_observe(h, p1, p, c, a);
+		if ((fl & O_TRUNC) && (fl & O_ACCMODE) != O_RDONLY &&
+		    kind_of(h, p1) == OK_FILE)
+			modify(h, content(h, p1), RF_CONTENT, p, c, a, 0);
+		return;
+	}
+	if (retro_looks_up(a->call)) {
+		int at = a->call == RC_fstatat || a->call == RC_fstatat64 ||
+			 a->call == RC_statx || a->call == RC_faccessat;
+		if (a->ret == 0 || a->err == ENOENT)
+			entry_observe(h, a->arg[at], p, c, a);
+		return;
+	}
+	if (is_read(a->call)) {
+		if (a->ret < 0 || !a->obj)
+			return;
+		switch (kind_of(h, a->obj)) {
+		case OK_STREAM:
+			stream_read(h, obj(h, KEY_STREAM, a->obj, a->obj), p,
+				    a->ret);
+			break;
+		case OK_FILE:
+			observe(h, content(h, a->obj), p, c, a);
+			break;
+		}
+		return;
+	}
+	if (writes_fd(a, &fd)) {
+		uint64_t o = a->obj;
+		int append;
+		if (!succeeded(a) || !o)
+			return;
+		append = fd == 1 || fd == 2 || map_get(&h->append, o) >= 0;
+		switch (kind_of(h, o)) {
+		case OK_STREAM:
+			stream_write(h, obj(h, KEY_STREAM, o, o), p, a->ret);
+			break;
+		case OK_FILE:
+			modify(h, content(h, o), RF_CONTENT, p, c, a, append);
+			break;
+		}
+	}
+}
+
+/* ---- the pass ----------------------------------------------------------------- */
+
+/* Before the pass: which paths are FIFOs or written as streams (a write
+ * that landed at no offset), and which were opened O_APPEND. */
+static void prescan(struct hb *h)
+{
+	const struct retro_recording *r = h->r;
+
+	for (size_t i = 0; i < r->nacts; i++) {
+		const struct retro_action *a = &r->acts[i];
+		int64_t fd;
+		if ((a->call == RC_mkfifo || a->call == RC_mkfifoat) &&
+		    succeeded(a))
+			map_put(h, &h->kinds, path_arg(a, 0), OK_STREAM);
+		else if (retro_is_open(a->call) && a->ret >= 0 &&
+			 (retro_open_flags(a) & O_APPEND))
+			map_put(h, &h->append, retro_open_path(a), 1);
+		else if (writes_fd(a, &fd) && a->obj && a->ret > 0 &&
+			 (a->call == RC_write || a->call == RC_writev) &&
+			 !(a->flags & RA_OFFSET) && kind_of(h, a->obj) == OK_FILE)
+			map_put(h, &h->kinds, a->obj, OK_STREAM);
+	}
+}
+
+static const struct retro_recording *sort_r;
+
+static int by_end(const void *x, const void *y)
+{
+	const struct retro_action *a = &sort_r->acts[*(const size_t *)x];
+	const struct retro_action *b = &sort_r->acts[*(const size_t *)y];
+
+	if (a->end != b->end)
+		return a->end < b->end ? -1 : 1;
+	if (a->start != b->start)
+		return a->start < b->start ? -1 : 1;
+	return *(const size_t *)x < *(const size_t *)y ? -1 : 1;
+}
+
+static int by_slack(const void *x, const void *y)
+{
+	const struct retro_finding *a = x, *b = y;
+
+	if (a->slack != b->slack)
+		return a->slack < b->slack ? -1 : 1;
+	return a->second->start < b->second->start ? -1
+	       : a->second->start > b->second->start;
+}
+
+int retro_hb_check(struct retro_store *st, const struct retro_recording *r,
+		   int flags, struct retro_finding **out, size_t *nout,
+		   struct retro_hb_stats *stats)
+{
+	struct hb h = { .r = r, .st = st, .flags = flags, .n = r->nprocs };
+	size_t *order = NULL, nord = 0;
+	int rc = 0;
+
+	*out = NULL;
+	*nout = 0;
+	if (h.n && h.n > ((size_t)1 << 32) / sizeof(uint32_t) / h.n)
+		return EFBIG; /* 4 GiB of clocks */
+	h.vc = hb_alloc(&h, (h.n ? h.n * h.n : 1) * sizeof *h.vc);
+	h.fork_vc = hb_alloc(&h, (h.n + 1) * sizeof *h.fork_vc);
+	h.started = hb_alloc(&h, h.n + 1);
+	h.held = hb_alloc(&h, (h.n + 1) * sizeof *h.held);
+	h.nheld = hb_alloc(&h, (h.n + 1) * sizeof *h.nheld);
+	order = malloc((r->nacts + 1) * sizeof *order);
+	if (!h.vc || !h.fork_vc || !h.started || !h.held || !h.nheld ||
+	    !order || map_init(&h, &h.ids) || map_init(&h, &h.objs) ||
+	    map_init(&h, &h.kinds) || map_init(&h, &h.append) ||
+	    map_init(&h, &h.cid)) {
+		rc = ENOMEM;
+		goto out;
+	}
+	h.bytes += (r->nacts + 1) * sizeof *order;
+	for (size_t i = 0; i < r->nprocs; i++)
+		map_put(&h, &h.ids, r->procs[i].id, (uint32_t)i);
+	prescan(&h);
+	for (size_t i = 0; i < r->nacts; i++)
+		if (r->acts[i].state == 2 || r->acts[i].call == RC_end)
+			order[nord++] = i;
+	sort_r = r;
+	qsort(order, nord, sizeof *order, by_end);
+	for (size_t i = 0; i < nord && !h.oom; i++)
+		action(&h, &r->acts[order[i]]);
+	if (h.oom) {
+		rc = ENOMEM;
+		goto out;
+	}
+	{
+		size_t k = 0;
+		for (size_t i = 0; i < h.nf; i++)
+			if (!h.dead[i])
+				h.f[k++] = h.f[i];
+		h.nf = k;
+	}
+	qsort(h.f, h.nf, sizeof *h.f, by_slack);
+	*out = h.f;
+	*nout = h.nf;
+	h.f = NULL;
+	if (stats) {
+		stats->actions = nord;
+		stats->objects = h.no;
+		stats->peak_bytes = h.peak;
+	}
+out:
+	for (size_t i = 0; i < h.no; i++) {
+		struct hobj *o = &h.o[i];
+		free(o->mod_vc);
+		free(o->pend);
+		free(o->cand);
+		for (size_t k = o->qh; k < o->qn; k++)
+			free(o->q[k].vc);
+		free(o->q);
+		free(o->lock_vc);
+	}
+	for (size_t i = 0; h.fork_vc && i < h.n; i++)
+		free(h.fork_vc[i]);
+	for (size_t i = 0; h.held && i < h.n; i++)
+		free(h.held[i]);
+	free(h.o);
+	free(h.f);
+	free(h.dead);
+	free(h.vc);
+	free(h.fork_vc);
+	free(h.started);
+	free(h.held);
+	free(h.nheld);
+	free(order);
+	free(h.ids.keys);
+	free(h.ids.vals);
+	free(h.objs.keys);
+	free(h.objs.vals);
+	free(h.kinds.keys);
+	free(h.kinds.vals);
+	free(h.append.keys);
+	free(h.append.vals);
+	free(h.cid.keys);
+	free(h.cid.vals);
+	return rc;
+}

@@ -1,0 +1,480 @@
+/* retro-replay check [--json] [--all] [--min-slack S] [--confirm] [STORE]:
+ * where a recording's correctness leans on timing rather than on
+ * synchronization (lib/hb.h does the analysis). */
+#define _GNU_SOURCE
+#include "config.h"
+#include "cmd.h"
+#include "json.h"
+#include "hb.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static void help(FILE *f)
+{
+	fprintf(f,
+		"usage: retro-replay check [--json] [--all] [--min-slack SECONDS]\n"
+		"                          [--confirm] [--no-import] [STORE]\n\n"
+		"Finds where the recording's correctness leans on timing rather "
+		"than on\nsynchronization: pairs of actions of two processes on "
+		"one file or directory\nentry, at least one of which changes it, "
+		"whose order was kept only by how\nlong things took (a sleep "
+		"used as a lock), not by a pipe, a wait, a lock or\nthe data "
+		"itself.  Each finding gives both actions with their call sites, "
+		"the\nslack (how much earlier the second could have come before "
+		"the order\nflipped) and the sleeps that supplied it.  Most "
+		"fragile first.\n\n"
+		"  --json             one JSON document: {\"findings\": [...], ...}\n"
+		"  --all              also O_APPEND writes and writes to standard "
+		"output or\n"
+		"                     error in write-write findings\n"
+		"  --min-slack S      exit 1 only for findings whose slack is at "
+		"most S\n"
+		"                     seconds (default: any finding)\n"
+		"  --confirm          replay each finding twice: the process that "
+		"supplied\n"
+		"                     the slack naively squeezed (the other's "
+		"observation\n"
+		"                     should change) and consistently (it should "
+		"not)\n"
+		"  --no-import        do not import the spool first\n"
+		"  -h, --help         show this help\n\n"
+		"Exit status: 0 no finding (at or below --min-slack), 1 findings, "
+		"2 errors.\n"
+		"In CI: retro-replay record -o S -- make test && "
+		"retro-replay check S\n");
+}
+
+/* The sleeps of the second action's process that overlap the window
+ * between the two actions: what held the second one back. */
+struct sleeps {
+	size_t *idx; /* action indices of sleeps, grouped by process */
+	size_t *first, *count; /* per process index */
+};
+
+static int sleeps_index(const struct retro_recording *r, struct sleeps *s)
+{
+	size_t n = r->nprocs, k = 0;
+	size_t *fill;
+
+	s->idx = malloc((r->nacts + 1) * sizeof *s->idx);
+	s->first = calloc(n + 1, sizeof *s->first);
+	s->count = calloc(n + 1, sizeof *s->count);
+	fill = calloc(n + 1, sizeof *fill);
+	if (!s->idx || !s->first || !s->count || !fill) {
+		free(fill);
+		return ENOMEM;
+	}
+	for (size_t i = 0; i < r->nacts; i++) {
+		const struct retro_action *a = &r->acts[i];
+		if (!(retro_calls[a->call].flags & F_SLEEP) || a->state != 2)
+			continue;
+		for (size_t p = 0; p < n; p++)
+			if (r->procs[p].id == a->proc) {
+				s->count[p]++;
+				break;
+			}
+	}
+	for (size_t p = 0; p < n; p++) {
+		s->first[p] = k;
+		k += s->count[p];
+	}
+	for (size_t i = 0; i < r->nacts; i++) {
+		const struct retro_action *a = &r->acts[i];
+		if (!(retro_calls[a->call].flags & F_SLEEP) || a->state != 2)
+			continue;
+		for (size_t p = 0; p < n; p++)
+			if (r->procs[p].id == a->proc) {
+				s->idx[s->first[p] + fill[p]++] = i;
+				break;
+			}
+	}
+	free(fill);
+	return 0;
+}
+
+static void sleeps_free(struct sleeps *s)
+{
+	free(s->idx);
+	free(s->first);
+	free(s->count);
+}
+
+static int proc_ix(const struct retro_recording *r, uint32_t id)
+{
+	for (size_t i = 0; i < r->nprocs; i++)
+		if (r->procs[i].id == id)
+			return (int)i;
+	return -1;
+}
+
+/* Calls fn for each sleep that supplied f's slack. */
+static void each_sleep(const struct retro_recording *r, const struct sleeps *s,
+		       const struct retro_finding *f,
+		       void (*fn)(const struct retro_action *, void *), void *arg)
+{
+	int p = proc_ix(r, f->second->proc);
+
+	if (p < 0)
+		return;
+	for (size_t k = 0; k < s->count[p]; k++) {
+		const struct retro_action *a = &r->acts[s->idx[s->first[p] + k]];
+		if (a->end > f->first->end && a->start < f->second->start)
+			fn(a, arg);
+	}
+}
+
+static const char *site(struct retro_store *st, const struct retro_action *a,
+			char *buf, size_t n)
+{
+	if (!a->stack || retro_stack_describe(st, a->stack, buf, n) != 0)
+		snprintf(buf, n, "(no call site)");
+	return buf;
+}
+
+struct out {
+	struct retro_store *st;
+	const struct retro_recording *r;
+	int json, nsl;
+};
+
+static void sleep_json(const struct retro_action *a, void *arg)
+{
+	struct out *o = arg;
+	char b[1024];
+
+	printf("%s{\"call\":\"%s\",\"duration_ns\":%lld,\"start_ns\":%lld,"
+	       "\"site\":",
+	       o->nsl++ ? "," : "", retro_calls[a->call].name,
+	       (long long)(a->end - a->start), (long long)(a->start - o->r->t0));
+	json_cstr(stdout, site(o->st, a, b, sizeof b));
+	printf("}");
+}
+
+/* The innermost frame of a site: enough for a line of human output. */
+static const char *frame(const char *site)
+{
+	static char b[512];
+	const char *e = strstr(site, " <- ");
+	size_t n = e ? (size_t)(e - site) : strlen(site);
+
+	if (n >= sizeof b)
+		n = sizeof b - 1;
+	memcpy(b, site, n);
+	b[n] = 0;
+	return b;
+}
+
+static void sleep_human(const struct retro_action *a, void *arg)
+{
+	struct out *o = arg;
+	char b[1024];
+
+	printf("   %s %s %.3f s at %.3f s, at %s\n",
+	       o->nsl++ ? "   and" : "slack from:", retro_calls[a->call].name,
+	       (double)(a->end - a->start) / 1e9, rel_s(o->r, a->start),
+	       frame(site(o->st, a, b, sizeof b)));
+}
+
+static void side_json(struct out *o, const char *name,
+		      const struct retro_action *a)
+{
+	const struct retro_proc *p = retro_proc_find(o->r, a->proc);
+	char b[1024];
+
+	printf("\"%s\":{\"proc\":%u,\"pid\":%d,\"program\":", name, a->proc,
+	       p ? p->pid : 0);
+	json_cstr(stdout, p ? proc_name(p) : NULL);
+	printf(",\"call\":\"%s\",\"start_ns\":%lld,\"end_ns\":%lld,\"site\":",
+	       retro_calls[a->call].name, (long long)(a->start - o->r->t0),
+	       (long long)(a->end - o->r->t0));
+	json_cstr(stdout, site(o->st, a, b, sizeof b));
+	printf("}");
+}
+
+static void side_human(struct out *o, const char *name,
+		       const struct retro_action *a)
+{
+	const struct retro_proc *p = retro_proc_find(o->r, a->proc);
+	char b[1024];
+
+	printf("   %-7s %s by %s (process %u, pid %d) at %.3f s\n"
+	       "           at %s\n",
+	       name, retro_calls[a->call].name, p ? proc_name(p) : "?",
+	       a->proc, p ? p->pid : 0, rel_s(o->r, a->start),
+	       frame(site(o->st, a, b, sizeof b)));
+}
+
+/* --confirm: runs `retro-replay run` on the process that supplied the
+ * slack, naive then consistent, and says whether the first action's
+ * process diverged in each. */
+static int replay_diverges(const char *store, uint32_t shep, uint32_t watch,
+			   int naive, char *why, size_t n)
+{
+	char root[] = "/tmp/retro-check.XXXXXX", report[64], sel[16];
+	char self[4096], *buf = NULL;
+	ssize_t k;
+	size_t len = 0;
+	pid_t pid;
+	int st, fd, rc = -1;
+	FILE *f;
+
+	k = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (k <= 0 || !mkdtemp(root)) {
+		snprintf(why, n, "%s", strerror(errno));
+		return -1;
+	}
+	self[k] = 0;
+	snprintf(report, sizeof report, "%s.json", root);
+	snprintf(sel, sizeof sel, "%u", shep);
+	pid = fork();
+	if (pid == 0) {
+		char rootdir[64];
+		int nul = open("/dev/null", O_RDWR);
+		snprintf(rootdir, sizeof rootdir, "%s/r", root);
+		if (nul >= 0) {
+			dup2(nul, 0);
+			dup2(nul, 1);
+		}
+		execl(self, self, "run", "-q", store, "--shepherd", sel,
+		      "--root", rootdir, "--report", report,
+		      naive ? "--naive" : NULL, (char *)NULL);
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) ||
+	    WEXITSTATUS(st) > 1) {
+		snprintf(why, n, "the replay failed (exit %d)",
+			 pid > 0 && WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+		goto out;
+	}
+	f = fopen(report, "r");
+	if (!f || getdelim(&buf, &len, 0, f) < 0) {
+		snprintf(why, n, "no report");
+		if (f)
+			fclose(f);
+		goto out;
+	}
+	fclose(f);
+	{
+		char pat[64];
+		const char *d = strstr(buf, "\"divergences\":");
+		snprintf(pat, sizeof pat, "\"proc\":%u,", watch);
+		rc = d && strstr(d, pat) ? 1 : 0;
+	}
+out:
+	free(buf);
+	unlink(report);
+	fd = fork();
+	if (fd == 0) {
+		execlp("rm", "rm", "-rf", root, (char *)NULL);
+		_exit(127);
+	}
+	if (fd > 0)
+		waitpid(fd, &st, 0);
+	return rc;
+}
+
+int cmd_check(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, 0, 'j' },
+		{ "all", no_argument, 0, 'a' },
+		{ "min-slack", required_argument, 0, 's' },
+		{ "confirm", no_argument, 0, 'c' },
+		{ "no-import", no_argument, 0, 'n' },
+		{ "help", no_argument, 0, 'h' },
+		{ 0 },
+	};
+	struct retro_store *st;
+	struct retro_recording r;
+	struct retro_finding *f = NULL;
+	struct retro_hb_stats hs = { 0 };
+	struct sleeps sl = { 0 };
+	struct timespec t0, t1;
+	struct rusage ru;
+	size_t n = 0, failing = 0;
+	int c, json = 0, all = 0, noimp = 0, confirm = 0, rc;
+	int64_t min_slack = INT64_MAX;
+	char *end;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j': json = 1; break;
+		case 'a': all = 1; break;
+		case 'c': confirm = 1; break;
+		case 'n': noimp = 1; break;
+		case 's': {
+			double s = strtod(optarg, &end);
+			if (end == optarg || *end || s < 0) {
+				errorf("check", "--min-slack: not a number of "
+						"seconds: %s", optarg);
+				return EX_USAGE;
+			}
+			min_slack = (int64_t)(s * 1e9);
+			break;
+		}
+		case 'h':
+			help(stdout);
+			return EX_OK;
+		default:
+			help(stderr);
+			return EX_USAGE;
+		}
+	}
+	if (argc - optind > 1) {
+		help(stderr);
+		return EX_USAGE;
+	}
+	rc = open_for_reading("check", optind < argc ? argv[optind] : NULL,
+			      noimp, &st);
+	if (rc)
+		return rc;
+	rc = load_recording("check", st, &r);
+	if (rc)
+		goto out_close;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rc = retro_hb_check(st, &r, all ? RHB_ALL : 0, &f, &n, &hs);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (rc == 0)
+		rc = sleeps_index(&r, &sl);
+	if (rc) {
+		errorf("check", "%s: %s", retro_store_path(st),
+		       rc == EFBIG ? "too many processes for the analysis "
+				     "to fit in memory"
+				   : strerror(rc));
+		rc = EX_USAGE;
+		goto out_free;
+	}
+	getrusage(RUSAGE_SELF, &ru);
+	for (size_t i = 0; i < n; i++)
+		if (f[i].slack <= min_slack)
+			failing++;
+
+	struct out o = { st, &r, json, 0 };
+	double secs = (double)(t1.tv_sec - t0.tv_sec) +
+		      (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	if (json) {
+		printf("{\"findings\":[");
+		for (size_t i = 0; i < n; i++) {
+			printf("%s{\"path\":", i ? "," : "");
+			json_cstr(stdout, retro_path(st, f[i].path));
+			printf(",\"kind\":\"%s\",\"conflict\":\"%s\","
+			       "\"slack_ns\":%lld,",
+			       f[i].kind == RF_ENTRY ? "entry" : "content",
+			       f[i].conflict == RF_WRITE_WRITE ? "write-write"
+							       : "read-write",
+			       (long long)f[i].slack);
+			side_json(&o, "first", f[i].first);
+			printf(",");
+			side_json(&o, "second", f[i].second);
+			printf(",\"sleeps\":[");
+			o.nsl = 0;
+			each_sleep(&r, &sl, &f[i], sleep_json, &o);
+			printf("]");
+			if (confirm) {
+				char why[128] = "";
+				int nv = replay_diverges(retro_store_path(st),
+							 f[i].second->proc,
+							 f[i].first->proc, 1,
+							 why, sizeof why);
+				int cv = nv < 0 ? -1
+					 : replay_diverges(retro_store_path(st),
+							   f[i].second->proc,
+							   f[i].first->proc, 0,
+							   why, sizeof why);
+				printf(",\"confirm\":{\"naive_diverged\":%s,"
+				       "\"consistent_diverged\":%s,\"confirmed\":%s",
+				       nv < 0 ? "null" : nv ? "true" : "false",
+				       cv < 0 ? "null" : cv ? "true" : "false",
+				       nv == 1 && cv == 0 ? "true" : "false");
+				if (why[0]) {
+					printf(",\"why\":");
+					json_cstr(stdout, why);
+				}
+				printf("}");
+			}
+			printf("}");
+		}
+		printf("],\"actions\":%llu,\"processes\":%zu,\"objects\":%llu,"
+		       "\"seconds\":%.3f,\"analysis_bytes\":%zu,"
+		       "\"max_rss_bytes\":%lld,\"failing\":%zu}\n",
+		       (unsigned long long)hs.actions, r.nprocs,
+		       (unsigned long long)hs.objects, secs, hs.peak_bytes,
+		       (long long)ru.ru_maxrss * 1024, failing);
+	} else {
+		for (size_t i = 0; i < n; i++) {
+			const struct retro_proc *p1 = retro_proc_find(&r, f[i].first->proc);
+			const struct retro_proc *p2 = retro_proc_find(&r, f[i].second->proc);
+			printf("%zu. %s (%s, %s): slack %.3f s%s\n", i + 1,
+			       retro_path(st, f[i].path),
+			       f[i].kind == RF_ENTRY ? "directory entry"
+						     : "content",
+			       f[i].conflict == RF_WRITE_WRITE
+				       ? "two writers"
+				       : "looked at, then changed",
+			       (double)f[i].slack / 1e9,
+			       f[i].slack > min_slack ? " (above --min-slack)"
+						      : "");
+			printf("   %s's %s came before %s's %s only because of "
+			       "timing\n",
+			       p1 ? proc_name(p1) : "?",
+			       retro_calls[f[i].first->call].name,
+			       p2 ? proc_name(p2) : "?",
+			       retro_calls[f[i].second->call].name);
+			side_human(&o, "first:", f[i].first);
+			side_human(&o, "second:", f[i].second);
+			o.nsl = 0;
+			each_sleep(&r, &sl, &f[i], sleep_human, &o);
+			if (!o.nsl)
+				printf("   slack from: no sleep of %s: it was "
+				       "busy, or blocked\n",
+				       p2 ? proc_name(p2) : "?");
+			if (confirm) {
+				char why[128] = "";
+				int nv = replay_diverges(retro_store_path(st),
+							 f[i].second->proc,
+							 f[i].first->proc, 1,
+							 why, sizeof why);
+				int cv = nv < 0 ? -1
+					 : replay_diverges(retro_store_path(st),
+							   f[i].second->proc,
+							   f[i].first->proc, 0,
+							   why, sizeof why);
+				if (nv < 0 || cv < 0)
+					printf("   confirm: could not replay: %s\n",
+					       why);
+				else
+					printf("   confirm: naive replay of %s: %s; "
+					       "consistent replay: %s%s\n",
+					       p2 ? proc_name(p2) : "?",
+					       nv ? "the first action's outcome "
+						    "changed"
+						  : "no change",
+					       cv ? "changed" : "no change",
+					       nv && !cv ? " (confirmed)"
+							 : " (not confirmed)");
+			}
+			printf("\n");
+		}
+		printf("%zu finding%s in %llu actions of %zu processes "
+		       "(%.2f s, %.1f MiB)\n",
+		       n, n == 1 ? "" : "s", (unsigned long long)hs.actions,
+		       r.nprocs, secs, (double)ru.ru_maxrss / 1024);
+	}
+	rc = failing ? EX_VERDICT : EX_OK;
+out_free:
+	sleeps_free(&sl);
+	free(f);
+	retro_recording_free(&r);
+out_close:
+	retro_store_close(st);
+	return rc;
+}
