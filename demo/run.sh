@@ -42,8 +42,15 @@ rc=0; "$RR" run -q "$S" --shepherd 1 || rc=$?
 say "retro-replay run $S --shepherd 1 --naive   # naive: the sleep as a lock breaks"
 rc=0; "$RR" run -q "$S" --shepherd 1 --naive || rc=$?
 [ "$rc" = 1 ] || { echo "demo: naive replay exited $rc, not 1" >&2; exit 1; }
+
+# And without replaying anything: the analysis of the recording names the
+# sleep the reader relies on (exit 1: a finding).
+say "retro-replay check $S                      # which sleep is a lock?"
+rc=0; "$RR" check "$S" || rc=$?
+[ "$rc" = 1 ] || { echo "demo: check exited $rc, not 1" >&2; exit 1; }
 echo
 echo "Both replays squeezed the writer's one-second sleep.  The consistent one"
 echo "kept the reader's observation; the naive one moved 'not safe' before it."
+echo "check found the same assumption from the recording alone."
 echo "The store is in $S; try: $RR log --stacks $S"
 

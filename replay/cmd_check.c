@@ -116,7 +116,9 @@ static int proc_ix(const struct retro_recording *r, uint32_t id)
 	return -1;
 }
 
-/* Calls fn for each sleep that supplied f's slack. */
+/* Calls fn for each sleep that supplied f's slack: the second action's
+ * process's own sleeps inside the window, and those of the children it
+ * waited for inside it (a shell's `sleep 1` is a child). */
 static void each_sleep(const struct retro_recording *r, const struct sleeps *s,
 		       const struct retro_finding *f,
 		       void (*fn)(const struct retro_action *, void *), void *arg)
@@ -125,10 +127,19 @@ static void each_sleep(const struct retro_recording *r, const struct sleeps *s,
 
 	if (p < 0)
 		return;
-	for (size_t k = 0; k < s->count[p]; k++) {
-		const struct retro_action *a = &r->acts[s->idx[s->first[p] + k]];
-		if (a->end > f->first->end && a->start < f->second->start)
-			fn(a, arg);
+	for (size_t q = 0; q < r->nprocs; q++) {
+		const struct retro_proc *c = &r->procs[q];
+		if ((int)q != p &&
+		    (c->parent != r->procs[p].id || !(c->flags & RP_ENDED) ||
+		     c->end <= f->first->end || c->start >= f->second->start))
+			continue;
+		for (size_t k = 0; k < s->count[q]; k++) {
+			const struct retro_action *a =
+				&r->acts[s->idx[s->first[q] + k]];
+			if (a->end > f->first->end &&
+			    a->start < f->second->start)
+				fn(a, arg);
+		}
 	}
 }
 
@@ -152,9 +163,10 @@ static void sleep_json(const struct retro_action *a, void *arg)
 	char b[1024];
 
 	printf("%s{\"call\":\"%s\",\"duration_ns\":%lld,\"start_ns\":%lld,"
-	       "\"site\":",
+	       "\"proc\":%u,\"site\":",
 	       o->nsl++ ? "," : "", retro_calls[a->call].name,
-	       (long long)(a->end - a->start), (long long)(a->start - o->r->t0));
+	       (long long)(a->end - a->start), (long long)(a->start - o->r->t0),
+	       a->proc);
 	json_cstr(stdout, site(o->st, a, b, sizeof b));
 	printf("}");
 }
@@ -178,9 +190,12 @@ static void sleep_human(const struct retro_action *a, void *arg)
 	struct out *o = arg;
 	char b[1024];
 
-	printf("   %s %s %.3f s at %.3f s, at %s\n",
-	       o->nsl++ ? "   and" : "slack from:", retro_calls[a->call].name,
-	       (double)(a->end - a->start) / 1e9, rel_s(o->r, a->start),
+	const struct retro_proc *p = retro_proc_find(o->r, a->proc);
+
+	printf("   %s %s %.3f s by %s (process %u) at %.3f s, at %s\n",
+	       o->nsl++ ? "       and" : "slack from:", retro_calls[a->call].name,
+	       (double)(a->end - a->start) / 1e9, p ? proc_name(p) : "?",
+	       a->proc, rel_s(o->r, a->start),
 	       frame(site(o->st, a, b, sizeof b)));
 }
 
