@@ -51,7 +51,9 @@ struct pend {     /* a process's last observation since the modification */
 };
 
 struct cand {     /* a read-write finding its observer may still cancel */
-	int32_t p;    /* the observer */
+	int32_t p;    /* the observer, its clock at the look, and the look */
+	uint32_t pc;
+	const struct retro_action *pa;
 	int32_t q;    /* the modifier, and its clock at the modification */
 	uint32_t qc;
 	size_t fi;
@@ -96,6 +98,7 @@ struct hb {
 	struct map kinds;  /* path id -> OK_* */
 	struct map append; /* path id -> 1: opened O_APPEND somewhere */
 	struct map cid;    /* path id -> content key */
+	struct map opened; /* (process, path id) it opened itself -> 1 */
 	uint64_t fresh;    /* content keys for created files */
 	struct hobj *o;
 	size_t no, capo;
@@ -333,9 +336,12 @@ static size_t finding(struct hb *h, struct hobj *o, int kind, int conflict,
 }
 
 /* p observes o at clock c: it sees the version of o's last modification,
- * which orders that modification before it; and a look that sees a
- * modification cancels the findings of p's earlier looks against it (a
- * polling loop is synchronized by its last look). */
+ * which orders that modification before it.  And a look that sees a
+ * modification cancels the findings of earlier looks against it, when it
+ * continues them: a polling loop is synchronized by its last look.  A
+ * look continues an earlier one when it is the same process's, or when it
+ * is made at the same call site after it (happens-before): a shell that
+ * tries again in a new subshell each time. */
 static void observe(struct hb *h, struct hobj *o, int32_t p, uint32_t c,
 		    const struct retro_action *a)
 {
@@ -348,7 +354,10 @@ static void observe(struct hb *h, struct hobj *o, int32_t p, uint32_t c,
 		join(h, v, o->mod_vc);
 	for (i = 0; i < o->ncand;) {
 		struct cand *k = &o->cand[i];
-		if (k->p == p && v[k->q] >= k->qc) {
+		int same = k->p == p ||
+			   (a->stack && a->stack == k->pa->stack &&
+			    a->call == k->pa->call && v[k->p] >= k->pc);
+		if (same && v[k->q] >= k->qc) {
 			h->dead[k->fi] = 1;
 			*k = o->cand[--o->ncand];
 		} else {
@@ -393,7 +402,7 @@ static void modify(struct hb *h, struct hobj *o, int kind, int32_t p,
 			 sizeof *o->cand) < 0)
 			return;
 		o->capcand = (uint32_t)cap;
-		o->cand[o->ncand++] = (struct cand){ e->p, p, c, fi };
+		o->cand[o->ncand++] = (struct cand){ e->p, e->c, e->a, p, c, fi };
 	}
 	o->npend = 0;
 	o->mod_p = p;
@@ -719,6 +728,8 @@ static void action(struct hb *h, const struct retro_action *a)
 		p1 = retro_open_path(a);
 		if (!p1 || kind_of(h, p1) == OK_IGNORED)
 			return;
+		if (a->ret >= 0)
+			map_put(h, &h->opened, p1 ^ mix(a->proc), 1);
 		if (a->ret < 0) {
 			if (a->err == ENOENT || a->err == EEXIST)
 				entry_observe(h, p1, p, c, a);
@@ -766,7 +777,11 @@ static void action(struct hb *h, const struct retro_action *a)
 		int append;
 		if (!succeeded(a) || !o)
 			return;
-		append = fd == 1 || fd == 2 || map_get(&h->append, o) >= 0;
+		/* standard output and error that the process did not open
+		 * itself: shared with its parent and siblings */
+		append = map_get(&h->append, o) >= 0 ||
+			 ((fd == 1 || fd == 2) &&
+			  map_get(&h->opened, o ^ mix(a->proc)) < 0);
 		switch (kind_of(h, o)) {
 		case OK_STREAM:
 			stream_write(h, obj(h, KEY_STREAM, o, o), p, a->ret);
@@ -847,7 +862,7 @@ int retro_hb_check(struct retro_store *st, const struct retro_recording *r,
 	if (!h.vc || !h.fork_vc || !h.started || !h.held || !h.nheld ||
 	    !order || map_init(&h, &h.ids) || map_init(&h, &h.objs) ||
 	    map_init(&h, &h.kinds) || map_init(&h, &h.append) ||
-	    map_init(&h, &h.cid)) {
+	    map_init(&h, &h.cid) || map_init(&h, &h.opened)) {
 		rc = ENOMEM;
 		goto out;
 	}
@@ -916,5 +931,7 @@ out:
 	free(h.append.vals);
 	free(h.cid.keys);
 	free(h.cid.vals);
+	free(h.opened.keys);
+	free(h.opened.vals);
 	return rc;
 }
