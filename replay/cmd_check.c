@@ -22,7 +22,8 @@ static void help(FILE *f)
 {
 	fprintf(f,
 		"usage: retro-replay check [--json] [--all] [--min-slack SECONDS]\n"
-		"                          [--confirm] [--no-import] [STORE]\n\n"
+		"                          [--confirm [--scale F]] [--no-import] "
+		"[STORE]\n\n"
 		"Finds where the recording's correctness leans on timing rather "
 		"than on\nsynchronization: pairs of actions of two processes on "
 		"one file or directory\nentry, at least one of which changes it, "
@@ -45,6 +46,11 @@ static void help(FILE *f)
 		"observation\n"
 		"                     should change) and consistently (it should "
 		"not)\n"
+		"  --scale F          with --confirm, a third replay: consistent, "
+		"with the\n"
+		"                     sleeps of that process lasting F times as "
+		"long (0.5\n"
+		"                     halves them): is there margin left?\n"
 		"  --no-import        do not import the spool first\n"
 		"  -h, --help         show this help\n\n"
 		"Exit status: 0 no finding (at or below --min-slack), 1 findings, "
@@ -231,11 +237,13 @@ static void side_human(struct out *o, const char *name,
 /* --confirm: runs `retro-replay run` on the process that supplied the
  * slack, naive then consistent, and says whether the first action's
  * process diverged in each. */
+/* scale < 0: naive; else a consistent replay with sleeps scaled. */
 static int replay_diverges(const char *store, uint32_t shep, uint32_t watch,
-			   int naive, char *why, size_t n)
+			   double scale, char *why, size_t n)
 {
-	char root[] = "/tmp/retro-check.XXXXXX", report[64], sel[16];
-	char self[4096], *buf = NULL;
+	char tmp[] = "/tmp/retro-check.XXXXXX", report[64], sel[16];
+	char root[4096] = "";
+	char self[4096], *buf = NULL, sc[32];
 	ssize_t k;
 	size_t len = 0;
 	pid_t pid;
@@ -243,25 +251,27 @@ static int replay_diverges(const char *store, uint32_t shep, uint32_t watch,
 	FILE *f;
 
 	k = readlink("/proc/self/exe", self, sizeof self - 1);
-	if (k <= 0 || !mkdtemp(root)) {
+	if (k <= 0 || !mkdtemp(tmp)) {
 		snprintf(why, n, "%s", strerror(errno));
 		return -1;
 	}
 	self[k] = 0;
-	snprintf(report, sizeof report, "%s.json", root);
+	snprintf(report, sizeof report, "%s/report.json", tmp);
 	snprintf(sel, sizeof sel, "%u", shep);
+	snprintf(sc, sizeof sc, "%g", scale);
 	pid = fork();
 	if (pid == 0) {
-		char rootdir[64];
 		int nul = open("/dev/null", O_RDWR);
-		snprintf(rootdir, sizeof rootdir, "%s/r", root);
 		if (nul >= 0) {
 			dup2(nul, 0);
 			dup2(nul, 1);
 		}
-		execl(self, self, "run", "-q", store, "--shepherd", sel,
-		      "--root", rootdir, "--report", report,
-		      naive ? "--naive" : NULL, (char *)NULL);
+		if (scale < 0)
+			execl(self, self, "run", "-q", store, "--shepherd", sel,
+			      "--report", report, "--naive", (char *)NULL);
+		else
+			execl(self, self, "run", "-q", store, "--shepherd", sel,
+			      "--report", report, "--scale", sc, (char *)NULL);
 		_exit(127);
 	}
 	if (pid < 0 || waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) ||
@@ -279,6 +289,18 @@ static int replay_diverges(const char *store, uint32_t shep, uint32_t watch,
 	}
 	fclose(f);
 	{
+		/* the root run made by itself, to remove below */
+		const char *q = strstr(buf, "\"root\":\"");
+		if (q) {
+			const char *e = strchr(q + 8, '"');
+			size_t l = e ? (size_t)(e - (q + 8)) : 0;
+			if (l < sizeof root && memmem(q + 8, l, "/retro-root.", 12)) {
+				memcpy(root, q + 8, l);
+				root[l] = 0;
+			}
+		}
+	}
+	{
 		char pat[64];
 		const char *d = strstr(buf, "\"divergences\":");
 		snprintf(pat, sizeof pat, "\"proc\":%u,", watch);
@@ -287,9 +309,10 @@ static int replay_diverges(const char *store, uint32_t shep, uint32_t watch,
 out:
 	free(buf);
 	unlink(report);
-	fd = fork();
+	rmdir(tmp);
+	fd = root[0] ? fork() : -1;
 	if (fd == 0) {
-		execlp("rm", "rm", "-rf", root, (char *)NULL);
+		execlp("rm", "rm", "-rf", "--", root, (char *)NULL);
 		_exit(127);
 	}
 	if (fd > 0)
@@ -304,6 +327,7 @@ int cmd_check(int argc, char **argv)
 		{ "all", no_argument, 0, 'a' },
 		{ "min-slack", required_argument, 0, 's' },
 		{ "confirm", no_argument, 0, 'c' },
+		{ "scale", required_argument, 0, 'S' },
 		{ "no-import", no_argument, 0, 'n' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0 },
@@ -318,6 +342,7 @@ int cmd_check(int argc, char **argv)
 	size_t n = 0, failing = 0;
 	int c, json = 0, all = 0, noimp = 0, confirm = 0, rc;
 	int64_t min_slack = INT64_MAX;
+	double scale = -1;
 	char *end;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -326,6 +351,14 @@ int cmd_check(int argc, char **argv)
 		case 'a': all = 1; break;
 		case 'c': confirm = 1; break;
 		case 'n': noimp = 1; break;
+		case 'S':
+			scale = strtod(optarg, &end);
+			if (end == optarg || *end || scale < 0) {
+				errorf("check", "--scale: not a factor >= 0: %s",
+				       optarg);
+				return EX_USAGE;
+			}
+			break;
 		case 's': {
 			double s = strtod(optarg, &end);
 			if (end == optarg || *end || s < 0) {
@@ -398,18 +431,27 @@ int cmd_check(int argc, char **argv)
 				char why[128] = "";
 				int nv = replay_diverges(retro_store_path(st),
 							 f[i].second->proc,
-							 f[i].first->proc, 1,
+							 f[i].first->proc, -1,
 							 why, sizeof why);
 				int cv = nv < 0 ? -1
 					 : replay_diverges(retro_store_path(st),
 							   f[i].second->proc,
-							   f[i].first->proc, 0,
+							   f[i].first->proc, 1,
+							   why, sizeof why);
+				int sv = nv < 0 || cv < 0 || scale < 0 ? -1
+					 : replay_diverges(retro_store_path(st),
+							   f[i].second->proc,
+							   f[i].first->proc, scale,
 							   why, sizeof why);
 				printf(",\"confirm\":{\"naive_diverged\":%s,"
 				       "\"consistent_diverged\":%s,\"confirmed\":%s",
 				       nv < 0 ? "null" : nv ? "true" : "false",
 				       cv < 0 ? "null" : cv ? "true" : "false",
 				       nv == 1 && cv == 0 ? "true" : "false");
+				if (scale >= 0)
+					printf(",\"scale\":%g,\"scaled_diverged\":%s",
+					       scale, sv < 0 ? "null"
+						      : sv ? "true" : "false");
 				if (why[0]) {
 					printf(",\"why\":");
 					json_cstr(stdout, why);
@@ -456,12 +498,17 @@ int cmd_check(int argc, char **argv)
 				char why[128] = "";
 				int nv = replay_diverges(retro_store_path(st),
 							 f[i].second->proc,
-							 f[i].first->proc, 1,
+							 f[i].first->proc, -1,
 							 why, sizeof why);
 				int cv = nv < 0 ? -1
 					 : replay_diverges(retro_store_path(st),
 							   f[i].second->proc,
-							   f[i].first->proc, 0,
+							   f[i].first->proc, 1,
+							   why, sizeof why);
+				int sv = nv < 0 || cv < 0 || scale < 0 ? -1
+					 : replay_diverges(retro_store_path(st),
+							   f[i].second->proc,
+							   f[i].first->proc, scale,
 							   why, sizeof why);
 				if (nv < 0 || cv < 0)
 					printf("   confirm: could not replay: %s\n",
@@ -476,6 +523,13 @@ int cmd_check(int argc, char **argv)
 					       cv ? "changed" : "no change",
 					       nv && !cv ? " (confirmed)"
 							 : " (not confirmed)");
+				if (sv >= 0)
+					printf("   with the sleeps x %g (consistent): "
+					       "%s\n", scale,
+					       sv ? "the outcome changed: not "
+						    "enough margin"
+						  : "no change: the margin "
+						    "holds");
 			}
 			printf("\n");
 		}

@@ -62,6 +62,10 @@ static void help(FILE *f)
 		"baseline)\n"
 		"  --propagate        re-execute every peer that diverges too, "
 		"until nothing does\n"
+		"  --scale F          a shepherded sleep of d lasts F*d on the "
+		"virtual timeline\n"
+		"                     (default 1; 0.5 halves them): how much "
+		"margin is left\n"
 		"  --root DIR         the replay root (default: a new directory "
 		"under $TMPDIR);\n"
 		"                     afterwards each file is at DIR/abs/path\n"
@@ -92,6 +96,8 @@ struct opts {
 	const struct root *plan; /* the directories the overlays cover */
 	const char *report;
 	int naive;
+	double scale;  /* sleeps of shepherded processes last this much */
+	int scaled;    /* --scale was given */
 	int propagate;
 	int quiet;
 	char store[PATH_MAX];
@@ -160,6 +166,9 @@ struct live {
 	uint32_t proc;
 	int64_t vstart;
 	int64_t since; /* recorded start of the image it was re-created from */
+	int64_t shift; /* --scale: how much earlier than recorded it runs, from
+			* its own scaled sleeps and those of the children it
+			* waited for */
 	uint32_t lthreads[64];
 	struct rthread *rts[64];
 	int nl;
@@ -1151,7 +1160,9 @@ static int64_t follow(struct drv *d, struct conn *c,
 		c->last = exp;
 		c->cur++;
 		c->diverged = 0;
-		v = exp->start > c->v ? exp->start : c->v;
+		v = exp->start - d->lives[c->pi].shift;
+		if (v < c->v)
+			v = c->v;
 		if (mt == 2)
 			other_bytes(d, c, exp, m, v);
 		return v;
@@ -1170,7 +1181,8 @@ static int64_t follow(struct drv *d, struct conn *c,
 			c->cur = k + 1;
 			c->diverged = 0;
 			c->last = t->acts[k];
-			return t->acts[k]->start > c->v ? t->acts[k]->start : c->v;
+			v = t->acts[k]->start - d->lives[c->pi].shift;
+			return v > c->v ? v : c->v;
 		}
 	}
 	if (!live_relevant(d, m))
@@ -1266,6 +1278,8 @@ static void on_msg(struct drv *d, struct conn *c, const struct retro_sh_msg *m)
 					"does not have; it runs unmatched",
 				     (int)m->pid);
 			l = live_add(d, m->pid, proc, vs);
+			if (pl)
+				l->shift = pl->shift;
 			if (getenv("RETRO_RUN_DEBUG"))
 				fprintf(stderr, "[run] pid %d (parent pid %d, "
 						"fork %u) follows process %u\n",
@@ -1300,7 +1314,10 @@ static void on_msg(struct drv *d, struct conn *c, const struct retro_sh_msg *m)
 			/* the sleep advances the clock to its deadline; what
 			 * peers do meanwhile happens inside it */
 			int64_t from = c->v > v ? c->v : v;
-			v = from + m->arg;
+			int64_t len = (int64_t)((double)m->arg * d->o->scale);
+			v = from + len;
+			if (c->pi >= 0)
+				d->lives[c->pi].shift += m->arg - len;
 		}
 		if (d->o->naive)
 			v = naive_v(d, c);
@@ -1347,8 +1364,11 @@ static void on_msg(struct drv *d, struct conn *c, const struct retro_sh_msg *m)
 		c->deadline = -1;
 		if (is_wait(m->call) && m->arg > 0) {
 			struct live *k = live_get(d, (int32_t)m->arg);
-			if (k)
+			if (k) {
 				k->claimed = 1;
+				if (c->pi >= 0 && k->shift > d->lives[c->pi].shift)
+					d->lives[c->pi].shift = k->shift;
+			}
 		}
 		c->cpu = m->cpu;
 		v = c->v > d->V ? c->v : d->V;
@@ -2230,6 +2250,7 @@ int cmd_run(int argc, char **argv)
 		{ "output", required_argument, 0, 'o' },
 		{ "report", required_argument, 0, 'R' },
 		{ "naive", no_argument, 0, 'n' },
+		{ "scale", required_argument, 0, 'S' },
 		{ "propagate", no_argument, 0, 'p' },
 		{ "quiet", no_argument, 0, 'q' },
 		{ "help", no_argument, 0, 'h' },
@@ -2246,6 +2267,7 @@ int cmd_run(int argc, char **argv)
 	FILE *rep = NULL;
 
 	memset(&o, 0, sizeof o);
+	o.scale = 1;
 	memset(&plan, 0, sizeof plan);
 	while ((c = getopt_long(argc, argv, "hq", lopts, NULL)) != -1) {
 		switch (c) {
@@ -2290,6 +2312,17 @@ int cmd_run(int argc, char **argv)
 		case 'n':
 			o.naive = 1;
 			break;
+		case 'S': {
+			char *end;
+			o.scale = strtod(optarg, &end);
+			if (end == optarg || *end || o.scale < 0) {
+				errorf("run", "--scale wants a factor >= 0, not "
+					      "'%s'", optarg);
+				return EX_USAGE;
+			}
+			o.scaled = 1;
+			break;
+		}
 		case 'p':
 			o.propagate = 1;
 			break;
@@ -2309,6 +2342,11 @@ int cmd_run(int argc, char **argv)
 			errorf("run", "say which processes to re-execute with "
 				      "--shepherd SEL");
 		help(stderr);
+		return EX_USAGE;
+	}
+	if (o.scaled && o.naive) {
+		errorf("run", "--scale scales sleeps on the virtual timeline; "
+			      "naive replay has none");
 		return EX_USAGE;
 	}
 	if ((rc = find_shim(o.shim, sizeof o.shim))) {
@@ -2477,9 +2515,11 @@ int cmd_run(int argc, char **argv)
 		}
 		if (rep) {
 			int first = 1;
-			fprintf(rep, "{\"mode\":\"%s\",\"passes\":%d,\"wall_ns\":%lld,"
-				     "\"virtual_ns\":%lld,\"root\":",
-				o.naive ? "naive" : "consistent", pass, w, v);
+			fprintf(rep, "{\"mode\":\"%s\",\"scale\":%g,\"passes\":%d,"
+				     "\"wall_ns\":%lld,\"virtual_ns\":%lld,"
+				     "\"root\":",
+				o.naive ? "naive" : "consistent", o.scale, pass,
+				w, v);
 			json_cstr(rep, root);
 			fprintf(rep, ",\"shepherded\":[");
 			for (size_t i = 0; i < r.nprocs; i++)
