@@ -65,6 +65,15 @@ rr record -q -o "$WORK/flock.store" -- sh -c "cd '$X'; echo 0 > C; : > L; \
 expect_eq "flock: recorded" 2 "$(cat "$X/C")"
 clean flock
 
+# (c2) fcntl record locks (F_SETLKW, then F_UNLCK): the second process
+# writes blindly, ordered after the first's write only by the lock
+X=$D/fcntl; mkdir "$X"
+rr record -q -o "$WORK/fcntl.store" -- sh -c "cd '$X'; \
+	'$PROGS/p_fcntllock' L C 300 & \
+	(sleep 0.05; '$PROGS/p_fcntllock' L C 0) & wait" >/dev/null
+expect_eq "fcntl: recorded" 2 "$(cat "$X/C")"
+clean fcntl
+
 # (d) publishing by rename: the writer writes F.tmp and renames it to F; the
 # reader polls until F exists, then reads it
 X=$D/rename; mkdir "$X"
