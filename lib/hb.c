@@ -42,7 +42,9 @@ static size_t map_slot(const struct map *m, uint64_t key)
 
 /* ---- the analysis's state -------------------------------------------------- */
 
-enum { OK_FILE = 1, OK_STREAM, OK_IGNORED };
+/* What a path id names: a file, a FIFO (or a file written as a stream), an
+ * anonymous pipe or socket, or nothing analysed. */
+enum { OK_FILE = 1, OK_STREAM, OK_PIPE, OK_IGNORED };
 
 struct pend {     /* a process's last observation since the modification */
 	int32_t p;
@@ -284,7 +286,7 @@ static int kind_of(struct hb *h, uint64_t id)
 	if (!s || !*s)
 		k = OK_IGNORED;
 	else if (strncmp(s, "pipe:", 5) == 0 || strncmp(s, "socket:", 7) == 0)
-		k = OK_STREAM;
+		k = OK_PIPE;
 	else if (s[0] != '/' || strncmp(s, "/dev/", 5) == 0 ||
 		 strncmp(s, "/proc/", 6) == 0 || strncmp(s, "/sys/", 5) == 0)
 		k = OK_IGNORED;
@@ -759,10 +761,18 @@ static void action(struct hb *h, const struct retro_action *a)
 		return;
 	}
 	if (is_read(a->call)) {
+		if (a->obj && a->err == EAGAIN &&
+		    kind_of(h, a->obj) != OK_FILE &&
+		    kind_of(h, a->obj) != OK_IGNORED) {
+			/* a non-blocking look that found nothing yet */
+			observe(h, obj(h, KEY_STREAM, a->obj, a->obj), p, c, a);
+			return;
+		}
 		if (a->ret < 0 || !a->obj)
 			return;
 		switch (kind_of(h, a->obj)) {
 		case OK_STREAM:
+		case OK_PIPE:
 			stream_read(h, obj(h, KEY_STREAM, a->obj, a->obj), p,
 				    a->ret);
 			break;
@@ -784,8 +794,16 @@ static void action(struct hb *h, const struct retro_action *a)
 			  map_get(&h->opened, o ^ mix(a->proc)) < 0);
 		switch (kind_of(h, o)) {
 		case OK_STREAM:
-			stream_write(h, obj(h, KEY_STREAM, o, o), p, a->ret);
+		case OK_PIPE: {
+			/* two writers: whose bytes come first is timing; an
+			 * anonymous pipe several processes write (a shell's
+			 * pipeline, make's jobserver) is shared output */
+			struct hobj *so = obj(h, KEY_STREAM, o, o);
+			modify(h, so, RF_STREAM, p, c, a,
+			       append || kind_of(h, o) == OK_PIPE);
+			stream_write(h, so, p, a->ret);
 			break;
+		}
 		case OK_FILE:
 			modify(h, content(h, o), RF_CONTENT, p, c, a, append);
 			break;

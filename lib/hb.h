@@ -20,6 +20,7 @@
 enum {
 	RF_CONTENT = 1, /* the bytes of a file */
 	RF_ENTRY,       /* a directory entry: existence, creation, removal */
+	RF_STREAM,      /* the bytes of a pipe or FIFO, in order */
 };
 
 enum {

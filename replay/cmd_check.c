@@ -416,7 +416,8 @@ int cmd_check(int argc, char **argv)
 			json_cstr(stdout, retro_path(st, f[i].path));
 			printf(",\"kind\":\"%s\",\"conflict\":\"%s\","
 			       "\"slack_ns\":%lld,",
-			       f[i].kind == RF_ENTRY ? "entry" : "content",
+			       f[i].kind == RF_ENTRY ? "entry"
+			       : f[i].kind == RF_STREAM ? "stream" : "content",
 			       f[i].conflict == RF_WRITE_WRITE ? "write-write"
 							       : "read-write",
 			       (long long)f[i].slack);
@@ -473,6 +474,7 @@ int cmd_check(int argc, char **argv)
 			printf("%zu. %s (%s, %s): slack %.3f s%s\n", i + 1,
 			       retro_path(st, f[i].path),
 			       f[i].kind == RF_ENTRY ? "directory entry"
+			       : f[i].kind == RF_STREAM ? "pipe or FIFO bytes"
 						     : "content",
 			       f[i].conflict == RF_WRITE_WRITE
 				       ? "two writers"

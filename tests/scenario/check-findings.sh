@@ -5,7 +5,8 @@
 # judged stale because it is still there after a sleep; (c) a polling loop
 # that gives up on a timeout (a finding) and one that waits until it sees
 # the flag (none); (d) two writers whose final content depends on who slept
-# longer.  Slacks are asserted as ranges, never exact.
+# longer; (e) the same with two writers into one FIFO.  Slacks are
+# asserted as ranges, never exact.
 . "$SCENARIO_LIB"
 
 D=$WORK/data
@@ -162,4 +163,21 @@ expect_true ww "first: the writer of a, second: the writer of b" \
 expect_true ww "slack about 0.3 s" "200*$MS <= f['slack_ns'] <= 420*$MS"
 expect_true ww "the 0.5 s sleep listed" \
 	"any(450*$MS <= s['duration_ns'] <= 600*$MS for s in f['sleeps'])"
+
+# (e) two writers into one FIFO: which line the reader gets first depends
+# only on who slept longer (an anonymous pipe shared the same way is
+# shared output, left out unless --all)
+X=$D/fifo; mkdir "$X"
+S=$WORK/fifo.store
+rr record -q -o "$S" -- sh -c "cd '$X'; mkfifo f; (sleep 0.2; echo a) > f & \
+	(sleep 0.5; echo b) > f & cat f > got; wait" >/dev/null
+expect_eq "fifo: recorded" "a
+b" "$(cat "$X/got")"
+P=$X/f
+found fifo
+expect_true fifo "one finding, on the FIFO's bytes" \
+	'len(o["findings"]) == 1 and f["kind"] == "stream" and f["conflict"] == "write-write"'
+expect_true fifo "both writes" \
+	'f["first"]["call"] == "write" and f["second"]["call"] == "write"'
+expect_true fifo "slack about 0.3 s" "200*$MS <= f['slack_ns'] <= 420*$MS"
 pass
