@@ -1107,6 +1107,7 @@ int retro_enter(struct retro_call *c, int call)
 	c->abs = NULL;
 	c->skip = 0;
 	c->serr = 0;
+	c->alarm = 0;
 	c->blocked = 0;
 	/* libc's system calls on behalf of this call are recorded here, not
 	 * by the trap layer */
@@ -1191,6 +1192,39 @@ static int64_t fdwait_ns(const struct retro_call *c)
 	default:
 		return -1;
 	}
+}
+
+/* A squeezed sleep that the process's alarm cuts short, left ns before its
+ * end: what the call returns, as the kernel's EINTR would make it. */
+static void shep_interrupted(struct retro_call *c, int64_t left)
+{
+	struct timespec *rem;
+
+	c->alarm = 1;
+	switch (c->call) {
+	case RC_sleep: /* the seconds left, rounded as glibc's sleep */
+		c->sret = left / 1000000000 + (left % 1000000000 >= 500000000);
+		return;
+	case RC_clock_nanosleep: /* returns the error number */
+		c->sret = EINTR;
+		rem = (struct timespec *)(uintptr_t)c->v[3];
+		if (rem && !((int)c->v[1] & TIMER_ABSTIME)) {
+			rem->tv_sec = left / 1000000000;
+			rem->tv_nsec = left % 1000000000;
+		}
+		return;
+	case RC_nanosleep:
+		rem = (struct timespec *)(uintptr_t)c->v[1];
+		if (rem) {
+			rem->tv_sec = left / 1000000000;
+			rem->tv_nsec = left % 1000000000;
+		}
+		break;
+	default: /* usleep, poll, select... */
+		break;
+	}
+	c->sret = -1;
+	c->serr = EINTR;
 }
 
 /* Real time a squeezed timed wait waits at a time before it asks again
@@ -1395,13 +1429,26 @@ shep_intent(struct retro_call *c, const struct retro_call_desc *d)
 					sizeof m.pathstr - 1);
 		m.pathstr[r > 0 ? r : 0] = 0;
 	}
-	if ((d->flags & F_SLEEP) && c->call != RC_alarm) {
+	if (c->call == RC_alarm) {
+		unsigned prev;
+		if (retro_shep_alarm((unsigned)c->v[0], &prev) == 0) {
+			c->skip = 1; /* on V, not the host's timer */
+			c->sret = prev;
+		}
+	} else if (d->flags & F_SLEEP) {
 		int64_t ns = sleep_ns(c);
 		if (ns >= 0) {
+			int64_t due = retro_shep_alarm_in();
 			m.type = SH_SLEEP;
 			m.arg = ns;
 			c->skip = 1;
 			c->sret = 0;
+			if (due >= 0 && due < ns) {
+				/* the alarm comes first: the sleep ends there,
+				 * interrupted */
+				m.arg = due;
+				shep_interrupted(c, ns - due);
+			}
 		} else {
 			m.type = SH_BLOCK;
 			m.timeout = fdwait_ns(c);
@@ -1797,6 +1844,8 @@ out:
 			shep_wake(c, ret);
 	}
 	retro_selector = c->sel;
+	if (__builtin_expect(c->alarm, 0))
+		retro_shep_alarm_fire(); /* its handler runs before we return */
 	errno = e1;
 }
 

@@ -50,6 +50,7 @@ struct retro_call {
 	char blocked; /* shepherd mode: announced as blocking */
 	int64_t sret;
 	int serr;     /* ...and its errno, when sret is -1 */
+	char alarm;   /* shepherd mode: the process's alarm cut the sleep */
 };
 
 /* Called in the interposer itself, right after retro_enter: identifies

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -18,6 +19,9 @@
 #include "sys.h"
 
 int retro_shep_on;
+
+/* The process's alarm, as a moment on V (monotonic ns); 0: none. */
+static int64_t alarm_at;
 
 /* Forks of this image so far, and which fork of its parent made it. */
 static uint32_t nforks, forkno;
@@ -226,8 +230,58 @@ int retro_shep_clock(clockid_t clk, struct timespec *ts)
 	return 0;
 }
 
+static int64_t vnow(void)
+{
+	struct timespec ts;
+
+	if (retro_shep_clock(CLOCK_MONOTONIC, &ts) < 0)
+		return -1;
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int retro_shep_alarm(unsigned secs, unsigned *prev)
+{
+	int64_t now = vnow();
+
+	if (now < 0)
+		return -1;
+	*prev = 0;
+	if (alarm_at) {
+		/* as the kernel rounds: to the nearest second, at least 1 */
+		int64_t left = alarm_at > now ? alarm_at - now : 0;
+		*prev = (unsigned)(left / 1000000000 +
+				   (left % 1000000000 >= 500000000));
+		if (!*prev)
+			*prev = 1;
+	}
+	alarm_at = secs ? now + (int64_t)secs * 1000000000 : 0;
+	return 0;
+}
+
+int64_t retro_shep_alarm_in(void)
+{
+	int64_t now;
+
+	if (!alarm_at || (now = vnow()) < 0)
+		return -1;
+	return alarm_at > now ? alarm_at - now : 0;
+}
+
+void retro_shep_alarm_fire(void)
+{
+	alarm_at = 0;
+	retro_sys2(SYS_kill, retro_sys0(SYS_getpid), SIGALRM);
+}
+
+void retro_shep_alarm_check(void)
+{
+	if (alarm_at && retro_shep_alarm_in() == 0)
+		retro_shep_alarm_fire();
+}
+
 void retro_shep_forked(void)
 {
+	alarm_at = 0; /* a child does not inherit its parent's alarm */
 	/* The connection is the parent's: the child makes its own. */
 	forkno = nforks + 1;
 	nforks = 0;

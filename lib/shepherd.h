@@ -118,6 +118,16 @@ int retro_shep_condwait(retro_condwait_fn wait, void *cond, void *mutex,
  * when the recorded call failed or there is no driver. */
 int retro_shep_setclock(int64_t ns, uint32_t thread)
 	__attribute__((visibility("hidden")));
+/* alarm(secs) on V: returns 0 with *prev (the seconds left of the alarm
+ * it replaces), or -1 when time is not virtual (the real alarm then). */
+int retro_shep_alarm(unsigned secs, unsigned *prev)
+	__attribute__((visibility("hidden")));
+/* ns until the process's alarm on V, or -1 when none. */
+int64_t retro_shep_alarm_in(void) __attribute__((visibility("hidden")));
+/* The alarm is due: SIGALRM to this process, as the kernel would. */
+void retro_shep_alarm_fire(void) __attribute__((visibility("hidden")));
+/* After a clock read: fires the alarm when V has passed it. */
+void retro_shep_alarm_check(void) __attribute__((visibility("hidden")));
 /* In the parent after a fork: count it. */
 void retro_shep_forked_parent(void) __attribute__((visibility("hidden")));
 /* In a forked child: drop the parent's connections. */

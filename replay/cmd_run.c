@@ -1303,7 +1303,7 @@ static void on_msg(struct drv *d, struct conn *c, const struct retro_sh_msg *m)
 	case SH_BLOCK:
 	case SH_SLEEP:
 		/* seen, but not on the virtual timeline: said in the report */
-		if (m->call == RC_alarm)
+		if (m->call == RC_alarm && d->o->naive)
 			d->unsupported[m->call]++;
 		/* a wait the recording has no call for is on the timeline,
 		 * but not matched */

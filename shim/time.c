@@ -15,8 +15,10 @@ RETRO_EXPORT int clock_gettime(clockid_t clk, struct timespec *ts)
 	int r;
 
 	/* shepherd mode: the thread's clock on the virtual timeline */
-	if (__builtin_expect(retro_shep_on, 0) && retro_shep_clock(clk, ts) == 0)
+	if (__builtin_expect(retro_shep_on, 0) && retro_shep_clock(clk, ts) == 0) {
+		retro_shep_alarm_check();
 		return 0;
+	}
 	if (__builtin_expect(!retro_timeread(), 1))
 		return REAL(clock_gettime)(clk, ts);
 	if (!retro_enter(&c, RC_clock_gettime))
@@ -112,10 +114,11 @@ RETRO_EXPORT int clock_settime(clockid_t clk, const struct timespec *ts)
 	c.v[1] = SHIM_U64(ts);
 	RETRO_SITE(c);
 	retro_intent(&c);
+	const struct timespec *volatile t = ts; /* NULL: EFAULT, as real */
 	if (__builtin_expect(retro_shep_on, 0) && clk == CLOCK_REALTIME &&
-	    ts && ts->tv_nsec >= 0 && ts->tv_nsec < 1000000000)
-		r = shep_setclock(&c, (int64_t)ts->tv_sec * 1000000000 +
-					       ts->tv_nsec);
+	    t && t->tv_nsec >= 0 && t->tv_nsec < 1000000000)
+		r = shep_setclock(&c, (int64_t)t->tv_sec * 1000000000 +
+					       t->tv_nsec);
 	else
 		r = REAL(clock_settime)(clk, ts);
 	retro_result(&c, r);
