@@ -1453,7 +1453,8 @@ shep_intent(struct retro_call *c, const struct retro_call_desc *d)
 			m.type = SH_BLOCK;
 			m.timeout = fdwait_ns(c);
 		}
-	} else if ((notfile && (c->call == RC_read || c->call == RC_readv)) ||
+	} else if ((notfile && !(e->flags & FE_RANDOM) &&
+		    (c->call == RC_read || c->call == RC_readv)) ||
 		   c->call == RC_wait ||
 		   /* a wait with WNOHANG returns at once: not blocking */
 		   (c->call == RC_waitpid && !((int)c->v[2] & WNOHANG)) ||
@@ -1479,9 +1480,22 @@ shep_intent(struct retro_call *c, const struct retro_call_desc *d)
 		}
 	}
 	c->blocked = m.type == SH_BLOCK;
-	if (retro_shep_send(&m, c->t->index) >= 0 && m.type == SH_BLOCK &&
-	    m.timeout >= 0)
+	if (retro_shep_send(&m, c->t->index) < 0)
+		return;
+	if (m.type == SH_BLOCK && m.timeout >= 0) {
 		shep_fdwait(c);
+	} else if (m.type == SH_CALL &&
+		   (c->call == RC_getrandom || c->call == RC_read)) {
+		/* following its recording, an input from outside is what it
+		 * was when recorded */
+		void *buf = (void *)(uintptr_t)c->v[c->call == RC_read];
+		size_t n = (size_t)c->v[c->call == RC_read ? 2 : 1];
+		long k = retro_shep_fed(buf, n);
+		if (k >= 0) {
+			c->skip = 1;
+			c->sret = k;
+		}
+	}
 }
 
 void retro_intent(struct retro_call *c)

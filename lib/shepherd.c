@@ -40,6 +40,9 @@ static __thread uint32_t my_thread
 	__attribute__((tls_model("initial-exec")));
 static __thread int last_err, last_valid
 	__attribute__((tls_model("initial-exec")));
+static __thread unsigned char feed[RETRO_SH_FEED]
+	__attribute__((tls_model("initial-exec")));
+static __thread int feedlen __attribute__((tls_model("initial-exec")));
 
 void retro_shep_result(int err)
 {
@@ -103,7 +106,29 @@ static int exchange(struct retro_sh_msg *m)
 	cpubase = cpu_ns();
 	rtoff = r.rtoff;
 	rflags = r.flags;
+	feedlen = -1;
+	if (r.flags & SHR_DATA) {
+		do
+			n = retro_sys3(SYS_read, conn, feed, sizeof feed);
+		while (n == -EINTR);
+		if (n < 0)
+			return -1;
+		feedlen = (int)n;
+	}
 	return 0;
+}
+
+long retro_shep_fed(void *buf, size_t n)
+{
+	long k = feedlen;
+
+	if (k < 0)
+		return -1;
+	feedlen = -1;
+	if ((size_t)k > n)
+		k = (long)n;
+	memcpy(buf, feed, (size_t)k);
+	return k;
 }
 
 static int connect_driver(uint32_t thread)

@@ -65,7 +65,12 @@ enum {
 	SHR_TIMEOUT = 1 << 1, /* unasked: the timed wait the thread is blocked
 			       * in reached its deadline on V (v) */
 	SHR_DENIED = 1 << 2,  /* SETCLOCK: it failed when recorded (EPERM) */
+	SHR_DATA = 1 << 3,    /* CALL: the recorded bytes of this input from
+			       * outside (getrandom, /dev/urandom) follow in
+			       * one packet of at most RETRO_SH_FEED bytes */
 };
+
+#define RETRO_SH_FEED 256
 
 struct retro_sh_reply {
 	int64_t v;      /* the thread's moment on V (monotonic ns) */
@@ -128,6 +133,9 @@ int64_t retro_shep_alarm_in(void) __attribute__((visibility("hidden")));
 void retro_shep_alarm_fire(void) __attribute__((visibility("hidden")));
 /* After a clock read: fires the alarm when V has passed it. */
 void retro_shep_alarm_check(void) __attribute__((visibility("hidden")));
+/* After a CALL: the recorded bytes the driver sent for it (SHR_DATA),
+ * copied into buf (at most n); their number, or -1 when none came. */
+long retro_shep_fed(void *buf, size_t n) __attribute__((visibility("hidden")));
 /* In the parent after a fork: count it. */
 void retro_shep_forked_parent(void) __attribute__((visibility("hidden")));
 /* In a forked child: drop the parent's connections. */

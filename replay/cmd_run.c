@@ -154,6 +154,8 @@ struct conn {
 	int64_t wait_pid;  /* blocked in a wait: for this pid, -1 any */
 	int expect_wake;   /* ...and a child it waits for has ended */
 	int64_t deadline;  /* blocked in a timed wait: its end on V, or -1 */
+	void *feed;        /* recorded bytes to send with the next reply */
+	size_t nfeed;
 	int32_t tid;
 	int64_t replied;   /* wall time of the last reply */
 };
@@ -1215,8 +1217,45 @@ static void reply(struct drv *d, struct conn *c, int64_t v)
 	c->v = v;
 	c->state = C_RUN;
 	c->replied = mono_ns();
-	if (write(c->fd, &rp, sizeof rp) != (ssize_t)sizeof rp)
+	if (c->feed)
+		rp.flags |= SHR_DATA;
+	if (write(c->fd, &rp, sizeof rp) != (ssize_t)sizeof rp ||
+	    (c->feed && write(c->fd, c->feed, c->nfeed) != (ssize_t)c->nfeed))
 		c->state = C_DEAD;
+	free(c->feed);
+	c->feed = NULL;
+}
+
+/* A matched call that took bytes from outside the model (getrandom, a
+ * read of /dev/urandom): while the process follows its recording, it gets
+ * the recorded bytes again. */
+static void feed_input(struct drv *d, struct conn *c,
+		       const struct retro_sh_msg *m)
+{
+	const struct retro_action *a = c->last;
+	const char *p;
+	void *data = NULL;
+	size_t len = 0;
+
+	if (!a || a->state != 2 || a->ret < 0 || !(a->flags & RA_DATA) ||
+	    (a->flags & RA_DATA_LOST) || d->o->naive)
+		return;
+	if (m->call == RC_read) {
+		p = retro_path(d->st, a->obj);
+		if (!p || (strcmp(p, "/dev/urandom") && strcmp(p, "/dev/random")))
+			return;
+	} else if (m->call != RC_getrandom) {
+		return;
+	}
+	if (retro_blob_get(d->st, a->hash, &data, &len) != 0)
+		return;
+	if (len > RETRO_SH_FEED || len != (size_t)a->ret) {
+		free(data);
+		return;
+	}
+	free(c->feed);
+	c->feed = data;
+	c->nfeed = len;
 }
 
 /* Naive mode: a shepherded action sits at its wall-clock offset. */
@@ -1337,6 +1376,8 @@ static void on_msg(struct drv *d, struct conn *c, const struct retro_sh_msg *m)
 					c->expect_wake = 1;
 			return;
 		}
+		if (m->type == SH_CALL)
+			feed_input(d, c, m);
 		c->pend_v = v;
 		c->pend_call = m->call;
 		c->state = C_PEND;
