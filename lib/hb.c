@@ -939,17 +939,11 @@ out:
 	free(h.held);
 	free(h.nheld);
 	free(order);
-	free(h.ids.keys);
-	free(h.ids.vals);
-	free(h.objs.keys);
-	free(h.objs.vals);
-	free(h.kinds.keys);
-	free(h.kinds.vals);
-	free(h.append.keys);
-	free(h.append.vals);
-	free(h.cid.keys);
-	free(h.cid.vals);
-	free(h.opened.keys);
-	free(h.opened.vals);
+	map_free(&h, &h.ids);
+	map_free(&h, &h.objs);
+	map_free(&h, &h.kinds);
+	map_free(&h, &h.append);
+	map_free(&h, &h.cid);
+	map_free(&h, &h.opened);
 	return rc;
 }

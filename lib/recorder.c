@@ -3030,6 +3030,21 @@ void retro_exiting(int status)
 	P.have_exit_status = 1;
 }
 
+/* glibc's list of open streams (exported, as libio's own code uses it). */
+extern FILE *_IO_list_all;
+
+/* Flushes every stdio stream, as exit will, but never waits for one: a
+ * stream another thread holds locked (one blocked in fgets on stdin) is
+ * left to exit, which flushes without locking. */
+static void flush_stdio(void)
+{
+	for (FILE *f = _IO_list_all; f; f = f->_chain)
+		if (ftrylockfile(f) == 0) {
+			fflush_unlocked(f);
+			funlockfile(f);
+		}
+}
+
 void retro_fini(void)
 {
 	struct retro_thread *t = tself;
@@ -3044,7 +3059,7 @@ void retro_fini(void)
 	 * destructor, ours included: write it now, while it is recorded.
 	 * The bytes and their order in each stream are the same. */
 	if (t && !t->guard)
-		fflush(NULL);
+		flush_stdio();
 	if (t && !t->guard) {
 		t->guard = 1;
 		emit_event(t, RC_end,

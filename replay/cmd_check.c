@@ -320,6 +320,30 @@ out:
 	return rc;
 }
 
+/* What --confirm found for one finding: for each replay, 1 when the first
+ * action's process diverged, 0 when not, -1 when it was not run (why). */
+struct confirm {
+	int naive, consistent, scaled;
+	char why[128];
+};
+
+static void confirm_finding(struct retro_store *st, const struct retro_finding *f,
+		    double scale, struct confirm *k)
+{
+	const char *s = retro_store_path(st);
+	uint32_t shep = f->second->proc, watch = f->first->proc;
+
+	k->why[0] = 0;
+	k->consistent = k->scaled = -1;
+	k->naive = replay_diverges(s, shep, watch, -1, k->why, sizeof k->why);
+	if (k->naive >= 0)
+		k->consistent = replay_diverges(s, shep, watch, 1, k->why,
+						sizeof k->why);
+	if (k->consistent >= 0 && scale >= 0)
+		k->scaled = replay_diverges(s, shep, watch, scale, k->why,
+					    sizeof k->why);
+}
+
 int cmd_check(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -429,21 +453,13 @@ int cmd_check(int argc, char **argv)
 			each_sleep(&r, &sl, &f[i], sleep_json, &o);
 			printf("]");
 			if (confirm) {
-				char why[128] = "";
-				int nv = replay_diverges(retro_store_path(st),
-							 f[i].second->proc,
-							 f[i].first->proc, -1,
-							 why, sizeof why);
-				int cv = nv < 0 ? -1
-					 : replay_diverges(retro_store_path(st),
-							   f[i].second->proc,
-							   f[i].first->proc, 1,
-							   why, sizeof why);
-				int sv = nv < 0 || cv < 0 || scale < 0 ? -1
-					 : replay_diverges(retro_store_path(st),
-							   f[i].second->proc,
-							   f[i].first->proc, scale,
-							   why, sizeof why);
+				struct confirm k;
+				int nv, cv, sv;
+				char *why = k.why;
+				confirm_finding(st, &f[i], scale, &k);
+				nv = k.naive;
+				cv = k.consistent;
+				sv = k.scaled;
 				printf(",\"confirm\":{\"naive_diverged\":%s,"
 				       "\"consistent_diverged\":%s,\"confirmed\":%s",
 				       nv < 0 ? "null" : nv ? "true" : "false",
@@ -497,21 +513,13 @@ int cmd_check(int argc, char **argv)
 				       "busy, or blocked\n",
 				       p2 ? proc_name(p2) : "?");
 			if (confirm) {
-				char why[128] = "";
-				int nv = replay_diverges(retro_store_path(st),
-							 f[i].second->proc,
-							 f[i].first->proc, -1,
-							 why, sizeof why);
-				int cv = nv < 0 ? -1
-					 : replay_diverges(retro_store_path(st),
-							   f[i].second->proc,
-							   f[i].first->proc, 1,
-							   why, sizeof why);
-				int sv = nv < 0 || cv < 0 || scale < 0 ? -1
-					 : replay_diverges(retro_store_path(st),
-							   f[i].second->proc,
-							   f[i].first->proc, scale,
-							   why, sizeof why);
+				struct confirm k;
+				int nv, cv, sv;
+				char *why = k.why;
+				confirm_finding(st, &f[i], scale, &k);
+				nv = k.naive;
+				cv = k.consistent;
+				sv = k.scaled;
 				if (nv < 0 || cv < 0)
 					printf("   confirm: could not replay: %s\n",
 					       why);

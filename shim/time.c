@@ -188,6 +188,12 @@ static int cond_resolve(void)
 		       ? 0 : -1;
 }
 
+/* Resolved at load, not inside a wait: dlvsym takes the loader's lock. */
+__attribute__((constructor)) static void cond_init(void)
+{
+	cond_resolve();
+}
+
 /* The C library's wait, as retro_shep_condwait calls it. */
 static int cond_wait_real(void *cond, void *mutex, clockid_t clk,
 			  const struct timespec *abstime)

@@ -10,11 +10,13 @@ for i in $(seq 1 16); do
 	( read -r _ <"$WORK/go"
 	  LD_PRELOAD=$RETRO_SHIM RETRO_STORE=$S "$PROGS/p_threads" "$WORK/f$i" 4 $N ) &
 done
-# release all 16 at once
-exec 9>"$WORK/go"
+# release all 16 at once.  Opened read-write, the FIFO has a writer until
+# every reader is done: a subshell slow to open it still finds its line
+# (opened write-only and closed at once, it could wait forever).
+exec 9<>"$WORK/go"
 for i in $(seq 1 16); do echo go >&9; done
-exec 9>&-
 wait
+exec 9>&-
 rr log --json -c pwrite "$S" |
 	json_map '"%d %d %d" % (o["proc"], o["thread"], o["args"][3])' >"$WORK/w"
 expect_eq "pwrite count" $((16 * 4 * N)) "$(wc -l <"$WORK/w")"
