@@ -95,7 +95,6 @@ struct hb {
 	unsigned char *started;
 	uint32_t **held;   /* per process: lock objects it holds */
 	uint32_t *nheld;
-	struct map ids;    /* process id -> index */
 	struct map objs;   /* key -> index in o */
 	struct map kinds;  /* path id -> OK_* */
 	struct map append; /* path id -> 1: opened O_APPEND somewhere */
@@ -487,8 +486,8 @@ static void lock_hold(struct hb *h, int32_t p, struct hobj *l, int hold)
 
 static int32_t proc_ix(struct hb *h, uint32_t id)
 {
-	int64_t i = map_get(&h->ids, id);
-	return i >= 0 ? (int32_t)i : -1;
+	const struct retro_proc *p = retro_proc_find(h->r, id);
+	return p ? (int32_t)(p - h->r->procs) : -1;
 }
 
 /* The child of process p with the given pid, or -1. */
@@ -714,8 +713,8 @@ static void action(struct hb *h, const struct retro_action *a)
 	case RC_symlinkat:
 	case RC_mkfifo:
 	case RC_mkfifoat:
-		p1 = a->call == RC_symlink || a->call == RC_symlinkat
-			     ? path_arg(a, 0) : path_arg(a, 0);
+		p1 = path_arg(a, 0); /* the new name: a symlink's target is a
+				      * string, not a path */
 		if (succeeded(a))
 			entry_modify(h, p1, p, c, a);
 		else if (a->err == EEXIST)
@@ -878,15 +877,13 @@ int retro_hb_check(struct retro_store *st, const struct retro_recording *r,
 	h.nheld = hb_alloc(&h, (h.n + 1) * sizeof *h.nheld);
 	order = malloc((r->nacts + 1) * sizeof *order);
 	if (!h.vc || !h.fork_vc || !h.started || !h.held || !h.nheld ||
-	    !order || map_init(&h, &h.ids) || map_init(&h, &h.objs) ||
+	    !order || map_init(&h, &h.objs) ||
 	    map_init(&h, &h.kinds) || map_init(&h, &h.append) ||
 	    map_init(&h, &h.cid) || map_init(&h, &h.opened)) {
 		rc = ENOMEM;
 		goto out;
 	}
 	h.bytes += (r->nacts + 1) * sizeof *order;
-	for (size_t i = 0; i < r->nprocs; i++)
-		map_put(&h, &h.ids, r->procs[i].id, (uint32_t)i);
 	prescan(&h);
 	for (size_t i = 0; i < r->nacts; i++)
 		if (r->acts[i].state == 2 || r->acts[i].call == RC_end)
@@ -939,7 +936,6 @@ out:
 	free(h.held);
 	free(h.nheld);
 	free(order);
-	map_free(&h, &h.ids);
 	map_free(&h, &h.objs);
 	map_free(&h, &h.kinds);
 	map_free(&h, &h.append);

@@ -1106,8 +1106,6 @@ int retro_enter(struct retro_call *c, int call)
 	c->pathid = 0;
 	c->abs = NULL;
 	c->skip = 0;
-	c->serr = 0;
-	c->alarm = 0;
 	c->blocked = 0;
 	/* libc's system calls on behalf of this call are recorded here, not
 	 * by the trap layer */
@@ -1408,6 +1406,9 @@ shep_intent(struct retro_call *c, const struct retro_call_desc *d)
 	struct fdent *e = fde(c->fd);
 	int notfile = c->fd >= 0 && e && (e->flags & FE_NOTFILE);
 
+	/* read only in shepherd mode: set here, off the recording path */
+	c->serr = 0;
+	c->alarm = 0;
 	memset(&m, 0, RETRO_SH_MSG_HDR + 1);
 	m.type = SH_CALL;
 	m.timeout = -1;
@@ -1858,7 +1859,7 @@ out:
 			shep_wake(c, ret);
 	}
 	retro_selector = c->sel;
-	if (__builtin_expect(c->alarm, 0))
+	if (__builtin_expect(retro_shep_on, 0) && c->alarm)
 		retro_shep_alarm_fire(); /* its handler runs before we return */
 	errno = e1;
 }

@@ -49,7 +49,8 @@ struct retro_call {
 		       * sleep); the interposer returns sret */
 	char blocked; /* shepherd mode: announced as blocking */
 	int64_t sret;
-	int serr;     /* ...and its errno, when sret is -1 */
+	int serr;     /* ...and its errno, when sret is -1 (set by shep_intent,
+		       * like alarm: read only in shepherd mode) */
 	char alarm;   /* shepherd mode: the process's alarm cut the sleep */
 };
 

@@ -66,10 +66,22 @@ struct sleeps {
 	size_t *first, *count; /* per process index */
 };
 
+static int proc_ix(const struct retro_recording *r, uint32_t id)
+{
+	const struct retro_proc *p = retro_proc_find(r, id);
+	return p ? (int)(p - r->procs) : -1;
+}
+
+static int is_sleep(const struct retro_action *a)
+{
+	return (retro_calls[a->call].flags & F_SLEEP) && a->state == 2;
+}
+
 static int sleeps_index(const struct retro_recording *r, struct sleeps *s)
 {
 	size_t n = r->nprocs, k = 0;
 	size_t *fill;
+	int p;
 
 	s->idx = malloc((r->nacts + 1) * sizeof *s->idx);
 	s->first = calloc(n + 1, sizeof *s->first);
@@ -79,30 +91,16 @@ static int sleeps_index(const struct retro_recording *r, struct sleeps *s)
 		free(fill);
 		return ENOMEM;
 	}
-	for (size_t i = 0; i < r->nacts; i++) {
-		const struct retro_action *a = &r->acts[i];
-		if (!(retro_calls[a->call].flags & F_SLEEP) || a->state != 2)
-			continue;
-		for (size_t p = 0; p < n; p++)
-			if (r->procs[p].id == a->proc) {
-				s->count[p]++;
-				break;
-			}
+	for (size_t i = 0; i < r->nacts; i++)
+		if (is_sleep(&r->acts[i]) && (p = proc_ix(r, r->acts[i].proc)) >= 0)
+			s->count[p]++;
+	for (size_t q = 0; q < n; q++) {
+		s->first[q] = k;
+		k += s->count[q];
 	}
-	for (size_t p = 0; p < n; p++) {
-		s->first[p] = k;
-		k += s->count[p];
-	}
-	for (size_t i = 0; i < r->nacts; i++) {
-		const struct retro_action *a = &r->acts[i];
-		if (!(retro_calls[a->call].flags & F_SLEEP) || a->state != 2)
-			continue;
-		for (size_t p = 0; p < n; p++)
-			if (r->procs[p].id == a->proc) {
-				s->idx[s->first[p] + fill[p]++] = i;
-				break;
-			}
-	}
+	for (size_t i = 0; i < r->nacts; i++)
+		if (is_sleep(&r->acts[i]) && (p = proc_ix(r, r->acts[i].proc)) >= 0)
+			s->idx[s->first[p] + fill[p]++] = i;
 	free(fill);
 	return 0;
 }
@@ -112,14 +110,6 @@ static void sleeps_free(struct sleeps *s)
 	free(s->idx);
 	free(s->first);
 	free(s->count);
-}
-
-static int proc_ix(const struct retro_recording *r, uint32_t id)
-{
-	for (size_t i = 0; i < r->nprocs; i++)
-		if (r->procs[i].id == id)
-			return (int)i;
-	return -1;
 }
 
 /* Calls fn for each sleep that supplied f's slack: the second action's

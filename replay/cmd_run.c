@@ -260,10 +260,8 @@ static const char *pname(struct drv *d, uint32_t proc)
 
 static int proc_index(const struct retro_recording *r, uint32_t id)
 {
-	for (size_t i = 0; i < r->nprocs; i++)
-		if (r->procs[i].id == id)
-			return (int)i;
-	return -1;
+	const struct retro_proc *p = retro_proc_find(r, id);
+	return p ? (int)(p - r->procs) : -1;
 }
 
 static char *jsonize(const char *s)
