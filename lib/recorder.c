@@ -206,6 +206,8 @@ static void tsc_pair(uint64_t *tsc, int64_t *ns)
 {
 	uint64_t best = UINT64_MAX;
 
+	*tsc = 0;
+	*ns = 0;
 	for (int i = 0; i < 3; i++) {
 		uint64_t a = __rdtsc();
 		int64_t n = mono();
@@ -1402,37 +1404,26 @@ static void shep_fdwait(struct retro_call *c)
 	c->serr = r < 0 ? (int)-r : 0;
 }
 
-int retro_shep_condwait(retro_condwait_fn wait, void *cond, void *mutex,
-			clockid_t clk, const struct timespec *abstime)
+int retro_shep_wait(retro_wait_fn wait, void *arg, int64_t timeout,
+		    long *res)
 {
 	struct retro_thread *t = tself;
 	struct retro_sh_msg m;
-	struct timespec now;
-	int r;
 
 	if (!retro_shep_on || !t || t->guard)
 		return -1;
 	memset(&m, 0, RETRO_SH_MSG_HDR + 1);
 	m.call = RC_nanosleep; /* not matched: SHF_UNRECORDED */
 	m.flags = SHF_UNRECORDED;
-	m.timeout = -1;
-	if (abstime) {
-		if (retro_shep_clock(clk, &now) < 0 &&
-		    retro_sys2(SYS_clock_gettime, clk, &now) < 0)
-			return -1;
-		m.timeout = ts_ns((uint64_t)(uintptr_t)abstime) -
-			    ((int64_t)now.tv_sec * 1000000000 + now.tv_nsec);
-		if (m.timeout < 0)
-			m.timeout = 0;
-	}
+	m.timeout = timeout < 0 ? -1 : timeout;
 	t->guard = 1;
 	if (retro_shep_block(&m, t->index) < 0) {
 		t->guard = 0;
 		return -1;
 	}
 	t->guard = 0;
-	if (!abstime) {
-		r = wait(cond, mutex, clk, NULL);
+	if (timeout < 0) {
+		wait(arg, NULL, res);
 	} else {
 		for (;;) {
 			struct timespec dl;
@@ -1442,8 +1433,7 @@ int retro_shep_condwait(retro_condwait_fn wait, void *cond, void *mutex,
 				dl.tv_sec++;
 				dl.tv_nsec -= 1000000000;
 			}
-			r = wait(cond, mutex, CLOCK_MONOTONIC, &dl);
-			if (r != ETIMEDOUT)
+			if (wait(arg, &dl, res))
 				break;
 			if (retro_shep_timed_out())
 				break;
@@ -1454,10 +1444,23 @@ int retro_shep_condwait(retro_condwait_fn wait, void *cond, void *mutex,
 	m.type = SH_WAKE;
 	m.call = RC_nanosleep;
 	m.flags = SHF_UNRECORDED;
-	m.arg = r;
+	m.arg = *res;
 	retro_shep_send(&m, t->index);
 	t->guard = 0;
-	return r;
+	return 0;
+}
+
+int64_t retro_shep_until(clockid_t clk, const struct timespec *abstime)
+{
+	struct timespec now;
+	int64_t d;
+
+	if (retro_shep_clock(clk, &now) < 0 &&
+	    retro_sys2(SYS_clock_gettime, clk, &now) < 0)
+		return -1;
+	d = ts_ns((uint64_t)(uintptr_t)abstime) -
+	    ((int64_t)now.tv_sec * 1000000000 + now.tv_nsec);
+	return d > 0 ? d : 0;
 }
 
 /* File times on V: a file that a shepherded call wrote, truncated or

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,8 +21,9 @@
 
 int retro_shep_on;
 
-/* The process's alarm, as a moment on V (monotonic ns); 0: none. */
-static int64_t alarm_at;
+/* The process's alarm (alarm, setitimer ITIMER_REAL: one timer), as a
+ * moment on V (monotonic ns), 0: none; and its period, 0: none. */
+static int64_t alarm_at, alarm_every;
 
 /* Forks of this image so far, and which fork of its parent made it. */
 static uint32_t nforks, forkno;
@@ -280,6 +282,39 @@ int retro_shep_alarm(unsigned secs, unsigned *prev)
 			*prev = 1;
 	}
 	alarm_at = secs ? now + (int64_t)secs * 1000000000 : 0;
+	alarm_every = 0;
+	return 0;
+}
+
+static int64_t tv_ns(const struct timeval *tv)
+{
+	return (int64_t)tv->tv_sec * 1000000000 + (int64_t)tv->tv_usec * 1000;
+}
+
+static void ns_tv(int64_t ns, struct timeval *tv)
+{
+	tv->tv_sec = ns / 1000000000;
+	tv->tv_usec = (ns % 1000000000) / 1000;
+}
+
+int retro_shep_itimer(const struct itimerval *set, struct itimerval *old)
+{
+	int64_t now = vnow();
+
+	if (now < 0)
+		return -1;
+	if (old) {
+		int64_t left = alarm_at ? alarm_at - now : 0;
+		/* a timer that is due but has not rung yet: the kernel says
+		 * a moment, not zero, which would mean disarmed */
+		ns_tv(alarm_at && left < 1000 ? 1000 : left, &old->it_value);
+		ns_tv(alarm_every, &old->it_interval);
+	}
+	if (set) {
+		int64_t v = tv_ns(&set->it_value);
+		alarm_at = v ? now + v : 0;
+		alarm_every = v ? tv_ns(&set->it_interval) : 0;
+	}
 	return 0;
 }
 
@@ -294,7 +329,16 @@ int64_t retro_shep_alarm_in(void)
 
 void retro_shep_alarm_fire(void)
 {
-	alarm_at = 0;
+	/* a periodic timer's next expiry; the ones already missed are
+	 * one signal, as pending signals of one kind merge */
+	if (alarm_every) {
+		int64_t now = vnow();
+		do
+			alarm_at += alarm_every;
+		while (now >= 0 && alarm_at <= now);
+	} else {
+		alarm_at = 0;
+	}
 	retro_sys2(SYS_kill, retro_sys0(SYS_getpid), SIGALRM);
 }
 
@@ -307,6 +351,7 @@ void retro_shep_alarm_check(void)
 void retro_shep_forked(void)
 {
 	alarm_at = 0; /* a child does not inherit its parent's alarm */
+	alarm_every = 0;
 	/* The connection is the parent's: the child makes its own. */
 	forkno = nforks + 1;
 	nforks = 0;

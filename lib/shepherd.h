@@ -107,16 +107,20 @@ int retro_shep_block(struct retro_sh_msg *m, uint32_t thread)
 /* While blocked in a timed wait: 1 when the driver said its deadline came
  * (the thread's clock is now there), else 0.  Never waits. */
 int retro_shep_timed_out(void) __attribute__((visibility("hidden")));
-/* A condition-variable wait in shepherd mode (shim/time.c): clk and
- * abstime as pthread_cond_clockwait's, abstime NULL for an untimed wait.
- * Announced as blocking; a timed one is squeezed to its deadline on V
- * when nothing can signal it before.  wait(cond, mutex, clk, abstime) is
- * the C library's wait.  Returns its result, or -1 when not in shepherd
+/* A wait the recording does not have as a call (a condition variable, a
+ * semaphore, epoll), in shepherd mode: announced as blocking, with timeout
+ * ns on V (-1: none), and squeezed to its deadline on V when nothing can
+ * end it before.  wait(arg, dl, res) waits until dl (CLOCK_MONOTONIC, real
+ * time; NULL: without limit) and returns 1 when the wait ended, 0 when dl
+ * came first, with the result in *res either way: the last slice's
+ * result is the timed-out wait's.  Returns 0, or -1 when not in shepherd
  * mode (the caller waits as usual). */
-typedef int (*retro_condwait_fn)(void *cond, void *mutex, clockid_t clk,
-				 const struct timespec *abstime);
-int retro_shep_condwait(retro_condwait_fn wait, void *cond, void *mutex,
-			clockid_t clk, const struct timespec *abstime)
+typedef int (*retro_wait_fn)(void *arg, const struct timespec *dl, long *res);
+int retro_shep_wait(retro_wait_fn wait, void *arg, int64_t timeout, long *res)
+	__attribute__((visibility("hidden")));
+/* ns from the thread's clock clk (on V when virtual) to abstime, at least
+ * 0; -1 when clk cannot be read. */
+int64_t retro_shep_until(clockid_t clk, const struct timespec *abstime)
 	__attribute__((visibility("hidden")));
 /* clock_settime(CLOCK_REALTIME) or settimeofday in shepherd mode: moves
  * V for the whole replay, never the host's clock.  Returns 0, or -EPERM
@@ -126,6 +130,12 @@ int retro_shep_setclock(int64_t ns, uint32_t thread)
 /* alarm(secs) on V: returns 0 with *prev (the seconds left of the alarm
  * it replaces), or -1 when time is not virtual (the real alarm then). */
 int retro_shep_alarm(unsigned secs, unsigned *prev)
+	__attribute__((visibility("hidden")));
+/* setitimer(ITIMER_REAL, set, old) on V, the same timer as alarm's; set
+ * or old may be NULL (getitimer).  Returns 0, or -1 when time is not
+ * virtual (the real timer then). */
+struct itimerval;
+int retro_shep_itimer(const struct itimerval *set, struct itimerval *old)
 	__attribute__((visibility("hidden")));
 /* ns until the process's alarm on V, or -1 when none. */
 int64_t retro_shep_alarm_in(void) __attribute__((visibility("hidden")));

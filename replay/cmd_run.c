@@ -2270,7 +2270,9 @@ static int make_root(const char *want, int pass, char *buf, size_t n,
 			char real[PATH_MAX];
 			if (!realpath(bases[i], real))
 				continue;
-			snprintf(buf, n, "%s/retro-root.XXXXXX", real);
+			if ((size_t)snprintf(buf, n, "%s/retro-root.XXXXXX",
+					     real) >= n)
+				continue;
 			if (!root_covers(plan, buf))
 				return mkdtemp(buf) ? 0 : -1;
 		}
@@ -2470,9 +2472,10 @@ int cmd_run(int argc, char **argv)
 		/* an earlier pass's root in $TMPDIR: superseded */
 		if (pass > 1 && !o.root)
 			nftw(root, rm_entry, 64, FTW_DEPTH | FTW_PHYS);
-		if (make_root(o.root, pass, root, sizeof root, &plan) < 0 ||
-		    !realpath(root, root)) {
-			errorf("run", "the replay root %s: %s", o.root ? o.root : root,
+		char made[PATH_MAX];
+		if (make_root(o.root, pass, made, sizeof made, &plan) < 0 ||
+		    !realpath(made, root)) {
+			errorf("run", "the replay root %s: %s", o.root ? o.root : made,
 			       strerror(errno));
 			return EX_USAGE;
 		}

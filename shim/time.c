@@ -166,6 +166,10 @@ RETRO_EXPORT int settimeofday(const struct timeval *tv,
 #include <dlfcn.h>
 #include <pthread.h>
 
+/* Real time a squeezed wait waits at a time before asking again whether
+ * the driver has said its deadline came on V (as lib/recorder.c's). */
+#define SHEP_SLICE_MS 2
+
 static __typeof__(&pthread_cond_wait) real_cond_wait;
 static __typeof__(&pthread_cond_clockwait) real_cond_clockwait;
 static __typeof__(&pthread_cond_timedwait) real_cond_timedwait;
@@ -194,13 +198,44 @@ __attribute__((constructor)) static void cond_init(void)
 	cond_resolve();
 }
 
-/* The C library's wait, as retro_shep_condwait calls it. */
-static int cond_wait_real(void *cond, void *mutex, clockid_t clk,
-			  const struct timespec *abstime)
+/* One slice of a condition-variable wait, as retro_shep_wait calls it. */
+struct condarg {
+	pthread_cond_t *cond;
+	pthread_mutex_t *mutex;
+};
+
+static int cond_slice(void *arg, const struct timespec *dl, long *res)
 {
-	if (!abstime)
-		return real_cond_wait(cond, mutex);
-	return real_cond_clockwait(cond, mutex, clk, abstime);
+	struct condarg *a = arg;
+	int r = dl ? real_cond_clockwait(a->cond, a->mutex, CLOCK_MONOTONIC, dl)
+		   : real_cond_wait(a->cond, a->mutex);
+
+	*res = r;
+	return r != ETIMEDOUT || !dl;
+}
+
+static int ts_valid(const struct timespec *ts)
+{
+	return ts->tv_nsec >= 0 && ts->tv_nsec < 1000000000;
+}
+
+/* Shepherd mode: the wait squeezed on V.  1 with its result in *r, or 0
+ * when the caller waits as usual (no driver; a deadline the C library
+ * must refuse itself). */
+static int shep_condwait(pthread_cond_t *cond, pthread_mutex_t *mutex,
+			 clockid_t clk, const struct timespec *abstime, int *r)
+{
+	struct condarg a = { cond, mutex };
+	int64_t to = -1;
+	long res;
+
+	if (abstime && (!ts_valid(abstime) ||
+			(to = retro_shep_until(clk, abstime)) < 0))
+		return 0;
+	if (retro_shep_wait(cond_slice, &a, to, &res) < 0)
+		return 0;
+	*r = (int)res;
+	return 1;
 }
 
 /* The clock a condition variable's deadlines are on.  glibc keeps it in
@@ -219,8 +254,7 @@ RETRO_EXPORT int pthread_cond_wait(pthread_cond_t *restrict cond,
 	if (cond_resolve() < 0)
 		return ENOSYS;
 	if (__builtin_expect(retro_shep_on, 0) &&
-	    (r = retro_shep_condwait(cond_wait_real, cond, mutex,
-				     CLOCK_REALTIME, NULL)) >= 0)
+	    shep_condwait(cond, mutex, CLOCK_REALTIME, NULL, &r))
 		return r;
 	return real_cond_wait(cond, mutex);
 }
@@ -235,8 +269,7 @@ RETRO_EXPORT int pthread_cond_timedwait(pthread_cond_t *restrict cond,
 	if (cond_resolve() < 0)
 		return ENOSYS;
 	if (__builtin_expect(retro_shep_on, 0) &&
-	    (r = retro_shep_condwait(cond_wait_real, cond, mutex,
-				     cond_clock(cond), abstime)) >= 0)
+	    shep_condwait(cond, mutex, cond_clock(cond), abstime, &r))
 		return r;
 	return real_cond_timedwait(cond, mutex, abstime);
 }
@@ -252,8 +285,238 @@ RETRO_EXPORT int pthread_cond_clockwait(pthread_cond_t *restrict cond,
 	if (cond_resolve() < 0)
 		return ENOSYS;
 	if (__builtin_expect(retro_shep_on, 0) &&
-	    (r = retro_shep_condwait(cond_wait_real, cond, mutex, clk,
-				     abstime)) >= 0)
+	    shep_condwait(cond, mutex, clk, abstime, &r))
 		return r;
 	return real_cond_clockwait(cond, mutex, clk, abstime);
+}
+
+/* ---- semaphores, epoll and the interval timer: only in shepherd mode -------
+ *
+ * Not recorded either; in a replay their timeouts are on V.  A wait that
+ * need not wait (a semaphore that can be taken, an epoll set with events
+ * ready) returns at once without asking the driver. */
+#include <semaphore.h>
+#include <sys/epoll.h>
+
+static __typeof__(&sem_wait) real_sem_wait;
+static __typeof__(&sem_trywait) real_sem_trywait;
+static __typeof__(&sem_timedwait) real_sem_timedwait;
+static __typeof__(&sem_clockwait) real_sem_clockwait;
+static __typeof__(&epoll_wait) real_epoll_wait;
+static __typeof__(&epoll_pwait) real_epoll_pwait;
+static __typeof__(&epoll_pwait2) real_epoll_pwait2;
+static __typeof__(&setitimer) real_setitimer;
+static __typeof__(&getitimer) real_getitimer;
+
+__attribute__((constructor)) static void wait_init(void)
+{
+	real_sem_wait = dlsym(RTLD_NEXT, "sem_wait");
+	real_sem_trywait = dlsym(RTLD_NEXT, "sem_trywait");
+	real_sem_timedwait = dlsym(RTLD_NEXT, "sem_timedwait");
+	real_sem_clockwait = dlsym(RTLD_NEXT, "sem_clockwait");
+	real_epoll_wait = dlsym(RTLD_NEXT, "epoll_wait");
+	real_epoll_pwait = dlsym(RTLD_NEXT, "epoll_pwait");
+	real_epoll_pwait2 = dlsym(RTLD_NEXT, "epoll_pwait2");
+	real_setitimer = dlsym(RTLD_NEXT, "setitimer");
+	real_getitimer = dlsym(RTLD_NEXT, "getitimer");
+}
+
+static int sem_slice(void *arg, const struct timespec *dl, long *res)
+{
+	int r = dl ? real_sem_clockwait(arg, CLOCK_MONOTONIC, dl)
+		   : real_sem_wait(arg);
+
+	*res = r == 0 ? 0 : errno;
+	return r == 0 || errno != ETIMEDOUT || !dl;
+}
+
+/* Shepherd mode: 1 with the result (0 or -1, errno set) in *r, or 0 when
+ * the caller waits as usual. */
+static int shep_semwait(sem_t *sem, clockid_t clk,
+			const struct timespec *abstime, int *r)
+{
+	int64_t to = -1;
+	long res;
+	int e = errno;
+
+	if (!real_sem_trywait || !real_sem_clockwait || !real_sem_wait)
+		return 0;
+	if (real_sem_trywait(sem) == 0) {
+		*r = 0;
+		return 1;
+	}
+	if (errno != EAGAIN)
+		return 0; /* EINVAL: as the real call says it */
+	errno = e;
+	if (abstime && (!ts_valid(abstime) ||
+			(to = retro_shep_until(clk, abstime)) < 0))
+		return 0;
+	if (retro_shep_wait(sem_slice, sem, to, &res) < 0)
+		return 0;
+	*r = res ? -1 : 0;
+	if (res)
+		errno = (int)res;
+	return 1;
+}
+
+/* man 3 sem_wait */
+RETRO_EXPORT int sem_wait(sem_t *sem)
+{
+	int r;
+
+	if (__builtin_expect(retro_shep_on, 0) &&
+	    shep_semwait(sem, CLOCK_REALTIME, NULL, &r))
+		return r;
+	if (!real_sem_wait)
+		wait_init();
+	return real_sem_wait(sem);
+}
+
+/* man 3 sem_timedwait */
+RETRO_EXPORT int sem_timedwait(sem_t *restrict sem,
+			       const struct timespec *restrict abstime)
+{
+	int r;
+
+	if (__builtin_expect(retro_shep_on, 0) &&
+	    shep_semwait(sem, CLOCK_REALTIME, abstime, &r))
+		return r;
+	if (!real_sem_timedwait)
+		wait_init();
+	return real_sem_timedwait(sem, abstime);
+}
+
+/* man 3 sem_clockwait */
+RETRO_EXPORT int sem_clockwait(sem_t *restrict sem, clockid_t clk,
+			       const struct timespec *restrict abstime)
+{
+	int r;
+
+	if (__builtin_expect(retro_shep_on, 0) &&
+	    (clk == CLOCK_REALTIME || clk == CLOCK_MONOTONIC) &&
+	    shep_semwait(sem, clk, abstime, &r))
+		return r;
+	if (!real_sem_clockwait)
+		wait_init();
+	return real_sem_clockwait(sem, clk, abstime);
+}
+
+struct eparg {
+	int epfd, max;
+	struct epoll_event *ev;
+	const sigset_t *mask;
+};
+
+static int ep_slice(void *arg, const struct timespec *dl, long *res)
+{
+	struct eparg *a = arg;
+	int r = real_epoll_pwait(a->epfd, a->ev, a->max,
+				 dl ? SHEP_SLICE_MS : -1, a->mask);
+
+	*res = r >= 0 ? r : -errno;
+	return r != 0 || !dl;
+}
+
+/* Shepherd mode: epoll_pwait with timeout ns (-1: none) squeezed on V.
+ * 1 with the result (errno set) in *r, or 0 when the caller waits as
+ * usual. */
+static int shep_epoll(int epfd, struct epoll_event *ev, int max,
+		      int64_t timeout, const sigset_t *mask, int *r)
+{
+	struct eparg a = { epfd, max, ev, mask };
+	long res;
+	int n;
+
+	if (!real_epoll_pwait || timeout == 0)
+		return 0;
+	n = real_epoll_pwait(epfd, ev, max, 0, mask);
+	if (n != 0) { /* ready, or an error the real call gives too */
+		*r = n;
+		return 1;
+	}
+	if (retro_shep_wait(ep_slice, &a, timeout, &res) < 0)
+		return 0;
+	*r = res >= 0 ? (int)res : -1;
+	if (res < 0)
+		errno = (int)-res;
+	return 1;
+}
+
+/* man 2 epoll_wait */
+RETRO_EXPORT int epoll_wait(int epfd, struct epoll_event *ev, int max,
+			    int timeout)
+{
+	int r;
+
+	if (__builtin_expect(retro_shep_on, 0) &&
+	    shep_epoll(epfd, ev, max,
+		       timeout < 0 ? -1 : (int64_t)timeout * 1000000, NULL, &r))
+		return r;
+	if (!real_epoll_wait)
+		wait_init();
+	return real_epoll_wait(epfd, ev, max, timeout);
+}
+
+/* man 2 epoll_pwait */
+RETRO_EXPORT int epoll_pwait(int epfd, struct epoll_event *ev, int max,
+			     int timeout, const sigset_t *mask)
+{
+	int r;
+
+	if (__builtin_expect(retro_shep_on, 0) &&
+	    shep_epoll(epfd, ev, max,
+		       timeout < 0 ? -1 : (int64_t)timeout * 1000000, mask, &r))
+		return r;
+	if (!real_epoll_pwait)
+		wait_init();
+	return real_epoll_pwait(epfd, ev, max, timeout, mask);
+}
+
+/* man 2 epoll_pwait2 */
+RETRO_EXPORT int epoll_pwait2(int epfd, struct epoll_event *ev, int max,
+			      const struct timespec *timeout,
+			      const sigset_t *mask)
+{
+	int r;
+
+	if (__builtin_expect(retro_shep_on, 0) &&
+	    (!timeout || ts_valid(timeout)) &&
+	    shep_epoll(epfd, ev, max,
+		       timeout ? (int64_t)timeout->tv_sec * 1000000000 +
+					 timeout->tv_nsec
+			       : -1,
+		       mask, &r))
+		return r;
+	if (!real_epoll_pwait2)
+		wait_init();
+	return real_epoll_pwait2(epfd, ev, max, timeout, mask);
+}
+
+/* man 2 setitimer: ITIMER_REAL is on V in a replay (the timer alarm sets);
+ * the CPU-time timers stay real, as CPU-time clocks do. */
+RETRO_EXPORT int setitimer(__itimer_which_t which,
+			   const struct itimerval *restrict set,
+			   struct itimerval *restrict old)
+{
+	if (__builtin_expect(retro_shep_on, 0) && which == ITIMER_REAL &&
+	    set && set->it_value.tv_usec >= 0 &&
+	    set->it_value.tv_usec < 1000000 &&
+	    set->it_interval.tv_usec >= 0 &&
+	    set->it_interval.tv_usec < 1000000 &&
+	    retro_shep_itimer(set, old) == 0)
+		return 0;
+	if (!real_setitimer)
+		wait_init();
+	return real_setitimer(which, set, old);
+}
+
+/* man 2 getitimer */
+RETRO_EXPORT int getitimer(__itimer_which_t which, struct itimerval *cur)
+{
+	if (__builtin_expect(retro_shep_on, 0) && which == ITIMER_REAL && cur &&
+	    retro_shep_itimer(NULL, cur) == 0)
+		return 0;
+	if (!real_getitimer)
+		wait_init();
+	return real_getitimer(which, cur);
 }

@@ -3,12 +3,14 @@
  * prints what each returned, the time left (to the nearest second), how
  * far the realtime clock moved (in tenths of a second) and how many
  * SIGALRMs arrived.  Then alarm(5) and
- * alarm(0), which returns the 5 s left. */
+ * alarm(0), which returns the 5 s left.  Then a periodic setitimer of
+ * 300 ms cuts three nanosleeps of 1 s each, and getitimer reads it back. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -64,5 +66,26 @@ int main(void)
 
 	alarm(5);
 	printf("alarm(0): %u\n", alarm(0));
+
+	{
+		struct itimerval it = { { 0, 300000 }, { 0, 300000 } }, cur;
+		struct timespec one = { 1, 0 };
+		int cut = 0, before = (int)rang;
+		t0 = now();
+		setitimer(ITIMER_REAL, &it, NULL);
+		for (int i = 0; i < 3; i++)
+			cut += nanosleep(&one, NULL) < 0 && errno == EINTR;
+		getitimer(ITIMER_REAL, &cur);
+		memset(&it, 0, sizeof it);
+		setitimer(ITIMER_REAL, &it, NULL);
+		printf("setitimer: %d of 3 sleeps cut, moved %.1f, rang %d, "
+		       "interval %.1f, next in %s\n",
+		       cut, now() - t0, (int)rang - before,
+		       cur.it_interval.tv_sec + cur.it_interval.tv_usec / 1e6,
+		       cur.it_value.tv_sec == 0 && cur.it_value.tv_usec > 0 &&
+				       cur.it_value.tv_usec <= 300000
+			       ? "(0, 0.3]"
+			       : "wrong");
+	}
 	return 0;
 }

@@ -1,11 +1,13 @@
 /* Timed waits that nothing may cut short, and ones that something does:
- * a condition variable and poll, each once timing out and once woken by
- * another thread that sleeps first.  Prints what each returned and how
+ * a condition variable, poll, a semaphore and epoll, each once timing out
+ * and once woken by another thread that sleeps first.  Prints what each returned and how
  * many seconds the clocks moved across it, in tenths: what a replay must
  * reproduce exactly. */
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <semaphore.h>
+#include <sys/epoll.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -53,6 +55,16 @@ static void *writer(void *arg)
 	usleep(200000);
 	if (write(pfd[1], "x", 1) != 1)
 		perror("write");
+	return NULL;
+}
+
+static sem_t sem;
+
+static void *poster(void *arg)
+{
+	(void)arg;
+	usleep(300000);
+	sem_post(&sem);
 	return NULL;
 }
 
@@ -122,5 +134,47 @@ int main(void)
 	pthread_join(th, NULL);
 	printf("poll-data: %d revents %d monotonic %.1f\n", r, p.revents,
 	       (ms(CLOCK_MONOTONIC) - m0) / 1e3);
+	{
+		char c;
+		if (read(pfd[0], &c, 1) != 1)
+			perror("read");
+	}
+
+	/* 6. a semaphore nobody posts: sem_timedwait times out after 700 ms */
+	sem_init(&sem, 0, 0);
+	r0 = ms(CLOCK_REALTIME);
+	dl = in(CLOCK_REALTIME, 700);
+	r = sem_timedwait(&sem, &dl);
+	printf("sem-timeout: %d %s realtime %.1f\n", r,
+	       r ? name(errno) : "", (ms(CLOCK_REALTIME) - r0) / 1e3);
+
+	/* 7. a thread posts after 300 ms of a 5 s sem_clockwait */
+	m0 = ms(CLOCK_MONOTONIC);
+	pthread_create(&th, NULL, poster, NULL);
+	dl = in(CLOCK_MONOTONIC, 5000);
+	r = sem_clockwait(&sem, CLOCK_MONOTONIC, &dl);
+	pthread_join(th, NULL);
+	printf("sem-post: %d monotonic %.1f\n", r,
+	       (ms(CLOCK_MONOTONIC) - m0) / 1e3);
+
+	/* 8. epoll of the empty pipe: times out after 800 ms */
+	{
+		struct epoll_event ev = { .events = EPOLLIN }, got;
+		int ep = epoll_create1(EPOLL_CLOEXEC);
+		epoll_ctl(ep, EPOLL_CTL_ADD, pfd[0], &ev);
+		m0 = ms(CLOCK_MONOTONIC);
+		r = epoll_wait(ep, &got, 1, 800);
+		printf("epoll-timeout: %d monotonic %.1f\n", r,
+		       (ms(CLOCK_MONOTONIC) - m0) / 1e3);
+
+		/* 9. a thread writes after 200 ms of a 5 s epoll_wait */
+		m0 = ms(CLOCK_MONOTONIC);
+		pthread_create(&th, NULL, writer, NULL);
+		r = epoll_wait(ep, &got, 1, 5000);
+		pthread_join(th, NULL);
+		printf("epoll-data: %d events %d monotonic %.1f\n", r,
+		       r == 1 ? (int)got.events : 0,
+		       (ms(CLOCK_MONOTONIC) - m0) / 1e3);
+	}
 	return 0;
 }

@@ -1,6 +1,7 @@
 #!/bin/sh
 # alarm on V: p_alarm's alarm(2) cuts a sleep(10) short, alarm(1) a
-# nanosleep and a clock_nanosleep of 10 s; each returns as interrupted,
+# nanosleep and a clock_nanosleep of 10 s, a periodic setitimer of 300 ms
+# three nanosleeps of 1 s; each returns as interrupted,
 # with what was left, after the SIGALRM handler ran, and the clock moved by
 # the alarm's delay, not the sleep's.  Consistent replay gives the
 # recorded output byte for byte in a few ms; naive replay, whose alarm is
@@ -15,7 +16,8 @@ rr record -q -o "$S" -- "$PROGS/p_alarm" >"$OUT"
 said="sleep: left about 8, moved 2.0, rang 1
 nanosleep: -1 EINTR, rem 9, moved 1.0, rang 2
 clock_nanosleep: EINTR, rem 9, moved 1.0, rang 3
-alarm(0): 5"
+alarm(0): 5
+setitimer: 3 of 3 sleeps cut, moved 0.9, rang 3, interval 0.3, next in (0, 0.3]"
 expect_eq "recorded" "$said" "$(cat "$OUT")"
 
 start=$(date +%s%N)
