@@ -1574,6 +1574,9 @@ shep_intent(struct retro_call *c, const struct retro_call_desc *d)
 		   (c->call == RC_wait3 && !((int)c->v[1] & WNOHANG)) ||
 		   (c->call == RC_wait4 && !((int)c->v[2] & WNOHANG))) {
 		m.type = SH_BLOCK;
+		if (c->call != RC_read && c->call != RC_readv &&
+		    c->call != RC_waitid)
+			m.flags |= SHF_ASK; /* it may be for a peer child */
 		/* whom it waits for: a pid, or -1 for any child */
 		m.arg = c->call == RC_waitpid || c->call == RC_wait4
 				? (int64_t)(pid_t)c->v[0]
@@ -1594,7 +1597,26 @@ shep_intent(struct retro_call *c, const struct retro_call_desc *d)
 	c->blocked = m.type == SH_BLOCK;
 	if (retro_shep_send(&m, c->t->index) < 0)
 		return;
-	if (m.type == SH_BLOCK && m.timeout >= 0) {
+	if (m.flags & SHF_ASK) {
+		int64_t ret;
+		int st;
+		if (retro_shep_answered(&ret, &st)) {
+			/* a peer child: its recorded status, at its recorded
+			 * exit on V */
+			int *ws = (int *)(uintptr_t)c->v[c->call == RC_waitpid ||
+							 c->call == RC_wait4];
+			struct rusage *ru = (struct rusage *)(uintptr_t)
+				(c->call == RC_wait3 ? c->v[2]
+				 : c->call == RC_wait4 ? c->v[3] : 0);
+			if (ws)
+				*ws = st;
+			if (ru)
+				memset(ru, 0, sizeof *ru);
+			c->skip = 1;
+			c->sret = ret;
+			c->blocked = 0;
+		}
+	} else if (m.type == SH_BLOCK && m.timeout >= 0) {
 		shep_fdwait(c);
 	} else if (m.type == SH_CALL &&
 		   (c->call == RC_getrandom || c->call == RC_read)) {

@@ -45,6 +45,8 @@ static __thread int last_err, last_valid
 static __thread unsigned char feed[RETRO_SH_FEED]
 	__attribute__((tls_model("initial-exec")));
 static __thread int feedlen __attribute__((tls_model("initial-exec")));
+static __thread int64_t skip_ret __attribute__((tls_model("initial-exec")));
+static __thread int skip_status __attribute__((tls_model("initial-exec")));
 
 void retro_shep_result(int err)
 {
@@ -92,7 +94,7 @@ static int exchange(struct retro_sh_msg *m)
 	last_valid = 0;
 	if (retro_sys3(SYS_write, conn, m, len) != (long)len)
 		return -1;
-	if (m->type == SH_BLOCK)
+	if (m->type == SH_BLOCK && !(m->flags & SHF_ASK))
 		return 0;
 	/* After a timed wait woke by itself, the driver may have said its
 	 * deadline came just before it heard of the wake: that word is
@@ -108,6 +110,8 @@ static int exchange(struct retro_sh_msg *m)
 	cpubase = cpu_ns();
 	rtoff = r.rtoff;
 	rflags = r.flags;
+	skip_ret = r.ret;
+	skip_status = r.status;
 	feedlen = -1;
 	if (r.flags & SHR_DATA) {
 		do
@@ -118,6 +122,15 @@ static int exchange(struct retro_sh_msg *m)
 		feedlen = (int)n;
 	}
 	return 0;
+}
+
+int retro_shep_answered(int64_t *ret, int *status)
+{
+	if (!(rflags & SHR_SKIP))
+		return 0;
+	*ret = skip_ret;
+	*status = skip_status;
+	return 1;
 }
 
 long retro_shep_fed(void *buf, size_t n)

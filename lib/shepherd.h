@@ -33,6 +33,8 @@ enum {
 	SHF_UNRECORDED = 1 << 2, /* a wait the recording does not have as a
 				  * call (a condition variable): on the
 				  * timeline, never matched */
+	SHF_ASK = 1 << 3,     /* BLOCK of a wait for a child: reply, with
+			       * SHR_SKIP when the child is a peer */
 };
 
 struct retro_sh_msg {
@@ -68,6 +70,10 @@ enum {
 	SHR_DATA = 1 << 3,    /* CALL: the recorded bytes of this input from
 			       * outside (getrandom, /dev/urandom) follow in
 			       * one packet of at most RETRO_SH_FEED bytes */
+	SHR_SKIP = 1 << 4,    /* BLOCK with SHF_ASK: the wait is for a peer
+			       * child; do not issue it, it returns ret with
+			       * wait status status (at v: the child's
+			       * recorded exit has happened on V) */
 };
 
 #define RETRO_SH_FEED 256
@@ -76,7 +82,8 @@ struct retro_sh_reply {
 	int64_t v;      /* the thread's moment on V (monotonic ns) */
 	int64_t rtoff;  /* realtime = monotonic + rtoff on V */
 	uint32_t flags; /* SHR_* */
-	uint32_t pad;
+	int32_t status; /* SHR_SKIP: the wait status */
+	int64_t ret;    /* SHR_SKIP: what the call returns */
 };
 
 #ifdef RETRO_SHIM_SIDE
@@ -146,6 +153,10 @@ void retro_shep_alarm_check(void) __attribute__((visibility("hidden")));
 /* After a CALL: the recorded bytes the driver sent for it (SHR_DATA),
  * copied into buf (at most n); their number, or -1 when none came. */
 long retro_shep_fed(void *buf, size_t n) __attribute__((visibility("hidden")));
+/* After a BLOCK with SHF_ASK: 1 when the driver answered the wait itself
+ * (SHR_SKIP), with its result and wait status, else 0. */
+int retro_shep_answered(int64_t *ret, int *status)
+	__attribute__((visibility("hidden")));
 /* In the parent after a fork: count it. */
 void retro_shep_forked_parent(void) __attribute__((visibility("hidden")));
 /* In a forked child: drop the parent's connections. */

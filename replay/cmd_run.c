@@ -158,6 +158,8 @@ struct conn {
 	size_t nfeed;
 	int32_t tid;
 	int64_t replied;   /* wall time of the last reply */
+	const struct retro_proc *answer; /* a wait for this peer child is
+					  * answered with its recorded end */
 };
 
 struct live {
@@ -1217,6 +1219,12 @@ static void reply(struct drv *d, struct conn *c, int64_t v)
 	c->replied = mono_ns();
 	if (c->feed)
 		rp.flags |= SHR_DATA;
+	if (c->answer) {
+		rp.flags |= SHR_SKIP;
+		rp.ret = c->answer->pid;
+		rp.status = c->answer->status;
+		c->answer = NULL;
+	}
 	if (write(c->fd, &rp, sizeof rp) != (ssize_t)sizeof rp ||
 	    (c->feed && write(c->fd, c->feed, c->nfeed) != (ssize_t)c->nfeed))
 		c->state = C_DEAD;
@@ -1267,6 +1275,37 @@ static int is_wait(int call);
 /* The previous call matched its recording: did it also succeed or fail as
  * recorded?  An open that now fails, a stat that now finds the file: the
  * process has diverged. */
+/* The recorded wait a matched to: the peer child it returned, when that
+ * child was not re-executed (a child the process's image before its exec
+ * started, `cmd & exec waiter $!` in a shell), or NULL. */
+static const struct retro_proc *peer_child(struct drv *d, struct conn *c,
+					   const struct retro_action *a)
+{
+	uint32_t me = c->pi >= 0 ? d->lives[c->pi].proc : 0;
+
+	if (!a || !me || a->state != 2 || a->ret <= 0 || !is_wait(a->call))
+		return NULL;
+	for (size_t i = 0; i < d->r->nprocs; i++) {
+		const struct retro_proc *q = &d->r->procs[i];
+		if (q->pid == (int32_t)a->ret && q->parent == me &&
+		    !d->shep[i] && (q->flags & RP_EXITED))
+			return q;
+	}
+	return NULL;
+}
+
+/* The thread is blocked in a wait for a live child: it is told so, and
+ * stays blocked. */
+static void reply_blocked(struct drv *d, struct conn *c)
+{
+	struct retro_sh_reply rp = { .v = c->v, .rtoff = d->rtoff,
+				     .flags = d->o->naive ? SHR_NAIVE : 0 };
+
+	c->replied = mono_ns();
+	if (write(c->fd, &rp, sizeof rp) != (ssize_t)sizeof rp)
+		c->state = C_DEAD;
+}
+
 static void check_result(struct drv *d, struct conn *c,
 			 const struct retro_sh_msg *m)
 {
@@ -1359,8 +1398,20 @@ static void on_msg(struct drv *d, struct conn *c, const struct retro_sh_msg *m)
 		if (d->o->naive)
 			v = naive_v(d, c);
 		c->cpu = m->cpu;
+		if (m->type == SH_BLOCK && (m->flags & SHF_ASK) &&
+		    (c->answer = peer_child(d, c, c->last))) {
+			/* answered when V reaches the wait's recorded end,
+			 * after the child's recorded exit */
+			int64_t end = c->last->end - d->lives[c->pi].shift;
+			c->pend_v = d->o->naive ? v : end > v ? end : v;
+			c->pend_call = m->call;
+			c->state = C_PEND;
+			return;
+		}
 		if (m->type == SH_BLOCK) {
 			c->v = v;
+			if (m->flags & SHF_ASK)
+				reply_blocked(d, c);
 			c->pend_call = m->call;
 			c->wait_pid = m->arg;
 			c->state = C_BLOCK;
@@ -2203,22 +2254,41 @@ static int parse_sel(const char *cmd, const struct retro_recording *r,
 
 /* Children of a shepherded process are shepherded; of a dropped one,
  * dropped. */
-static void close_under(const struct retro_recording *r, unsigned char *set)
+/* Adds to set the children of its processes, and theirs.  With
+ * from_exec (the shepherded set): a process re-created from its last
+ * exec (its parent is not in the set) did not fork the children its
+ * earlier images forked (`cmd & exec prog` in a shell); those stay peers. */
+static void close_under(const struct retro_recording *r, unsigned char *set,
+			int from_exec)
 {
+	int64_t *image = calloc(r->nprocs ? r->nprocs : 1, sizeof *image);
 	int changed = 1;
 
+	for (size_t i = 0; image && from_exec && i < r->nacts; i++) {
+		int pi = r->acts[i].call == RC_start
+				 ? proc_index(r, r->acts[i].proc) : -1;
+		if (pi >= 0 && r->acts[i].start > image[pi])
+			image[pi] = r->acts[i].start;
+	}
 	while (changed) {
 		changed = 0;
 		for (size_t i = 0; i < r->nprocs; i++) {
 			int pi = r->procs[i].parent
 					 ? proc_index(r, r->procs[i].parent)
 					 : -1;
-			if (!set[i] && pi >= 0 && set[pi]) {
-				set[i] = 1;
-				changed = 1;
-			}
+			int gi;
+			if (set[i] || pi < 0 || !set[pi])
+				continue;
+			gi = r->procs[pi].parent
+				     ? proc_index(r, r->procs[pi].parent) : -1;
+			if (from_exec && image && (gi < 0 || !set[gi]) &&
+			    r->procs[i].start < image[pi])
+				continue;
+			set[i] = 1;
+			changed = 1;
 		}
 	}
+	free(image);
 }
 
 static int rm_entry(const char *path, const struct stat *st, int type,
@@ -2432,8 +2502,8 @@ int cmd_run(int argc, char **argv)
 	for (int i = 0; i < ndr; i++)
 		if (parse_sel("run", &r, drops[i], o.drop) < 0)
 			return EX_USAGE;
-	close_under(&r, o.shep);
-	close_under(&r, o.drop);
+	close_under(&r, o.shep, 1);
+	close_under(&r, o.drop, 0);
 	/* a process re-created alone must have started from an exec: a fork
 	 * that never exec'd is part of its parent's program */
 	for (size_t i = 0; i < r.nprocs; i++) {
@@ -2517,7 +2587,7 @@ int cmd_run(int argc, char **argv)
 		}
 		if (!promoted)
 			break;
-		close_under(&r, o.shep);
+		close_under(&r, o.shep, 1);
 	}
 	/* the summary */
 	{

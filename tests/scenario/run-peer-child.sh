@@ -1,0 +1,28 @@
+#!/bin/sh
+# A shepherded process waiting for a peer child: a shell starts a child
+# that sleeps 1 s and exits 7, then execs p_waiter, which waits for it.
+# Re-executed from its exec, p_waiter has no such child in the replay (the
+# shell's fork is not replayed): the driver answers its waitpid with the
+# child's recorded status, at the child's recorded exit on V.  The output
+# is the recorded one, byte for byte, and the replay takes a fraction of
+# the second.  Without the answer, waitpid would fail with ECHILD.
+. "$SCENARIO_LIB"
+need_mount_ns
+
+S=$WORK/store
+OUT=$WORK/rec/said
+mkdir "$WORK/rec"
+rr record -q -o "$S" -- sh -c "(sleep 1; exit 7) & exec $PROGS/p_waiter \$!" >"$OUT"
+said="waitpid: that child, exited 7, after 1.0 s"
+expect_eq "recorded" "$said" "$(cat "$OUT")"
+
+start=$(date +%s%N)
+expect_status "consistent replay" 0 rr run -q "$S" --shepherd p_waiter \
+	--root "$WORK/r1" --report "$WORK/r1.json"
+took=$(( ($(date +%s%N) - start) / 1000000 ))
+expect_eq "replayed output" "$said" "$(cat "$WORK/r1$OUT")"
+[ "$took" -lt 900 ] || fail "the replay took $took ms: the child's second was not squeezed"
+# the child stayed a peer: only p_waiter was re-executed
+expect_eq "shepherded" "1" \
+	"$(python3 -c "import json,sys; print(len(json.load(open(sys.argv[1]))['shepherded']))" "$WORK/r1.json")"
+pass
