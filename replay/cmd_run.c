@@ -176,6 +176,8 @@ struct live {
 	uint32_t lthreads[64];
 	struct rthread *rts[64];
 	int nl;
+	int reaped;    /* the driver waited for it (a root shepherd)... */
+	int status;    /* ...and this is its wait status */
 };
 
 /* A pipe whose writer is a peer and whose reader is shepherded: the driver
@@ -222,6 +224,10 @@ struct drv {
 	int fed;            /* the last peer action fed a pipe */
 	int64_t last_msg;   /* wall time of the last message from a thread */
 	int64_t rt0;        /* CLOCK_REALTIME at wall0 */
+	int noshim;         /* a root shepherd ran without the shim */
+	const struct retro_action **pwaits; /* peers' waits, checked at their
+					     * recorded end on V */
+	size_t npwaits;
 };
 
 static int64_t mono_ns(void)
@@ -560,6 +566,74 @@ static void stamp(struct drv *d, const char *path, const struct retro_action *a,
 	close(fd);
 }
 
+static struct live *live_get(struct drv *d, int32_t pid);
+static int reap(struct drv *d, pid_t w, int st);
+
+static void wait_text(char *buf, size_t n, int st)
+{
+	if (WIFEXITED(st))
+		snprintf(buf, n, "exit %d", WEXITSTATUS(st));
+	else if (WIFSIGNALED(st))
+		snprintf(buf, n, "killed by %s", sigabbrev_np(WTERMSIG(st))
+						 ? sigabbrev_np(WTERMSIG(st)) : "?");
+	else
+		snprintf(buf, n, "status %#x", st);
+}
+
+/* A peer's recorded wait that returned a shepherded child: that child
+ * must have ended on V by the wait's end, with the same status.  Peers
+ * move past a moment only when every shepherded thread is there or
+ * blocked, so a child still connected is later on V; one that is gone
+ * from the driver is reaped here (it is a root shepherd: the driver's
+ * own child), waiting a little for a process on its way out. */
+static void check_peer_wait(struct drv *d, const struct retro_action *a)
+{
+	int qi = -1, pidx = proc_index(d->r, a->proc);
+	struct live *l = NULL;
+	char e[64], o[64];
+
+	if (a->ret <= 0 || pidx < 0 || d->diverged_peer[pidx])
+		return;
+	for (size_t i = 0; i < d->r->nprocs && qi < 0; i++)
+		if (d->r->procs[i].pid == (int32_t)a->ret &&
+		    d->r->procs[i].parent == a->proc && d->shep[i])
+			qi = (int)i;
+	if (qi < 0 || !(d->r->procs[qi].flags & RP_EXITED))
+		return;
+	for (size_t i = 0; i < d->nlives && !l; i++)
+		if (d->lives[i].proc == d->r->procs[qi].id)
+			l = &d->lives[i];
+	if (!l)
+		return; /* never started: said elsewhere */
+	for (int k = 0; k < 500 && !l->reaped; k++) {
+		int st, conn = 0;
+		pid_t w = waitpid(l->pid, &st, WNOHANG);
+		if (w == l->pid) {
+			reap(d, w, st);
+			break;
+		}
+		for (size_t c = 0; c < d->nconns && !conn; c++)
+			conn = d->conns[c].pi == (int)(l - d->lives) &&
+			       d->conns[c].state != C_DEAD;
+		if (w < 0 || conn)
+			break;
+		usleep(1000);
+	}
+	wait_text(e, sizeof e, d->r->procs[qi].status);
+	if (l->reaped)
+		wait_text(o, sizeof o, l->status);
+	else
+		snprintf(o, sizeof o, "still running");
+	if (strcmp(e, o) != 0) {
+		char what[64];
+		snprintf(what, sizeof what, "process %u", d->r->procs[qi].id);
+		divergence(d, a->proc, 0, a, a->call, what, a->end, text(e),
+			   text(o));
+		d->diverged_peer[pidx] = 1;
+		emit(d, "P %u", a->proc);
+	}
+}
+
 static void apply_peer(struct drv *d, const struct retro_action *a)
 {
 	int pidx = proc_index(d->r, a->proc);
@@ -724,6 +798,19 @@ static void apply_peer(struct drv *d, const struct retro_action *a)
 		if (a->ret == 0 && p1 && is_file_path(p2))
 			root_op(&d->rt, ROOT_SYMLINK, p2, p1, 0);
 		return;
+	case RC_wait:
+	case RC_waitpid:
+	case RC_wait3:
+	case RC_wait4: {
+		/* what it observed, it observed when it returned */
+		const struct retro_action **n =
+			realloc(d->pwaits, (d->npwaits + 1) * sizeof *n);
+		if (!n)
+			return;
+		d->pwaits = n;
+		d->pwaits[d->npwaits++] = a;
+		return;
+	}
 	default:
 		if (retro_looks_up(a->call)) {
 			int at = a->call == RC_fstatat ||
@@ -736,10 +823,30 @@ static void apply_peer(struct drv *d, const struct retro_action *a)
 }
 
 /* Applies every peer action that starts before v, in timeline order. */
+/* The peers' waits that returned before v, checked in the order they
+ * returned. */
+static void check_waits(struct drv *d, int64_t v)
+{
+	for (;;) {
+		size_t first = d->npwaits;
+		for (size_t i = 0; i < d->npwaits; i++)
+			if (d->pwaits[i]->end < v &&
+			    (first == d->npwaits ||
+			     d->pwaits[i]->end < d->pwaits[first]->end))
+				first = i;
+		if (first == d->npwaits)
+			return;
+		const struct retro_action *a = d->pwaits[first];
+		d->pwaits[first] = d->pwaits[--d->npwaits];
+		check_peer_wait(d, a);
+	}
+}
+
 static void advance(struct drv *d, int64_t v)
 {
 	while (d->pi < d->npeers && d->peers[d->pi]->start < v) {
 		const struct retro_action *a = d->peers[d->pi++];
+		check_waits(d, a->start + 1);
 		if (a->start > d->V)
 			d->V = a->start;
 		apply_peer(d, a);
@@ -751,6 +858,7 @@ static void advance(struct drv *d, int64_t v)
 				d->fed = 1;
 			}
 	}
+	check_waits(d, v);
 	if (v > d->V && v != INT64_MAX)
 		d->V = v;
 }
@@ -1929,6 +2037,30 @@ static pid_t launch(struct drv *d, int pidx, const char *sock)
 	_exit(127);
 }
 
+/* A child of the driver ended with wait status st: a root shepherd is
+ * done.  Returns 1 when it ran without the shim (said), else 0. */
+static int reap(struct drv *d, pid_t w, int st)
+{
+	struct live *l = live_get(d, w);
+
+	if (!l || l->reaped || proc_index(d->r, l->proc) < 0 ||
+	    !is_root_shep(d, proc_index(d->r, l->proc)))
+		return 0;
+	l->reaped = 1;
+	l->status = st;
+	d->roots_left--;
+	if (l->nl == 0) { /* no thread of it ever said hello */
+		emit(d, "E process %u (%s) ran without the shim's "
+			"shepherd mode: it never loaded libretro.so, "
+			"or the shim could not start (its stderr "
+			"says why); nothing of it was replayed",
+		     l->proc, pname(d, l->proc));
+		d->noshim = 1;
+		return 1;
+	}
+	return 0;
+}
+
 static int replay_once(struct drv *d)
 {
 	int64_t last_said;
@@ -2101,21 +2233,9 @@ static int replay_once(struct drv *d)
 			if (!d->fed)
 				tmo = 0;
 		}
-		while ((w = waitpid(-1, &st, WNOHANG)) > 0) {
-			struct live *l = live_get(d, w);
-			if (!l || proc_index(r, l->proc) < 0 ||
-			    !is_root_shep(d, proc_index(r, l->proc)))
-				continue;
-			d->roots_left--;
-			if (l->nl == 0) { /* no thread of it ever said hello */
-				emit(d, "E process %u (%s) ran without the shim's "
-					"shepherd mode: it never loaded libretro.so, "
-					"or the shim could not start (its stderr "
-					"says why); nothing of it was replayed",
-				     l->proc, pname(d, l->proc));
+		while ((w = waitpid(-1, &st, WNOHANG)) > 0)
+			if (reap(d, w, st))
 				failed = 1;
-			}
-		}
 		if (w < 0 && errno == ECHILD && d->nconns == 0)
 			break;
 	}
@@ -2149,7 +2269,7 @@ static int replay_once(struct drv *d)
 				     ? "recorded as unsupported (io_uring, a static "
 				       "or setuid program): not re-executed faithfully"
 				     : "the timer runs in real time, not on V");
-	if (failed)
+	if (failed || d->noshim)
 		return EX_USAGE;
 	return d->ndiv ? EX_VERDICT : EX_OK;
 }

@@ -6,6 +6,11 @@
 # child's recorded status, at the child's recorded exit on V.  The output
 # is the recorded one, byte for byte, and the replay takes a fraction of
 # the second.  Without the answer, waitpid would fail with ECHILD.
+#
+# The other way round: a peer shell waits for a shepherded child,
+# p_exitcode, which exits with the number in a file.  Its status is
+# checked against the recorded one: the same input is no divergence;
+# --set-file changing the number is, on the shell's wait.
 . "$SCENARIO_LIB"
 need_mount_ns
 
@@ -25,4 +30,18 @@ expect_eq "replayed output" "$said" "$(cat "$WORK/r1$OUT")"
 # the child stayed a peer: only p_waiter was re-executed
 expect_eq "shepherded" "1" \
 	"$(python3 -c "import json,sys; print(len(json.load(open(sys.argv[1]))['shepherded']))" "$WORK/r1.json")"
+
+S2=$WORK/store2
+echo 3 >"$WORK/rec/code"
+echo 5 >"$WORK/five"
+rr record -q -o "$S2" -- sh -c "$PROGS/p_exitcode $WORK/rec/code; echo \$? >$WORK/rec/got" ||
+	fail "recording the shell failed"
+expect_eq "recorded status" "3" "$(cat "$WORK/rec/got")"
+expect_status "consistent replay of the child" 0 rr run -q "$S2" \
+	--shepherd p_exitcode --root "$WORK/r2" --report "$WORK/r2.json"
+expect_status "the child exits 5 instead" 1 rr run -q "$S2" \
+	--shepherd p_exitcode --root "$WORK/r3" --report "$WORK/r3.json" \
+	--set-file "$WORK/rec/code=$WORK/five"
+expect_eq "the shell's wait diverges" "wait3 process 2 exit 3 exit 5" \
+	"$(python3 -c "import json,sys; o=json.load(open(sys.argv[1])); print(*[' '.join((d['call'], d['path'], d['expected'], d['observed'])) for d in o['divergences'] if d['call'].startswith('wait')])" "$WORK/r3.json")"
 pass
