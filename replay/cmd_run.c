@@ -1597,7 +1597,11 @@ static int asleep(const struct conn *c)
 {
 	char st;
 
-	if (c->state != C_RUN || c->tid <= 0)
+	/* a thread answered less than ASLEEP_NS ago is not asleep; if it
+	 * is gone, its connection's end shows soon (and /proc is not read
+	 * on every message) */
+	if (c->state != C_RUN || c->tid <= 0 ||
+	    mono_ns() - c->replied < ASLEEP_NS)
 		return 0;
 	st = tstate(c->pid, c->tid);
 	if (st == 0 || st == 'Z' || st == 'X')
@@ -2238,6 +2242,11 @@ static int replay_once(struct drv *d)
 				failed = 1;
 		if (w < 0 && errno == ECHILD && d->nconns == 0)
 			break;
+		/* nothing connected: a process is starting or on its way
+		 * out, and its end shows in no descriptor polled; look
+		 * again soon rather than after a whole 20 ms */
+		if (d->nconns == 0 && tmo > 1)
+			tmo = 1;
 	}
 	/* the rest of the peers' timeline */
 	advance(d, INT64_MAX);
