@@ -228,6 +228,8 @@ struct drv {
 	const struct retro_action **pwaits; /* peers' waits, checked at their
 					     * recorded end on V */
 	size_t npwaits;
+	const struct retro_action **owaits; /* ...due, their child not gone */
+	size_t nowaits;
 };
 
 static int64_t mono_ns(void)
@@ -569,59 +571,44 @@ static void stamp(struct drv *d, const char *path, const struct retro_action *a,
 static struct live *live_get(struct drv *d, int32_t pid);
 static int reap(struct drv *d, pid_t w, int st);
 
-static void wait_text(char *buf, size_t n, int st)
-{
-	if (WIFEXITED(st))
-		snprintf(buf, n, "exit %d", WEXITSTATUS(st));
-	else if (WIFSIGNALED(st))
-		snprintf(buf, n, "killed by %s", sigabbrev_np(WTERMSIG(st))
-						 ? sigabbrev_np(WTERMSIG(st)) : "?");
-	else
-		snprintf(buf, n, "status %#x", st);
-}
-
 /* A peer's recorded wait that returned a shepherded child: that child
- * must have ended on V by the wait's end, with the same status.  Peers
- * move past a moment only when every shepherded thread is there or
- * blocked, so a child still connected is later on V; one that is gone
- * from the driver is reaped here (it is a root shepherd: the driver's
- * own child), waiting a little for a process on its way out. */
-static void check_peer_wait(struct drv *d, const struct retro_action *a)
+ * must end, with the same status.  Decided once the child is reaped (it
+ * is a root shepherd: the driver's own child), which may be well after V
+ * passed the wait: a process on its way out can be slow to go (its exit
+ * imports into the store).  When on V it ended is not compared: a thread
+ * woken from a blocking call takes V's moment, so a slow exit would read
+ * as a late one.  Returns 1 when decided, 0 when the child still runs;
+ * with final, a child that never ended is a divergence. */
+static int check_peer_wait(struct drv *d, const struct retro_action *a,
+			   int final)
 {
 	int qi = -1, pidx = proc_index(d->r, a->proc);
 	struct live *l = NULL;
 	char e[64], o[64];
 
 	if (a->ret <= 0 || pidx < 0 || d->diverged_peer[pidx])
-		return;
+		return 1;
 	for (size_t i = 0; i < d->r->nprocs && qi < 0; i++)
 		if (d->r->procs[i].pid == (int32_t)a->ret &&
 		    d->r->procs[i].parent == a->proc && d->shep[i])
 			qi = (int)i;
 	if (qi < 0 || !(d->r->procs[qi].flags & RP_EXITED))
-		return;
+		return 1;
 	for (size_t i = 0; i < d->nlives && !l; i++)
 		if (d->lives[i].proc == d->r->procs[qi].id)
 			l = &d->lives[i];
 	if (!l)
-		return; /* never started: said elsewhere */
-	for (int k = 0; k < 500 && !l->reaped; k++) {
-		int st, conn = 0;
-		pid_t w = waitpid(l->pid, &st, WNOHANG);
-		if (w == l->pid) {
-			reap(d, w, st);
-			break;
-		}
-		for (size_t c = 0; c < d->nconns && !conn; c++)
-			conn = d->conns[c].pi == (int)(l - d->lives) &&
-			       d->conns[c].state != C_DEAD;
-		if (w < 0 || conn)
-			break;
-		usleep(1000);
+		return 1; /* never started: said elsewhere */
+	if (!l->reaped) {
+		int st;
+		if (waitpid(l->pid, &st, WNOHANG) == l->pid)
+			reap(d, l->pid, st);
+		else if (!final)
+			return 0;
 	}
-	wait_text(e, sizeof e, d->r->procs[qi].status);
+	status_str(d->r->procs[qi].status, e, sizeof e);
 	if (l->reaped)
-		wait_text(o, sizeof o, l->status);
+		status_str(l->status, o, sizeof o);
 	else
 		snprintf(o, sizeof o, "still running");
 	if (strcmp(e, o) != 0) {
@@ -632,6 +619,7 @@ static void check_peer_wait(struct drv *d, const struct retro_action *a)
 		d->diverged_peer[pidx] = 1;
 		emit(d, "P %u", a->proc);
 	}
+	return 1;
 }
 
 static void apply_peer(struct drv *d, const struct retro_action *a)
@@ -803,11 +791,17 @@ static void apply_peer(struct drv *d, const struct retro_action *a)
 	case RC_wait3:
 	case RC_wait4: {
 		/* what it observed, it observed when it returned */
-		const struct retro_action **n =
-			realloc(d->pwaits, (d->npwaits + 1) * sizeof *n);
+		/* owaits gets room for every wait pwaits ever held */
+		size_t cap = d->npwaits + d->nowaits + 1;
+		const struct retro_action **n = realloc(d->pwaits, cap * sizeof *n);
+		const struct retro_action **o;
 		if (!n)
 			return;
 		d->pwaits = n;
+		o = realloc(d->owaits, cap * sizeof *o);
+		if (!o)
+			return;
+		d->owaits = o;
 		d->pwaits[d->npwaits++] = a;
 		return;
 	}
@@ -825,8 +819,14 @@ static void apply_peer(struct drv *d, const struct retro_action *a)
 /* Applies every peer action that starts before v, in timeline order. */
 /* The peers' waits that returned before v, checked in the order they
  * returned. */
-static void check_waits(struct drv *d, int64_t v)
+static void check_waits(struct drv *d, int64_t v, int final)
 {
+	/* due before, but their child had not gone yet */
+	for (size_t i = 0; i < d->nowaits;)
+		if (check_peer_wait(d, d->owaits[i], final))
+			d->owaits[i] = d->owaits[--d->nowaits];
+		else
+			i++;
 	for (;;) {
 		size_t first = d->npwaits;
 		for (size_t i = 0; i < d->npwaits; i++)
@@ -838,7 +838,8 @@ static void check_waits(struct drv *d, int64_t v)
 			return;
 		const struct retro_action *a = d->pwaits[first];
 		d->pwaits[first] = d->pwaits[--d->npwaits];
-		check_peer_wait(d, a);
+		if (!check_peer_wait(d, a, final))
+			d->owaits[d->nowaits++] = a; /* room: see apply_peer */
 	}
 }
 
@@ -846,7 +847,7 @@ static void advance(struct drv *d, int64_t v)
 {
 	while (d->pi < d->npeers && d->peers[d->pi]->start < v) {
 		const struct retro_action *a = d->peers[d->pi++];
-		check_waits(d, a->start + 1);
+		check_waits(d, a->start + 1, 0);
 		if (a->start > d->V)
 			d->V = a->start;
 		apply_peer(d, a);
@@ -858,7 +859,7 @@ static void advance(struct drv *d, int64_t v)
 				d->fed = 1;
 			}
 	}
-	check_waits(d, v);
+	check_waits(d, v, v == INT64_MAX);
 	if (v > d->V && v != INT64_MAX)
 		d->V = v;
 }
