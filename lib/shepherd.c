@@ -80,6 +80,21 @@ static int64_t cpu_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* The driver's answer to a call usually comes within a few microseconds,
+ * but a thread that sleeps in read() waits for the scheduler to wake it
+ * on this vCPU, some 25 us more here: look for the answer without
+ * blocking a few times first.  Returns what the last look returned. */
+#define SPIN_LOOKS 100
+static long spin_read(void *buf, size_t len)
+{
+	long n = -EAGAIN;
+
+	for (int i = 0; i < SPIN_LOOKS && n == -EAGAIN; i++)
+		n = retro_sys6(SYS_recvfrom, conn, (long)buf, (long)len,
+			       MSG_DONTWAIT, 0, 0);
+	return n;
+}
+
 static int exchange(struct retro_sh_msg *m)
 {
 	struct retro_sh_reply r;
@@ -100,9 +115,9 @@ static int exchange(struct retro_sh_msg *m)
 	 * deadline came just before it heard of the wake: that word is
 	 * stale. */
 	do {
-		do
+		n = spin_read(&r, sizeof r);
+		while (n == -EINTR || n == -EAGAIN)
 			n = retro_sys3(SYS_read, conn, &r, sizeof r);
-		while (n == -EINTR);
 		if (n != (long)sizeof r)
 			return -1;
 	} while ((r.flags & SHR_TIMEOUT) && m->type == SH_WAKE);
