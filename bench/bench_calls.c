@@ -5,12 +5,14 @@
  *     bench_calls clock N       clock_gettime(CLOCK_MONOTONIC)
  *     bench_calls mix N         N rounds of open+close and pwrite (store size)
  *
- * Prints "MODE N NS" where NS is nanoseconds per iteration.  This is the
+ * Prints "MODE N NS" where NS is nanoseconds per iteration (nothing when
+ * BENCH_QUIET is set).  This is the
  * program that gets recorded, so it links nothing of retro's: run it under
  * LD_PRELOAD=libretro.so to measure the shim.  The loop is bracketed by raw
  * clock_gettime system calls, which the shim does not see, so the brackets
  * cost the same with and without it.  Its files live in a fresh directory
- * under $TMPDIR (else /tmp), removed at the end. */
+ * under $TMPDIR (else /tmp), or in $BENCH_DIR (created; it must not exist
+ * yet), removed at the end. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -40,16 +43,25 @@ static void die(const char *what, const char *path)
 	exit(1);
 }
 
+/* The files go in a new directory under $TMPDIR, or in $BENCH_DIR when
+ * set: a name that a replay can reproduce (mkdtemp's is drawn from the
+ * stack's address and the clock, which a re-execution does not repeat). */
 static void setup(void)
 {
-	const char *tmp = getenv("TMPDIR");
+	const char *tmp = getenv("TMPDIR"), *fixed = getenv("BENCH_DIR");
 	char buf[64];
 	int fd;
 
-	snprintf(dir, sizeof dir, "%s/retro-bench.XXXXXX",
-		 tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(dir))
-		die("mkdtemp", dir);
+	if (fixed && *fixed) {
+		snprintf(dir, sizeof dir, "%s", fixed);
+		if (mkdir(dir, 0700) < 0)
+			die("mkdir", dir);
+	} else {
+		snprintf(dir, sizeof dir, "%s/retro-bench.XXXXXX",
+			 tmp && *tmp ? tmp : "/tmp");
+		if (!mkdtemp(dir))
+			die("mkdtemp", dir);
+	}
 	snprintf(wpath, sizeof wpath, "%s/w", dir);
 	snprintf(rpath, sizeof rpath, "%s/r", dir);
 	fd = open(rpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -169,6 +181,9 @@ int main(int argc, char **argv)
 	if (fd >= 0)
 		close(fd);
 	cleanup();
-	printf("%s %ld %.1f\n", mode, n, (double)(t1 - t0) / (double)n);
+	/* BENCH_QUIET: a replay checks what the program prints, and a
+	 * timing differs from run to run */
+	if (!getenv("BENCH_QUIET"))
+		printf("%s %ld %.1f\n", mode, n, (double)(t1 - t0) / (double)n);
 	return 0;
 }
