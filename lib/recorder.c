@@ -2746,6 +2746,15 @@ void retro_init(void)
 		return;
 	if (env_flag("RETRO_DISABLE", 0))
 		goto out_disable;
+	/* glibc draws the key of malloc's thread caches with a getrandom
+	 * at the process's first malloc.  Made here, before the trap layer is
+	 * armed: otherwise whether the program's first malloc makes that
+	 * call would depend on whether the shim allocated first (libunwind,
+	 * dlopen), and a replay would diverge on it. */
+	{
+		void *volatile p = malloc(1);
+		free(p);
+	}
 	/* the vDSO's own entry, without the C library's wrapper around it */
 	{
 		void *vdso = dlopen("linux-vdso.so.1", RTLD_LAZY | RTLD_NOLOAD);
