@@ -230,6 +230,13 @@ struct drv {
 	size_t npwaits;
 	const struct retro_action **owaits; /* ...due, their child not gone */
 	size_t nowaits;
+	struct wfd {                /* files the peers write, kept open */
+		char *path;
+		int fd;
+		dev_t dev;
+		ino_t ino;
+	} wfds[32];
+	unsigned nextwfd;
 };
 
 static int64_t mono_ns(void)
@@ -490,9 +497,68 @@ static void check_exists(struct drv *d, const struct retro_action *a,
 	}
 }
 
-/* Writes a peer's recorded bytes where they landed. */
-static void put_bytes(struct drv *d, const struct retro_action *a,
-		      int64_t off)
+/* A descriptor open for writing on the file at path beneath the root, or
+ * -1.  A peer writes the same few files over and over, and opening one
+ * safely beneath the root takes five system calls: the descriptors stay
+ * open, and one lstat tells whether path still names the file a kept
+ * descriptor holds (a rename or an unlink and re-create since, by a peer
+ * or a shepherded process, makes it another).  A kept descriptor was
+ * opened beneath the root, so it never leads out of it. */
+static int peer_fd(struct drv *d, const char *path)
+{
+	struct wfd *e = NULL;
+	struct stat st;
+	int fd;
+
+	for (size_t i = 0; i < sizeof d->wfds / sizeof *d->wfds && !e; i++)
+		if (d->wfds[i].path && !strcmp(d->wfds[i].path, path))
+			e = &d->wfds[i];
+	if (e && lstat(path, &st) == 0 && st.st_dev == e->dev &&
+	    st.st_ino == e->ino)
+		return e->fd;
+	/* not blocking on a FIFO, which is then let go */
+	fd = root_open(&d->rt, path, O_WRONLY | O_NONBLOCK, 0);
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		int err = errno;
+		if (fd >= 0)
+			close(fd);
+		errno = err;
+		return -1;
+	}
+	if (!e) {
+		e = &d->wfds[d->nextwfd++ % (sizeof d->wfds / sizeof *d->wfds)];
+		if (e->path) {
+			close(e->fd);
+			free(e->path);
+		}
+		if (!(e->path = strdup(path))) {
+			close(fd);
+			errno = ENOMEM;
+			return -1;
+		}
+	} else {
+		close(e->fd);
+	}
+	e->fd = fd;
+	e->dev = st.st_dev;
+	e->ino = st.st_ino;
+	return fd;
+}
+
+static void peer_fds_close(struct drv *d)
+{
+	for (size_t i = 0; i < sizeof d->wfds / sizeof *d->wfds; i++)
+		if (d->wfds[i].path) {
+			close(d->wfds[i].fd);
+			free(d->wfds[i].path);
+			d->wfds[i].path = NULL;
+		}
+}
+
+/* Writes a peer's recorded bytes where they landed.  Returns the
+ * descriptor written through (kept open: see peer_fd), or -1. */
+static int put_bytes(struct drv *d, const struct retro_action *a,
+		     int64_t off)
 {
 	const char *path = retro_path(d->st, a->obj);
 	void *data;
@@ -500,17 +566,15 @@ static void put_bytes(struct drv *d, const struct retro_action *a,
 	int fd;
 
 	if (!is_file_path(path) || !(a->flags & RA_DATA))
-		return;
+		return -1;
 	if (retro_blob_get(d->st, a->hash, &data, &len))
-		return;
-	fd = root_open(&d->rt, path, O_WRONLY, 0);
-	if (fd >= 0) {
-		if (pwrite(fd, data, len, off) < 0)
-			emit(d, "H note: could not apply %s's write to %s: %s",
-			     pname(d, a->proc), path, strerror(errno));
-		close(fd);
-	}
+		return -1;
+	fd = peer_fd(d, path);
+	if (fd >= 0 && pwrite(fd, data, len, off) < 0)
+		emit(d, "H note: could not apply %s's write to %s: %s",
+		     pname(d, a->proc), path, strerror(errno));
 	free(data);
+	return fd;
 }
 
 /* A peer's write into a pipe that a shepherded process reads: the bytes
@@ -544,8 +608,8 @@ static int feed_bytes(struct drv *d, const struct retro_action *a)
  * recorded moment as its mtime (and, when it created the file, as its
  * atime), so that a shepherded process that compares a file's age with
  * its clock sees what was recorded. */
-static void stamp(struct drv *d, const char *path, const struct retro_action *a,
-		  int created)
+static void stamp_fd(struct drv *d, const char *path, int fd,
+		     const struct retro_action *a, int created)
 {
 	/* naive: the peers' actions sit at their offsets from the replay's
 	 * start, on the host's clock */
@@ -555,17 +619,26 @@ static void stamp(struct drv *d, const char *path, const struct retro_action *a,
 		{ .tv_sec = t / 1000000000, .tv_nsec = t % 1000000000 },
 		{ .tv_sec = t / 1000000000, .tv_nsec = t % 1000000000 },
 	};
-	int fd;
 
 	if (!path || !is_file_path(path))
 		return;
 	if (!created)
 		ts[0].tv_nsec = UTIME_OMIT;
+	if (fd >= 0 || (fd = peer_fd(d, path)) >= 0) {
+		(void)futimens(fd, ts);
+		return;
+	}
 	fd = root_open(&d->rt, path, O_RDONLY | O_NONBLOCK, 0);
 	if (fd < 0)
 		return;
 	(void)futimens(fd, ts);
 	close(fd);
+}
+
+static void stamp(struct drv *d, const char *path, const struct retro_action *a,
+		  int created)
+{
+	stamp_fd(d, path, -1, a, created);
 }
 
 static struct live *live_get(struct drv *d, int32_t pid);
@@ -627,6 +700,7 @@ static void apply_peer(struct drv *d, const struct retro_action *a)
 	int pidx = proc_index(d->r, a->proc);
 	const char *p1, *p2;
 	struct fdoff *fo;
+	int fd;
 
 	if (a->state != 2)
 		return;
@@ -696,17 +770,17 @@ static void apply_peer(struct drv *d, const struct retro_action *a)
 		if (feed_bytes(d, a))
 			return;
 		fo = fdoff(d, a->proc, (int64_t)a->arg[0], 1);
-		put_bytes(d, a, (a->flags & RA_OFFSET) ? a->off : fo->off);
+		fd = put_bytes(d, a, (a->flags & RA_OFFSET) ? a->off : fo->off);
 		fo->off = ((a->flags & RA_OFFSET) ? a->off : fo->off) + a->ret;
-		stamp(d, retro_path(d->st, a->obj), a, 0);
+		stamp_fd(d, retro_path(d->st, a->obj), fd, a, 0);
 		return;
 	case RC_pwrite:
 	case RC_pwrite64:
 	case RC_pwritev:
 	case RC_pwritev64:
 		if (a->ret > 0) {
-			put_bytes(d, a, (int64_t)a->arg[3]);
-			stamp(d, retro_path(d->st, a->obj), a, 0);
+			fd = put_bytes(d, a, (int64_t)a->arg[3]);
+			stamp_fd(d, retro_path(d->st, a->obj), fd, a, 0);
 		}
 		return;
 	case RC_landed:
@@ -2251,6 +2325,7 @@ static int replay_once(struct drv *d)
 	}
 	/* the rest of the peers' timeline */
 	advance(d, INT64_MAX);
+	peer_fds_close(d);
 	{
 		int64_t vend = d->V;
 		for (size_t i = 0; i < d->npeers; i++)
