@@ -638,16 +638,13 @@ static void action(struct hb *h, const struct retro_action *a)
 		if (!l)
 			return;
 		if (a->call == RC_flock && ((int)a->arg[1] & LOCK_UN)) {
-			lock_release(h, l, p);
-			lock_hold(h, p, l, 0);
+			lock_hold(h, p, l, 0); /* released at its start */
 			return;
 		}
-		/* an acquisition follows every release before it; fcntl's
-		 * unlock is not told apart from its lock, so each of its
-		 * calls is both */
+		/* an acquisition follows every release that began before
+		 * it returned (release_early); fcntl's unlock is not told
+		 * apart from its lock, so each of its calls is both */
 		join(h, v, l->lock_vc);
-		if (a->call != RC_flock)
-			lock_release(h, l, p);
 		lock_hold(h, p, l, 1);
 		return;
 	}
@@ -655,10 +652,8 @@ static void action(struct hb *h, const struct retro_action *a)
 		if (a->obj && succeeded(a)) {
 			int64_t li = map_get(&h->objs, (a->obj & ~(7ULL << 60)) |
 							       ((uint64_t)KEY_LOCK << 60));
-			if (li >= 0) {
-				lock_release(h, &h->o[li], p);
+			if (li >= 0)
 				lock_hold(h, p, &h->o[li], 0);
-			}
 		}
 		return;
 	case RC_truncate:
@@ -834,18 +829,73 @@ static void prescan(struct hb *h)
 	}
 }
 
+/* A lock's release: an unlock, a close, or, since fcntl's unlock is not
+ * told apart from its lock, any fcntl lock call.  It takes effect
+ * somewhere between its start and its end, and a waiting acquisition can
+ * return, and be recorded as ended, before the releasing call records its
+ * own end (the releaser preempted between the two): so a release counts
+ * from its start.  The process's clock then holds every action of it
+ * that ended before. */
+static int releases(const struct retro_action *a)
+{
+	int cmd = (int)a->arg[1];
+
+	if (!succeeded(a) || !a->obj)
+		return 0;
+	switch (a->call) {
+	case RC_flock:
+		return (cmd & LOCK_UN) != 0;
+	case RC_fcntl:
+	case RC_fcntl64:
+		return cmd == F_SETLK || cmd == F_SETLKW || cmd == F_OFD_SETLK ||
+		       cmd == F_OFD_SETLKW;
+	case RC_close:
+		return 1;
+	}
+	return 0;
+}
+
+static void release_early(struct hb *h, const struct retro_action *a)
+{
+	int32_t p = proc_ix(h, a->proc);
+	int64_t li;
+
+	if (p < 0)
+		return;
+	if (a->call == RC_close) {
+		li = map_get(&h->objs, (a->obj & ~(7ULL << 60)) |
+					       ((uint64_t)KEY_LOCK << 60));
+		if (li >= 0)
+			lock_release(h, &h->o[li], p);
+	} else if (kind_of(h, a->obj) == OK_FILE) {
+		lock_release(h, obj(h, KEY_LOCK, a->obj, a->obj), p);
+	}
+}
+
+/* The order of the pass: every action at its end, and releases
+ * (releases()) once more at their start.  An entry is an action's index
+ * times two, plus one for the release. */
 static const struct retro_recording *sort_r;
+
+static int64_t order_key(size_t e)
+{
+	const struct retro_action *a = &sort_r->acts[e >> 1];
+
+	return e & 1 ? a->start : a->end;
+}
 
 static int by_end(const void *x, const void *y)
 {
-	const struct retro_action *a = &sort_r->acts[*(const size_t *)x];
-	const struct retro_action *b = &sort_r->acts[*(const size_t *)y];
+	size_t ex = *(const size_t *)x, ey = *(const size_t *)y;
+	int64_t kx = order_key(ex), ky = order_key(ey);
+	const struct retro_action *a = &sort_r->acts[ex >> 1];
+	const struct retro_action *b = &sort_r->acts[ey >> 1];
 
-	if (a->end != b->end)
-		return a->end < b->end ? -1 : 1;
+	if (kx != ky)
+		return kx < ky ? -1 : 1;
 	if (a->start != b->start)
 		return a->start < b->start ? -1 : 1;
-	return *(const size_t *)x < *(const size_t *)y ? -1 : 1;
+	return ex < ey ? -1 : 1;
 }
 
 static int by_slack(const void *x, const void *y)
@@ -875,7 +925,7 @@ int retro_hb_check(struct retro_store *st, const struct retro_recording *r,
 	h.started = hb_alloc(&h, h.n + 1);
 	h.held = hb_alloc(&h, (h.n + 1) * sizeof *h.held);
 	h.nheld = hb_alloc(&h, (h.n + 1) * sizeof *h.nheld);
-	order = malloc((r->nacts + 1) * sizeof *order);
+	order = malloc((2 * r->nacts + 1) * sizeof *order);
 	if (!h.vc || !h.fork_vc || !h.started || !h.held || !h.nheld ||
 	    !order || map_init(&h, &h.objs) ||
 	    map_init(&h, &h.kinds) || map_init(&h, &h.append) ||
@@ -883,15 +933,22 @@ int retro_hb_check(struct retro_store *st, const struct retro_recording *r,
 		rc = ENOMEM;
 		goto out;
 	}
-	h.bytes += (r->nacts + 1) * sizeof *order;
+	h.bytes += (2 * r->nacts + 1) * sizeof *order;
 	prescan(&h);
-	for (size_t i = 0; i < r->nacts; i++)
-		if (r->acts[i].state == 2 || r->acts[i].call == RC_end)
-			order[nord++] = i;
+	for (size_t i = 0; i < r->nacts; i++) {
+		if (r->acts[i].state != 2 && r->acts[i].call != RC_end)
+			continue;
+		order[nord++] = i << 1;
+		if (releases(&r->acts[i]))
+			order[nord++] = i << 1 | 1;
+	}
 	sort_r = r;
 	qsort(order, nord, sizeof *order, by_end);
 	for (size_t i = 0; i < nord && !h.oom; i++)
-		action(&h, &r->acts[order[i]]);
+		if (order[i] & 1)
+			release_early(&h, &r->acts[order[i] >> 1]);
+		else
+			action(&h, &r->acts[order[i] >> 1]);
 	if (h.oom) {
 		rc = ENOMEM;
 		goto out;

@@ -6,6 +6,7 @@
 #include "store_int.h"
 #include "hash.h"
 #include "model.h"
+#include "hb.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -1198,6 +1199,88 @@ START_TEST(model_data_lost)
 }
 END_TEST
 
+/* ---- happens-before through an fcntl lock ------------------------------- */
+
+#define ID_L 0x0a0aull
+#define ID_C 0x0c0cull
+
+/* Process 1 takes the lock on /w/L, writes /w/C, and unlocks from 3000
+ * to 4000.  Process 2 waited for the lock from 1500, its wait returning
+ * at p2_locked; then it writes /w/C at 5000.  On one machine, the
+ * waiter's return can be recorded before the releaser's unlock records
+ * its end (the releaser preempted in between). */
+static void lock_segments(struct fixture *f, int64_t p2_locked)
+{
+	struct test_seg s2;
+	struct retro_rec_action *a;
+
+	seg_init(&f->s, 1, 0, 1, 0, 501);
+	seg_add_path(&f->s, ID_L, "/w/L");
+	seg_add_path(&f->s, ID_C, "/w/C");
+	a = seg_add_action(&f->s, RS_DONE, RC_fcntl, 1, 1000, 1010, NULL, 0);
+	a->obj = ID_L;
+	retro_rec_args(a)[0] = 3;
+	retro_rec_args(a)[1] = F_SETLKW;
+	a = seg_add_action(&f->s, RS_DONE, RC_pwrite, 2, 2000, 2010, "1", 1);
+	a->ret = 1;
+	a->obj = ID_C;
+	retro_rec_args(a)[0] = 4;
+	retro_rec_args(a)[2] = 1;
+	a = seg_add_action(&f->s, RS_DONE, RC_fcntl, 3, 3000, 4000, NULL, 0);
+	a->obj = ID_L;
+	retro_rec_args(a)[0] = 3;
+	retro_rec_args(a)[1] = F_SETLK;
+	seg_write(&f->s, f->store, NULL, 0);
+
+	seg_init(&s2, 2, 0, 1, 0, 502);
+	seg_add_path(&s2, ID_L, "/w/L");
+	seg_add_path(&s2, ID_C, "/w/C");
+	a = seg_add_action(&s2, RS_DONE, RC_fcntl, 1, 1500, p2_locked, NULL,
+			   0);
+	a->obj = ID_L;
+	retro_rec_args(a)[0] = 3;
+	retro_rec_args(a)[1] = F_SETLKW;
+	a = seg_add_action(&s2, RS_DONE, RC_pwrite, 2, 5000, 5010, "2", 1);
+	a->ret = 1;
+	a->obj = ID_C;
+	retro_rec_args(a)[0] = 4;
+	retro_rec_args(a)[2] = 1;
+	seg_write(&s2, f->store, NULL, 0);
+	seg_free(&s2);
+}
+
+static size_t lock_findings(int64_t p2_locked)
+{
+	struct fixture f;
+	struct retro_recording r;
+	struct retro_import_stats stats;
+	struct retro_finding *out = NULL;
+	size_t n = 0;
+
+	fx_open(&f);
+	lock_segments(&f, p2_locked);
+	import_ok(f.st, 0, 0, &stats);
+	ck_assert_uint_eq(stats.actions, 5);
+	load_ok(f.st, &r);
+	ck_assert_int_eq(retro_hb_check(f.st, &r, 0, &out, &n, NULL), 0);
+	free(out);
+	retro_recording_free(&r);
+	fx_close(&f);
+	return n;
+}
+
+START_TEST(hb_lock_release_counts_from_its_start)
+{
+	/* the wait returned during the unlock, recorded before its end */
+	ck_assert_uint_eq(lock_findings(3500), 0);
+	/* after it */
+	ck_assert_uint_eq(lock_findings(4100), 0);
+	/* a wait that returned before the unlock began is not ordered by
+	 * it: the two writes are a write-write finding */
+	ck_assert_uint_eq(lock_findings(2500), 1);
+}
+END_TEST
+
 Suite *make_import_suite(void)
 {
 	Suite *s = suite_create("import");
@@ -1225,6 +1308,7 @@ Suite *make_import_suite(void)
 	tc = tcase_create("model");
 	tcase_add_test(tc, model_content);
 	tcase_add_test(tc, model_files);
+	tcase_add_test(tc, hb_lock_release_counts_from_its_start);
 	tcase_add_test(tc, model_rename);
 	tcase_add_test(tc, model_before_first_touch);
 	tcase_add_test(tc, model_open_creat_existing);
