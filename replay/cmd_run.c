@@ -167,6 +167,7 @@ struct live {
 	int32_t ppid;
 	int ended;     /* seen gone or a zombie */
 	int claimed;   /* ...and a wait of its parent returned it */
+	int hello;     /* one of its threads has connected */
 	uint32_t proc;
 	int64_t vstart;
 	int64_t since; /* recorded start of the image it was re-created from */
@@ -1548,6 +1549,7 @@ static void on_msg(struct drv *d, struct conn *c, const struct retro_sh_msg *m)
 		c->pid = m->pid;
 		c->tid = m->tid;
 		c->pi = (int)(l - d->lives);
+		l->hello = 1;
 		c->lthread = m->thread;
 		c->rt = map_thread(d, l, m->thread);
 		c->cpu = m->cpu;
@@ -1684,8 +1686,25 @@ static int asleep(const struct conn *c)
 	return st == 'S' && mono_ns() - c->replied >= ASLEEP_NS;
 }
 
+static char pstate(int32_t pid);
+
+/* 1 when l is a process the driver started (or saw forked) that is on
+ * its way to its first call: it never connected, it runs, and it is not
+ * asleep in the kernel (a program that runs without the shim never
+ * connects, and must not hold the others back for ever). */
+static int starting(const struct live *l)
+{
+	char st;
+
+	if (l->hello || l->ended)
+		return 0;
+	st = pstate(l->pid);
+	return st == 'R' || st == 'D';
+}
+
 /* Conservative scheduling: release the pending thread with the smallest
- * moment once no running thread could still act before it. */
+ * moment once no running thread could still act before it, counting the
+ * processes on their way to their first call at the moment they start. */
 static int schedule(struct drv *d)
 {
 	int progressed = 0;
@@ -1704,6 +1723,9 @@ static int schedule(struct drv *d)
 			    (c->v >= best->pend_v || !asleep(c)))
 				lo = c->v;
 		}
+		for (size_t i = 0; best && i < d->nlives; i++)
+			if (d->lives[i].vstart < lo && starting(&d->lives[i]))
+				lo = d->lives[i].vstart;
 		if (!best || (!d->o->naive && best->pend_v > lo))
 			return progressed;
 		advance(d, best->pend_v);
@@ -2463,13 +2485,48 @@ static int parse_sel(const char *cmd, const struct retro_recording *r,
  * from_exec (the shepherded set): a process re-created from its last
  * exec (its parent is not in the set) did not fork the children its
  * earlier images forked (`cmd & exec prog` in a shell); those stay peers. */
+/* When each process was made: the start of its parent's fork, vfork or
+ * posix_spawn that returned its pid, or, when none is recorded, its own
+ * start.  A child's start is its first recorded action, which can come
+ * well after its parent went on: past an exec, for one. */
+static int64_t *births(const struct retro_recording *r)
+{
+	int64_t *born = calloc(r->nprocs ? r->nprocs : 1, sizeof *born);
+
+	if (!born)
+		return NULL;
+	for (size_t i = 0; i < r->nprocs; i++)
+		born[i] = r->procs[i].start;
+	for (size_t k = 0; k < r->nacts; k++) {
+		const struct retro_action *a = &r->acts[k];
+		int64_t pid = a->call == RC_fork || a->call == RC_vfork ? a->ret
+			      : (a->call == RC_posix_spawn ||
+				 a->call == RC_posix_spawnp) && a->ret == 0
+				      ? (int64_t)(int32_t)a->arg[0]
+				      : 0;
+		if (pid <= 0)
+			continue;
+		for (size_t i = 0; i < r->nprocs; i++)
+			if (r->procs[i].parent == a->proc &&
+			    r->procs[i].pid == pid &&
+			    a->start <= r->procs[i].start) {
+				/* pids are reused: the latest such call */
+				if (born[i] == r->procs[i].start ||
+				    a->start > born[i])
+					born[i] = a->start;
+			}
+	}
+	return born;
+}
+
 static void close_under(const struct retro_recording *r, unsigned char *set,
 			int from_exec)
 {
 	int64_t *image = calloc(r->nprocs ? r->nprocs : 1, sizeof *image);
+	int64_t *born = from_exec ? births(r) : NULL;
 	int changed = 1;
 
-	for (size_t i = 0; image && from_exec && i < r->nacts; i++) {
+	for (size_t i = 0; image && born && i < r->nacts; i++) {
 		int pi = r->acts[i].call == RC_start
 				 ? proc_index(r, r->acts[i].proc) : -1;
 		if (pi >= 0 && r->acts[i].start > image[pi])
@@ -2486,14 +2543,15 @@ static void close_under(const struct retro_recording *r, unsigned char *set,
 				continue;
 			gi = r->procs[pi].parent
 				     ? proc_index(r, r->procs[pi].parent) : -1;
-			if (from_exec && image && (gi < 0 || !set[gi]) &&
-			    r->procs[i].start < image[pi])
+			if (from_exec && image && born && (gi < 0 || !set[gi]) &&
+			    born[i] < image[pi])
 				continue;
 			set[i] = 1;
 			changed = 1;
 		}
 	}
 	free(image);
+	free(born);
 }
 
 static int rm_entry(const char *path, const struct stat *st, int type,

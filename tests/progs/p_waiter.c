@@ -1,10 +1,20 @@
 /* p_waiter PID: waits for PID, a child its shell started before exec'ing
  * it (`sh -c '(sleep 1; exit 7) & exec p_waiter $!'`), and prints what
- * the wait returned and how long it took, in tenths of a second. */
+ * the wait returned and how long it took, in tenths of a second.
+ *
+ * p_waiter --late-child: makes that child itself, one that sleeps 1 s and
+ * exits 7, then execs `p_waiter PID`.  The child is made SCHED_IDLE, so
+ * that on one CPU (taskset -c 0) it first runs, and its recording starts,
+ * after the exec: a child made before its parent's exec whose recorded
+ * start comes after it. */
+#define _GNU_SOURCE
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 static double now(void)
 {
@@ -19,6 +29,23 @@ int main(int argc, char **argv)
 	double t0 = now();
 	int st = 0;
 
+	if (argc == 2 && !strcmp(argv[1], "--late-child")) {
+		struct sched_param idle = { 0 }, other = { 0 };
+		char arg[32];
+		if (sched_setscheduler(0, SCHED_IDLE, &idle) < 0)
+			perror("p_waiter: SCHED_IDLE");
+		pid = fork();
+		if (pid == 0) {
+			sleep(1);
+			_exit(7);
+		}
+		if (sched_setscheduler(0, SCHED_OTHER, &other) < 0)
+			perror("p_waiter: SCHED_OTHER");
+		snprintf(arg, sizeof arg, "%d", (int)pid);
+		execl(argv[0], argv[0], arg, (char *)NULL);
+		perror("p_waiter: exec");
+		return 2;
+	}
 	if (argc != 2 || (pid = (pid_t)atoi(argv[1])) <= 0) {
 		fprintf(stderr, "usage: p_waiter PID\n");
 		return 2;
