@@ -32,6 +32,27 @@ expect_eq() {
 	fi
 }
 
+# expect_late WHAT EXPECTED ACTUAL: ACTUAL is EXPECTED, except that a
+# number with a decimal point (a time the program measured on the host's
+# clock, in tenths) may be up to 0.2 later: a loaded machine runs late,
+# never early.  For what a program prints of real time; a consistent
+# replay is compared with the recording byte for byte (expect_eq).
+expect_late() {
+	python3 - "$2" "$3" <<'PY' || {
+import re, sys
+num = re.compile(r"\d+\.\d+")
+want, got = sys.argv[1], sys.argv[2]
+ok = num.sub("#", want) == num.sub("#", got) and all(
+    float(w) <= float(g) <= float(w) + 0.2001
+    for w, g in zip(num.findall(want), num.findall(got)))
+sys.exit(0 if ok else 1)
+PY
+		printf 'FAIL: %s: %s\n  expected (numbers up to 0.2 later): %s\n  actual:   %s\n' \
+			"$TEST_NAME" "$1" "$2" "$3" >&2
+		exit 1
+	}
+}
+
 # expect_status WHAT EXPECTED-CODE COMMAND...
 expect_status() {
 	what=$1 want=$2
