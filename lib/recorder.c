@@ -1509,6 +1509,63 @@ static __attribute__((noinline)) void shep_wake(struct retro_call *c,
 	retro_shep_send(&m, c->t->index);
 }
 
+/* An exclusive create: open with O_CREAT|O_EXCL, or mkdir. */
+static int excl_create(const struct retro_call *c)
+{
+	switch (c->call) {
+	case RC_open:
+	case RC_open64:
+		return ((int)c->v[1] & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL);
+	case RC_openat:
+	case RC_openat64:
+		return ((int)c->v[2] & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL);
+	case RC_mkdir:
+	case RC_mkdirat:
+		return 1;
+	}
+	return 0;
+}
+
+/* The driver said the recorded call made the same name but for the part
+ * drawn at random (mkstemp's, mkdtemp's), and sent the recorded last
+ * component: it goes into the caller's path, where the C library's
+ * tempname will find it when the call returns, before the call is
+ * issued.  Written with process_vm_writev, which fails rather than
+ * faults on memory that is not writable (a literal); the call's absolute
+ * path, its id and its record follow. */
+static void make_recorded_name(struct retro_call *c,
+			       const struct retro_call_desc *d)
+{
+	char base[RETRO_SH_FEED + 1];
+	long n = retro_shep_fed(base, sizeof base - 1);
+	int pi = -1;
+	char *path, *pb, *ab;
+	struct iovec lo, ro;
+
+	for (int i = 0; i < d->nargs && pi < 0; i++)
+		if (d->kind[i] == K_PATH || d->kind[i] == K_PATHAT)
+			pi = i;
+	if (n <= 0 || pi < 0 || !c->abs || !(path = (char *)c->v[pi]))
+		return;
+	base[n] = 0;
+	pb = strrchr(path, '/');
+	pb = pb ? pb + 1 : path;
+	ab = strrchr(c->abs, '/');
+	if (!ab || strlen(pb) != (size_t)n || strlen(ab + 1) != (size_t)n ||
+	    strcmp(pb, ab + 1))
+		return;
+	lo = (struct iovec){ base, (size_t)n };
+	ro = (struct iovec){ pb, (size_t)n };
+	if (retro_sys6(SYS_process_vm_writev, retro_sys0(SYS_getpid),
+		       (long)&lo, 1, (long)&ro, 1, 0) != n)
+		return;
+	if (c->abs != path) /* relative: the absolute one is ours */
+		memcpy(ab + 1, base, (size_t)n);
+	c->pathid = intern(c->t, c->abs, strlen(c->abs));
+	if (c->rec)
+		retro_rec_args(c->rec)[pi] = c->pathid;
+}
+
 /* Tells the driver about the call about to be issued (shepherd.h). */
 static __attribute__((noinline)) void
 shep_intent(struct retro_call *c, const struct retro_call_desc *d)
@@ -1584,6 +1641,8 @@ shep_intent(struct retro_call *c, const struct retro_call_desc *d)
 				? (int64_t)(id_t)c->v[1]
 				: -1;
 	}
+	if (excl_create(c))
+		m.flags |= SHF_EXCL;
 	for (int i = 0; i < d->nargs; i++) {
 		if (d->kind[i] == K_BUFIN && c->v[i]) {
 			size_t n = (size_t)c->v[i + 1];
@@ -1597,6 +1656,8 @@ shep_intent(struct retro_call *c, const struct retro_call_desc *d)
 	c->blocked = m.type == SH_BLOCK;
 	if (retro_shep_send(&m, c->t->index) < 0)
 		return;
+	if ((m.flags & SHF_EXCL) && retro_shep_named())
+		make_recorded_name(c, d);
 	if (m.flags & SHF_ASK) {
 		int64_t ret;
 		int st;

@@ -148,6 +148,11 @@ int retro_shep_answered(int64_t *ret, int *status)
 	return 1;
 }
 
+int retro_shep_named(void)
+{
+	return (rflags & SHR_NAME) != 0;
+}
+
 long retro_shep_fed(void *buf, size_t n)
 {
 	long k = feedlen;

@@ -35,6 +35,9 @@ enum {
 				  * timeline, never matched */
 	SHF_ASK = 1 << 3,     /* BLOCK of a wait for a child: reply, with
 			       * SHR_SKIP when the child is a peer */
+	SHF_EXCL = 1 << 4,    /* CALL: an exclusive create (open O_CREAT|
+			       * O_EXCL, mkdir) of a name the caller may have
+			       * drawn at random (mkstemp, mkdtemp) */
 };
 
 struct retro_sh_msg {
@@ -74,6 +77,10 @@ enum {
 			       * child; do not issue it, it returns ret with
 			       * wait status status (at v: the child's
 			       * recorded exit has happened on V) */
+	SHR_NAME = 1 << 5,    /* CALL with SHF_EXCL: the recorded call made
+			       * the same name but for the random part; the
+			       * recorded last component follows (as
+			       * SHR_DATA's bytes), to be made instead */
 };
 
 #define RETRO_SH_FEED 256
@@ -150,6 +157,10 @@ int64_t retro_shep_alarm_in(void) __attribute__((visibility("hidden")));
 void retro_shep_alarm_fire(void) __attribute__((visibility("hidden")));
 /* After a clock read: fires the alarm when V has passed it. */
 void retro_shep_alarm_check(void) __attribute__((visibility("hidden")));
+/* After a CALL with SHF_EXCL: 1 when the driver sent the recorded name to
+ * make instead (SHR_NAME; retro_shep_fed gives it). */
+int retro_shep_named(void) __attribute__((visibility("hidden")));
+
 /* After a CALL: the recorded bytes the driver sent for it (SHR_DATA),
  * copied into buf (at most n); their number, or -1 when none came. */
 long retro_shep_fed(void *buf, size_t n) __attribute__((visibility("hidden")));

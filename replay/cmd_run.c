@@ -17,6 +17,7 @@
 #include "shepherd.h"
 #include "spool.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stddef.h>
@@ -156,6 +157,7 @@ struct conn {
 	int64_t deadline;  /* blocked in a timed wait: its end on V, or -1 */
 	void *feed;        /* recorded bytes to send with the next reply */
 	size_t nfeed;
+	int feed_name;     /* ...the recorded name to make (SHR_NAME) */
 	int32_t tid;
 	int64_t replied;   /* wall time of the last reply */
 	const struct retro_proc *answer; /* a wait for this peer child is
@@ -1231,6 +1233,40 @@ static uint32_t next_child(struct drv *d, uint32_t parent, uint32_t forkno,
 
 /* 1 when the live call is the recorded one, 2 when it is the same call on
  * the same object that writes other bytes, 0 otherwise. */
+/* 1 when live is rec but for a run of random characters in its last
+ * component: the same length, the same directory, and every differing
+ * byte alphanumeric in both, within one run of at least 3 (glibc's
+ * mkstemp and mkdtemp replace six X's with letters and digits drawn from
+ * the stack's address and a clock read inside libc, which no replay
+ * repeats). */
+static int random_variant(const char *rec, const char *live)
+{
+	size_t n = strlen(rec), first = SIZE_MAX, last = 0;
+	const char *base;
+
+	if (!rec || strlen(live) != n || !(base = strrchr(rec, '/')))
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		if (rec[i] == live[i])
+			continue;
+		if (rec + i <= base || !isalnum((unsigned char)rec[i]) ||
+		    !isalnum((unsigned char)live[i]))
+			return 0;
+		if (first == SIZE_MAX)
+			first = i;
+		last = i;
+	}
+	if (first == SIZE_MAX || last - first + 1 < 3)
+		return 0;
+	for (size_t i = first; i <= last; i++)
+		if (!isalnum((unsigned char)live[i]))
+			return 0;
+	return 1;
+}
+
+/* Whether live call m is recorded action a: 0 no, 1 yes, 2 yes but it
+ * writes other bytes, 3 yes but it makes a name drawn at random, which
+ * the recorded one replaces (SHR_NAME). */
 static int call_matches(struct drv *d, const struct retro_action *a,
 			const struct retro_sh_msg *m)
 {
@@ -1239,6 +1275,9 @@ static int call_matches(struct drv *d, const struct retro_action *a,
 	if (a->call != m->call)
 		return 0;
 	rp = act_path(a);
+	if (rp != m->path && (m->flags & SHF_EXCL) && a->state == 2 &&
+	    !d->o->naive && random_variant(retro_path(d->st, rp), m->pathstr))
+		return 3;
 	if (rp != m->path) {
 		/* Pipes and sockets get new names on every run, and standard
 		 * streams outside the root are retro-replay's own: only the
@@ -1351,6 +1390,14 @@ static int64_t follow(struct drv *d, struct conn *c,
 			v = c->v;
 		if (mt == 2)
 			other_bytes(d, c, exp, m, v);
+		if (mt == 3) {
+			const char *rec = retro_path(d->st, act_path(exp));
+			const char *base = strrchr(rec, '/') + 1;
+			free(c->feed);
+			c->nfeed = strlen(base);
+			c->feed = c->nfeed <= RETRO_SH_FEED ? strdup(base) : NULL;
+			c->feed_name = c->feed != NULL;
+		}
 		return v;
 	}
 	/* re-align where the calls line up again */
@@ -1402,7 +1449,8 @@ static void reply(struct drv *d, struct conn *c, int64_t v)
 	c->state = C_RUN;
 	c->replied = mono_ns();
 	if (c->feed)
-		rp.flags |= SHR_DATA;
+		rp.flags |= SHR_DATA | (c->feed_name ? SHR_NAME : 0);
+	c->feed_name = 0;
 	if (c->answer) {
 		rp.flags |= SHR_SKIP;
 		rp.ret = c->answer->pid;

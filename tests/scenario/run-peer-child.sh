@@ -67,8 +67,9 @@ while :; do
 	tries=$((tries + 1))
 	[ "$tries" -lt 15 ] || fail "in 15 recordings the child always started before the exec"
 done
-expect_late "recorded, late child" "waitpid: that child, exited 7, after 1.0 s" \
-	"$(cat "$WORK/rec/late")"
+# (an idle-class child on a loaded CPU can take well over its second)
+grep -q "^waitpid: that child, exited 7, after [0-9.]* s$" "$WORK/rec/late" ||
+	fail "recorded, late child: $(cat "$WORK/rec/late")"
 expect_status "consistent replay, late child" 0 rr run -q "$S3" \
 	--shepherd 1 --root "$WORK/r4"
 expect_eq "replayed output, late child" "$(cat "$WORK/rec/late")" \

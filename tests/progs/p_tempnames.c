@@ -1,0 +1,42 @@
+/* p_tempnames DIR: makes temporary names in DIR the C library's ways,
+ * relative and absolute, and prints them: mkdtemp, mkstemp, mkstemps (with
+ * a suffix) and mkostemp.  glibc draws their random parts from the stack's
+ * address and a clock read inside libc, so every run prints other names;
+ * a consistent replay must print the recorded ones. */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void made(const char *how, const char *name, int fd)
+{
+	if (fd < 0) {
+		perror(how);
+		exit(1);
+	}
+	if (fd > 0) {
+		if (write(fd, how, strlen(how)) < 0)
+			perror(name);
+		close(fd);
+	}
+	printf("%s %s\n", how, name);
+}
+
+int main(int argc, char **argv)
+{
+	char d[] = "d.XXXXXX", s[] = "s.XXXXXX.txt", o[] = "o.XXXXXX";
+	char a[4096];
+
+	if (argc != 2 || chdir(argv[1]) < 0) {
+		fprintf(stderr, "usage: p_tempnames DIR\n");
+		return 2;
+	}
+	made("mkdtemp", mkdtemp(d) ? d : "(failed)", 0);
+	snprintf(a, sizeof a, "%s/f.XXXXXX", argv[1]);
+	made("mkstemp", a, mkstemp(a));
+	made("mkstemps", s, mkstemps(s, 4));
+	made("mkostemp", o, mkostemp(o, O_CLOEXEC));
+	return 0;
+}
