@@ -8,6 +8,7 @@
 #include "spool.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -312,17 +313,37 @@ static int derive_procs(struct retro_store *st, struct retro_recording *r)
 			}
 		}
 	}
-	/* Status as the parent's wait saw it is authoritative. */
+	/* Status as the parent's wait saw it is authoritative: the status
+	 * word of wait, waitpid, wait3 and wait4, or the siginfo of waitid
+	 * (si_pid, si_code << 32, si_status << 48), of a child that ended. */
 	for (size_t i = 0; i < r->nacts; i++) {
 		struct retro_action *a = &r->acts[i];
 		int slot = a->call == RC_wait || a->call == RC_wait3 ? 0 : 1;
-		if (!is_wait(a->call) || a->ret <= 0 || !(a->arg[slot] >> 32))
+		int64_t pid = a->ret;
+		int32_t status = (int32_t)(uint32_t)a->arg[slot];
+		if (a->call == RC_waitid && a->ret == 0 && a->state == 2) {
+			int code = (int)(uint16_t)(a->arg[2] >> 32);
+			int sst = (int)(uint8_t)(a->arg[2] >> 48);
+			pid = (int32_t)(uint32_t)a->arg[2];
+			if (code == CLD_EXITED)
+				status = W_EXITCODE(sst, 0);
+			else if (code == CLD_KILLED)
+				status = sst;
+			else if (code == CLD_DUMPED)
+				status = sst | 0x80;
+			else
+				continue;
+		} else if (!is_wait(a->call) || a->call == RC_waitid ||
+			   a->ret <= 0 || !(a->arg[slot] >> 32)) {
+			continue;
+		}
+		if (pid <= 0)
 			continue;
 		for (size_t k = 0; k < r->nprocs; k++) {
 			struct retro_proc *c = &r->procs[k];
-			if (c->pid == a->ret && c->parent == a->proc &&
+			if (c->pid == pid && c->parent == a->proc &&
 			    c->start <= a->end) {
-				c->status = (int32_t)(uint32_t)a->arg[slot];
+				c->status = status;
 				c->flags |= RP_EXITED;
 			}
 		}
@@ -376,7 +397,9 @@ static int shared_losses(struct retro_store *st, struct retro_recording *r,
 	struct retro_loss_rec l;
 	FILE *f;
 
-	snprintf(path, sizeof path, "%s/" RETRO_SHARED_NAME, st->path);
+	if (snprintf(path, sizeof path, "%s/" RETRO_SHARED_NAME, st->path) >=
+	    (int)sizeof path)
+		return 0; /* no store has such a long path */
 	f = fopen(path, "rbe");
 	if (!f)
 		return 0;

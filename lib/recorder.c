@@ -1509,6 +1509,37 @@ static __attribute__((noinline)) void shep_wake(struct retro_call *c,
 	retro_shep_send(&m, c->t->index);
 }
 
+/* Fills in what wait call c returns about child pid, which ended with
+ * wait status st: the status word and a zeroed rusage, or waitid's
+ * siginfo. */
+static void answer_wait(struct retro_call *c, int64_t pid, int st)
+{
+	if (c->call == RC_waitid) {
+		siginfo_t *si = (siginfo_t *)(uintptr_t)c->v[2];
+		if (!si)
+			return;
+		memset(si, 0, sizeof *si);
+		si->si_signo = SIGCHLD;
+		si->si_pid = (pid_t)pid;
+		si->si_uid = (uid_t)retro_sys0(SYS_getuid);
+		si->si_code = WIFEXITED(st)   ? CLD_EXITED
+			      : WCOREDUMP(st) ? CLD_DUMPED
+					      : CLD_KILLED;
+		si->si_status = WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st);
+	} else {
+		int *ws = (int *)(uintptr_t)c->v[c->call == RC_waitpid ||
+						 c->call == RC_wait4];
+		struct rusage *ru = (struct rusage *)(uintptr_t)(
+			c->call == RC_wait3   ? c->v[2]
+			: c->call == RC_wait4 ? c->v[3]
+					      : 0);
+		if (ws)
+			*ws = st;
+		if (ru)
+			memset(ru, 0, sizeof *ru);
+	}
+}
+
 /* An exclusive create: open with O_CREAT|O_EXCL, or mkdir. */
 static int excl_create(const struct retro_call *c)
 {
@@ -1631,8 +1662,7 @@ shep_intent(struct retro_call *c, const struct retro_call_desc *d)
 		   (c->call == RC_wait3 && !((int)c->v[1] & WNOHANG)) ||
 		   (c->call == RC_wait4 && !((int)c->v[2] & WNOHANG))) {
 		m.type = SH_BLOCK;
-		if (c->call != RC_read && c->call != RC_readv &&
-		    c->call != RC_waitid)
+		if (c->call != RC_read && c->call != RC_readv)
 			m.flags |= SHF_ASK; /* it may be for a peer child */
 		/* whom it waits for: a pid, or -1 for any child */
 		m.arg = c->call == RC_waitpid || c->call == RC_wait4
@@ -1664,17 +1694,9 @@ shep_intent(struct retro_call *c, const struct retro_call_desc *d)
 		if (retro_shep_answered(&ret, &st)) {
 			/* a peer child: its recorded status, at its recorded
 			 * exit on V */
-			int *ws = (int *)(uintptr_t)c->v[c->call == RC_waitpid ||
-							 c->call == RC_wait4];
-			struct rusage *ru = (struct rusage *)(uintptr_t)
-				(c->call == RC_wait3 ? c->v[2]
-				 : c->call == RC_wait4 ? c->v[3] : 0);
-			if (ws)
-				*ws = st;
-			if (ru)
-				memset(ru, 0, sizeof *ru);
+			answer_wait(c, ret, st);
 			c->skip = 1;
-			c->sret = ret;
+			c->sret = c->call == RC_waitid ? 0 : ret;
 			c->blocked = 0;
 		}
 	} else if (m.type == SH_BLOCK && m.timeout >= 0) {

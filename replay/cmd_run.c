@@ -647,6 +647,18 @@ static void stamp(struct drv *d, const char *path, const struct retro_action *a,
 static struct live *live_get(struct drv *d, int32_t pid);
 static int reap(struct drv *d, pid_t w, int st);
 
+/* The child a recorded wait returned, or 0: wait, waitpid, wait3 and
+ * wait4 return its pid; waitid returns 0 and puts it in the siginfo the
+ * recording keeps (si_pid in the low 32 bits). */
+static int32_t waited_pid(const struct retro_action *a)
+{
+	if (a->state != 2)
+		return 0;
+	if (a->call == RC_waitid)
+		return a->ret == 0 ? (int32_t)(uint32_t)a->arg[2] : 0;
+	return a->ret > 0 ? (int32_t)a->ret : 0;
+}
+
 /* A peer's recorded wait that returned a shepherded child: that child
  * must end, with the same status.  Decided once the child is reaped (it
  * is a root shepherd: the driver's own child), which may be well after V
@@ -662,10 +674,12 @@ static int check_peer_wait(struct drv *d, const struct retro_action *a,
 	struct live *l = NULL;
 	char e[64], o[64];
 
-	if (a->ret <= 0 || pidx < 0 || d->diverged_peer[pidx])
+	int32_t pid = waited_pid(a);
+
+	if (pid <= 0 || pidx < 0 || d->diverged_peer[pidx])
 		return 1;
 	for (size_t i = 0; i < d->r->nprocs && qi < 0; i++)
-		if (d->r->procs[i].pid == (int32_t)a->ret &&
+		if (d->r->procs[i].pid == pid &&
 		    d->r->procs[i].parent == a->proc && d->shep[i])
 			qi = (int)i;
 	if (qi < 0 || !(d->r->procs[qi].flags & RP_EXITED))
@@ -866,7 +880,8 @@ static void apply_peer(struct drv *d, const struct retro_action *a)
 	case RC_wait:
 	case RC_waitpid:
 	case RC_wait3:
-	case RC_wait4: {
+	case RC_wait4:
+	case RC_waitid: {
 		/* what it observed, it observed when it returned */
 		/* owaits gets room for every wait pwaits ever held */
 		size_t cap = d->npwaits + d->nowaits + 1;
@@ -1514,12 +1529,13 @@ static const struct retro_proc *peer_child(struct drv *d, struct conn *c,
 					   const struct retro_action *a)
 {
 	uint32_t me = c->pi >= 0 ? d->lives[c->pi].proc : 0;
+	int32_t pid = a ? waited_pid(a) : 0;
 
-	if (!a || !me || a->state != 2 || a->ret <= 0 || !is_wait(a->call))
+	if (!a || !me || pid <= 0 || !is_wait(a->call))
 		return NULL;
 	for (size_t i = 0; i < d->r->nprocs; i++) {
 		const struct retro_proc *q = &d->r->procs[i];
-		if (q->pid == (int32_t)a->ret && q->parent == me &&
+		if (q->pid == pid && q->parent == me &&
 		    !d->shep[i] && (q->flags & RP_EXITED))
 			return q;
 	}

@@ -6,7 +6,12 @@
  * exits 7, then execs `p_waiter PID`.  The child is made SCHED_IDLE, so
  * that on one CPU (taskset -c 0) it first runs, and its recording starts,
  * after the exec: a child made before its parent's exec whose recorded
- * start comes after it. */
+ * start comes after it.
+ *
+ * p_waiter --waitid PID: the same as p_waiter PID, with waitid.
+ *
+ * p_waiter --run PROG ARG: starts PROG ARG and waits for it with waitid;
+ * prints how it ended. */
 #define _GNU_SOURCE
 #include <sched.h>
 #include <stdio.h>
@@ -46,8 +51,35 @@ int main(int argc, char **argv)
 		perror("p_waiter: exec");
 		return 2;
 	}
+	if (argc == 3 && !strcmp(argv[1], "--waitid") &&
+	    (pid = (pid_t)atoi(argv[2])) > 0) {
+		siginfo_t si = { 0 };
+		int k = waitid(P_PID, (id_t)pid, &si, WEXITED);
+		printf("waitid: %s, %s %d, after %.1f s\n",
+		       k == 0 && si.si_pid == pid ? "that child" : "error",
+		       si.si_code == CLD_EXITED ? "exited" : "status",
+		       si.si_status, now() - t0);
+		return 0;
+	}
+	if (argc == 4 && !strcmp(argv[1], "--run")) {
+		siginfo_t si = { 0 };
+		pid = fork();
+		if (pid == 0) {
+			execl(argv[2], argv[2], argv[3], (char *)NULL);
+			_exit(127);
+		}
+		if (pid < 0 || waitid(P_PID, (id_t)pid, &si, WEXITED) < 0) {
+			perror("p_waiter");
+			return 1;
+		}
+		printf("waitid: %s %d\n",
+		       si.si_code == CLD_EXITED ? "exited" : "killed",
+		       si.si_status);
+		return 0;
+	}
 	if (argc != 2 || (pid = (pid_t)atoi(argv[1])) <= 0) {
-		fprintf(stderr, "usage: p_waiter PID\n");
+		fprintf(stderr, "usage: p_waiter PID | --waitid PID | "
+				"--late-child | --run PROG ARG\n");
 		return 2;
 	}
 	r = waitpid(pid, &st, 0);

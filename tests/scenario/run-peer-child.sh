@@ -46,6 +46,28 @@ expect_status "the child exits 5 instead" 1 rr run -q "$S2" \
 expect_eq "the shell's wait diverges" "wait3 process 2 exit 3 exit 5" \
 	"$(python3 -c "import json,sys; o=json.load(open(sys.argv[1])); print(*[' '.join((d['call'], d['path'], d['expected'], d['observed'])) for d in o['divergences'] if d['call'].startswith('wait')])" "$WORK/r3.json")"
 
+# The same both ways with waitid: a shepherded waitid for a peer child is
+# answered with its recorded end (siginfo filled in), and a peer's waitid
+# that returned a shepherded child is checked.
+rr record -q -o "$WORK/store5" -- sh -c "(sleep 1; exit 7) & exec $PROGS/p_waiter --waitid \$!" \
+	>"$WORK/rec/waitid"
+grep -q "^waitid: that child, exited 7, after" "$WORK/rec/waitid" ||
+	fail "recorded waitid: $(cat "$WORK/rec/waitid")"
+expect_status "consistent replay, waitid" 0 rr run -q "$WORK/store5" \
+	--shepherd p_waiter --root "$WORK/r5"
+expect_eq "replayed output, waitid" "$(cat "$WORK/rec/waitid")" \
+	"$(cat "$WORK/r5$WORK/rec/waitid")"
+rr record -q -o "$WORK/store6" -- "$PROGS/p_waiter" --run "$PROGS/p_exitcode" \
+	"$WORK/rec/code" >"$WORK/rec/run"
+expect_eq "recorded waitid of a child" "waitid: exited 3" "$(cat "$WORK/rec/run")"
+expect_status "consistent replay of the child, waitid" 0 rr run -q \
+	"$WORK/store6" --shepherd p_exitcode --root "$WORK/r6"
+expect_status "the child exits 5 instead, waitid" 1 rr run -q "$WORK/store6" \
+	--shepherd p_exitcode --root "$WORK/r7" --report "$WORK/r7.json" \
+	--set-file "$WORK/rec/code=$WORK/five"
+expect_eq "the peer's waitid diverges" "waitid exit 3 exit 5" \
+	"$(python3 -c "import json,sys; o=json.load(open(sys.argv[1])); print(*[' '.join((d['call'], d['expected'], d['observed'])) for d in o['divergences'] if d['call'].startswith('wait')])" "$WORK/r7.json")"
+
 # A child made before the exec whose recording starts after it (it first
 # ran after its parent's exec) is still the parent's peer child: the
 # fork's time decides, not the child's first recorded action.  Once
