@@ -3272,7 +3272,7 @@ static void flush_stdio(void)
 		}
 }
 
-void retro_fini(void)
+void retro_fini(int flush)
 {
 	struct retro_thread *t = tself;
 	struct retro_store *st;
@@ -3284,8 +3284,10 @@ void retro_fini(void)
 		retro_map_flush(NULL, (void *)0, UINTPTR_MAX, 0);
 	/* What stdio still buffers is written by exit after every
 	 * destructor, ours included: write it now, while it is recorded.
-	 * The bytes and their order in each stream are the same. */
-	if (t && !t->guard)
+	 * The bytes and their order in each stream are the same.  Not
+	 * after _exit, which leaves them unwritten (a forked child's copy of
+	 * its parent's buffer). */
+	if (flush && t && !t->guard)
 		flush_stdio();
 	if (t && !t->guard) {
 		t->guard = 1;

@@ -153,9 +153,11 @@ long retro_trapped(long nr, long a[6], uint64_t rip, uint64_t sp, char sel);
 /* A new thread starts: make its state (and arm the trap layer). */
 void retro_thread_begin(void);
 
-/* Library constructor and destructor. */
+/* Library constructor and destructor.  retro_fini(1), the destructor,
+ * first writes what stdio buffers (exit would, after our destructor);
+ * retro_fini(0) is for _exit and _Exit, which never flush it. */
 void retro_init(void);
-void retro_fini(void);
+void retro_fini(int flush);
 
 /* Returns 1 while the process records. */
 int retro_recording(void);

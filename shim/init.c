@@ -10,5 +10,5 @@ __attribute__((constructor(101))) static void shim_init(void)
 
 __attribute__((destructor(101))) static void shim_fini(void)
 {
-	retro_fini();
+	retro_fini(1);
 }

@@ -257,7 +257,7 @@ RETRO_EXPORT void exit(int status)
 RETRO_EXPORT void _exit(int status)
 {
 	record_exit(RC__exit, status);
-	retro_fini();
+	retro_fini(0);
 	REAL(_exit)(status);
 	__builtin_unreachable();
 }
@@ -265,7 +265,7 @@ RETRO_EXPORT void _exit(int status)
 RETRO_EXPORT void _Exit(int status)
 {
 	record_exit(RC__Exit, status);
-	retro_fini();
+	retro_fini(0);
 	REAL(_Exit)(status);
 	__builtin_unreachable();
 }

@@ -36,6 +36,13 @@ rr ps --json "$WORK/s4" | json_map '"%s %s %s %s" % (o["id"], o["parent"], o["pr
 printf '1 0 p_spawn exit 0\n2 1 dash exit 0\n' >"$WORK/want"
 diff -u "$WORK/want" "$WORK/tree" || fail "spawn tree"
 
+# A forked child that leaves with _exit or _Exit does not write its copy of
+# the parent's stdio buffer (the shim once flushed it as it finished).
+for how in "" _Exit; do
+	rr record -q -o "$WORK/s5$how" -- "$PROGS/p_forkexit" $how >"$WORK/fe"
+	expect_eq "stdio after _exit$how" "buffered once" "$(cat "$WORK/fe")"
+done
+
 expect_status "--help" 0 rr record --help
 grep -q "usage: retro-replay record" "$WORK/out" || fail "record --help"
 pass
