@@ -29,6 +29,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <link.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1509,6 +1510,57 @@ static __attribute__((noinline)) void shep_wake(struct retro_call *c,
 	retro_shep_send(&m, c->t->index);
 }
 
+/* A read of a pipe, a socket or a terminal that blocks while the
+ * process's alarm is armed on V: the read waits for data in slices of
+ * real time, and the driver says when V reaches the alarm (the block was
+ * announced with it as timeout).  Then the alarm rings as the kernel's
+ * would: a handler without SA_RESTART makes the read fail with EINTR
+ * (the handler runs as the call returns); one with SA_RESTART, or a
+ * signal that is blocked or ignored, lets the read go on waiting, under
+ * the next expiry of a periodic timer.  The default action ends the
+ * process, as it would. */
+static void alarm_wait(struct retro_call *c)
+{
+	struct pollfd pfd = { .fd = (int)c->v[0], .events = POLLIN };
+	struct timespec slice = { 0, SHEP_SLICE_NS };
+	struct ksigact {
+		void *handler;
+		unsigned long flags;
+		void *restorer;
+		uint64_t mask;
+	} ka;
+	uint64_t blocked;
+	struct retro_sh_msg m;
+
+	for (;;) {
+		if (retro_sys5(SYS_ppoll, (long)&pfd, 1, (long)&slice, 0, 8) != 0)
+			return; /* readable, or an error the read will say */
+		if (!retro_shep_timed_out())
+			continue;
+		if (retro_sys4(SYS_rt_sigaction, SIGALRM, 0, (long)&ka, 8) < 0 ||
+		    retro_sys4(SYS_rt_sigprocmask, SIG_BLOCK, 0, (long)&blocked,
+			       8) < 0)
+			return;
+		if (ka.handler != SIG_DFL && ka.handler != SIG_IGN &&
+		    !(ka.flags & SA_RESTART) &&
+		    !(blocked & (1ull << (SIGALRM - 1)))) {
+			c->skip = 1;
+			c->sret = -1;
+			c->serr = EINTR;
+			c->alarm = 1; /* rings in retro_result */
+			return;
+		}
+		retro_shep_alarm_fire(); /* a handler runs here */
+		memset(&m, 0, RETRO_SH_MSG_HDR + 1);
+		m.type = SH_BLOCK;
+		m.call = (uint16_t)c->call;
+		m.flags = SHF_UNRECORDED;
+		m.timeout = retro_shep_alarm_in();
+		if (retro_shep_block(&m, c->t->index) < 0 || m.timeout < 0)
+			return; /* the plain read, unless a timer rings again */
+	}
+}
+
 /* Fills in what wait call c returns about child pid, which ended with
  * wait status st: the status word and a zeroed rusage, or waitid's
  * siginfo. */
@@ -1662,7 +1714,9 @@ shep_intent(struct retro_call *c, const struct retro_call_desc *d)
 		   (c->call == RC_wait3 && !((int)c->v[1] & WNOHANG)) ||
 		   (c->call == RC_wait4 && !((int)c->v[2] & WNOHANG))) {
 		m.type = SH_BLOCK;
-		if (c->call != RC_read && c->call != RC_readv)
+		if (c->call == RC_read || c->call == RC_readv)
+			m.timeout = retro_shep_alarm_in(); /* see alarm_wait */
+		else
 			m.flags |= SHF_ASK; /* it may be for a peer child */
 		/* whom it waits for: a pid, or -1 for any child */
 		m.arg = c->call == RC_waitpid || c->call == RC_wait4
@@ -1699,6 +1753,9 @@ shep_intent(struct retro_call *c, const struct retro_call_desc *d)
 			c->sret = c->call == RC_waitid ? 0 : ret;
 			c->blocked = 0;
 		}
+	} else if (m.type == SH_BLOCK && m.timeout >= 0 &&
+		   (c->call == RC_read || c->call == RC_readv)) {
+		alarm_wait(c);
 	} else if (m.type == SH_BLOCK && m.timeout >= 0) {
 		shep_fdwait(c);
 	} else if (m.type == SH_CALL &&

@@ -1790,6 +1790,13 @@ static int schedule(struct drv *d)
 		for (size_t i = 0; best && i < d->nlives; i++)
 			if (d->lives[i].vstart < lo && starting(&d->lives[i]))
 				lo = d->lives[i].vstart;
+		/* a timed wait that ends first ends first (fire_timeout) */
+		for (size_t i = 0; best && i < d->nconns; i++) {
+			struct conn *c = &d->conns[i];
+			if (c->state == C_BLOCK && c->deadline >= 0 &&
+			    c->deadline < lo)
+				lo = c->deadline;
+		}
 		if (!best || (!d->o->naive && best->pend_v > lo))
 			return progressed;
 		advance(d, best->pend_v);
@@ -1951,6 +1958,18 @@ static int all_blocked(const struct drv *d)
 	return d->nconns > 0 && !unconnected(d);
 }
 
+/* Every thread is blocked, or waits to be let go at a moment on V
+ * (schedule holds it while a timed wait ends before that moment): a
+ * timed wait may then time out. */
+static int all_waiting(const struct drv *d)
+{
+	for (size_t i = 0; i < d->nconns; i++)
+		if (d->conns[i].state != C_BLOCK &&
+		    d->conns[i].state != C_PEND && !asleep(&d->conns[i]))
+			return 0;
+	return d->nconns > 0 && !unconnected(d);
+}
+
 /* Real time every thread must have been quiet before a timed wait times
  * out: a thread woken by another (a condition variable signalled, bytes
  * written to a pipe) says so within it. */
@@ -1978,6 +1997,10 @@ static int fire_timeout(struct drv *d)
 	if (!d->o->naive && d->pi < d->npeers &&
 	    d->peers[d->pi]->start < best->deadline)
 		return 0;
+	for (size_t i = 0; i < d->nconns; i++)
+		if (d->conns[i].state == C_PEND &&
+		    (d->o->naive || d->conns[i].pend_v < best->deadline))
+			return 0; /* it goes first */
 	if (mono_ns() - d->last_msg < QUIET_NS)
 		return -1;
 	if (d->o->naive) {
@@ -2382,7 +2405,7 @@ static int replay_once(struct drv *d)
 		schedule(d);
 		notice_ends(d);
 		tmo = 20;
-		if (all_blocked(d) && (fired = fire_timeout(d)) != 0) {
+		if (all_waiting(d) && (fired = fire_timeout(d)) != 0) {
 			tmo = fired > 0 ? 0 : 2;
 		} else if (all_blocked(d) && d->pi < d->npeers) {
 			/* Nobody can act before the next peer action: it

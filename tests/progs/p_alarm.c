@@ -4,7 +4,10 @@
  * far the realtime clock moved (in tenths of a second) and how many
  * SIGALRMs arrived.  Then alarm(5) and
  * alarm(0), which returns the 5 s left.  Then a periodic setitimer of
- * 300 ms cuts three nanosleeps of 1 s each, and getitimer reads it back. */
+ * 300 ms cuts three nanosleeps of 1 s each, and getitimer reads it back.
+ * Last, alarm(1) while blocked in a pipe read: without SA_RESTART the read
+ * fails with EINTR after 1 s; with SA_RESTART it goes on, and returns the
+ * byte a child writes after 2 s. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
@@ -12,6 +15,7 @@
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static volatile sig_atomic_t rang;
@@ -86,6 +90,37 @@ int main(void)
 				       cur.it_value.tv_usec <= 300000
 			       ? "(0, 0.3]"
 			       : "wrong");
+	}
+	{
+		int p[2];
+		char b;
+		pid_t pid;
+
+		if (pipe(p) < 0)
+			return 1;
+		t0 = now();
+		alarm(1);
+		r = (int)read(p[0], &b, 1);
+		printf("pipe read: %d %s, moved %.1f, rang %d\n", r,
+		       r < 0 ? strerrorname_np(errno) : "", now() - t0,
+		       (int)rang);
+
+		sa.sa_flags = SA_RESTART;
+		sigaction(SIGALRM, &sa, NULL);
+		pid = fork();
+		if (pid == 0) {
+			struct timespec two = { 2, 0 };
+			nanosleep(&two, NULL);
+			if (write(p[1], "x", 1) != 1)
+				_exit(1);
+			_exit(0);
+		}
+		t0 = now();
+		alarm(1);
+		r = (int)read(p[0], &b, 1);
+		printf("restarted read: %d %c, moved %.1f, rang %d\n", r,
+		       r == 1 ? b : '-', now() - t0, (int)rang);
+		waitpid(pid, NULL, 0);
 	}
 	return 0;
 }
