@@ -226,32 +226,45 @@ static long emu_sigaction(long sig, const struct ksigaction *act,
 	return r;
 }
 
-static long emu_sigprocmask(long how, const uint64_t *set, uint64_t *old,
-			    long size)
+/* A mask set by a system call inside this handler would not last: the
+ * kernel restores the mask saved in the signal frame when the handler
+ * returns.  So the program's new mask goes into that frame, and takes
+ * effect, as the real call's would, on the way back to the program (a
+ * pending signal it unblocks is delivered there).  The handler runs with
+ * no mask of its own (SA_NODEFER, empty sa_mask), so the frame's mask is
+ * the thread's mask as the program left it. */
+static long emu_sigprocmask(ucontext_t *uc, long how, const uint64_t *set,
+			    uint64_t *old, long size)
 {
-	uint64_t s, prev = 0;
+	uint64_t *frame = (uint64_t *)(void *)&uc->uc_sigmask;
+	uint64_t cur = *frame, s;
 	int was = prog_sigsys_blocked;
-	long r;
 
-	if (!set) {
-		r = retro_sys4(SYS_rt_sigprocmask, how, NULL, old, size);
-		if (r == 0 && old)
-			*old = (*old & ~SIGSYS_BIT) | (was ? SIGSYS_BIT : 0);
-		return r;
+	if (size != 8)
+		return -EINVAL;
+	if (set && how != SIG_BLOCK && how != SIG_UNBLOCK && how != SIG_SETMASK)
+		return -EINVAL;
+	if (set) {
+		s = *set;
+		if (how == SIG_BLOCK)
+			*frame = cur | s;
+		else if (how == SIG_UNBLOCK)
+			*frame = cur & ~s;
+		else
+			*frame = s;
+		/* as the kernel does; and SIGSYS is never really blocked */
+		*frame &= ~(SIGSYS_BIT | (1ull << (SIGKILL - 1)) |
+			    (1ull << (SIGSTOP - 1)));
+		if (how == SIG_BLOCK && (s & SIGSYS_BIT))
+			prog_sigsys_blocked = 1;
+		else if (how == SIG_UNBLOCK && (s & SIGSYS_BIT))
+			prog_sigsys_blocked = 0;
+		else if (how == SIG_SETMASK)
+			prog_sigsys_blocked = !!(s & SIGSYS_BIT);
 	}
-	s = *set & ~SIGSYS_BIT;
-	r = retro_sys4(SYS_rt_sigprocmask, how, &s, &prev, size);
-	if (r < 0)
-		return r;
-	if (how == SIG_BLOCK && (*set & SIGSYS_BIT))
-		prog_sigsys_blocked = 1;
-	else if (how == SIG_UNBLOCK && (*set & SIGSYS_BIT))
-		prog_sigsys_blocked = 0;
-	else if (how == SIG_SETMASK)
-		prog_sigsys_blocked = !!(*set & SIGSYS_BIT);
 	if (old)
-		*old = (prev & ~SIGSYS_BIT) | (was ? SIGSYS_BIT : 0);
-	return r;
+		*old = (cur & ~SIGSYS_BIT) | (was ? SIGSYS_BIT : 0);
+	return 0;
 }
 
 static long emu_clone(greg_t *g)
@@ -345,7 +358,7 @@ static void handler(int sig, siginfo_t *si, void *ucv)
 				    (void *)g[REG_RDX], g[REG_R10]);
 		break;
 	case SYS_rt_sigprocmask:
-		ret = emu_sigprocmask(g[REG_RDI], (void *)g[REG_RSI],
+		ret = emu_sigprocmask(uc, g[REG_RDI], (void *)g[REG_RSI],
 				      (void *)g[REG_RDX], g[REG_R10]);
 		break;
 	case SYS_clone:
