@@ -9,7 +9,8 @@ set -eu
 cd "$(dirname "$0")"
 
 PKGS="gcc libc6-dev make autoconf automake libtool pkg-config liblmdb-dev libffi-dev
-libunwind-dev libdw-dev libxxhash-dev check python3 sqlite3 git"
+libunwind-dev libdw-dev libxxhash-dev check python3 sqlite3 git
+libpython3.11-testsuite"
 
 missing=""
 for p in $PKGS; do
