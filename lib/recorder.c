@@ -801,17 +801,108 @@ static uint64_t capture_stack(struct retro_thread *t, uint64_t ra, uint64_t sp)
 	return emit_stack(t, pc, k, stack_id(pc, k));
 }
 
-/* libunwind opens a pipe of its own (to validate addresses) the first time
- * it unwinds.  Make that happen now, inside the shim, so that the pipe is
- * moved out of the program's way (see retro_internal_fds) instead of
- * taking the lowest descriptors the program's next open would get. */
+/* libunwind (1.6) checks, while it steps, that an address is readable by
+ * writing one byte from it into a pipe of its own: two descriptors, kept
+ * out of the program's range (retro_internal_fds), but still seen by a
+ * program that lists every descriptor it has (CPython's
+ * test_pass_fds_redirected does).  process_vm_readv on our own pid tells
+ * the same without a descriptor.  So the local address space reads memory
+ * through access_mem() below, and once that works, libunwind's pipe is
+ * closed: its own check, the pipe's only user, is no longer called.  If
+ * process_vm_readv is refused later (a seccomp filter the program
+ * installs), reads go back to libunwind's own accessor, which opens its
+ * pipe again (and retro_internal_fds moves it). */
+#define NGOOD 16
+static __thread uint64_t good_page[NGOOD]
+	__attribute__((tls_model("initial-exec")));
+static __thread unsigned good_next __attribute__((tls_model("initial-exec")));
+static int unw_pipe[2] = { -1, -1 };
+static int vm_refused;
+static int (*unw_access_mem)(unw_addr_space_t, unw_word_t, unw_word_t *, int,
+			     void *);
+
+/* 1 if the page of addr is readable, 0 if not, -1 if we cannot tell */
+static int readable(uint64_t addr)
+{
+	uint64_t page = addr & ~4095ull;
+	struct iovec l, r;
+	long n;
+	char b;
+
+	if (page == 0)
+		return 0;
+	for (int i = 0; i < NGOOD; i++)
+		if (good_page[i] == page)
+			return 1;
+	l.iov_base = &b;
+	l.iov_len = 1;
+	r.iov_base = (void *)(uintptr_t)page;
+	r.iov_len = 1;
+	n = retro_sys6(SYS_process_vm_readv, retro_sys0(SYS_getpid), (long)&l,
+		       1, (long)&r, 1, 0);
+	if (n == -EPERM || n == -ENOSYS || n == -EACCES)
+		return -1;
+	if (n != 1)
+		return 0;
+	good_page[good_next++ % NGOOD] = page;
+	return 1;
+}
+
+static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *val,
+		      int write, void *arg)
+{
+	int ok;
+
+	if (!write && !vm_refused) {
+		/* a word may straddle two pages */
+		ok = readable(addr);
+		if (ok > 0)
+			ok = readable(addr + sizeof *val - 1);
+		if (ok > 0) {
+			*val = *(const unw_word_t *)(uintptr_t)addr;
+			return 0;
+		}
+		if (ok == 0)
+			return -UNW_EINVAL;
+		vm_refused = 1;
+	}
+	return unw_access_mem(as, addr, val, write, arg);
+}
+
 static void unwind_init(void)
 {
+	unw_accessors_t *(*get)(unw_addr_space_t) = NULL;
+	unw_accessors_t *acc;
 	unw_context_t ctx;
 	unw_cursor_t cur;
+	Dl_info di;
+	void *h;
+	int self = 0;
 
-	if (unw_getcontext(&ctx) == 0)
-		unw_init_local(&cur, &ctx);
+	/* the first local cursor opens the pipe: inside the shim, so that
+	 * retro_internal_fds moves it (and notes it in unw_pipe) */
+	if (unw_getcontext(&ctx) || unw_init_local(&cur, &ctx))
+		return;
+	/* the accessor getter of the libunwind we unwind with: 1.6 exports
+	 * it under its generic name only, later versions under the local */
+	if (!dladdr((void *)&unw_init_local, &di) || !di.dli_fname ||
+	    !(h = dlopen(di.dli_fname, RTLD_NOW | RTLD_NOLOAD)))
+		return;
+	*(void **)&get = dlsym(h, "_ULx86_64_get_accessors");
+	if (!get)
+		*(void **)&get = dlsym(h, "_Ux86_64_get_accessors");
+	if (!get || !(acc = get(unw_local_addr_space)) || !acc->access_mem ||
+	    readable((uint64_t)(uintptr_t)&self) != 1)
+		return;
+	if (acc->access_mem != access_mem) {
+		unw_access_mem = acc->access_mem;
+		acc->access_mem = access_mem;
+	}
+	for (int i = 0; i < 2; i++) {
+		if (unw_pipe[i] >= 0)
+			retro_sys1(SYS_close, unw_pipe[i]);
+		unw_pipe[i] = -1;
+	}
 }
 
 int retro_internal(void)
@@ -837,6 +928,10 @@ void retro_internal_fds(int *fds, int n)
 			continue;
 		retro_sys1(SYS_close, fds[i]);
 		fds[i] = (int)nfd;
+	}
+	if (n == 2) {
+		unw_pipe[0] = fds[0];
+		unw_pipe[1] = fds[1];
 	}
 }
 

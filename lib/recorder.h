@@ -131,7 +131,9 @@ void retro_exiting(int status);
 int retro_internal(void);
 
 /* Moves descriptors that the shim's libraries open for themselves (the
- * libunwind pipe) to high numbers, out of the program's way. */
+ * libunwind pipe) to high numbers, out of the program's way; a pair is
+ * noted as libunwind's, which the recorder closes once it validates
+ * addresses without it. */
 void retro_internal_fds(int *fds, int n);
 
 /* ---- the trap layer (trap.c) --------------------------------------------- */

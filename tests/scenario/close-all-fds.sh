@@ -1,8 +1,9 @@
 #!/bin/sh
 # A program that closes every descriptor and dup2s over high numbers keeps
 # being recorded, and recording does not change the descriptor numbers a
-# program gets (the shim keeps none in the low range: libunwind's own pipe
-# is moved to the top of the table).
+# program gets, nor the set of descriptors it has: the shim keeps none of
+# its own open (libunwind's address-validation pipe, opened at the first
+# unwind, is closed once the recorder validates addresses without it).
 . "$SCENARIO_LIB"
 
 S=$WORK/store
@@ -17,4 +18,21 @@ expect_eq "descriptor numbers" "$native" "$recorded"
 # ... also when another library's constructor makes the first call
 recorded=$(rr record -q -o "$WORK/s3" -- sh -c "exec $PROGS/p_fdnum /etc/hostname")
 expect_eq "descriptor numbers after exec" "$native" "$recorded"
+# every open descriptor, probed up to the limit, in the program and in a
+# forked child, with and without the trap layer, and after an exec
+native=$("$PROGS/p_fdlist" "$WORK/l0")
+for mode in --trap --no-trap; do
+	recorded=$(rr record $mode -q -o "$WORK/s4$mode" -- "$PROGS/p_fdlist" "$WORK/l$mode")
+	expect_eq "open descriptors ($mode)" "$native" "$recorded"
+	expect_eq "recorded ($mode)" abc "$(rr cat "$WORK/s4$mode" "$WORK/l$mode")"
+done
+recorded=$(rr record -q -o "$WORK/s5" -- sh -c "exec $PROGS/p_fdlist $WORK/l5")
+expect_eq "open descriptors after exec" "$native" "$recorded"
+# the unwinder's address check without a descriptor is process_vm_readv; a
+# program whose seccomp filter refuses it keeps its call sites recorded
+# (libunwind's own check, and its pipe, come back)
+rr record -q -o "$WORK/s6" -- "$PROGS/p_vmdeny" "$WORK/l6" || fail "p_vmdeny failed"
+expect_eq "p_vmdeny wrote" xxxx "$(cat "$WORK/l6")"
+expect_eq "call sites of the four writes" "site site site site" \
+	"$(rr log --stacks -c write "$WORK/s6" | sed -n 's/^ *at \([a-z_]*\) .*/\1/p' | paste -sd " ")"
 pass
