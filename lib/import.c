@@ -19,6 +19,7 @@
 #include <signal.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -434,6 +435,28 @@ out_unmap:
 	return verdict;
 }
 
+/* A segment its process was still making (NAME.new, see segment_open)
+ * holds no record; once it is old its process was killed meanwhile, and
+ * the file goes. */
+static void drop_abandoned(const char *dir, const char *name)
+{
+	size_t n = strlen(name), k = sizeof RETRO_SEG_NEW - 1;
+	char path[PATH_MAX], seg[NAME_MAX + 1];
+	uint32_t p, i, t, s;
+	struct stat sb;
+
+	if (n <= k || n > NAME_MAX || strcmp(name + n - k, RETRO_SEG_NEW) != 0)
+		return;
+	memcpy(seg, name, n - k);
+	seg[n - k] = 0;
+	if (retro_seg_parse_name(seg, &p, &i, &t, &s))
+		return;
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	if (retro_os.fstatat(AT_FDCWD, path, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISREG(sb.st_mode) && time(NULL) - sb.st_mtime > RETRO_SEG_NEW_AGE)
+		retro_os.unlinkat(AT_FDCWD, path, 0);
+}
+
 int retro_import(struct retro_store *st, uint32_t proc, int flags,
 		 struct retro_import_stats *stats)
 {
@@ -467,8 +490,10 @@ int retro_import(struct retro_store *st, uint32_t proc, int flags,
 				continue;
 			}
 			if (retro_seg_parse_name(de->d_name, &r.proc, &r.image,
-						 &r.thread, &r.segno))
+						 &r.thread, &r.segno)) {
+				drop_abandoned(dirs[k], de->d_name);
 				continue;
+			}
 			if (proc && r.proc != proc)
 				continue;
 			if (strlen(de->d_name) >= sizeof r.name)

@@ -365,9 +365,14 @@ static long spool_create(const char *path, int flags)
 	return fd;
 }
 
+/* A segment is made under a temporary name (NAME.new) and renamed to
+ * NAME once its header is complete, so that an importer never finds a
+ * segment without one: a process killed while making its segment (between
+ * the open and the header) leaves a NAME.new, which holds no record and
+ * which the importer removes once it is old. */
 static int segment_open(struct retro_thread *t, size_t need)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], tmp[PATH_MAX + 8];
 	size_t size = P.segsize, n;
 	struct retro_seg_hdr *sh;
 	long fd, r;
@@ -380,7 +385,10 @@ static int segment_open(struct retro_thread *t, size_t need)
 			   t->segno);
 	if (r)
 		return (int)r;
-	fd = spool_create(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC);
+	n = strlen(path);
+	memcpy(tmp, path, n);
+	memcpy(tmp + n, RETRO_SEG_NEW, sizeof RETRO_SEG_NEW);
+	fd = spool_create(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC);
 	if (fd < 0)
 		return (int)-fd;
 	/* Reserve the blocks now: a sparse file that meets a full disk would
@@ -412,6 +420,13 @@ static int segment_open(struct retro_thread *t, size_t need)
 	memcpy(sh->boot_id, P.boot_id, 16);
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	memcpy(sh->magic, RETRO_SPOOL_MAGIC, 8);
+	r = retro_os.renameat(AT_FDCWD, tmp, AT_FDCWD, path);
+	if (r < 0) {
+		/* an importer took it for abandoned: nothing was written yet */
+		retro_os.munmap(sh, size);
+		retro_os.unlinkat(AT_FDCWD, tmp, 0);
+		return (int)-r;
+	}
 	t->seg = sh;
 	t->segsize = size;
 	t->segno++;
@@ -421,7 +436,7 @@ static int segment_open(struct retro_thread *t, size_t need)
 	return 0;
 out_unlink:
 	retro_os.close((int)fd);
-	retro_os.unlinkat(AT_FDCWD, path, 0);
+	retro_os.unlinkat(AT_FDCWD, tmp, 0);
 	return (int)-r;
 }
 

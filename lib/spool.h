@@ -17,6 +17,10 @@
 #define RETRO_SPOOL_VERSION 2
 #define RETRO_SEG_HDR 4096u
 #define RETRO_SEG_DEFAULT (4u << 20)
+/* A segment is made as NAME.new and renamed to NAME with its header
+ * complete; an old NAME.new was abandoned by a killed process. */
+#define RETRO_SEG_NEW ".new"
+#define RETRO_SEG_NEW_AGE 60 /* seconds */
 /* Kept free at the end of every segment for the loss marker. */
 #define RETRO_SEG_RESERVE 256u
 
