@@ -26,6 +26,7 @@
 #include <dlfcn.h>
 #include <elf.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <link.h>
@@ -79,6 +80,8 @@ struct stack_cache {
 	uint64_t at[RETRO_STACK_MAX];
 };
 
+#define NPEND 8
+
 struct retro_thread {
 	struct retro_seg_hdr *seg;
 	size_t segsize;
@@ -100,6 +103,13 @@ struct retro_thread {
 	struct stack_cache scache[SCACHE];
 	char pbuf[2][PATH_MAX + 8];
 	char scratch[PATH_MAX + 8];
+	/* Signals that arrived while the recorder held this thread's state
+	 * (guard set): their handlers run when it lets go (unguard). */
+	int npend;
+	struct {
+		int sig;
+		siginfo_t si;
+	} pend[NPEND];
 };
 
 struct module {
@@ -147,6 +157,59 @@ static struct {
 
 static __thread struct retro_thread *tself
 	__attribute__((tls_model("initial-exec")));
+
+/* A program's signal handler that interrupts the recorder while it holds
+ * this thread's state (its path buffers, caches, the action being filled
+ * in) cannot record its own calls there, and must not be skipped either:
+ * the trap layer's wrapper (trap.c) asks here, and the handler runs when
+ * the recorder lets go, as if the signal had come a moment later.
+ * Standard signals merge while pending, as the kernel merges them. */
+int retro_sig_defer(int sig, const siginfo_t *si)
+{
+	struct retro_thread *t = tself;
+	int n;
+
+	if (!t || !t->guard)
+		return 0;
+	n = t->npend;
+	for (int i = 0; sig < 32 && i < n; i++)
+		if (t->pend[i].sig == sig)
+			return 1;
+	if (n == NPEND)
+		return 1; /* a real-time signal queue overflow */
+	t->pend[n].sig = sig;
+	t->pend[n].si = *si;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	t->npend = n + 1;
+	return 1;
+}
+
+static __attribute__((noinline)) void run_pending(struct retro_thread *t)
+{
+	struct {
+		int sig;
+		siginfo_t si;
+	} p[NPEND];
+	int n = t->npend, e = errno;
+
+	/* guard is clear: a signal now runs its handler directly, and none
+	 * touches the list while it is copied */
+	memcpy(p, t->pend, (size_t)n * sizeof *p);
+	t->npend = 0;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	for (int i = 0; i < n; i++)
+		retro_sig_deliver(p[i].sig, &p[i].si);
+	errno = e;
+}
+
+static inline void unguard(struct retro_thread *t)
+{
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	t->guard = 0;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	if (__builtin_expect(t->npend != 0, 0))
+		run_pending(t);
+}
 
 static int (*real_clock_gettime)(clockid_t, struct timespec *);
 
@@ -1529,10 +1592,10 @@ int retro_shep_wait(retro_wait_fn wait, void *arg, int64_t timeout,
 	m.timeout = timeout < 0 ? -1 : timeout;
 	t->guard = 1;
 	if (retro_shep_block(&m, t->index) < 0) {
-		t->guard = 0;
+		unguard(t);
 		return -1;
 	}
-	t->guard = 0;
+	unguard(t);
 	if (timeout < 0) {
 		wait(arg, NULL, res);
 	} else {
@@ -1557,7 +1620,7 @@ int retro_shep_wait(retro_wait_fn wait, void *arg, int64_t timeout,
 	m.flags = SHF_UNRECORDED;
 	m.arg = *res;
 	retro_shep_send(&m, t->index);
-	t->guard = 0;
+	unguard(t);
 	return 0;
 }
 
@@ -2049,7 +2112,7 @@ void retro_intent(struct retro_call *c)
 	c->datacap = datacap;
 	if (__builtin_expect(retro_shep_on, 0))
 		shep_intent(c, d);
-	t->guard = 0;
+	unguard(t);
 	errno = c->skip && c->serr ? c->serr : c->e0;
 }
 
@@ -2217,7 +2280,7 @@ void retro_result(struct retro_call *c, int64_t ret)
 	action_done(a);
 	if (--t->depth == 0 && t->nretired)
 		retire_flush(t);
-	t->guard = 0;
+	unguard(t);
 out:
 	if (__builtin_expect(retro_shep_on, 0)) {
 		int err = 0;
@@ -2268,7 +2331,7 @@ void retro_open_pre(struct retro_call *c, int dirfd, const char *path,
 		uint64_t id = intern(t, abs, strlen(abs));
 		emit_preimage(t, id, abs, &st);
 	}
-	t->guard = 0;
+	unguard(t);
 	errno = c->e0;
 }
 
@@ -2301,7 +2364,7 @@ void retro_open_post(struct retro_call *c, int fd, int dirfd,
 		fd_bind(t, fd, abs, fl);
 	if (c->rec)
 		c->rec->obj = P.fds && fd < NFDS ? P.fds[fd].path : 0;
-	t->guard = 0;
+	unguard(t);
 }
 
 /* ---- bytes that land without a user buffer --------------------------------- */
@@ -2378,7 +2441,7 @@ void retro_landed_fd(struct retro_call *c, int fd, int64_t off, int64_t n)
 		landed(t, fd, obj, off, n, NULL);
 	}
 out:
-	t->guard = 0;
+	unguard(t);
 	errno = e;
 }
 
@@ -2424,7 +2487,7 @@ void retro_mapped(struct retro_call *c, void *addr, size_t len, int fd,
 		}
 		__atomic_store_n(&maps_lock, 0, __ATOMIC_RELEASE);
 	}
-	t->guard = 0;
+	unguard(t);
 	errno = e;
 }
 
@@ -2455,7 +2518,7 @@ void retro_map_flush(struct retro_call *c, void *addr, size_t len, int unmap)
 			nmaps--;
 		}
 	}
-	t->guard = 0;
+	unguard(t);
 	__atomic_store_n(&maps_lock, 0, __ATOMIC_RELEASE);
 	errno = e;
 }
@@ -2667,7 +2730,7 @@ static struct retro_thread *thread_new(void)
 	pthread_setspecific(P.key, t);
 	if (P.want_trap)
 		trap_arm(t);
-	t->guard = 0;
+	unguard(t);
 	return t;
 }
 
@@ -2682,18 +2745,35 @@ static void thread_close(struct retro_thread *t)
 		seal(t->seg, t->segsize);
 		t->seg = NULL;
 	}
-	t->guard = 0;
+	unguard(t);
+}
+
+/* Before a thread's state goes: blocks its signals (but SIGSYS), the old
+ * mask in *old, and runs the handlers of those kept meanwhile, so that
+ * none runs between the seal and the state's end, when it would find no
+ * segment.  Once tself is NULL, the caller restores the mask: a handler
+ * that comes then gets a new state. */
+static void quiesce(struct retro_thread *t, uint64_t *old)
+{
+	uint64_t all = ~(1ull << (SIGSYS - 1));
+
+	retro_sys4(SYS_rt_sigprocmask, SIG_BLOCK, &all, old, 8);
+	if (t->npend && !t->guard)
+		run_pending(t);
 }
 
 static void thread_end(void *arg)
 {
 	struct retro_thread *t = arg;
+	uint64_t mask;
 
 	if (t != tself || P.state != PS_ON)
 		return;
+	quiesce(t, &mask);
 	thread_close(t);
 	tself = NULL;
 	retro_os.munmap(t, sizeof *t);
+	retro_sys4(SYS_rt_sigprocmask, SIG_SETMASK, &mask, NULL, 8);
 }
 
 static uint64_t read_starttime(void)
@@ -3104,7 +3184,7 @@ void retro_init(void)
 	t->guard = 1;
 	unwind_init();
 	emit_start(t, 1);
-	t->guard = 0;
+	unguard(t);
 	return;
 out_disable:
 	P.state = PS_DISABLED;
@@ -3169,7 +3249,7 @@ void retro_fork_child(void)
 			mark_loss(t, r);
 		}
 	}
-	t->guard = 0;
+	unguard(t);
 }
 
 /* Completes envp so that the next program records too: LD_PRELOAD names
@@ -3262,7 +3342,7 @@ char *const *retro_spawn_env(char *const *envp)
 		return envp;
 	t->guard = 1;
 	env = env_complete(envp, NULL);
-	t->guard = 0;
+	unguard(t);
 	return env;
 }
 
@@ -3285,7 +3365,7 @@ void retro_unsupported(int what, const char *path)
 	t->guard = 1;
 	id = path ? intern(t, path, strlen(path)) : 0;
 	emit_event(t, RC_unsupported, (uint64_t)what, id, id);
-	t->guard = 0;
+	unguard(t);
 	errno = e;
 }
 
@@ -3380,7 +3460,7 @@ char *const *retro_exec_prepare(char *const *envp)
 	env = env_complete(envp, &h);
 	if (!env_has_shim(env)) {
 		/* The next program will not record: no handoff to leave. */
-		t->guard = 0;
+		unguard(t);
 		return env;
 	}
 	handoff_path(path, P.pid);
@@ -3390,7 +3470,7 @@ char *const *retro_exec_prepare(char *const *envp)
 		retro_os.close((int)fd);
 	}
 	emit_counts(t);
-	t->guard = 0;
+	unguard(t);
 	return env;
 }
 
@@ -3413,7 +3493,7 @@ void retro_clock_stepped(void)
 	if (P.state == PS_ON && t && !t->guard) {
 		t->guard = 1;
 		emit_clock(t);
-		t->guard = 0;
+		unguard(t);
 	}
 	errno = e;
 }
@@ -3457,6 +3537,8 @@ void retro_fini(int flush)
 	if (flush && t && !t->guard)
 		flush_stdio();
 	if (t && !t->guard) {
+		uint64_t mask;
+		quiesce(t, &mask);
 		t->guard = 1;
 		emit_event(t, RC_end,
 			   P.have_exit_status ? (uint64_t)(uint32_t)P.exit_status |
@@ -3474,7 +3556,8 @@ void retro_fini(int flush)
 		}
 		/* Calls after this (other libraries' destructors) go to a new
 		 * segment that a later import picks up once we are gone. */
-		t->guard = 0;
+		unguard(t);
 		tself = NULL;
+		retro_sys4(SYS_rt_sigprocmask, SIG_SETMASK, &mask, NULL, 8);
 	}
 }

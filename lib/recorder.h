@@ -152,6 +152,17 @@ void retro_trap_debug(int on);
  * when the call trapped, in force again while the call runs. */
 long retro_trapped(long nr, long a[6], uint64_t rip, uint64_t sp, char sel);
 
+/* Program signal handlers (trap.c installs them behind a wrapper).  The
+ * wrapper asks retro_sig_defer whether the recorder holds the thread's state
+ * (1: the signal is kept and delivered later, 0: run the handler now);
+ * retro_sig_deliver runs a kept signal's handler, with its mask. */
+#include <signal.h>
+int retro_sig_defer(int sig, const siginfo_t *si);
+void retro_sig_deliver(int sig, siginfo_t *si);
+/* Without the trap layer: sigaction through libc's real, with the wrapper. */
+int retro_sig_libc(int sig, const struct sigaction *act, struct sigaction *old,
+		   int (*real)(int, const struct sigaction *, struct sigaction *));
+
 /* A new thread starts: make its state (and arm the trap layer). */
 void retro_thread_begin(void);
 

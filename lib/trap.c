@@ -135,18 +135,137 @@ static long ksigaction(int sig, const struct ksigaction *act,
 
 static void handler(int sig, siginfo_t *si, void *ucv);
 
-/* Re-installs a handler set before the layer was armed with our restorer. */
+/* ---- the program's signal handlers ----------------------------------------
+ *
+ * Each runs behind sigwrap: a signal that interrupts the recorder while it
+ * holds the thread's state is kept and its handler runs when the recorder
+ * lets go (retro_sig_defer), so that the calls the handler makes are
+ * recorded rather than skipped; and the handler runs with the selector at
+ * BLOCK, so that its calls are seen even when it interrupted an interposer.
+ * progact holds what the program asked for; SA_RESETHAND is done here. */
+static struct ksigaction progact[65];
+
+static void sigwrap(int sig, siginfo_t *si, void *uc);
+
+/* Runs the program's handler for sig as the kernel would have. */
+static void run_prog(int sig, siginfo_t *si, void *uc)
+{
+	struct ksigaction a = progact[sig];
+	char prev = retro_selector;
+
+	if (a.handler == SIG_DFL || a.handler == SIG_IGN)
+		return; /* changed since the signal came */
+	if (a.flags & SA_RESETHAND) {
+		struct ksigaction dfl = { SIG_DFL, 0, NULL, 0 };
+		progact[sig] = dfl;
+		ksigaction(sig, &dfl, NULL);
+	}
+	retro_selector = SYSCALL_DISPATCH_FILTER_BLOCK;
+	if (a.flags & SA_SIGINFO)
+		((void (*)(int, siginfo_t *, void *))a.handler)(sig, si, uc);
+	else
+		((void (*)(int))a.handler)(sig);
+	retro_selector = prev;
+}
+
+static void sigwrap(int sig, siginfo_t *si, void *uc)
+{
+	int e = errno;
+
+	if (retro_sig_defer(sig, si)) {
+		errno = e;
+		return;
+	}
+	run_prog(sig, si, uc);
+}
+
+void retro_sig_deliver(int sig, siginfo_t *si)
+{
+	ucontext_t uc;
+	uint64_t m, old;
+	char prev = retro_selector;
+
+	if (sig <= 0 || sig > 64)
+		return;
+	m = progact[sig].mask & ~SIGSYS_BIT;
+	if (!(progact[sig].flags & SA_NODEFER))
+		m |= 1ull << (sig - 1);
+	retro_sys4(SYS_rt_sigprocmask, SIG_BLOCK, &m, &old, 8);
+	retro_selector = SYSCALL_DISPATCH_FILTER_ALLOW;
+	getcontext(&uc);
+	retro_selector = prev;
+	run_prog(sig, si, &uc);
+	retro_sys4(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, 8);
+}
+
+/* The action the kernel gets for the program's act: sigwrap in front of a
+ * handler, our restorer, never SIGSYS in the mask. */
+static struct ksigaction wrapped(const struct ksigaction *act)
+{
+	struct ksigaction ka = *act;
+
+	if (ka.handler != SIG_DFL && ka.handler != SIG_IGN) {
+		ka.handler = (void *)sigwrap;
+		ka.flags = (ka.flags | SA_SIGINFO | SA_RESTORER_) &
+			   ~(unsigned long)SA_RESETHAND;
+		ka.restorer = (void *)retro_restorer;
+	}
+	ka.mask &= ~SIGSYS_BIT;
+	return ka;
+}
+
+/* sigaction through libc, without the trap layer (the shim's sigaction and
+ * signal): the same wrapper, in libc's struct. */
+int retro_sig_libc(int sig, const struct sigaction *act, struct sigaction *old,
+		   int (*real)(int, const struct sigaction *, struct sigaction *))
+{
+	struct sigaction w, o;
+	struct ksigaction prev;
+	int r;
+
+	if (sig <= 0 || sig > 64)
+		return real(sig, act, old);
+	prev = progact[sig];
+	if (act && act->sa_handler != SIG_DFL && act->sa_handler != SIG_IGN &&
+	    act->sa_sigaction != sigwrap) {
+		w = *act;
+		w.sa_sigaction = sigwrap;
+		w.sa_flags = (act->sa_flags | SA_SIGINFO) & ~SA_RESETHAND;
+		progact[sig].handler = (void *)act->sa_handler;
+		progact[sig].flags = (unsigned long)act->sa_flags;
+		progact[sig].restorer = NULL;
+		memcpy(&progact[sig].mask, &act->sa_mask, 8);
+		act = &w;
+	}
+	r = real(sig, act, &o);
+	if (r < 0) {
+		progact[sig] = prev;
+		return r;
+	}
+	if (old) {
+		*old = o;
+		if (o.sa_sigaction == sigwrap) {
+			old->sa_handler = (void (*)(int))prev.handler;
+			old->sa_flags = (int)prev.flags | (o.sa_flags & SA_RESTORER_);
+			sigemptyset(&old->sa_mask);
+			memcpy(&old->sa_mask, &prev.mask, 8);
+		}
+	}
+	return r;
+}
+
+/* Wraps a handler set before the layer was armed. */
 static void fix_restorer(int sig)
 {
 	struct ksigaction ka;
 
 	if (ksigaction(sig, NULL, &ka) < 0)
 		return;
-	if (ka.handler == SIG_DFL || ka.handler == SIG_IGN)
+	if (ka.handler == SIG_DFL || ka.handler == SIG_IGN ||
+	    ka.handler == (void *)sigwrap)
 		return;
-	ka.flags |= SA_RESTORER_;
-	ka.restorer = (void *)retro_restorer;
-	ka.mask &= ~SIGSYS_BIT;
+	progact[sig] = ka;
+	ka = wrapped(&ka);
 	ksigaction(sig, &ka, NULL);
 }
 
@@ -201,7 +320,7 @@ int retro_trap_active(void)
 static long emu_sigaction(long sig, const struct ksigaction *act,
 			  struct ksigaction *old, long size)
 {
-	struct ksigaction ka;
+	struct ksigaction ka, prev;
 	long r;
 
 	if (sig == SIGSYS) {
@@ -214,15 +333,23 @@ static long emu_sigaction(long sig, const struct ksigaction *act,
 			*old = prev;
 		return 0;
 	}
-	if (!act)
-		return retro_sys4(SYS_rt_sigaction, sig, NULL, old, size);
-	ka = *act;
-	if (ka.handler != SIG_DFL && ka.handler != SIG_IGN) {
-		ka.flags |= SA_RESTORER_;
-		ka.restorer = (void *)retro_restorer;
+	if (sig <= 0 || sig > 64 || size != 8)
+		return retro_sys4(SYS_rt_sigaction, sig, act, old, size);
+	prev = progact[sig];
+	if (act && act->handler == (void *)sigwrap) {
+		/* libc writing back what it read behind the program's back */
+		ka = *act;
+		ka.mask &= ~SIGSYS_BIT;
+	} else if (act) {
+		ka = wrapped(act);
+		/* before the kernel has it: sigwrap must find the handler */
+		progact[sig] = *act;
 	}
-	ka.mask &= ~SIGSYS_BIT;
-	r = retro_sys4(SYS_rt_sigaction, sig, &ka, old, size);
+	r = retro_sys4(SYS_rt_sigaction, sig, act ? &ka : NULL, old, size);
+	if (r < 0 && act)
+		progact[sig] = prev;
+	if (r == 0 && old && old->handler == (void *)sigwrap)
+		*old = prev; /* what the program set, as it set it */
 	return r;
 }
 
