@@ -265,6 +265,8 @@ static int on_action(struct seginfo *si, const struct retro_rec_action *rc_)
 		si->stats->inflight++;
 	if (a->call == RC_loss)
 		si->stats->losses++;
+	if (a->call == RC_unsupported && a->arg[0] == 3)
+		si->stats->setid++;
 	/* Kept bytes are hashed here, off the recording thread.  exec's argv
 	 * is kept at intent: the call never completes when it works. */
 	data = retro_rec_data(r);

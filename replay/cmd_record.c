@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -58,8 +59,17 @@ static void note_status(struct retro_store *st, pid_t pid, int status)
  * its threads have sealed: a long recording then keeps only its newest
  * segments in the spool (which lives in shared memory).  SIGCHLD is
  * taken with sigtimedwait, so the command's end is seen at once. */
-static int wait_importing(struct retro_store *st, pid_t pid, int *status)
+static void add_stats(struct retro_import_stats *sum,
+		      const struct retro_import_stats *s)
 {
+	sum->losses += s->losses;
+	sum->setid += s->setid;
+}
+
+static int wait_importing(struct retro_store *st, pid_t pid, int *status,
+			  struct retro_import_stats *sum)
+{
+	struct retro_import_stats s;
 	struct timespec tick = { 1, 0 };
 	sigset_t chld, old;
 	int rc = 0;
@@ -77,11 +87,46 @@ static int wait_importing(struct retro_store *st, pid_t pid, int *status)
 			break;
 		}
 		if (w == 0 && sigtimedwait(&chld, NULL, &tick) < 0 &&
-		    errno == EAGAIN)
-			retro_import(st, 0, 0, NULL);
+		    errno == EAGAIN) {
+			retro_import(st, 0, 0, &s);
+			add_stats(sum, &s);
+		}
 	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	return rc;
+}
+
+/* The command itself setuid or setgid (for another user than us): the
+ * loader ignores LD_PRELOAD and the recording would be silently empty.
+ * Found the way execvp finds it. */
+static void setid_check(const char *cmd)
+{
+	char path[PATH_MAX];
+	const char *dirs = getenv("PATH"), *p, *e;
+	struct stat st;
+	int found = 0;
+
+	if (strchr(cmd, '/')) {
+		found = snprintf(path, sizeof path, "%s", cmd) < (int)sizeof path &&
+			stat(path, &st) == 0;
+	} else {
+		for (p = dirs && *dirs ? dirs : "/bin:/usr/bin"; !found && p;
+		     p = *e ? e + 1 : NULL) {
+			e = strchrnul(p, ':');
+			if (snprintf(path, sizeof path, "%.*s%s%s", (int)(e - p), p,
+				     e > p ? "/" : "", cmd) >= (int)sizeof path)
+				continue;
+			found = stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+				access(path, X_OK) == 0;
+		}
+	}
+	if (!found || !S_ISREG(st.st_mode))
+		return;
+	if (((st.st_mode & S_ISUID) && st.st_uid != geteuid()) ||
+	    ((st.st_mode & S_ISGID) && st.st_gid != getegid()))
+		fprintf(stderr, "retro: warning: %s is setuid/setgid: the loader "
+				"ignores LD_PRELOAD for it, so neither it nor what "
+				"it starts is recorded\n", path);
 }
 
 int cmd_record(int argc, char **argv)
@@ -98,7 +143,7 @@ int cmd_record(int argc, char **argv)
 	char store[PATH_MAX], shim[PATH_MAX], why[PATH_MAX + 256];
 	char *preload;
 	struct retro_store *st;
-	struct retro_import_stats stats;
+	struct retro_import_stats stats, sum;
 	struct sigaction ign = { .sa_handler = SIG_IGN }, oint, oquit;
 	int quiet = 0, trap = 0, c, status, r;
 	pid_t pid;
@@ -132,6 +177,7 @@ int cmd_record(int argc, char **argv)
 	}
 	if (store_path("record", out, store, sizeof store))
 		return EX_USAGE;
+	setid_check(argv[optind]);
 	r = retro_store_open(store, RETRO_OPEN_CREATE, &st, why, sizeof why);
 	if (r) {
 		errorf("record", "%s", why[0] ? why : retro_strerror(r));
@@ -181,15 +227,23 @@ int cmd_record(int argc, char **argv)
 		errorf("record", "%s", why[0] ? why : retro_strerror(r));
 		return EX_USAGE;
 	}
-	if (wait_importing(st, pid, &status))
+	memset(&sum, 0, sizeof sum);
+	if (wait_importing(st, pid, &status, &sum))
 		return EX_USAGE;
 	note_status(st, pid, status);
 	r = retro_import(st, 0, 0, &stats);
+	add_stats(&sum, &stats);
 	if (r)
 		errorf("record", "%s: importing the spool: %s (kept in %s/spool; "
 		       "run 'retro-replay import')", store, retro_strerror(r),
 		       store);
-	if (stats.losses)
+	if (sum.setid)
+		fprintf(stderr, "retro: warning: %llu setuid/setgid program(s) "
+				"started: the loader ignores LD_PRELOAD for them, "
+				"so neither they nor what they start are recorded; "
+				"'retro-replay log %s' shows which\n",
+			(unsigned long long)sum.setid, store);
+	if (sum.losses)
 		fprintf(stderr, "retro: warning: some calls were not recorded "
 				"(the spool could not grow); 'retro-replay log %s' "
 				"shows where\n", store);

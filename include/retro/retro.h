@@ -66,6 +66,7 @@ struct retro_import_stats {
 	uint64_t inflight;  /* of which never completed */
 	uint64_t bytes;     /* blob bytes newly stored */
 	uint64_t losses;    /* loss markers: calls that were not recorded */
+	uint64_t setid;     /* setuid/setgid programs started: not recorded */
 };
 
 enum {
