@@ -235,7 +235,12 @@ static void check_spool(const char *store, struct report *rp)
 		if (retro_seg_parse_name(de->d_name, &p, &i, &t, &s))
 			continue;
 		nseg++;
-		snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+		if (snprintf(path, sizeof path, "%s/%s", dir, de->d_name) >=
+		    (int)sizeof path) {
+			problem(rp, "spool segment %s in %s: path too long",
+				de->d_name, dir);
+			continue;
+		}
 		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 		if (fd < 0 || fstat(fd, &sb) < 0 || sb.st_size < RETRO_SEG_HDR) {
 			problem(rp, "spool segment %s: unreadable or truncated", path);
@@ -263,8 +268,10 @@ static void check_spool(const char *store, struct report *rp)
 		struct retro_loss_rec l;
 		unsigned nloss = 0;
 		FILE *f;
-		snprintf(path, sizeof path, "%s/" RETRO_SHARED_NAME, store);
-		f = fopen(path, "rbe");
+		f = snprintf(path, sizeof path, "%s/" RETRO_SHARED_NAME,
+			     store) < (int)sizeof path
+			    ? fopen(path, "rbe")
+			    : NULL;
 		if (f && fread(&h, sizeof h, 1, f) == 1 &&
 		    h.used <= RETRO_SHARED_SIZE) {
 			for (uint64_t o = 0; o + sizeof l <= h.used; o += sizeof l)
