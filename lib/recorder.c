@@ -58,7 +58,8 @@
 #define DATA_MAX (64u << 20)
 
 enum { FE_KNOWN = 1, FE_NOSEEK = 2, FE_PREIMG = 4, FE_CREATED = 8,
-       FE_RANDOM = 16, FE_NOTFILE = 32 /* a pipe, socket or device */ };
+       FE_RANDOM = 16, FE_NOTFILE = 32 /* a pipe, socket or device */,
+       FE_EXTIN = 64 /* a terminal or a socket: input from outside */ };
 
 struct fdent {
 	uint64_t path;
@@ -729,11 +730,22 @@ static int is_random_dev(const char *p)
 	       (strcmp(p + 5, "urandom") == 0 || strcmp(p + 5, "random") == 0);
 }
 
+/* Input from outside the recording: a terminal, or a socket (its peer
+ * may be anywhere).  Pipes are not: their writers are mostly recorded. */
+static int is_outside_input(const char *p)
+{
+	return strncmp(p, "/dev/pts/", 9) == 0 ||
+	       strncmp(p, "/dev/tty", 8) == 0 ||
+	       strcmp(p, "/dev/console") == 0 || strncmp(p, "socket:[", 8) == 0;
+}
+
 static void fd_bind_id(struct fdent *e, uint64_t id, const char *abs,
 		       uint32_t flags)
 {
 	if (is_random_dev(abs))
 		flags |= FE_RANDOM;
+	if (is_outside_input(abs))
+		flags |= FE_EXTIN;
 	if (abs[0] != '/' || strncmp(abs, "/dev/", 5) == 0)
 		flags |= FE_NOTFILE;
 	e->path = id;
@@ -1889,8 +1901,13 @@ shep_intent(struct retro_call *c, const struct retro_call_desc *d)
 		m.type = SH_BLOCK;
 		if (c->call == RC_read || c->call == RC_readv)
 			m.timeout = retro_shep_alarm_in(); /* see alarm_wait */
-		else
+		if (c->call != RC_read && c->call != RC_readv)
 			m.flags |= SHF_ASK; /* it may be for a peer child */
+		else if (c->call == RC_read)
+			/* the recorded bytes may come, when it read from a
+			 * terminal or a socket then (whatever the descriptor
+			 * is now: the driver decides) */
+			m.flags |= SHF_ASK;
 		/* whom it waits for: a pid, or -1 for any child */
 		m.arg = c->call == RC_waitpid || c->call == RC_wait4
 				? (int64_t)(pid_t)c->v[0]
@@ -1915,7 +1932,19 @@ shep_intent(struct retro_call *c, const struct retro_call_desc *d)
 		return;
 	if ((m.flags & SHF_EXCL) && retro_shep_named())
 		make_recorded_name(c, d);
-	if (m.flags & SHF_ASK) {
+	if ((m.flags & SHF_ASK) && c->call == RC_read) {
+		/* a terminal or a socket: while the thread follows its
+		 * recording, what it read then */
+		long k = retro_shep_fed((void *)(uintptr_t)c->v[1],
+					(size_t)c->v[2]);
+		if (k >= 0) {
+			c->skip = 1;
+			c->sret = k;
+			c->blocked = 0;
+		} else if (m.timeout >= 0) {
+			alarm_wait(c);
+		}
+	} else if (m.flags & SHF_ASK) {
 		int64_t ret;
 		int st;
 		if (retro_shep_answered(&ret, &st)) {
@@ -2017,8 +2046,9 @@ void retro_intent(struct retro_call *c)
 								    : DATA_MAX);
 			break;
 		case K_BUFOUT: {
+			/* bytes from outside are kept: a replay feeds them */
 			struct fdent *e = fde(c->fd);
-			if (e && (e->flags & FE_RANDOM))
+			if (e && (e->flags & (FE_RANDOM | FE_EXTIN)))
 				datacap = (uint32_t)(c->v[i + 1] < DATA_MAX
 							     ? c->v[i + 1]
 							     : DATA_MAX);

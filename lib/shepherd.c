@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
@@ -42,7 +43,8 @@ static __thread uint32_t my_thread
 	__attribute__((tls_model("initial-exec")));
 static __thread int last_err, last_valid
 	__attribute__((tls_model("initial-exec")));
-static __thread unsigned char feed[RETRO_SH_FEED]
+/* RETRO_SH_FEED_MAX bytes, mapped at a thread's first fed input */
+static __thread unsigned char *feed
 	__attribute__((tls_model("initial-exec")));
 static __thread int feedlen __attribute__((tls_model("initial-exec")));
 static __thread int64_t skip_ret __attribute__((tls_model("initial-exec")));
@@ -129,8 +131,16 @@ static int exchange(struct retro_sh_msg *m)
 	skip_status = r.status;
 	feedlen = -1;
 	if (r.flags & SHR_DATA) {
+		if (!feed) {
+			long p = retro_sys6(SYS_mmap, 0, RETRO_SH_FEED_MAX,
+					    PROT_READ | PROT_WRITE,
+					    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			if (p < 0 && p > -4096)
+				return -1;
+			feed = (unsigned char *)p;
+		}
 		do
-			n = retro_sys3(SYS_read, conn, feed, sizeof feed);
+			n = retro_sys3(SYS_read, conn, feed, RETRO_SH_FEED_MAX);
 		while (n == -EINTR);
 		if (n < 0)
 			return -1;

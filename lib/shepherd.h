@@ -34,7 +34,9 @@ enum {
 				  * call (a condition variable): on the
 				  * timeline, never matched */
 	SHF_ASK = 1 << 3,     /* BLOCK of a wait for a child: reply, with
-			       * SHR_SKIP when the child is a peer */
+			       * SHR_SKIP when the child is a peer; of a read
+			       * of a terminal or a socket: reply, with
+			       * SHR_DATA when the recorded bytes are fed */
 	SHF_EXCL = 1 << 4,    /* CALL: an exclusive create (open O_CREAT|
 			       * O_EXCL, mkdir) of a name the caller may have
 			       * drawn at random (mkstemp, mkdtemp) */
@@ -84,6 +86,9 @@ enum {
 };
 
 #define RETRO_SH_FEED 256
+/* The largest packet of recorded bytes: a read of a terminal or a socket
+ * fed while the thread follows its recording (SHF_ASK on a read). */
+#define RETRO_SH_FEED_MAX 65536
 
 struct retro_sh_reply {
 	int64_t v;      /* the thread's moment on V (monotonic ns) */

@@ -1511,6 +1511,44 @@ static void feed_input(struct drv *d, struct conn *c,
 	c->nfeed = len;
 }
 
+/* Input from outside the recording: a terminal, or a socket. */
+static int outside_input(const char *p)
+{
+	return p && (strncmp(p, "/dev/pts/", 9) == 0 ||
+		     strncmp(p, "/dev/tty", 8) == 0 ||
+		     strcmp(p, "/dev/console") == 0 ||
+		     strncmp(p, "socket:[", 8) == 0);
+}
+
+/* A read of a terminal or a socket that matched its recording: it gets
+ * the bytes it read then (kept by the recorder), or the end of input;
+ * a read that failed then is issued for real.  Returns 1 when fed. */
+static int feed_outside(struct drv *d, struct conn *c)
+{
+	const struct retro_action *a = c->last;
+	void *data = NULL;
+	size_t len = 0;
+
+	if (!a || a->state != 2 || a->call != RC_read || a->ret < 0 ||
+	    d->o->naive || !outside_input(retro_path(d->st, a->obj)))
+		return 0;
+	if (a->ret > 0) {
+		if (!(a->flags & RA_DATA) || (a->flags & RA_DATA_LOST) ||
+		    retro_blob_get(d->st, a->hash, &data, &len) != 0)
+			return 0;
+		if (len != (size_t)a->ret || len > RETRO_SH_FEED_MAX) {
+			free(data);
+			return 0;
+		}
+	} else if (!(data = malloc(1))) {
+		return 0;
+	}
+	free(c->feed);
+	c->feed = data;
+	c->nfeed = len;
+	return 1;
+}
+
 /* Naive mode: a shepherded action sits at its wall-clock offset. */
 static int64_t naive_v(struct drv *d, struct conn *c)
 {
@@ -1651,6 +1689,16 @@ static void on_msg(struct drv *d, struct conn *c, const struct retro_sh_msg *m)
 		    (c->answer = peer_child(d, c, c->last))) {
 			/* answered when V reaches the wait's recorded end,
 			 * after the child's recorded exit */
+			int64_t end = c->last->end - d->lives[c->pi].shift;
+			c->pend_v = d->o->naive ? v : end > v ? end : v;
+			c->pend_call = m->call;
+			c->state = C_PEND;
+			return;
+		}
+		if (m->type == SH_BLOCK && (m->flags & SHF_ASK) &&
+		    m->call == RC_read && feed_outside(d, c)) {
+			/* the recorded bytes, when they came: the read
+			 * returns at its recorded end */
 			int64_t end = c->last->end - d->lives[c->pi].shift;
 			c->pend_v = d->o->naive ? v : end > v ? end : v;
 			c->pend_call = m->call;
