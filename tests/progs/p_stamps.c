@@ -20,9 +20,10 @@ static long long mono(void)
 	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+static long long t0[N], t1[N];
+
 static void run(const char *path, char tag)
 {
-	static long long t0[N], t1[N];
 	struct timespec pause = { 0, 3000000 };
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 
@@ -41,6 +42,12 @@ static void run(const char *path, char tag)
 		t1[i] = mono();
 	}
 	close(fd);
+}
+
+/* The brackets, once the other process has printed its own: two
+ * processes' buffered lines would interleave mid-line in the file. */
+static void report(const char *path)
+{
 	for (int i = 0; i < N; i++)
 		printf("%s %d %lld %lld\n", path, i, t0[i], t1[i]);
 	fflush(stdout);
@@ -61,9 +68,11 @@ int main(int argc, char **argv)
 		return 1;
 	if (pid == 0) {
 		run(argv[2], 'c');
+		report(argv[2]);
 		_exit(0);
 	}
 	run(argv[1], 'p');
 	waitpid(pid, &st, 0);
+	report(argv[1]);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
 }
