@@ -1378,6 +1378,20 @@ static void other_bytes(struct drv *d, struct conn *c,
 	free(data);
 }
 
+/* A live exclusive create matched recorded action a but for its random
+ * part: the recorded name goes with the reply (SHR_NAME). */
+static void send_name(struct conn *c, const struct retro_action *a,
+		      struct drv *d)
+{
+	const char *rec = retro_path(d->st, act_path(a));
+	const char *base = strrchr(rec, '/') + 1;
+
+	free(c->feed);
+	c->nfeed = strlen(base);
+	c->feed = c->nfeed <= RETRO_SH_FEED ? strdup(base) : NULL;
+	c->feed_name = c->feed != NULL;
+}
+
 /* Follows the recording: the moment of the live call on V. */
 static int64_t follow(struct drv *d, struct conn *c,
 		      const struct retro_sh_msg *m)
@@ -1405,19 +1419,23 @@ static int64_t follow(struct drv *d, struct conn *c,
 			v = c->v;
 		if (mt == 2)
 			other_bytes(d, c, exp, m, v);
-		if (mt == 3) {
-			const char *rec = retro_path(d->st, act_path(exp));
-			const char *base = strrchr(rec, '/') + 1;
-			free(c->feed);
-			c->nfeed = strlen(base);
-			c->feed = c->nfeed <= RETRO_SH_FEED ? strdup(base) : NULL;
-			c->feed_name = c->feed != NULL;
-		}
+		if (mt == 3)
+			send_name(c, exp, d);
 		return v;
 	}
+	/* a live call that changes nothing observable and is not the one
+	 * expected is an extra one: it does not re-align the thread (mkstemp
+	 * and mkdtemp call getrandom only when their first, clock-drawn value
+	 * was unfair: matching such a call further on would take the next
+	 * name's recorded bytes) */
+	if (!live_relevant(d, m))
+		return v;
 	/* re-align where the calls line up again */
 	for (size_t k = c->cur + 1; t && k < t->n && k < c->cur + 64; k++) {
-		if (call_matches(d, t->acts[k], m) == 1) {
+		int mk = call_matches(d, t->acts[k], m);
+		if (mk == 3)
+			send_name(c, t->acts[k], d);
+		if (mk == 1 || mk == 3) {
 			const struct retro_action *s = NULL;
 			for (size_t j = c->cur; j < k && !s; j++)
 				if (rec_relevant(d, t->acts[j]))
@@ -1433,8 +1451,6 @@ static int64_t follow(struct drv *d, struct conn *c,
 			return v > c->v ? v : c->v;
 		}
 	}
-	if (!live_relevant(d, m))
-		return v; /* an extra call that changes nothing observable */
 	if (!c->diverged) {
 		char obs[PATH_MAX + 64];
 		const char *mp = m->pathstr;

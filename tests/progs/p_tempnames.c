@@ -1,6 +1,7 @@
-/* p_tempnames DIR: makes temporary names in DIR the C library's ways,
+/* p_tempnames DIR [N]: makes temporary names in DIR the C library's ways,
  * relative and absolute, and prints them: mkdtemp, mkstemp, mkstemps (with
- * a suffix) and mkostemp.  glibc draws their random parts from the stack's
+ * a suffix) and mkostemp; then N more with mkstemp (glibc calls getrandom
+ * for one now and then: when its first, clock-drawn value is unfair).  glibc draws their random parts from the stack's
  * address and a clock read inside libc, so every run prints other names;
  * a consistent replay must print the recorded ones. */
 #define _GNU_SOURCE
@@ -29,8 +30,8 @@ int main(int argc, char **argv)
 	char d[] = "d.XXXXXX", s[] = "s.XXXXXX.txt", o[] = "o.XXXXXX";
 	char a[4096];
 
-	if (argc != 2 || chdir(argv[1]) < 0) {
-		fprintf(stderr, "usage: p_tempnames DIR\n");
+	if (argc < 2 || argc > 3 || chdir(argv[1]) < 0) {
+		fprintf(stderr, "usage: p_tempnames DIR [N]\n");
 		return 2;
 	}
 	made("mkdtemp", mkdtemp(d) ? d : "(failed)", 0);
@@ -38,5 +39,9 @@ int main(int argc, char **argv)
 	made("mkstemp", a, mkstemp(a));
 	made("mkstemps", s, mkstemps(s, 4));
 	made("mkostemp", o, mkostemp(o, O_CLOEXEC));
+	for (int i = 0, n = argc > 2 ? atoi(argv[2]) : 0; i < n; i++) {
+		char m[] = "m.XXXXXX";
+		made("mkstemp", m, mkstemp(m));
+	}
 	return 0;
 }
