@@ -1423,12 +1423,11 @@ static int64_t follow(struct drv *d, struct conn *c,
 			send_name(c, exp, d);
 		return v;
 	}
-	/* a live call that changes nothing observable and is not the one
-	 * expected is an extra one: it does not re-align the thread (mkstemp
-	 * and mkdtemp call getrandom only when their first, clock-drawn value
-	 * was unfair: matching such a call further on would take the next
-	 * name's recorded bytes) */
-	if (!live_relevant(d, m))
+	/* a live getrandom that is not the one expected is an extra one: it
+	 * does not re-align the thread (mkstemp and mkdtemp call getrandom
+	 * only when their first, clock-drawn value was unfair: matching such
+	 * a call further on would take the next name's recorded bytes) */
+	if (m->call == RC_getrandom)
 		return v;
 	/* re-align where the calls line up again */
 	for (size_t k = c->cur + 1; t && k < t->n && k < c->cur + 64; k++) {
@@ -1451,6 +1450,8 @@ static int64_t follow(struct drv *d, struct conn *c,
 			return v > c->v ? v : c->v;
 		}
 	}
+	if (!live_relevant(d, m))
+		return v; /* an extra call that changes nothing observable */
 	if (!c->diverged) {
 		char obs[PATH_MAX + 64];
 		const char *mp = m->pathstr;

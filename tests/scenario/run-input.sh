@@ -47,8 +47,11 @@ for kind in socket terminal; do
 	grep -q "^read 1: one$" "$WORK/rec/$kind" &&
 		grep -q "^end after 3 reads" "$WORK/rec/$kind" ||
 		fail "recorded with a $kind: $(cat "$WORK/rec/$kind")"
-	expect_status "consistent replay, $kind" 0 rr run -q "$WORK/store.$kind" \
-		--shepherd p_readin --root "$WORK/r.$kind" </dev/null
+	rr run -q "$WORK/store.$kind" --shepherd p_readin \
+		--root "$WORK/r.$kind" </dev/null >"$WORK/out" 2>&1 ||
+		fail "consistent replay, $kind: $(cat "$WORK/out")
+$(diff "$WORK/rec/$kind" "$WORK/r.$kind$WORK/rec/$kind")
+$(rr log "$WORK/store.$kind" --call read)"
 	expect_eq "replayed output, $kind" "$(cat "$WORK/rec/$kind")" \
 		"$(cat "$WORK/r.$kind$WORK/rec/$kind")"
 done
