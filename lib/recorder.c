@@ -172,6 +172,10 @@ int retro_sig_defer(int sig, const siginfo_t *si)
 
 	if (!t || !t->guard)
 		return 0;
+	/* a fault of the instruction itself would only come again */
+	if (si->si_code > 0 && (sig == SIGSEGV || sig == SIGBUS ||
+				sig == SIGILL || sig == SIGFPE || sig == SIGTRAP))
+		return 0;
 	n = t->npend;
 	for (int i = 0; sig < 32 && i < n; i++)
 		if (t->pend[i].sig == sig)
