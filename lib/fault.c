@@ -1,9 +1,13 @@
 /* Fault injection through the retro_os table, for tests.
  *
- * RETRO_FAULT=NAME:ERRNO:SKIP makes lib/'s own NAME call (fallocate,
- * openat, mmap, ftruncate, prctl) fail with ERRNO (ENOSPC, EMFILE, EINTR,
- * EIO, EINVAL, ENOMEM, EDQUOT) after SKIP successful calls.  The recorded program's own calls
- * are never touched: only what lib/ does on its behalf. */
+ * RETRO_FAULT=NAME:WHAT:SKIP[:COUNT] makes lib/'s own NAME call (any entry
+ * of the table: openat, read, write, fallocate, mmap, fcntl, ...) go wrong
+ * after SKIP calls that work, COUNT times (default: every time after).
+ * WHAT is an errno name (ENOSPC, EMFILE, ENFILE, EINTR, EIO, ENOMEM,
+ * EDQUOT, EINVAL, EAGAIN, ENOENT) or SHORT: read, pread, write and
+ * getrandom then do half of what was asked (at least one byte).  The
+ * recorded program's own calls are never touched: only what lib/ does on
+ * its behalf. */
 #include "config.h"
 #include "os.h"
 
@@ -11,82 +15,226 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int fault_err;
-static long fault_skip;
+static int fault_err; /* 0: SHORT */
+static int fault_forever;
+static long fault_skip, fault_count;
 static struct retro_os saved;
 
 static int fire(void)
 {
-	return __atomic_fetch_sub(&fault_skip, 1, __ATOMIC_RELAXED) <= 0;
+	if (__atomic_fetch_sub(&fault_skip, 1, __ATOMIC_RELAXED) > 0)
+		return 0;
+	if (fault_forever)
+		return 1;
+	return __atomic_fetch_sub(&fault_count, 1, __ATOMIC_RELAXED) > 0;
 }
 
-static long f_fallocate(int fd, int mode, off_t off, off_t len)
+static size_t half(size_t n)
 {
-	return fire() ? -fault_err : saved.fallocate(fd, mode, off, len);
+	return n > 1 ? n / 2 : n;
 }
+
 static long f_openat(int dfd, const char *p, int fl, int mode)
 {
 	return fire() ? -fault_err : saved.openat(dfd, p, fl, mode);
 }
-static long f_mmap(void *a, size_t l, int prot, int fl, int fd, off_t off)
+static long f_close(int fd)
 {
-	return fire() ? -fault_err : saved.mmap(a, l, prot, fl, fd, off);
+	return fire() ? -fault_err : saved.close(fd);
+}
+static long f_read(int fd, void *b, size_t n)
+{
+	if (!fire())
+		return saved.read(fd, b, n);
+	return fault_err ? -fault_err : saved.read(fd, b, half(n));
+}
+static long f_pread(int fd, void *b, size_t n, off_t off)
+{
+	if (!fire())
+		return saved.pread(fd, b, n, off);
+	return fault_err ? -fault_err : saved.pread(fd, b, half(n), off);
+}
+static long f_write(int fd, const void *b, size_t n)
+{
+	if (!fire())
+		return saved.write(fd, b, n);
+	return fault_err ? -fault_err : saved.write(fd, b, half(n));
+}
+static long f_fallocate(int fd, int mode, off_t off, off_t len)
+{
+	return fire() ? -fault_err : saved.fallocate(fd, mode, off, len);
 }
 static long f_ftruncate(int fd, off_t len)
 {
 	return fire() ? -fault_err : saved.ftruncate(fd, len);
 }
-
+static long f_mmap(void *a, size_t l, int prot, int fl, int fd, off_t off)
+{
+	return fire() ? -fault_err : saved.mmap(a, l, prot, fl, fd, off);
+}
+static long f_munmap(void *a, size_t l)
+{
+	return fire() ? -fault_err : saved.munmap(a, l);
+}
+static long f_mkdirat(int dfd, const char *p, int mode)
+{
+	return fire() ? -fault_err : saved.mkdirat(dfd, p, mode);
+}
+static long f_renameat(int o, const char *op, int n, const char *np)
+{
+	return fire() ? -fault_err : saved.renameat(o, op, n, np);
+}
+static long f_unlinkat(int dfd, const char *p, int fl)
+{
+	return fire() ? -fault_err : saved.unlinkat(dfd, p, fl);
+}
+static long f_fstatat(int dfd, const char *p, struct stat *st, int fl)
+{
+	return fire() ? -fault_err : saved.fstatat(dfd, p, st, fl);
+}
+static long f_readlinkat(int dfd, const char *p, char *b, size_t n)
+{
+	return fire() ? -fault_err : saved.readlinkat(dfd, p, b, n);
+}
+static long f_getdents64(int fd, void *b, size_t n)
+{
+	return fire() ? -fault_err : saved.getdents64(fd, b, n);
+}
+static long f_fchmod(int fd, int mode)
+{
+	return fire() ? -fault_err : saved.fchmod(fd, mode);
+}
+static long f_lseek(int fd, off_t off, int wh)
+{
+	return fire() ? -fault_err : saved.lseek(fd, off, wh);
+}
 static long f_prctl(long op, long a, long b, long c, long d)
 {
 	return fire() ? -fault_err : saved.prctl(op, a, b, c, d);
+}
+static long f_fcntl(int fd, int cmd, long arg)
+{
+	return fire() ? -fault_err : saved.fcntl(fd, cmd, arg);
+}
+static long f_flock(int fd, int op)
+{
+	return fire() ? -fault_err : saved.flock(fd, op);
+}
+static long f_fchmodat(int dfd, const char *p, int mode)
+{
+	return fire() ? -fault_err : saved.fchmodat(dfd, p, mode);
+}
+static long f_getrandom(void *b, size_t n, unsigned fl)
+{
+	if (!fire())
+		return saved.getrandom(b, n, fl);
+	return fault_err ? -fault_err : saved.getrandom(b, half(n), fl);
+}
+static long f_madvise(void *a, size_t l, int adv)
+{
+	return fire() ? -fault_err : saved.madvise(a, l, adv);
+}
+static long f_utimensat(int dfd, const char *p, const void *ts, int fl)
+{
+	return fire() ? -fault_err : saved.utimensat(dfd, p, ts, fl);
+}
+static long f_kill(int pid, int sig)
+{
+	return fire() ? -fault_err : saved.kill(pid, sig);
+}
+static long f_getrlimit(int res, void *rl)
+{
+	return fire() ? -fault_err : saved.getrlimit(res, rl);
 }
 
 static const struct {
 	const char *name;
 	int err;
-} errs[] = { { "ENOSPC", ENOSPC }, { "EMFILE", EMFILE }, { "EINTR", EINTR },
-	     { "EIO", EIO },	   { "ENOMEM", ENOMEM }, { "EDQUOT", EDQUOT },
-	     { "EINVAL", EINVAL } };
+} errs[] = { { "ENOSPC", ENOSPC }, { "EMFILE", EMFILE }, { "ENFILE", ENFILE },
+	     { "EINTR", EINTR },   { "EIO", EIO },       { "ENOMEM", ENOMEM },
+	     { "EDQUOT", EDQUOT }, { "EINVAL", EINVAL }, { "EAGAIN", EAGAIN },
+	     { "ENOENT", ENOENT }, { "SHORT", 0 } };
+
+/* Puts the faulty entry in; 0, or EINVAL for an unknown name or a SHORT
+ * on a call that moves no bytes. */
+static int install(const char *name)
+{
+	int shortok = 0;
+
+#define ENTRY(n)                                 \
+	else if (!strcmp(name, #n))              \
+		retro_os.n = f_##n
+	if (0)
+		;
+	ENTRY(openat);
+	ENTRY(close);
+	ENTRY(fallocate);
+	ENTRY(ftruncate);
+	ENTRY(mmap);
+	ENTRY(munmap);
+	ENTRY(mkdirat);
+	ENTRY(renameat);
+	ENTRY(unlinkat);
+	ENTRY(fstatat);
+	ENTRY(readlinkat);
+	ENTRY(getdents64);
+	ENTRY(fchmod);
+	ENTRY(lseek);
+	ENTRY(prctl);
+	ENTRY(fcntl);
+	ENTRY(flock);
+	ENTRY(fchmodat);
+	ENTRY(madvise);
+	ENTRY(utimensat);
+	ENTRY(kill);
+	ENTRY(getrlimit);
+	else if (!strcmp(name, "read"))
+		retro_os.read = f_read, shortok = 1;
+	else if (!strcmp(name, "pread"))
+		retro_os.pread = f_pread, shortok = 1;
+	else if (!strcmp(name, "write"))
+		retro_os.write = f_write, shortok = 1;
+	else if (!strcmp(name, "getrandom"))
+		retro_os.getrandom = f_getrandom, shortok = 1;
+	else
+		return EINVAL;
+#undef ENTRY
+	if (!fault_err && !shortok) {
+		retro_os = saved;
+		return EINVAL;
+	}
+	return 0;
+}
 
 int retro_fault_setup(const char *spec)
 {
-	char name[32], err[32];
-	const char *a, *b;
-	size_t n;
+	char name[32], what[32];
+	const char *a, *b, *c;
+	size_t n, i;
 
 	if (!spec || !*spec)
 		return 0;
 	a = strchr(spec, ':');
 	b = a ? strchr(a + 1, ':') : NULL;
 	if (!a || !b || (size_t)(a - spec) >= sizeof name ||
-	    (size_t)(b - a - 1) >= sizeof err)
+	    (size_t)(b - a - 1) >= sizeof what)
 		return EINVAL;
 	n = (size_t)(a - spec);
 	memcpy(name, spec, n);
 	name[n] = 0;
 	n = (size_t)(b - a - 1);
-	memcpy(err, a + 1, n);
-	err[n] = 0;
-	fault_err = 0;
-	for (size_t i = 0; i < sizeof errs / sizeof *errs; i++)
-		if (!strcmp(err, errs[i].name))
-			fault_err = errs[i].err;
-	if (!fault_err)
+	memcpy(what, a + 1, n);
+	what[n] = 0;
+	for (i = 0; i < sizeof errs / sizeof *errs; i++)
+		if (!strcmp(what, errs[i].name))
+			break;
+	if (i == sizeof errs / sizeof *errs)
 		return EINVAL;
+	fault_err = errs[i].err;
 	fault_skip = atol(b + 1);
+	c = strchr(b + 1, ':');
+	fault_count = c ? atol(c + 1) : 0;
+	fault_forever = fault_count <= 0;
 	saved = retro_os;
-	if (!strcmp(name, "fallocate"))
-		retro_os.fallocate = f_fallocate;
-	else if (!strcmp(name, "openat"))
-		retro_os.openat = f_openat;
-	else if (!strcmp(name, "mmap"))
-		retro_os.mmap = f_mmap;
-	else if (!strcmp(name, "ftruncate"))
-		retro_os.ftruncate = f_ftruncate;
-	else if (!strcmp(name, "prctl"))
-		retro_os.prctl = f_prctl;
-	else
-		return EINVAL;
-	return 0;
+	return install(name);
 }

@@ -15,7 +15,6 @@
 #include "sys.h"
 #include "pathnorm.h"
 
-#include <dirent.h>
 #include <signal.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -382,11 +381,11 @@ static int import_one(struct retro_store *st, MDB_txn *txn,
 	be32(key + 12, ref->segno);
 	if (mdb_get(txn, st->segments, &k, &v) == 0)
 		return SEG_KNOWN;
-	fd = retro_os.openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW,
+	fd = retro_os_openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW,
 			     0);
 	if (fd < 0)
 		return SEG_SKIP; /* raced with another importer */
-	if (retro_os.fstatat((int)fd, "", &sb, AT_EMPTY_PATH) < 0 ||
+	if (retro_os_fstatat((int)fd, "", &sb, AT_EMPTY_PATH) < 0 ||
 	    (size_t)sb.st_size < RETRO_SEG_HDR) {
 		retro_os.close((int)fd);
 		return SEG_BAD;
@@ -454,19 +453,24 @@ static void drop_abandoned(const char *dir, const char *name)
 	if (retro_seg_parse_name(seg, &p, &i, &t, &s))
 		return;
 	snprintf(path, sizeof path, "%s/%s", dir, name);
-	if (retro_os.fstatat(AT_FDCWD, path, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
+	if (retro_os_fstatat(AT_FDCWD, path, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
 	    S_ISREG(sb.st_mode) && time(NULL) - sb.st_mtime > RETRO_SEG_NEW_AGE)
-		retro_os.unlinkat(AT_FDCWD, path, 0);
+		retro_os_unlinkat(AT_FDCWD, path, 0);
 }
 
 int retro_import(struct retro_store *st, uint32_t proc, int flags,
 		 struct retro_import_stats *stats)
 {
+	return retro_import_dirs(st, NULL, proc, flags, stats);
+}
+
+int retro_import_dirs(struct retro_store *st, const char *extra, uint32_t proc,
+		      int flags, struct retro_import_stats *stats)
+{
 	struct retro_import_stats dummy;
-	char dirs[2][PATH_MAX], path[PATH_MAX];
+	char dirs[3][PATH_MAX], path[PATH_MAX];
 	struct segref *refs = NULL;
 	size_t n = 0, cap = 0;
-	struct dirent *de;
 	int ndirs, rc = 0;
 
 	if (!stats)
@@ -475,38 +479,54 @@ int retro_import(struct retro_store *st, uint32_t proc, int flags,
 	if (st->rdonly)
 		return EROFS;
 	ndirs = retro_spool_dirs(st->path, dirs);
+	if (extra && extra[0] == '/' && strlen(extra) < PATH_MAX) {
+		int k;
+		for (k = 0; k < ndirs && strcmp(dirs[k], extra); k++)
+			;
+		if (k == ndirs)
+			strcpy(dirs[ndirs++], extra);
+	}
 	for (int k = 0; k < ndirs; k++) {
-		DIR *d = opendir(dirs[k]);
-		if (!d)
+		char dbuf[4096];
+		long d = retro_os_openat(AT_FDCWD, dirs[k],
+					 O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+		long got;
+		if (d < 0)
 			continue;
-		while ((de = readdir(d))) {
+		while ((got = retro_os_getdents64((int)d, dbuf, sizeof dbuf)) > 0)
+		for (long o = 0; o < got;) {
+			/* struct linux_dirent64: ino, off, reclen, type, name */
+			unsigned short reclen;
+			const char *name = dbuf + o + 19;
 			struct segref r;
 			int pid;
 			char tail;
-			if (sscanf(de->d_name, "exec-%d%c", &pid, &tail) == 1 &&
-			    pid > 0 && kill(pid, 0) < 0 && errno == ESRCH) {
+			memcpy(&reclen, dbuf + o + 16, sizeof reclen);
+			o += reclen;
+			if (sscanf(name, "exec-%d%c", &pid, &tail) == 1 &&
+			    pid > 0 && retro_os.kill(pid, 0) == -ESRCH) {
 				/* an exec handoff whose process is gone */
 				snprintf(path, sizeof path, "%s/%s", dirs[k],
-					 de->d_name);
-				unlink(path);
+					 name);
+				retro_os_unlinkat(AT_FDCWD, path, 0);
 				continue;
 			}
-			if (retro_seg_parse_name(de->d_name, &r.proc, &r.image,
+			if (retro_seg_parse_name(name, &r.proc, &r.image,
 						 &r.thread, &r.segno)) {
-				drop_abandoned(dirs[k], de->d_name);
+				drop_abandoned(dirs[k], name);
 				continue;
 			}
 			if (proc && r.proc != proc)
 				continue;
-			if (strlen(de->d_name) >= sizeof r.name)
+			if (strlen(name) >= sizeof r.name)
 				continue;
-			strcpy(r.name, de->d_name);
+			strcpy(r.name, name);
 			r.dir = k;
 			if (n == cap) {
 				size_t c = cap ? cap * 2 : 64;
 				struct segref *q = realloc(refs, c * sizeof *q);
 				if (!q) {
-					closedir(d);
+					retro_os.close((int)d);
 					rc = ENOMEM;
 					goto out;
 				}
@@ -515,7 +535,7 @@ int retro_import(struct retro_store *st, uint32_t proc, int flags,
 			}
 			refs[n++] = r;
 		}
-		closedir(d);
+		retro_os.close((int)d);
 	}
 	if (n)
 		qsort(refs, n, sizeof *refs, cmp_seg);
@@ -570,15 +590,15 @@ int retro_import(struct retro_store *st, uint32_t proc, int flags,
 				continue;
 			snprintf(path, sizeof path, "%s/%s", dirs[refs[k].dir],
 				 refs[k].name);
-			retro_os.unlinkat(AT_FDCWD, path, 0);
+			retro_os_unlinkat(AT_FDCWD, path, 0);
 		}
 		free(done);
 		i = j;
 	}
 out:
 	/* An emptied shared-memory spool goes; the shim makes it again. */
-	if (!rc && ndirs > 1)
-		rmdir(dirs[1]);
+	for (int k = 1; !rc && k < ndirs; k++)
+		retro_os_unlinkat(AT_FDCWD, dirs[k], AT_REMOVEDIR);
 	free(refs);
 	return rc;
 }

@@ -73,6 +73,33 @@ static long sys_prctl(long op, long a, long b, long c, long d)
 	return retro_sys6(SYS_prctl, op, a, b, c, d, 0);
 }
 
+static long sys_fcntl(int fd, int cmd, long arg)
+{
+	return retro_sys3(SYS_fcntl, fd, cmd, arg);
+}
+static long sys_flock(int fd, int op) { return retro_sys2(SYS_flock, fd, op); }
+static long sys_fchmodat(int dfd, const char *p, int mode)
+{
+	return retro_sys3(SYS_fchmodat, dfd, p, mode);
+}
+static long sys_getrandom(void *b, size_t n, unsigned fl)
+{
+	return retro_sys3(SYS_getrandom, b, n, fl);
+}
+static long sys_madvise(void *a, size_t l, int adv)
+{
+	return retro_sys3(SYS_madvise, a, l, adv);
+}
+static long sys_utimensat(int dfd, const char *p, const void *ts, int fl)
+{
+	return retro_sys4(SYS_utimensat, dfd, p, ts, fl);
+}
+static long sys_kill(int pid, int sig) { return retro_sys2(SYS_kill, pid, sig); }
+static long sys_getrlimit(int res, void *rl)
+{
+	return retro_sys2(SYS_getrlimit, res, rl);
+}
+
 static const struct retro_os real_os = {
 	.openat = sys_openat,
 	.close = sys_close,
@@ -92,11 +119,226 @@ static const struct retro_os real_os = {
 	.fchmod = sys_fchmod,
 	.lseek = sys_lseek,
 	.prctl = sys_prctl,
+	.fcntl = sys_fcntl,
+	.flock = sys_flock,
+	.fchmodat = sys_fchmodat,
+	.getrandom = sys_getrandom,
+	.madvise = sys_madvise,
+	.utimensat = sys_utimensat,
+	.kill = sys_kill,
+	.getrlimit = sys_getrlimit,
 };
 
 struct retro_os retro_os = real_os;
 
 void retro_os_reset(void) { retro_os = real_os; }
+
+long retro_os_openat(int dfd, const char *path, int flags, int mode)
+{
+	long r;
+
+	do
+		r = retro_os.openat(dfd, path, flags, mode);
+	while (r == -EINTR);
+	return r;
+}
+
+long retro_os_fallocate(int fd, int mode, off_t off, off_t len)
+{
+	long r;
+
+	do
+		r = retro_os.fallocate(fd, mode, off, len);
+	while (r == -EINTR);
+	return r;
+}
+
+long retro_os_ftruncate(int fd, off_t len)
+{
+	long r;
+
+	do
+		r = retro_os.ftruncate(fd, len);
+	while (r == -EINTR);
+	return r;
+}
+
+long retro_os_mkdirat(int dfd, const char *path, int mode)
+{
+	long r;
+
+	do
+		r = retro_os.mkdirat(dfd, path, mode);
+	while (r == -EINTR);
+	return r;
+}
+
+long retro_os_renameat(int odfd, const char *old, int ndfd, const char *new)
+{
+	long r;
+
+	do
+		r = retro_os.renameat(odfd, old, ndfd, new);
+	while (r == -EINTR);
+	return r;
+}
+
+long retro_os_unlinkat(int dfd, const char *path, int flags)
+{
+	long r;
+
+	do
+		r = retro_os.unlinkat(dfd, path, flags);
+	while (r == -EINTR);
+	return r;
+}
+
+long retro_os_fstatat(int dfd, const char *path, struct stat *st, int flags)
+{
+	long r;
+
+	do
+		r = retro_os.fstatat(dfd, path, st, flags);
+	while (r == -EINTR);
+	return r;
+}
+
+long retro_os_readlinkat(int dfd, const char *path, char *buf, size_t n)
+{
+	long r;
+
+	do
+		r = retro_os.readlinkat(dfd, path, buf, n);
+	while (r == -EINTR);
+	return r;
+}
+
+long retro_os_getdents64(int fd, void *buf, size_t n)
+{
+	long r;
+
+	do
+		r = retro_os.getdents64(fd, buf, n);
+	while (r == -EINTR);
+	return r;
+}
+
+long retro_os_fchmod(int fd, int mode)
+{
+	long r;
+
+	do
+		r = retro_os.fchmod(fd, mode);
+	while (r == -EINTR);
+	return r;
+}
+
+long retro_os_fcntl(int fd, int cmd, long arg)
+{
+	long r;
+
+	do
+		r = retro_os.fcntl(fd, cmd, arg);
+	while (r == -EINTR);
+	return r;
+}
+
+long retro_os_flock(int fd, int op)
+{
+	long r;
+
+	do
+		r = retro_os.flock(fd, op);
+	while (r == -EINTR);
+	return r;
+}
+
+long retro_os_fchmodat(int dfd, const char *path, int mode)
+{
+	long r;
+
+	do
+		r = retro_os.fchmodat(dfd, path, mode);
+	while (r == -EINTR);
+	return r;
+}
+
+long retro_os_utimensat(int dfd, const char *path, const void *ts, int flags)
+{
+	long r;
+
+	do
+		r = retro_os.utimensat(dfd, path, ts, flags);
+	while (r == -EINTR);
+	return r;
+}
+
+long retro_os_read(int fd, void *buf, size_t n)
+{
+	size_t done = 0;
+
+	while (done < n) {
+		long r = retro_os.read(fd, (char *)buf + done, n - done);
+		if (r == -EINTR)
+			continue;
+		if (r < 0)
+			return done ? (long)done : r;
+		if (r == 0)
+			break;
+		done += (size_t)r;
+	}
+	return (long)done;
+}
+
+long retro_os_pread(int fd, void *buf, size_t n, off_t off)
+{
+	size_t done = 0;
+
+	while (done < n) {
+		long r = retro_os.pread(fd, (char *)buf + done, n - done,
+					off + (off_t)done);
+		if (r == -EINTR)
+			continue;
+		if (r < 0)
+			return done ? (long)done : r;
+		if (r == 0)
+			break;
+		done += (size_t)r;
+	}
+	return (long)done;
+}
+
+long retro_os_write(int fd, const void *buf, size_t n)
+{
+	size_t done = 0;
+
+	while (done < n) {
+		long r = retro_os.write(fd, (const char *)buf + done, n - done);
+		if (r == -EINTR)
+			continue;
+		if (r < 0)
+			return done ? (long)done : r;
+		if (r == 0)
+			return done ? (long)done : -EIO;
+		done += (size_t)r;
+	}
+	return (long)done;
+}
+
+long retro_os_getrandom(void *buf, size_t n, unsigned flags)
+{
+	size_t done = 0;
+
+	while (done < n) {
+		long r = retro_os.getrandom((char *)buf + done, n - done, flags);
+		if (r == -EINTR)
+			continue;
+		if (r <= 0)
+			return done ? (long)done : r;
+		done += (size_t)r;
+	}
+	return (long)done;
+}
 
 long retro_os_slurp(const char *path, size_t max, void **bufp, size_t *lenp,
 		    size_t *capp)
@@ -106,11 +348,11 @@ long retro_os_slurp(const char *path, size_t max, void **bufp, size_t *lenp,
 	size_t cap, len = 0;
 	char *buf;
 
-	fd = retro_os.openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
+	fd = retro_os_openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
 						     O_NONBLOCK, 0);
 	if (fd < 0)
 		return fd;
-	r = retro_os.fstatat((int)fd, "", &st, AT_EMPTY_PATH);
+	r = retro_os_fstatat((int)fd, "", &st, AT_EMPTY_PATH);
 	if (r < 0)
 		goto out_close;
 	if (!S_ISREG(st.st_mode)) {
@@ -128,9 +370,7 @@ long retro_os_slurp(const char *path, size_t max, void **bufp, size_t *lenp,
 		goto out_close;
 	buf = (char *)r;
 	while (len < cap) {
-		r = retro_os.pread((int)fd, buf + len, cap - len, (off_t)len);
-		if (r == -EINTR)
-			continue;
+		r = retro_os_pread((int)fd, buf + len, cap - len, (off_t)len);
 		if (r < 0) {
 			retro_os.munmap(buf, cap);
 			goto out_close;
@@ -160,10 +400,10 @@ uint64_t retro_os_starttime(const char *statpath)
 	char *p;
 	int field = 2;
 
-	fd = retro_os.openat(AT_FDCWD, statpath, O_RDONLY | O_CLOEXEC, 0);
+	fd = retro_os_openat(AT_FDCWD, statpath, O_RDONLY | O_CLOEXEC, 0);
 	if (fd < 0)
 		return 0;
-	n = retro_os.read((int)fd, buf, sizeof buf - 1);
+	n = retro_os_read((int)fd, buf, sizeof buf - 1);
 	retro_os.close((int)fd);
 	if (n <= 0)
 		return 0;

@@ -1,8 +1,19 @@
 /* The operating-system calls that lib/ makes on its own behalf.
  *
  * All of them go through retro_os so that tests can replace an entry and
- * return EINTR, ENOSPC, EMFILE or a short count (SQLite's aSyscall table).
- * Every entry returns the kernel's convention: >= 0, or -errno. */
+ * return EINTR, ENOSPC, EMFILE or a short count (SQLite's aSyscall table;
+ * RETRO_FAULT, fault.c).  Every entry returns the kernel's convention:
+ * >= 0, or -errno.  lib/ calls them through the retro_os_* functions below,
+ * which repeat a call that EINTR interrupted and finish a short read or
+ * write.
+ *
+ * Not in the table, on purpose: reading clocks, ids (getpid, gettid,
+ * getppid, geteuid), the working directory and the umask, which are
+ * queries, not resources; the signal masks and
+ * actions that the trap layer keeps for the program (trap.c) and the
+ * program's own system calls that it performs (retro_trapped), which are
+ * the program's, not lib/'s; the replay driver's socket (shepherd.c); and
+ * LMDB's own I/O, which liblmdb makes itself. */
 #ifndef RETRO_OS_H
 #define RETRO_OS_H
 
@@ -30,9 +41,39 @@ struct retro_os {
 	long (*fchmod)(int fd, int mode);
 	long (*lseek)(int fd, off_t off, int whence);
 	long (*prctl)(long op, long a, long b, long c, long d);
+	long (*fcntl)(int fd, int cmd, long arg);
+	long (*flock)(int fd, int op);
+	long (*fchmodat)(int dfd, const char *path, int mode);
+	long (*getrandom)(void *buf, size_t n, unsigned flags);
+	long (*madvise)(void *addr, size_t len, int advice);
+	long (*utimensat)(int dfd, const char *path, const void *ts, int flags);
+	long (*kill)(int pid, int sig);
+	long (*getrlimit)(int res, void *rl);
 };
 
 extern struct retro_os retro_os;
+
+/* Repeated while EINTR interrupts them. */
+long retro_os_openat(int dfd, const char *path, int flags, int mode);
+long retro_os_fallocate(int fd, int mode, off_t off, off_t len);
+long retro_os_ftruncate(int fd, off_t len);
+long retro_os_mkdirat(int dfd, const char *path, int mode);
+long retro_os_renameat(int odfd, const char *old, int ndfd, const char *new);
+long retro_os_unlinkat(int dfd, const char *path, int flags);
+long retro_os_fstatat(int dfd, const char *path, struct stat *st, int flags);
+long retro_os_readlinkat(int dfd, const char *path, char *buf, size_t n);
+long retro_os_getdents64(int fd, void *buf, size_t n);
+long retro_os_fchmod(int fd, int mode);
+long retro_os_fcntl(int fd, int cmd, long arg);
+long retro_os_flock(int fd, int op);
+long retro_os_fchmodat(int dfd, const char *path, int mode);
+long retro_os_utimensat(int dfd, const char *path, const void *ts, int flags);
+/* ...and continued until n bytes are done (or, reading, the end of the
+ * file): return the bytes done, or -errno when none were. */
+long retro_os_read(int fd, void *buf, size_t n);
+long retro_os_pread(int fd, void *buf, size_t n, off_t off);
+long retro_os_write(int fd, const void *buf, size_t n);
+long retro_os_getrandom(void *buf, size_t n, unsigned flags);
 
 /* Test hook: makes one entry fail (see fault.c).  Returns 0 or EINVAL. */
 int retro_fault_setup(const char *spec);

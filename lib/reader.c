@@ -6,6 +6,8 @@
 #include "codec.h"
 #include "hash.h"
 #include "spool.h"
+#include "os.h"
+#include <fcntl.h>
 
 #include <errno.h>
 #include <signal.h>
@@ -265,6 +267,9 @@ static int derive_procs(struct retro_store *st, struct retro_recording *r)
 			p->flags |= RP_LOSS;
 			r->losses += a->arg[1] ? a->arg[1] : 1;
 			break;
+		case RC_storegone:
+			p->flags |= RP_LOSS;
+			break;
 		case RC_end:
 			p->flags |= RP_ENDED;
 			if ((a->arg[0] >> 32) && !(p->flags & RP_EXITED)) {
@@ -395,21 +400,23 @@ static int shared_losses(struct retro_store *st, struct retro_recording *r,
 	char path[PATH_MAX];
 	struct retro_shared_hdr h;
 	struct retro_loss_rec l;
-	FILE *f;
+	long fd;
 
 	if (snprintf(path, sizeof path, "%s/" RETRO_SHARED_NAME, st->path) >=
 	    (int)sizeof path)
 		return 0; /* no store has such a long path */
-	f = fopen(path, "rbe");
-	if (!f)
+	fd = retro_os_openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
 		return 0;
-	if (fread(&h, sizeof h, 1, f) != 1 || h.used > RETRO_SHARED_SIZE) {
-		fclose(f);
+	if (retro_os_pread((int)fd, &h, sizeof h, 0) != (long)sizeof h ||
+	    h.used > RETRO_SHARED_SIZE) {
+		retro_os.close((int)fd);
 		return 0;
 	}
 	for (uint64_t o = 0; o + sizeof l <= h.used; o += sizeof l) {
 		struct retro_action *a;
-		if (fread(&l, sizeof l, 1, f) != 1)
+		if (retro_os_pread((int)fd, &l, sizeof l,
+				   (off_t)(sizeof h + o)) != (long)sizeof l)
 			break;
 		if (l.magic != RETRO_LOSS_MAGIC)
 			continue;
@@ -432,7 +439,7 @@ static int shared_losses(struct retro_store *st, struct retro_recording *r,
 			size_t c = *cap ? *cap * 2 : 4096;
 			struct retro_action *q = realloc(r->acts, c * sizeof *q);
 			if (!q) {
-				fclose(f);
+				retro_os.close((int)fd);
 				return ENOMEM;
 			}
 			r->acts = q;
@@ -450,7 +457,7 @@ static int shared_losses(struct retro_store *st, struct retro_recording *r,
 		a->arg[1] = l.count;
 		a->arg[2] = (uint64_t)l.err;
 	}
-	fclose(f);
+	retro_os.close((int)fd);
 	return 0;
 }
 

@@ -154,6 +154,7 @@ static struct {
 	int want_trap; /* RETRO_TRAP=1 */
 	int trap_err;  /* why the trap layer is off, once said */
 	int trap_said;
+	uint64_t store_dev, store_ino; /* the store directory we record into */
 } P;
 
 static __thread struct retro_thread *tself
@@ -292,13 +293,13 @@ static void tsc_pair(uint64_t *tsc, int64_t *ns)
 static void tsc_init(int want)
 {
 	char cs[16] = { 0 };
-	long fd = retro_os.openat(AT_FDCWD,
+	long fd = retro_os_openat(AT_FDCWD,
 		"/sys/devices/system/clocksource/clocksource0/current_clocksource",
 		O_RDONLY | O_CLOEXEC, 0);
 
 	if (fd < 0)
 		return;
-	retro_os.read((int)fd, cs, sizeof cs - 1);
+	retro_os_read((int)fd, cs, sizeof cs - 1);
 	retro_os.close((int)fd);
 	if (!want || strcmp(cs, "tsc\n") != 0 || !__rdtsc())
 		return;
@@ -416,8 +417,8 @@ static void populate(struct retro_seg_hdr *sh, uint64_t from)
 	if (end > sh->size)
 		end = sh->size;
 	if (from < end)
-		retro_sys3(SYS_madvise, (char *)sh + from, end - from,
-			   MADV_POPULATE_WRITE);
+		retro_os.madvise((char *)sh + from, end - from,
+				 MADV_POPULATE_WRITE);
 }
 
 static void shared_loss(struct retro_thread *t, int64_t until);
@@ -426,10 +427,10 @@ static void shared_loss(struct retro_thread *t, int64_t until);
  * shared-memory spool directory meanwhile, so make it again once. */
 static long spool_create(const char *path, int flags)
 {
-	long fd = retro_os.openat(AT_FDCWD, path, flags, 0600);
+	long fd = retro_os_openat(AT_FDCWD, path, flags, 0600);
 
-	if (fd == -ENOENT && retro_os.mkdirat(AT_FDCWD, P.spool, 0700) == 0)
-		fd = retro_os.openat(AT_FDCWD, path, flags, 0600);
+	if (fd == -ENOENT && retro_os_mkdirat(AT_FDCWD, P.spool, 0700) == 0)
+		fd = retro_os_openat(AT_FDCWD, path, flags, 0600);
 	return fd;
 }
 
@@ -461,9 +462,9 @@ static int segment_open(struct retro_thread *t, size_t need)
 		return (int)-fd;
 	/* Reserve the blocks now: a sparse file that meets a full disk would
 	 * deliver SIGBUS to the recorded program at a store. */
-	r = retro_os.fallocate((int)fd, 0, 0, (off_t)size);
+	r = retro_os_fallocate((int)fd, 0, 0, (off_t)size);
 	if (r == -EOPNOTSUPP)
-		r = retro_os.ftruncate((int)fd, (off_t)size);
+		r = retro_os_ftruncate((int)fd, (off_t)size);
 	if (r < 0)
 		goto out_unlink;
 	r = retro_os.mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED,
@@ -488,11 +489,11 @@ static int segment_open(struct retro_thread *t, size_t need)
 	memcpy(sh->boot_id, P.boot_id, 16);
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	memcpy(sh->magic, RETRO_SPOOL_MAGIC, 8);
-	r = retro_os.renameat(AT_FDCWD, tmp, AT_FDCWD, path);
+	r = retro_os_renameat(AT_FDCWD, tmp, AT_FDCWD, path);
 	if (r < 0) {
 		/* an importer took it for abandoned: nothing was written yet */
 		retro_os.munmap(sh, size);
-		retro_os.unlinkat(AT_FDCWD, tmp, 0);
+		retro_os_unlinkat(AT_FDCWD, tmp, 0);
 		return (int)-r;
 	}
 	t->seg = sh;
@@ -504,7 +505,7 @@ static int segment_open(struct retro_thread *t, size_t need)
 	return 0;
 out_unlink:
 	retro_os.close((int)fd);
-	retro_os.unlinkat(AT_FDCWD, tmp, 0);
+	retro_os_unlinkat(AT_FDCWD, tmp, 0);
 	return (int)-r;
 }
 
@@ -691,7 +692,7 @@ static const char *absolute(char *buf, int dirfd, const char *path)
 		long r;
 
 		fdpath(fp, dirfd);
-		r = retro_os.readlinkat(AT_FDCWD, fp, buf, PATH_MAX - 1);
+		r = retro_os_readlinkat(AT_FDCWD, fp, buf, PATH_MAX - 1);
 		if (r < 0)
 			r = 0;
 		buf[r] = 0;
@@ -779,7 +780,7 @@ static uint64_t fd_obj(struct retro_thread *t, int fd)
 	if (e->flags & FE_KNOWN)
 		return e->path;
 	fdpath(fp, fd);
-	r = retro_os.readlinkat(AT_FDCWD, fp, t->scratch, PATH_MAX - 1);
+	r = retro_os_readlinkat(AT_FDCWD, fp, t->scratch, PATH_MAX - 1);
 	if (r < 0)
 		return 0;
 	t->scratch[r] = 0;
@@ -1008,19 +1009,19 @@ int retro_internal(void)
 
 void retro_internal_fds(int *fds, int n)
 {
-	struct rlimit rl;
+	struct rlimit rl = { 0, 0 };
 	long lo = 64;
 
-	if (retro_sys2(SYS_getrlimit, RLIMIT_NOFILE, &rl) == 0 &&
+	if (retro_os.getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
 	    rl.rlim_cur > 128 && rl.rlim_cur != RLIM_INFINITY)
 		lo = (long)rl.rlim_cur - 16;
 	else if (rl.rlim_cur == RLIM_INFINITY)
 		lo = 1 << 20;
 	for (int i = 0; i < n; i++) {
-		long nfd = retro_sys3(SYS_fcntl, fds[i], F_DUPFD_CLOEXEC, lo);
+		long nfd = retro_os_fcntl(fds[i], F_DUPFD_CLOEXEC, lo);
 		if (nfd < 0)
 			continue;
-		retro_sys1(SYS_close, fds[i]);
+		retro_os.close(fds[i]);
 		fds[i] = (int)nfd;
 	}
 	if (n == 2) {
@@ -1072,7 +1073,7 @@ static int module_cb(struct dl_phdr_info *info, size_t size, void *arg)
 	if (hi == 0)
 		return 0;
 	if (!name || !name[0]) {
-		long r = retro_os.readlinkat(AT_FDCWD, "/proc/self/exe", exe,
+		long r = retro_os_readlinkat(AT_FDCWD, "/proc/self/exe", exe,
 					     sizeof exe - 1);
 		exe[r > 0 ? r : 0] = 0;
 		name = exe;
@@ -1220,7 +1221,7 @@ static void emit_preimage(struct retro_thread *t, uint64_t pathid,
 			lost = 1;
 		datacap = (uint32_t)len;
 	} else if (S_ISLNK(st->st_mode)) {
-		long r = retro_os.readlinkat(AT_FDCWD, readpath, t->scratch,
+		long r = retro_os_readlinkat(AT_FDCWD, readpath, t->scratch,
 					     PATH_MAX);
 		if (r > 0) {
 			buf = t->scratch;
@@ -1261,7 +1262,7 @@ static void premod_fd(struct retro_thread *t, int fd, uint64_t obj)
 
 	if (e && (e->flags & (FE_PREIMG | FE_CREATED)))
 		return;
-	if (retro_os.fstatat(fd, "", &st, AT_EMPTY_PATH) < 0)
+	if (retro_os_fstatat(fd, "", &st, AT_EMPTY_PATH) < 0)
 		return;
 	if (e) {
 		e->flags |= FE_PREIMG;
@@ -1278,7 +1279,7 @@ static void premod_path(struct retro_thread *t, uint64_t id, const char *abs)
 {
 	struct stat st;
 
-	if (retro_os.fstatat(AT_FDCWD, abs, &st, AT_SYMLINK_NOFOLLOW) < 0)
+	if (retro_os_fstatat(AT_FDCWD, abs, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return;
 	if (S_ISREG(st.st_mode) && !inode_claim(&st))
 		return;
@@ -1678,7 +1679,7 @@ static void shep_stamp(struct retro_call *c, const struct retro_call_desc *d,
 	ts[0] = ts[1];
 	if (!(c->flags & RA_CREATED))
 		ts[0].tv_nsec = UTIME_OMIT;
-	retro_sys4(SYS_utimensat, fd, NULL, ts, 0);
+	retro_os_utimensat(fd, NULL, ts, 0);
 }
 
 int retro_call_setclock(struct retro_call *c, int64_t ns)
@@ -1866,7 +1867,7 @@ shep_intent(struct retro_call *c, const struct retro_call_desc *d)
 		char fp[32];
 		long r;
 		fdpath(fp, c->fd);
-		r = retro_os.readlinkat(AT_FDCWD, fp, m.pathstr,
+		r = retro_os_readlinkat(AT_FDCWD, fp, m.pathstr,
 					sizeof m.pathstr - 1);
 		m.pathstr[r > 0 ? r : 0] = 0;
 	}
@@ -2357,7 +2358,7 @@ void retro_open_pre(struct retro_call *c, int dirfd, const char *path,
 		return;
 	t->guard = 1;
 	abs = absolute(t->scratch, dirfd, path);
-	if (retro_os.fstatat(AT_FDCWD, abs, &st, 0) < 0) {
+	if (retro_os_fstatat(AT_FDCWD, abs, &st, 0) < 0) {
 		if (flags & O_CREAT)
 			c->flags |= RA_CREATED; /* confirmed on success */
 	} else if ((flags & O_TRUNC) && (flags & O_ACCMODE) != O_RDONLY &&
@@ -2387,7 +2388,7 @@ void retro_open_post(struct retro_call *c, int fd, int dirfd,
 		struct stat st;
 		fl |= FE_CREATED;
 		/* Ours from birth: no pre-image when it is reopened later. */
-		if (retro_os.fstatat(fd, "", &st, AT_EMPTY_PATH) == 0)
+		if (retro_os_fstatat(fd, "", &st, AT_EMPTY_PATH) == 0)
 			inode_claim(&st);
 	}
 	if (flags & O_TRUNC)
@@ -2429,9 +2430,9 @@ static void landed(struct retro_thread *t, int fd, uint64_t obj, int64_t off,
 		long rfd, k;
 		uint32_t got = 0;
 		fdpath(fp, fd);
-		rfd = retro_os.openat(AT_FDCWD, fp, O_RDONLY | O_CLOEXEC, 0);
+		rfd = retro_os_openat(AT_FDCWD, fp, O_RDONLY | O_CLOEXEC, 0);
 		while (rfd >= 0 && got < cap) {
-			k = retro_os.pread((int)rfd, retro_rec_data(a) + got,
+			k = retro_os_pread((int)rfd, retro_rec_data(a) + got,
 					   cap - got, off + got);
 			if (k == -EINTR)
 				continue;
@@ -2461,7 +2462,7 @@ void retro_landed_fd(struct retro_call *c, int fd, int64_t off, int64_t n)
 	t->guard = 1;
 	if (n < 0) {
 		/* the whole file (FICLONE) */
-		if (retro_os.fstatat(fd, "", &st, AT_EMPTY_PATH) < 0)
+		if (retro_os_fstatat(fd, "", &st, AT_EMPTY_PATH) < 0)
 			goto out;
 		off = 0;
 		n = st.st_size;
@@ -2469,7 +2470,7 @@ void retro_landed_fd(struct retro_call *c, int fd, int64_t off, int64_t n)
 		long pos = retro_os.lseek(fd, 0, SEEK_CUR);
 		off = pos < 0 ? -1 : pos - n;
 	}
-	if (off >= 0 && retro_os.fstatat(fd, "", &st, AT_EMPTY_PATH) == 0 &&
+	if (off >= 0 && retro_os_fstatat(fd, "", &st, AT_EMPTY_PATH) == 0 &&
 	    S_ISREG(st.st_mode)) {
 		obj = fd_obj(t, fd);
 		landed(t, fd, obj, off, n, NULL);
@@ -2508,7 +2509,7 @@ void retro_mapped(struct retro_call *c, void *addr, size_t len, int fd,
 	if (!t || addr == MAP_FAILED)
 		return;
 	t->guard = 1;
-	if (retro_os.fstatat(fd, "", &st, AT_EMPTY_PATH) == 0 &&
+	if (retro_os_fstatat(fd, "", &st, AT_EMPTY_PATH) == 0 &&
 	    S_ISREG(st.st_mode) &&
 	    !__atomic_exchange_n(&maps_lock, 1, __ATOMIC_ACQUIRE)) {
 		for (int i = 0; i < NMAPS; i++) {
@@ -2822,11 +2823,11 @@ static void read_boot_id(uint8_t out[16])
 	int k = 0;
 
 	memset(out, 0, 16);
-	fd = retro_os.openat(AT_FDCWD, "/proc/sys/kernel/random/boot_id",
+	fd = retro_os_openat(AT_FDCWD, "/proc/sys/kernel/random/boot_id",
 			     O_RDONLY | O_CLOEXEC, 0);
 	if (fd < 0)
 		return;
-	n = retro_os.read((int)fd, buf, sizeof buf - 1);
+	n = retro_os_read((int)fd, buf, sizeof buf - 1);
 	retro_os.close((int)fd);
 	for (long i = 0; i + 1 < n && k < 16; i++) {
 		int hi, lo;
@@ -2861,12 +2862,12 @@ static int handoff_take(struct handoff *h)
 	long fd, n;
 
 	handoff_path(path, P.pid);
-	fd = retro_os.openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
+	fd = retro_os_openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
 	if (fd < 0)
 		return 0;
-	n = retro_os.read((int)fd, h, sizeof *h);
+	n = retro_os_read((int)fd, h, sizeof *h);
 	retro_os.close((int)fd);
-	retro_os.unlinkat(AT_FDCWD, path, 0);
+	retro_os_unlinkat(AT_FDCWD, path, 0);
 	return n == (long)sizeof *h && memcmp(h->magic, "RETROEXE", 8) == 0 &&
 	       h->pid == P.pid;
 }
@@ -2882,17 +2883,17 @@ static struct retro_shared_hdr *shared_map(void)
 	cpy(path, sizeof path, cpy(path, sizeof path, 0, P.store,
 				   strlen(P.store)),
 	    "/" RETRO_SHARED_NAME, strlen(RETRO_SHARED_NAME) + 1);
-	fd = retro_os.openat(AT_FDCWD, path, O_RDWR | O_CREAT | O_CLOEXEC,
+	fd = retro_os_openat(AT_FDCWD, path, O_RDWR | O_CREAT | O_CLOEXEC,
 			     0600);
 	if (fd < 0)
 		return NULL;
-	r = retro_os.fallocate((int)fd, 0, 0, RETRO_SHARED_SIZE);
+	r = retro_os_fallocate((int)fd, 0, 0, RETRO_SHARED_SIZE);
 	if (r == -EOPNOTSUPP)
-		r = retro_os.ftruncate((int)fd, RETRO_SHARED_SIZE);
+		r = retro_os_ftruncate((int)fd, RETRO_SHARED_SIZE);
 	if (r < 0) {
 		/* Full disk: use it if the store made it full-sized. */
 		struct stat st;
-		if (retro_os.fstatat((int)fd, "", &st, AT_EMPTY_PATH) < 0 ||
+		if (retro_os_fstatat((int)fd, "", &st, AT_EMPTY_PATH) < 0 ||
 		    st.st_size < RETRO_SHARED_SIZE) {
 			retro_os.close((int)fd);
 			return NULL;
@@ -2992,14 +2993,14 @@ static void emit_start(struct retro_thread *t, int scan_fds)
 	uint64_t exeid;
 	struct retro_rec_action *a;
 
-	r = retro_os.readlinkat(AT_FDCWD, "/proc/self/exe", exe,
+	r = retro_os_readlinkat(AT_FDCWD, "/proc/self/exe", exe,
 				sizeof exe - 1);
 	exe[r > 0 ? r : 0] = 0;
 	n = 0;
-	fd = retro_os.openat(AT_FDCWD, "/proc/self/cmdline",
+	fd = retro_os_openat(AT_FDCWD, "/proc/self/cmdline",
 			     O_RDONLY | O_CLOEXEC, 0);
 	if (fd >= 0) {
-		n = retro_os.read((int)fd, args, PATH_MAX);
+		n = retro_os_read((int)fd, args, PATH_MAX);
 		if (n < 0)
 			n = 0;
 		retro_os.close((int)fd);
@@ -3026,11 +3027,11 @@ static void emit_start(struct retro_thread *t, int scan_fds)
 	if (scan_fds) {
 		/* Learn the descriptors this image inherited. */
 		char dents[4096];
-		fd = retro_os.openat(AT_FDCWD, "/proc/self/fd",
+		fd = retro_os_openat(AT_FDCWD, "/proc/self/fd",
 				     O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
 		if (fd < 0)
 			return;
-		while ((n = retro_os.getdents64((int)fd, dents, sizeof dents)) > 0) {
+		while ((n = retro_os_getdents64((int)fd, dents, sizeof dents)) > 0) {
 			for (long o = 0; o < n;) {
 				struct { uint64_t ino; int64_t off;
 					 unsigned short reclen;
@@ -3119,6 +3120,9 @@ void retro_init(void)
 		void *volatile p = malloc(1);
 		free(p);
 	}
+	/* before the store is opened or made: its calls are lib/'s too */
+	if (retro_fault_setup(getenv("RETRO_FAULT")))
+		warn("ignoring malformed RETRO_FAULT", getenv("RETRO_FAULT"), 0);
 	/* the vDSO's own entry, without the C library's wrapper around it */
 	{
 		void *vdso = dlopen("linux-vdso.so.1", RTLD_LAZY | RTLD_NOLOAD);
@@ -3148,6 +3152,13 @@ void retro_init(void)
 		goto out_disable;
 	}
 	{
+		struct stat sst;
+		if (retro_os_fstatat(AT_FDCWD, P.store, &sst, 0) == 0) {
+			P.store_dev = sst.st_dev;
+			P.store_ino = sst.st_ino;
+		}
+	}
+	{
 		char dirs[2][PATH_MAX];
 		int n = retro_spool_dirs(P.store, dirs);
 		if (n == 0) {
@@ -3165,8 +3176,6 @@ void retro_init(void)
 	P.preimage_max = 64u << 20;
 	if ((s = getenv("RETRO_PREIMAGE_MAX")))
 		P.preimage_max = (size_t)atoll(s);
-	if (retro_fault_setup(getenv("RETRO_FAULT")))
-		warn("ignoring malformed RETRO_FAULT", getenv("RETRO_FAULT"), 0);
 	P.time_reads = env_flag("RETRO_TIME_READS", 0);
 	call_info_init();
 	P.follow = env_flag("RETRO_FOLLOW", 1);
@@ -3411,22 +3420,22 @@ static void exec_check(const char *path)
 	long fd;
 	int interp = 0;
 
-	if (!path || retro_os.fstatat(AT_FDCWD, path, &st, 0) < 0)
+	if (!path || retro_os_fstatat(AT_FDCWD, path, &st, 0) < 0)
 		return;
 	if (((st.st_mode & S_ISUID) && st.st_uid != geteuid()) ||
 	    ((st.st_mode & S_ISGID) && st.st_gid != getegid())) {
 		retro_unsupported(3, path);
 		return;
 	}
-	fd = retro_os.openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
+	fd = retro_os_openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
 	if (fd < 0)
 		return;
-	if (retro_os.pread((int)fd, &eh, sizeof eh, 0) == (long)sizeof eh &&
+	if (retro_os_pread((int)fd, &eh, sizeof eh, 0) == (long)sizeof eh &&
 	    !memcmp(eh.e_ident, ELFMAG, SELFMAG) &&
 	    eh.e_ident[EI_CLASS] == ELFCLASS64 && eh.e_phentsize == sizeof *ph &&
 	    eh.e_phnum > 0 && eh.e_phnum <= 64) {
 		/* the whole program header table in one read */
-		long n = retro_os.pread((int)fd, phs,
+		long n = retro_os_pread((int)fd, phs,
 					(size_t)eh.e_phnum * sizeof *ph,
 					(off_t)eh.e_phoff);
 		for (long i = 0; i < n / (long)sizeof *ph; i++)
@@ -3465,7 +3474,7 @@ void retro_exec_target(const char *file, int search)
 		n = n ? n : 1;
 		buf[n] = '/';
 		strcpy(buf + n + 1, file);
-		if (retro_os.fstatat(AT_FDCWD, buf, &st, 0) == 0 &&
+		if (retro_os_fstatat(AT_FDCWD, buf, &st, 0) == 0 &&
 		    S_ISREG(st.st_mode)) {
 			exec_check(buf);
 			return;
@@ -3500,7 +3509,7 @@ char *const *retro_exec_prepare(char *const *envp)
 	handoff_path(path, P.pid);
 	fd = spool_create(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC);
 	if (fd >= 0) {
-		retro_os.write((int)fd, &h, sizeof h);
+		retro_os_write((int)fd, &h, sizeof h);
 		retro_os.close((int)fd);
 	}
 	emit_counts(t);
@@ -3515,7 +3524,7 @@ void retro_exec_failed(char *const *newenv, char *const *envp)
 	if (P.state != PS_ON)
 		return;
 	handoff_path(path, P.pid);
-	retro_os.unlinkat(AT_FDCWD, path, 0);
+	retro_os_unlinkat(AT_FDCWD, path, 0);
 	env_free(newenv, envp);
 }
 
@@ -3553,6 +3562,27 @@ static void flush_stdio(void)
 		}
 }
 
+/* Has the store directory been deleted (or another made in its place)
+ * since this process started?  0, or the errno that says how. */
+static int store_gone(void)
+{
+	struct stat st;
+	char f[PATH_MAX];
+	long r;
+
+	if (!P.store_ino)
+		return 0;
+	r = retro_os_fstatat(AT_FDCWD, P.store, &st, 0);
+	if (r < 0)
+		return (int)-r;
+	if (st.st_dev != P.store_dev || st.st_ino != P.store_ino)
+		return ESTALE;
+	cpy(f, sizeof f, cpy(f, sizeof f, 0, P.store, strlen(P.store)),
+	    "/FORMAT", 7);
+	r = retro_os_fstatat(AT_FDCWD, f, &st, 0);
+	return r < 0 ? (int)-r : 0;
+}
+
 void retro_fini(int flush)
 {
 	struct retro_thread *t = tself;
@@ -3572,8 +3602,12 @@ void retro_fini(int flush)
 		flush_stdio();
 	if (t && !t->guard) {
 		uint64_t mask;
+		int gone;
 		quiesce(t, &mask);
 		t->guard = 1;
+		gone = store_gone();
+		if (gone)
+			emit_event(t, RC_storegone, (uint64_t)gone, 0, 0);
 		emit_event(t, RC_end,
 			   P.have_exit_status ? (uint64_t)(uint32_t)P.exit_status |
 							(1ull << 32)
@@ -3582,10 +3616,20 @@ void retro_fini(int flush)
 		thread_close(t);
 		t->guard = 1;
 		retro_selector = 0;
+		if (gone) {
+			/* made again around our spool, which a later import
+			 * then finds even when we do not import */
+			retro_store_adopt_spool(P.spool);
+			if (retro_store_prepare(P.store, why, sizeof why))
+				warn("the store was deleted and cannot be made "
+				     "again; the recording stays in",
+				     P.spool, 0);
+		}
 		if (P.import_at_exit &&
 		    retro_store_open(P.store, 0, &st, why, sizeof why) == 0) {
 			retro_import_self_image = P.image;
-			retro_import(st, P.proc, 0, NULL);
+			retro_import_dirs(st, gone ? P.spool : NULL, P.proc, 0,
+					  NULL);
 			retro_store_close(st);
 		}
 		/* Calls after this (other libraries' destructors) go to a new

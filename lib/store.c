@@ -11,6 +11,7 @@
 #include "spool.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,12 +60,12 @@ static int mkdir_p(const char *path)
 		if (buf[i] != '/')
 			continue;
 		buf[i] = 0;
-		r = retro_os.mkdirat(AT_FDCWD, buf, 0700);
+		r = retro_os_mkdirat(AT_FDCWD, buf, 0700);
 		buf[i] = '/';
 		if (r < 0 && r != -EEXIST)
 			return (int)-r;
 	}
-	r = retro_os.mkdirat(AT_FDCWD, buf, 0700);
+	r = retro_os_mkdirat(AT_FDCWD, buf, 0700);
 	if (r < 0 && r != -EEXIST)
 		return (int)-r;
 	return 0;
@@ -86,12 +87,14 @@ static int read_format(const char *path, char *why, size_t whylen)
 
 	if (join(f, sizeof f, path, "FORMAT"))
 		return say(why, whylen, ENAMETOOLONG, "%s", path);
-	fd = retro_os.openat(AT_FDCWD, f, O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0);
+	fd = retro_os_openat(AT_FDCWD, f, O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0);
+	if (fd == -ENOENT)
+		return ENOENT;
 	if (fd < 0)
-		return (int)-fd;
+		return say(why, whylen, (int)-fd, "%s/FORMAT", path);
 	n = 0;
 	for (;;) {
-		long k = retro_os.read((int)fd, buf + n, sizeof buf - 1 - (size_t)n);
+		long k = retro_os_read((int)fd, buf + n, sizeof buf - 1 - (size_t)n);
 		if (k == -EINTR)
 			continue;
 		if (k < 0) {
@@ -175,10 +178,10 @@ static int dbis_open(struct retro_store *st, int create)
 		v.mv_size = sizeof ver;
 		v.mv_data = &ver;
 		rc = mdb_put(txn, st->meta, &k, &v, 0);
-		fd = retro_os.openat(AT_FDCWD, "/proc/sys/kernel/random/boot_id",
+		fd = retro_os_openat(AT_FDCWD, "/proc/sys/kernel/random/boot_id",
 				     O_RDONLY | O_CLOEXEC, 0);
 		if (!rc && fd >= 0) {
-			long n = retro_os.read((int)fd, boot, 36);
+			long n = retro_os_read((int)fd, boot, 36);
 			if (n == 36) {
 				k.mv_size = 4;
 				k.mv_data = "boot";
@@ -219,6 +222,52 @@ static int dbis_open(struct retro_store *st, int create)
  * has to outlive its process until it is imported.  STORE/SPOOL names the
  * directory; STORE/spool is the fallback and is always scanned too.
  * RETRO_SPOOL_BASE overrides /dev/shm ("none": keep it in the store). */
+static char adopt_spool[PATH_MAX];
+
+static int private_dir(const char *dir);
+
+/* The largest process id in the adopted spool's segment names. */
+static uint64_t adopted_max_proc(void)
+{
+	char buf[4096];
+	uint64_t max = 0;
+	long fd, n;
+
+	fd = retro_os_openat(AT_FDCWD, adopt_spool,
+			     O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	while ((n = retro_os_getdents64((int)fd, buf, sizeof buf)) > 0)
+		for (long o = 0; o < n;) {
+			unsigned short reclen;
+			uint32_t proc, image, thread, segno;
+			memcpy(&reclen, buf + o + 16, sizeof reclen);
+			if (!retro_seg_parse_name(buf + o + 19, &proc, &image,
+						  &thread, &segno) &&
+			    proc > max)
+				max = proc;
+			o += reclen;
+		}
+	retro_os.close((int)fd);
+	return max;
+}
+
+void retro_store_adopt_spool(const char *dir)
+{
+	snprintf(adopt_spool, sizeof adopt_spool, "%s", dir ? dir : "");
+}
+
+/* A directory of ours that nobody else can read or write. */
+static int private_dir(const char *dir)
+{
+	struct stat st;
+
+	return dir[0] == '/' &&
+	       retro_os_fstatat(AT_FDCWD, dir, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	       S_ISDIR(st.st_mode) && st.st_uid == geteuid() &&
+	       !(st.st_mode & 077);
+}
+
 static void make_fast_spool(const char *store)
 {
 	const char *base = getenv("RETRO_SPOOL_BASE");
@@ -229,23 +278,30 @@ static void make_fast_spool(const char *store)
 
 	if (!base || !*base)
 		base = "/dev/shm";
-	if (!strcmp(base, "none") ||
-	    retro_sys3(SYS_getrandom, rnd, sizeof rnd, 0) != sizeof rnd)
-		return;
-	n = snprintf(dir, sizeof dir, "%s/retro-spool-%u-", base,
-		     (unsigned)geteuid());
-	for (size_t i = 0; i < sizeof rnd && n + 3 < (int)sizeof dir; i++)
-		n += snprintf(dir + n, sizeof dir - (size_t)n, "%02x", rnd[i]);
-	if (retro_os.mkdirat(AT_FDCWD, dir, 0700) < 0)
-		return;
+	if (adopt_spool[0] && private_dir(adopt_spool)) {
+		/* a store made again where one was deleted: the segments its
+		 * processes still write are there */
+		snprintf(dir, sizeof dir, "%s", adopt_spool);
+	} else {
+		if (!strcmp(base, "none") ||
+		    retro_os_getrandom(rnd, sizeof rnd, 0) != sizeof rnd)
+			return;
+		n = snprintf(dir, sizeof dir, "%s/retro-spool-%u-", base,
+			     (unsigned)geteuid());
+		for (size_t i = 0; i < sizeof rnd && n + 3 < (int)sizeof dir; i++)
+			n += snprintf(dir + n, sizeof dir - (size_t)n, "%02x",
+				      rnd[i]);
+		if (retro_os_mkdirat(AT_FDCWD, dir, 0700) < 0)
+			return;
+	}
 	if (join(f, sizeof f, store, "SPOOL"))
 		return;
-	fd = retro_os.openat(AT_FDCWD, f, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	fd = retro_os_openat(AT_FDCWD, f, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
 			     0600);
 	if (fd < 0)
 		return;
 	n = snprintf(line, sizeof line, "%s\n", dir);
-	retro_os.write((int)fd, line, (size_t)n);
+	retro_os_write((int)fd, line, (size_t)n);
 	retro_os.close((int)fd);
 }
 
@@ -260,10 +316,10 @@ int retro_spool_dirs(const char *store, char dirs[2][PATH_MAX])
 		k++;
 	if (join(f, sizeof f, store, "SPOOL"))
 		return k;
-	fd = retro_os.openat(AT_FDCWD, f, O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0);
+	fd = retro_os_openat(AT_FDCWD, f, O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0);
 	if (fd < 0)
 		return k;
-	n = retro_os.read((int)fd, dirs[k], PATH_MAX - 1);
+	n = retro_os_read((int)fd, dirs[k], PATH_MAX - 1);
 	retro_os.close((int)fd);
 	if (n <= 1 || dirs[k][0] != '/')
 		return k;
@@ -271,10 +327,10 @@ int retro_spool_dirs(const char *store, char dirs[2][PATH_MAX])
 	if (dirs[k][n - 1] == '\n')
 		dirs[k][n - 1] = 0;
 	/* After a reboot the directory is gone: make it again, as ours. */
-	if (retro_os.fstatat(AT_FDCWD, dirs[k], &st, AT_SYMLINK_NOFOLLOW) < 0 &&
-	    retro_os.mkdirat(AT_FDCWD, dirs[k], 0700) < 0)
+	if (retro_os_fstatat(AT_FDCWD, dirs[k], &st, AT_SYMLINK_NOFOLLOW) < 0 &&
+	    retro_os_mkdirat(AT_FDCWD, dirs[k], 0700) < 0)
 		return k;
-	if (retro_os.fstatat(AT_FDCWD, dirs[k], &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+	if (retro_os_fstatat(AT_FDCWD, dirs[k], &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 	    !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
 	    (st.st_mode & 077))
 		return k; /* not ours, or not private: do not use it */
@@ -302,12 +358,23 @@ static int create_layout(const char *path, char *why, size_t whylen)
 	/* The shared map gets its blocks now, while there is room. */
 	if (join(f, sizeof f, path, RETRO_SHARED_NAME))
 		return say(why, whylen, ENAMETOOLONG, "%s", path);
-	fd = retro_os.openat(AT_FDCWD, f, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	fd = retro_os_openat(AT_FDCWD, f, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return say(why, whylen, (int)-fd, "%s", f);
-	r = (int)-retro_os.fallocate((int)fd, 0, 0, RETRO_SHARED_SIZE);
+	r = (int)-retro_os_fallocate((int)fd, 0, 0, RETRO_SHARED_SIZE);
 	if (r == EOPNOTSUPP)
-		r = (int)-retro_os.ftruncate((int)fd, RETRO_SHARED_SIZE);
+		r = (int)-retro_os_ftruncate((int)fd, RETRO_SHARED_SIZE);
+	if (!r && adopt_spool[0] && private_dir(adopt_spool)) {
+		/* process ids go on above those of the adopted segments, with
+		 * room for the processes that recorded into the store that is
+		 * gone and fork again (they count in its map) */
+		uint64_t next = adopted_max_proc() + (1u << 20);
+		if (retro_os.lseek((int)fd,
+				   offsetof(struct retro_shared_hdr, next_proc),
+				   SEEK_SET) < 0 ||
+		    retro_os_write((int)fd, &next, sizeof next) != sizeof next)
+			r = EIO;
+	}
 	retro_os.close((int)fd);
 	if (r)
 		return say(why, whylen, r, "%s", f);
@@ -315,18 +382,18 @@ static int create_layout(const char *path, char *why, size_t whylen)
 	if (join(f, sizeof f, path, "FORMAT") ||
 	    join(tmp, sizeof tmp, path, "FORMAT.tmp"))
 		return say(why, whylen, ENAMETOOLONG, "%s", path);
-	fd = retro_os.openat(AT_FDCWD, tmp,
+	fd = retro_os_openat(AT_FDCWD, tmp,
 			     O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return say(why, whylen, (int)-fd, "%s", tmp);
 	n = snprintf(buf, sizeof buf, "%s%u\n", FORMAT_MAGIC,
 		     RETRO_FORMAT_VERSION);
-	if (retro_os.write((int)fd, buf, (size_t)n) != n) {
+	if (retro_os_write((int)fd, buf, (size_t)n) != n) {
 		retro_os.close((int)fd);
 		return say(why, whylen, EIO, "%s", tmp);
 	}
 	retro_os.close((int)fd);
-	r = (int)-retro_os.renameat(AT_FDCWD, tmp, AT_FDCWD, f);
+	r = (int)-retro_os_renameat(AT_FDCWD, tmp, AT_FDCWD, f);
 	if (r)
 		return say(why, whylen, r, "%s", f);
 	return 0;
@@ -335,7 +402,7 @@ static int create_layout(const char *path, char *why, size_t whylen)
 static int check_dir(const char *path, struct stat *st, char *why,
 		     size_t whylen)
 {
-	long r = retro_os.fstatat(AT_FDCWD, path, st, AT_SYMLINK_NOFOLLOW);
+	long r = retro_os_fstatat(AT_FDCWD, path, st, AT_SYMLINK_NOFOLLOW);
 
 	if (r < 0)
 		return (int)-r;
@@ -362,11 +429,11 @@ static int only_store_debris(const char *path)
 	long fd, n;
 	int ok = 1;
 
-	fd = retro_os.openat(AT_FDCWD, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+	fd = retro_os_openat(AT_FDCWD, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC,
 			     0);
 	if (fd < 0)
 		return 0;
-	while (ok && (n = retro_os.getdents64((int)fd, buf, sizeof buf)) > 0) {
+	while (ok && (n = retro_os_getdents64((int)fd, buf, sizeof buf)) > 0) {
 		for (long o = 0; o < n && ok;) {
 			unsigned short reclen = *(unsigned short *)(buf + o + 16);
 			const char *name = buf + o + 19;
@@ -412,20 +479,18 @@ int retro_store_prepare(const char *path, char *why, size_t whylen)
 		return say(why, whylen, ENAMETOOLONG, "%s", path);
 	/* Creators take turns under an flock, which the kernel drops if one
 	 * dies half-way: the next one then finds no FORMAT and starts over. */
-	fd = retro_os.openat(AT_FDCWD, lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	fd = retro_os_openat(AT_FDCWD, lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return say(why, whylen, (int)-fd, "%s", lock);
-	do
-		k = retro_sys2(SYS_flock, fd, LOCK_EX);
-	while (k == -EINTR);
+	k = retro_os_flock((int)fd, LOCK_EX);
 	if (k < 0) {
 		retro_os.close((int)fd);
 		return say(why, whylen, (int)-k, "%s", lock);
 	}
 	r = read_format(path, why, whylen);
 	if (r == ENOENT) {
-		retro_sys2(SYS_chmod, path, 0700);
-		k = retro_os.mkdirat(AT_FDCWD, spool, 0700);
+		retro_os_fchmodat(AT_FDCWD, path, 0700);
+		k = retro_os_mkdirat(AT_FDCWD, spool, 0700);
 		if (k < 0 && k != -EEXIST)
 			r = say(why, whylen, (int)-k, "%s", spool);
 		else

@@ -47,6 +47,14 @@ static inline uint64_t rd64(const unsigned char *p)
 /* The spool directories of a store: STORE/spool, then the shared-memory
  * one named by STORE/SPOOL when it is usable.  Returns how many. */
 int retro_spool_dirs(const char *store, char dirs[2][PATH_MAX]);
+/* A store this process makes from now on names dir as its spool (when dir
+ * is a private directory of ours): how a store deleted while processes
+ * recorded into it is made again around the segments they still write. */
+void retro_store_adopt_spool(const char *dir);
+/* retro_import, also taking the segments of extra (a spool directory of a
+ * store that is gone), when not NULL. */
+int retro_import_dirs(struct retro_store *st, const char *extra, uint32_t proc,
+		      int flags, struct retro_import_stats *stats);
 
 /* The importer treats segments of this pid and image as its own. */
 extern uint32_t retro_import_self_image;

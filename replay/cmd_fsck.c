@@ -157,7 +157,7 @@ static void check_store(struct retro_store *st, struct report *rp)
 				if (a->state != 2 &&
 				    !(a->call >= RC_execve && a->call <= RC_execveat))
 					inflight++;
-				if (a->call == RC_loss)
+				if (a->call == RC_loss || a->call == RC_storegone)
 					losses++;
 				for (int j = 0; j < RETRO_MAXARGS; j++)
 					if (is_id_arg(a, j) && a->arg[j] &&

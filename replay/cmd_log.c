@@ -358,6 +358,12 @@ static void print_pseudo(FILE *f, struct retro_store *st,
 		if (!a->arg[1])
 			fputs(" (recording stopped; count unknown)", f);
 		break;
+	case RC_storegone:
+		fprintf(f, "!!! the store was deleted or replaced while this "
+			   "process recorded (%s): what had been imported into it "
+			   "before is lost; the rest is in this store",
+			strerror((int)a->arg[0]));
+		break;
 	case RC_notrap:
 		fprintf(f, "!!! the trap layer is not available (%s): only calls "
 			   "through libc's exported symbols are recorded",

@@ -59,6 +59,62 @@ static void note_status(struct retro_store *st, pid_t pid, int status)
  * its threads have sealed: a long recording then keeps only its newest
  * segments in the spool (which lives in shared memory).  SIGCHLD is
  * taken with sigtimedwait, so the command's end is seen at once. */
+/* The store being recorded into: which directory it was, and its spool,
+ * so that a store deleted during the recording is noticed and made again
+ * around the segments the recorded processes still write. */
+static struct {
+	dev_t dev;
+	ino_t ino;
+	char spool[PATH_MAX];
+	int gone_said;
+} cur;
+
+static void store_identify(const char *store)
+{
+	char dirs[2][PATH_MAX];
+	struct stat st;
+	int n;
+
+	if (stat(store, &st) == 0) {
+		cur.dev = st.st_dev;
+		cur.ino = st.st_ino;
+	}
+	n = retro_spool_dirs(store, dirs);
+	snprintf(cur.spool, sizeof cur.spool, "%s", n > 1 ? dirs[1] : "");
+}
+
+/* Imports what the recorded processes sealed; when the store has been
+ * deleted (or another made in its place), says so once and makes it
+ * again first. */
+static int import_now(struct retro_store **stp, const char *store,
+		      struct retro_import_stats *s)
+{
+	char f[PATH_MAX], why[PATH_MAX + 256];
+	struct stat st;
+	int r;
+
+	snprintf(f, sizeof f, "%s/FORMAT", store);
+	if (!*stp || (cur.ino && (stat(store, &st) < 0 || st.st_dev != cur.dev ||
+			st.st_ino != cur.ino || stat(f, &st) < 0))) {
+		if (*stp && !cur.gone_said++)
+			fprintf(stderr, "retro: warning: %s was deleted during "
+					"the recording: what had been imported "
+					"into it is lost; the rest goes into a "
+					"new store there\n", store);
+		retro_store_close(*stp);
+		*stp = NULL;
+		retro_store_adopt_spool(cur.spool);
+		r = retro_store_open(store, RETRO_OPEN_CREATE, stp, why,
+				     sizeof why);
+		if (r) {
+			errorf("record", "%s", why[0] ? why : retro_strerror(r));
+			return r;
+		}
+		store_identify(store);
+	}
+	return retro_import_dirs(*stp, cur.spool[0] ? cur.spool : NULL, 0, 0, s);
+}
+
 static void add_stats(struct retro_import_stats *sum,
 		      const struct retro_import_stats *s)
 {
@@ -66,8 +122,8 @@ static void add_stats(struct retro_import_stats *sum,
 	sum->setid += s->setid;
 }
 
-static int wait_importing(struct retro_store *st, pid_t pid, int *status,
-			  struct retro_import_stats *sum)
+static int wait_importing(struct retro_store **st, const char *store,
+			  pid_t pid, int *status, struct retro_import_stats *sum)
 {
 	struct retro_import_stats s;
 	struct timespec tick = { 1, 0 };
@@ -88,8 +144,8 @@ static int wait_importing(struct retro_store *st, pid_t pid, int *status,
 		}
 		if (w == 0 && sigtimedwait(&chld, NULL, &tick) < 0 &&
 		    errno == EAGAIN) {
-			retro_import(st, 0, 0, &s);
-			add_stats(sum, &s);
+			if (import_now(st, store, &s) == 0)
+				add_stats(sum, &s);
 		}
 	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
@@ -183,6 +239,7 @@ int cmd_record(int argc, char **argv)
 		errorf("record", "%s", why[0] ? why : retro_strerror(r));
 		return EX_USAGE;
 	}
+	store_identify(store);
 	r = find_shim(shim, sizeof shim);
 	if (r) {
 		errorf("record", "cannot find libretro.so (looked at %s): %s; set "
@@ -228,10 +285,13 @@ int cmd_record(int argc, char **argv)
 		return EX_USAGE;
 	}
 	memset(&sum, 0, sizeof sum);
-	if (wait_importing(st, pid, &status, &sum))
+	if (wait_importing(&st, store, pid, &status, &sum))
+		return EX_USAGE;
+	memset(&stats, 0, sizeof stats);
+	r = import_now(&st, store, &stats);
+	if (!st)
 		return EX_USAGE;
 	note_status(st, pid, status);
-	r = retro_import(st, 0, 0, &stats);
 	add_stats(&sum, &stats);
 	if (r)
 		errorf("record", "%s: importing the spool: %s (kept in %s/spool; "
