@@ -1341,8 +1341,33 @@ struct call_info {
 	uint8_t has_out;  /* returns bytes that are hashed (K_BUFOUT, K_IOVOUT) */
 	uint8_t need_off; /* a write without an offset: its landing is kept */
 	int8_t argv;      /* index of a K_ARGV argument, or -1 */
+	uint8_t ptrs;     /* arguments the recorder reads through, a bit each */
 };
 static struct call_info cinfo[RC_NCALLS];
+
+/* A pointer no program can have a mapping at: the first page, or beyond
+ * the user half of the address space.  The call itself fails with EFAULT;
+ * the recorder must not fault reading it first.  (A pointer into a hole of
+ * the address space still faults: see README, Limitations.) */
+static int bad_uptr(uint64_t p)
+{
+	return p && (p < 4096 || p >= 0x800000000000ull);
+}
+
+static int reads_through(int kind)
+{
+	switch (kind) {
+	case K_PATH: case K_PATHAT: case K_PATHW: case K_PATHRM:
+	case K_PATHATRM: case K_PATHCHDIR: case K_STR: case K_BUFIN:
+	case K_BUFKEEP: case K_BUFOUT: case K_IOVIN: case K_IOVOUT:
+	case K_STATOUT: case K_STATXOUT: case K_OFFPTR: case K_TSPAIR:
+	case K_TSIN: case K_TSOUT: case K_TVIO: case K_ARGV: case K_WSTATUS:
+	case K_PIDOUT: case K_SIGINFO: case K_FDPAIR:
+		return 1;
+	default:
+		return 0;
+	}
+}
 
 static void call_info_init(void)
 {
@@ -1357,9 +1382,12 @@ static void call_info_init(void)
 		}
 		cinfo[c].need_off = fdw && !off && d->rkind == R_SSIZE;
 		cinfo[c].argv = -1;
-		for (int i = 0; i < d->nargs; i++)
+		for (int i = 0; i < d->nargs; i++) {
 			if (d->kind[i] == K_ARGV)
 				cinfo[c].argv = (int8_t)i;
+			if (reads_through(d->kind[i]))
+				cinfo[c].ptrs |= (uint8_t)(1u << i);
+		}
 	}
 }
 
@@ -1990,6 +2018,10 @@ void retro_intent(struct retro_call *c)
 	uint64_t stack;
 
 	t->guard = 1;
+	/* recorded as NULL: the call fails with EFAULT */
+	for (unsigned m = cinfo[c->call].ptrs; m; m &= m - 1)
+		if (bad_uptr(c->v[__builtin_ctz(m)]))
+			c->v[__builtin_ctz(m)] = 0;
 	for (int i = 0; i < d->nargs; i++) {
 		uint64_t v = c->v[i];
 		switch (d->kind[i]) {
@@ -2354,7 +2386,7 @@ void retro_open_pre(struct retro_call *c, int dirfd, const char *path,
 	struct stat st;
 	const char *abs;
 
-	if (!path || !(flags & (O_CREAT | O_TRUNC)))
+	if (!path || bad_uptr((uintptr_t)path) || !(flags & (O_CREAT | O_TRUNC)))
 		return;
 	t->guard = 1;
 	abs = absolute(t->scratch, dirfd, path);
@@ -2377,7 +2409,7 @@ void retro_open_post(struct retro_call *c, int fd, int dirfd,
 	const char *abs;
 	uint32_t fl = 0;
 
-	if (fd < 0 || !path) {
+	if (fd < 0 || !path || bad_uptr((uintptr_t)path)) {
 		if (c->rec)
 			c->rec->flags &= (uint16_t)~RA_CREATED;
 		return;

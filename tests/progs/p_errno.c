@@ -422,6 +422,43 @@ int main(int argc, char **argv)
 		  sem_clockwait(&sem, CLOCK_MONOTONIC, &ts));
 		sem_destroy(&sem);
 	}
+	/* pointers nothing can be mapped at: the first page, the kernel's
+	 * half.  The calls fail with EFAULT; the recorder must not fault
+	 * reading them first */
+	{
+		const char *lo = (const char *)8, *hi = (const char *)-1L;
+		struct iovec *badiov = (struct iovec *)16;
+		int fd3 = open(P("a"), O_RDWR);
+		T("open EFAULT", open(lo, O_RDONLY));
+		T("open O_CREAT EFAULT", open(lo, O_WRONLY | O_CREAT, 0644));
+		T("openat EFAULT", openat(AT_FDCWD, hi, O_RDONLY));
+		T("creat EFAULT", creat(lo, 0644));
+		T("stat EFAULT", stat(hi, &st));
+		T("stat buffer EFAULT", stat(P("a"), (struct stat *)lo));
+		T("unlink EFAULT", unlink(lo));
+		T("rename EFAULT", rename(lo, P("zz")));
+		T("mkdir EFAULT", mkdir(hi, 0755));
+		T("symlink EFAULT", symlink(lo, P("zz")));
+		T("write EFAULT", write(fd3, lo, 4));
+		T("pwrite EFAULT", pwrite(fd3, hi, 4, 0));
+		T("read EFAULT", read(fd3, (void *)lo, 4));
+		T("writev EFAULT", writev(fd3, badiov, 1));
+		T("readv EFAULT", readv(fd3, badiov, 1));
+		T("nanosleep EFAULT", nanosleep((const struct timespec *)lo, NULL));
+		TN("clock_nanosleep EFAULT",
+		   clock_nanosleep(CLOCK_MONOTONIC, 0,
+				   (const struct timespec *)hi, NULL));
+		T("utimensat EFAULT",
+		  utimensat(AT_FDCWD, P("a"), (const struct timespec *)lo, 0));
+		T("copy_file_range EFAULT",
+		  copy_file_range(fd3, (loff_t *)lo, fd3, NULL, 1, 0));
+		T("execve EFAULT", execve(lo, NULL, NULL));
+		T("chdir EFAULT", chdir(hi));
+		T("access EFAULT", access(lo, F_OK));
+		T("getrandom EFAULT", getrandom((void *)lo, 8, 0));
+		T("pipe EFAULT", pipe((int *)lo));
+		close(fd3);
+	}
 	T("close cwd", close(cwd));
 	return 0;
 }
