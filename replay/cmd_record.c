@@ -294,9 +294,9 @@ int cmd_record(int argc, char **argv)
 	note_status(st, pid, status);
 	add_stats(&sum, &stats);
 	if (r)
-		errorf("record", "%s: importing the spool: %s (kept in %s/spool; "
-		       "run 'retro-replay import')", store, retro_strerror(r),
-		       store);
+		errorf("record", "%s: importing the spool: %s (the spool is "
+		       "kept; 'retro-replay import' takes it later)", store,
+		       retro_strerror(r));
 	if (sum.setid)
 		fprintf(stderr, "retro: warning: %llu setuid/setgid program(s) "
 				"started: the loader ignores LD_PRELOAD for them, "

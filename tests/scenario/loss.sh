@@ -23,6 +23,10 @@ S2=$WORK/store2
 RETRO_MAPSIZE=65536 rr record -q -o "$S2" -- "$PROGS/p_threads" "$WORK/g" 2 5000 ||
 	fail "program failed with a full map"
 [ "$(find "$S2/spool" $(cat "$S2/SPOOL" 2>/dev/null) -name "*.seg" | wc -l)" -gt 0 ] || fail "spool not kept after a full map"
+# fsck accepts what is there and counts what waits in the spool
+expect_status "fsck after a full map" 0 env RETRO_MAPSIZE=65536 "$RETRO_REPLAY" fsck "$S2"
+grep -q "spool: [1-9][0-9]* segment(s) awaiting import" "$WORK/out" ||
+	fail "fsck does not show the kept spool: $(cat "$WORK/out")"
 rr import "$S2" >"$WORK/imp"
 expect_eq "all imported later" 10000 "$(rr log --json -c pwrite "$S2" | wc -l)"
 pass
