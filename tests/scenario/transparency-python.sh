@@ -68,14 +68,16 @@ cd "$WORK"
 # regrtest NAME STORE-OR-EMPTY ARGS...: one regrtest run, natively when
 # STORE is empty, else recorded into STORE; its XML is $WORK/NAME.xml.
 # regrtest's own exit status is not the verdict (a test may fail both ways).
+# Both runs are niced: under `make check -j2` the tests beside this one
+# (some measure time) keep their share of the CPU.
 regrtest() {
 	name=$1 store=$2
 	shift 2
 	if [ -z "$store" ]; then
-		"$PY" -m test --junit-xml "$WORK/$name.xml" "$@" \
+		nice -n 10 "$PY" -m test --junit-xml "$WORK/$name.xml" "$@" \
 			>"$WORK/$name.out" 2>&1 || :
 	else
-		rr record -q -o "$store" -- "$PY" -m test \
+		nice -n 10 "$RETRO_REPLAY" record -q -o "$store" -- "$PY" -m test \
 			--junit-xml "$WORK/$name.xml" "$@" >"$WORK/$name.out" 2>&1 || :
 	fi
 	[ -s "$WORK/$name.xml" ] || {
