@@ -8,7 +8,7 @@
 # lean on timing, and `make check` runs this beside other tests), one that
 # repeats fails this test unless the list below expects it.
 #
-# `make check` runs a subset (about a minute and a half of wall time on
+# `make check` runs a subset (about two minutes of wall time on
 # two cores); `make check-transparency` (TRANSPARENCY=full) runs every
 # module of issue 7 whole.  Skips (77) only when the CPython test package
 # is missing: ./setup.sh installs it (libpython3.11-testsuite).
@@ -37,7 +37,10 @@ EOF
 # test_signal's SiginterruptTest (34 s of sleeps) and test_subprocess's
 # ProcessTestCase and ProcessTestCaseNoPoll (200 tests of plain pipes, 35 s
 # recorded); the full run has them.
-if [ "${TRANSPARENCY:-}" = full ]; then
+# TRANSPARENCY_ONLY="MODULE [filters]" runs just that (for a developer).
+if [ -n "${TRANSPARENCY_ONLY:-}" ]; then
+	modules=$TRANSPARENCY_ONLY
+elif [ "${TRANSPARENCY:-}" = full ]; then
 	modules="test_os
 test_time
 test_shutil
@@ -96,7 +99,7 @@ while read -r mod filters; do
 	rr ps --json "$WORK/s.$mod" | json_map 'o["program"]' >"$WORK/$mod.progs"
 	grep -q '^python3' "$WORK/$mod.progs" ||
 		fail "$mod: no python3 process in the recording"
-	if python3 "$OUTCOMES" "$WORK/$mod.native.xml" "$WORK/$mod.rec.xml" \
+	if "$PY" "$OUTCOMES" "$WORK/$mod.native.xml" "$WORK/$mod.rec.xml" \
 		"$WORK/expected" >"$WORK/$mod.cmp"; then
 		sed "s/^/$mod: /" "$WORK/$mod.cmp"
 		continue
@@ -104,9 +107,9 @@ while read -r mod filters; do
 	sed "s/^/$mod: /" "$WORK/$mod.cmp"
 	# each difference once more, alone, both ways
 	sed -n 's/^DIFF \([^:]*\):.*/\1/p' "$WORK/$mod.cmp" >"$WORK/$mod.again"
-	regrtest "$mod.native2" "" --matchfile "$WORK/$mod.again" $mod
-	regrtest "$mod.rec2" "$WORK/s2.$mod" --matchfile "$WORK/$mod.again" $mod
-	if python3 "$OUTCOMES" "$WORK/$mod.native2.xml" "$WORK/$mod.rec2.xml" \
+	regrtest "$mod.native2" "" -v --matchfile "$WORK/$mod.again" $mod
+	regrtest "$mod.rec2" "$WORK/s2.$mod" -v --matchfile "$WORK/$mod.again" $mod
+	if "$PY" "$OUTCOMES" "$WORK/$mod.native2.xml" "$WORK/$mod.rec2.xml" \
 		"$WORK/expected" >"$WORK/$mod.cmp2"; then
 		echo "$mod: the differences above did not repeat when run alone"
 		continue
@@ -117,7 +120,7 @@ done <"$WORK/modules"
 if [ -s "$WORK/failed" ]; then
 	for mod in $(cat "$WORK/failed"); do
 		echo "--- $mod, recorded:" >&2
-		grep -v '^0:' "$WORK/$mod.rec2.out" | tail -40 >&2
+		grep -v '^0:' "$WORK/$mod.rec2.out" | tail -60 >&2
 	done
 	fail "outcomes differ with recording in: $(paste -sd " " "$WORK/failed")"
 fi
