@@ -1183,10 +1183,14 @@ static uint64_t inode_key(const struct stat *st)
 	       (uint64_t)st->st_ino;
 }
 
-/* Claims the inode for a pre-image.  Returns 1 the first time. */
+/* Claims the inode for a pre-image.  Returns 1 the first time.  (0 marks
+ * a free slot; a key of 0 becomes 1.  Setting bit 0 of every key instead
+ * made inodes 2n and 2n + 1 one claim.) */
 static int inode_claim(const struct stat *st)
 {
-	uint64_t k = inode_key(st) | 1;
+	uint64_t k = inode_key(st);
+
+	k += !k;
 
 	for (int i = 0; i < 16; i++) {
 		uint64_t *s = &P.inodes[(k + (uint64_t)i) % NINODES];
