@@ -1421,6 +1421,10 @@ static int64_t follow(struct drv *d, struct conn *c,
 			other_bytes(d, c, exp, m, v);
 		if (mt == 3)
 			send_name(c, exp, d);
+		/* a new image counts its forks afresh (next_child) */
+		if (exp->call >= RC_execve && exp->call <= RC_execveat &&
+		    exp->state == 2 && exp->ret == 0 && c->pi >= 0)
+			d->lives[c->pi].since = exp->start;
 		return v;
 	}
 	/* a live getrandom that is not the one expected is an extra one: it
@@ -1657,6 +1661,11 @@ static void on_msg(struct drv *d, struct conn *c, const struct retro_sh_msg *m)
 					"does not have; it runs unmatched",
 				     (int)m->pid);
 			l = live_add(d, m->pid, proc, vs);
+			/* its own forks are counted from its recorded start,
+			 * not from when its parent's clock let it go (which
+			 * can be past its first fork) */
+			if (p)
+				l->since = p->start;
 			if (pl)
 				l->shift = pl->shift;
 			if (getenv("RETRO_RUN_DEBUG"))

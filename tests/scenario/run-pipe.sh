@@ -1,7 +1,8 @@
 #!/bin/sh
 # Two shepherded processes hand off through a real pipe with sleeps between
 # lines; children (the sleeps) are shepherded and matched to their recorded
-# processes by fork order.  A shepherded loop polls a file that a peer
+# processes by fork order, counted from the start of the image that made
+# them.  A shepherded loop polls a file that a peer
 # writes later, with sleep between looks.
 . "$SCENARIO_LIB"
 need_mount_ns
@@ -57,4 +58,15 @@ expect_eq "consumer output in the root" "got line1 got line2 got line3" \
 	"$(echo $(cat "$WORK/r3$WORK/o/recorded3"))"
 python3 -c "import json,sys; o=json.load(open(sys.argv[1])); sys.exit(not(o['divergences']==[] and o['shepherded']==[$consumer] and o['wall_ns']*3 < o['virtual_ns']))" "$WORK/r3.json" ||
 	fail "fed consumer report: $(cat "$WORK/r3.json")"
+
+# A forked subshell that execs a shell which forks in turn: the new
+# image's children are matched counting its forks from its exec, not
+# from the process's start (the pre-exec sleep was taken for the first).
+S4=$WORK/store4
+rr record -q -o "$S4" -- sh -c '(sleep 0.1; echo a; exec sh -c "sleep 0.2; echo b; sleep 0.3; echo c"); echo d' \
+	>"$WORK/o/recorded4"
+expect_eq "recorded exec and forks" "a b c d" "$(echo $(cat "$WORK/o/recorded4"))"
+expect_status "exec and forks replay" 0 rr run -q "$S4" --shepherd 1 \
+	--root "$WORK/r4" --report "$WORK/r4.json"
+expect_eq "exec and forks output" "a b c d" "$(echo $(cat "$WORK/r4$WORK/o/recorded4"))"
 pass
