@@ -133,6 +133,7 @@ static struct {
 	uint64_t starttime;
 	uint32_t nthreads;
 	size_t segsize;
+	int segfixed; /* RETRO_SPOOL_SIZE: every segment that size */
 	int time_reads;
 	int follow;
 	int import_at_exit;
@@ -445,6 +446,11 @@ static int segment_open(struct retro_thread *t, size_t need)
 	size_t size = P.segsize, n;
 	struct retro_seg_hdr *sh;
 	long fd, r;
+
+	/* small first, doubling (spool.h), unless RETRO_SPOOL_SIZE set one */
+	if (!P.segfixed && t->segno < 16 &&
+	    ((size_t)RETRO_SEG_FIRST << t->segno) < size)
+		size = (size_t)RETRO_SEG_FIRST << t->segno;
 
 	if (need + RETRO_SEG_HDR + RETRO_SEG_RESERVE > size)
 		size = (need + RETRO_SEG_HDR + RETRO_SEG_RESERVE + 4095) & ~4095ul;
@@ -3207,8 +3213,10 @@ void retro_init(void)
 		cpy(P.self, sizeof P.self, 0, dli.dli_fname,
 		    strlen(dli.dli_fname));
 	P.segsize = RETRO_SEG_DEFAULT;
-	if ((s = getenv("RETRO_SPOOL_SIZE")) && atol(s) >= 65536)
+	if ((s = getenv("RETRO_SPOOL_SIZE")) && atol(s) >= 65536) {
 		P.segsize = ((size_t)atol(s) + 4095) & ~4095ul;
+		P.segfixed = 1;
+	}
 	P.preimage_max = 64u << 20;
 	if ((s = getenv("RETRO_PREIMAGE_MAX")))
 		P.preimage_max = (size_t)atoll(s);

@@ -17,6 +17,11 @@
 #define RETRO_SPOOL_VERSION 2
 #define RETRO_SEG_HDR 4096u
 #define RETRO_SEG_DEFAULT (4u << 20)
+/* A thread's first segment; each next one doubles, up to the default.
+ * Most processes record little, and making and removing a 4 MiB segment
+ * (1,024 shared-memory pages) was most of what recording a short process
+ * cost. */
+#define RETRO_SEG_FIRST (128u << 10)
 /* A segment is made as NAME.new and renamed to NAME with its header
  * complete; an old NAME.new was abandoned by a killed process. */
 #define RETRO_SEG_NEW ".new"
