@@ -2,7 +2,13 @@
  *
  *     bench_calls pwrite N      pwrite(2) of 64 bytes at offset 0
  *     bench_calls openclose N   open(2) O_RDONLY of an existing file + close
+ *     bench_calls read N        read(2) of 64 bytes from a 64 KiB file (an
+ *                               lseek(2) back to 0 at each end of file, one
+ *                               call in 1025)
  *     bench_calls clock N       clock_gettime(CLOCK_MONOTONIC)
+ *     bench_calls nsleep0 N     nanosleep(2) of 0 ns, timer slack 1 ns
+ *     bench_calls rawpwrite N   pwrite as a raw syscall(2): only the trap
+ *                               layer sees it
  *     bench_calls mix N         N rounds of open+close and pwrite (store size)
  *
  * Prints "MODE N NS" where NS is nanoseconds per iteration (nothing when
@@ -20,12 +26,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
-static char dir[4096], wpath[4200], rpath[4200];
+/* The file read by "read": 64 KiB, so that the reads stay in one page-cache
+ * neighbourhood and an lseek back is needed only once per 1024 reads. */
+#define READ_FILE_SIZE 65536
+
+static char dir[4096], wpath[4200], rpath[4200], bigpath[4200];
 static volatile long sink;
 
 static int64_t mono_raw(void)
@@ -64,6 +75,7 @@ static void setup(void)
 	}
 	snprintf(wpath, sizeof wpath, "%s/w", dir);
 	snprintf(rpath, sizeof rpath, "%s/r", dir);
+	snprintf(bigpath, sizeof bigpath, "%s/big", dir);
 	fd = open(rpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	if (fd < 0)
 		die("create", rpath);
@@ -73,9 +85,27 @@ static void setup(void)
 	close(fd);
 }
 
+/* The file "read" reads: made only in that mode, so that the other modes
+ * record the same actions as before. */
+static void setup_big(void)
+{
+	char buf[4096];
+	int fd;
+
+	fd = open(bigpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0)
+		die("create", bigpath);
+	memset(buf, 'b', sizeof buf);
+	for (int i = 0; i < READ_FILE_SIZE / (int)sizeof buf; i++)
+		if (write(fd, buf, sizeof buf) != (ssize_t)sizeof buf)
+			die("write", bigpath);
+	close(fd);
+}
+
 static void cleanup(void)
 {
 	unlink(wpath);
+	unlink(bigpath);
 	unlink(rpath);
 	rmdir(dir);
 }
@@ -103,6 +133,29 @@ static void do_openclose(long n)
 			die("open", rpath);
 		close(fd);
 	}
+}
+
+static void do_read(int fd, char *buf, long n)
+{
+	for (long i = 0; i < n; i++) {
+		ssize_t k = read(fd, buf, 64);
+
+		if (k == 0) {
+			if (lseek(fd, 0, SEEK_SET) != 0)
+				die("lseek", bigpath);
+		} else if (k != 64) {
+			die("read", bigpath);
+		}
+	}
+}
+
+static void do_nsleep0(long n)
+{
+	struct timespec ts = { 0, 0 };
+
+	for (long i = 0; i < n; i++)
+		if (nanosleep(&ts, NULL) != 0)
+			die("nanosleep", NULL);
 }
 
 static void do_clock(long n)
@@ -135,7 +188,8 @@ int main(int argc, char **argv)
 
 	if (argc != 3 || (n = atol(argv[2])) <= 0) {
 		fprintf(stderr,
-			"usage: bench_calls pwrite|rawpwrite|openclose|clock|mix N\n");
+			"usage: bench_calls pwrite|rawpwrite|read|openclose|clock|"
+			"nsleep0|mix N\n");
 		return 2;
 	}
 	mode = argv[1];
@@ -157,6 +211,22 @@ int main(int argc, char **argv)
 		do_rawpwrite(fd, buf, warm);
 		t0 = mono_raw();
 		do_rawpwrite(fd, buf, n);
+		t1 = mono_raw();
+	} else if (!strcmp(mode, "read")) {
+		setup_big();
+		fd = open(bigpath, O_RDONLY);
+		if (fd < 0)
+			die("open", bigpath);
+		do_read(fd, buf, warm);
+		t0 = mono_raw();
+		do_read(fd, buf, n);
+		t1 = mono_raw();
+	} else if (!strcmp(mode, "nsleep0")) {
+		/* Else a 0 ns sleep waits out the default 50 us of slack. */
+		prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
+		do_nsleep0(warm);
+		t0 = mono_raw();
+		do_nsleep0(n);
 		t1 = mono_raw();
 	} else if (!strcmp(mode, "openclose")) {
 		do_openclose(warm);

@@ -1,7 +1,9 @@
 #!/bin/sh
 # bench/run.sh: what recording costs per call, against native and strace.
 #
-# Run by `make bench`, which passes the built programs:
+# Run by `make bench-calls`, which passes the built programs (bench/run,
+# which `make bench` runs, measures the same calls and more, against
+# strace, ltrace and libfaketime, and rewrites BENCHMARKS.md):
 #   RETRO_SHIM    shim/.libs/libretro.so
 #   BENCH_CALLS   bench/bench_calls (the program that is timed and recorded)
 #   STORE_SIZE    bench/store_size
@@ -26,7 +28,7 @@ die() {
 
 for v in RETRO_SHIM BENCH_CALLS STORE_SIZE RETRO_REPLAY; do
 	eval "p=\${$v:-}"
-	[ -n "$p" ] || die "$v is not set (run it with make bench)"
+	[ -n "$p" ] || die "$v is not set (run it with make bench-calls)"
 	[ -e "$p" ] || die "$v: $p does not exist"
 done
 

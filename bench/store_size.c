@@ -11,6 +11,13 @@
  *     psize S
  *     bytes_per_action X   (chunks+paths+stacks+modules) / actions
  *     chunk_pages_per_action Y   chunks' LMDB pages * psize / actions
+ *     kept_refs R          actions whose bytes were kept (RA_DATA)
+ *     kept_bytes K         the sum of those actions' byte counts: what the
+ *                          store would hold without deduplication
+ *     blob_bytes V         the bytes of the blobs it holds (values only:
+ *                          each distinct content once, by its XXH3-128)
+ *     used_bytes U         the LMDB file's used pages * psize (the file
+ *                          itself is sparse, mapped at RETRO_MAPSIZE)
  *
  * Blobs (the data of writes and pre-images) are printed but excluded from
  * the per-action figure: they grow with what the program writes, not with
@@ -18,6 +25,7 @@
 #include "config.h"
 #include "store_int.h"
 #include "codec.h"
+#include "spool.h"
 #include <retro/retro.h>
 
 #include <stdio.h>
@@ -30,9 +38,33 @@ struct dbsize {
 	size_t entries;
 	uint64_t bytes;
 	uint64_t pages;
+	uint64_t vbytes;
 };
 
-static int walk(MDB_txn *txn, struct dbsize *d, uint64_t *actions)
+/* What the chunks say of kept bytes: references and their total size. */
+struct kept {
+	uint64_t refs;
+	uint64_t bytes;
+};
+
+/* Counts n decoded actions into *actions and their kept bytes into *kp.
+ * The importer keeps the bytes of a completed action (or an exec's argv
+ * at intent) with RA_DATA and without RA_DATA_LOST (lib/import.c). */
+static void count(const struct retro_action *acts, size_t n,
+		  uint64_t *actions, struct kept *kp)
+{
+	*actions += n;
+	for (size_t i = 0; i < n; i++)
+		if ((acts[i].flags & RA_DATA) &&
+		    !(acts[i].flags & RA_DATA_LOST) &&
+		    (acts[i].flags & RA_HASH)) {
+			kp->refs++;
+			kp->bytes += acts[i].datalen;
+		}
+}
+
+static int walk(MDB_txn *txn, struct dbsize *d, uint64_t *actions,
+		struct kept *kp)
 {
 	MDB_cursor *cur;
 	MDB_val k, v;
@@ -49,6 +81,7 @@ static int walk(MDB_txn *txn, struct dbsize *d, uint64_t *actions)
 	while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
 		d->entries++;
 		d->bytes += k.mv_size + v.mv_size;
+		d->vbytes += v.mv_size;
 		if (actions && k.mv_size == 16) {
 			struct retro_action *acts;
 			size_t n;
@@ -63,7 +96,7 @@ static int walk(MDB_txn *txn, struct dbsize *d, uint64_t *actions)
 				mdb_cursor_close(cur);
 				return e;
 			}
-			*actions += n;
+			count(acts, n, actions, kp);
 			free(acts);
 		}
 	}
@@ -81,8 +114,10 @@ int main(int argc, char **argv)
 	};
 	size_t ndbs = sizeof dbs / sizeof dbs[0];
 	struct retro_import_stats is = { 0 };
+	struct kept kp = { 0 };
 	MDB_txn *txn;
 	MDB_stat ms;
+	MDB_envinfo mi;
 	char why[512] = "";
 	uint64_t actions = 0, counted;
 	int rc;
@@ -120,9 +155,11 @@ int main(int argc, char **argv)
 		goto out_close;
 	}
 	for (size_t i = 0; i < ndbs && !rc; i++)
-		rc = walk(txn, &dbs[i], i == 0 ? &actions : NULL);
+		rc = walk(txn, &dbs[i], i == 0 ? &actions : NULL, &kp);
 	if (!rc)
 		rc = mdb_env_stat(st->env, &ms);
+	if (!rc)
+		rc = mdb_env_info(st->env, &mi);
 	mdb_txn_abort(txn);
 	if (rc) {
 		fprintf(stderr, "store_size: %s\n",
@@ -139,6 +176,11 @@ int main(int argc, char **argv)
 	printf("psize %u\n", ms.ms_psize);
 	counted = dbs[0].bytes + dbs[1].bytes + dbs[2].bytes + dbs[3].bytes;
 	printf("counted_bytes %llu\n", (unsigned long long)counted);
+	printf("kept_refs %llu\n", (unsigned long long)kp.refs);
+	printf("kept_bytes %llu\n", (unsigned long long)kp.bytes);
+	printf("blob_bytes %llu\n", (unsigned long long)dbs[4].vbytes);
+	printf("used_bytes %llu\n",
+	       (unsigned long long)(mi.me_last_pgno + 1) * ms.ms_psize);
 	if (actions) {
 		printf("bytes_per_action %.2f\n",
 		       (double)counted / (double)actions);
