@@ -16,6 +16,11 @@
  *                          store would hold without deduplication
  *     blob_bytes V         the bytes of the blobs it holds (values only:
  *                          each distinct content once, by its XXH3-128)
+ *     written_refs W       of those, the actions of calls that write bytes
+ *                          they were given (a K_BUFIN or K_IOVIN argument:
+ *                          write, pwrite, writev, ...)
+ *     written_bytes X      the sum of their byte counts
+ *     written_unique_bytes Y   the bytes of their distinct contents
  *     used_bytes U         the LMDB file's used pages * psize (the file
  *                          itself is sparse, mapped at RETRO_MAPSIZE)
  *
@@ -27,6 +32,8 @@
 #include "codec.h"
 #include "spool.h"
 #include <retro/retro.h>
+
+#include <retro/calls.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,11 +48,44 @@ struct dbsize {
 	uint64_t vbytes;
 };
 
-/* What the chunks say of kept bytes: references and their total size. */
+/* A written content: its hash and size, to count distinct ones. */
+struct wref {
+	uint64_t hash[2];
+	uint64_t len;
+};
+
+/* What the chunks say of kept bytes: references and their total size, and
+ * the same for the bytes programs wrote. */
 struct kept {
 	uint64_t refs;
 	uint64_t bytes;
+	struct wref *w;
+	size_t nw, capw;
+	int oom;
 };
+
+/* 1 when call writes bytes it was given (they are kept as its blob). */
+static int writes_bytes(unsigned call)
+{
+	if (call == 0 || call >= RC_NCALLS)
+		return 0;
+	for (int i = 0; i < retro_calls[call].nargs; i++)
+		if (retro_calls[call].kind[i] == K_BUFIN ||
+		    retro_calls[call].kind[i] == K_IOVIN)
+			return 1;
+	return 0;
+}
+
+static int wref_cmp(const void *a, const void *b)
+{
+	const struct wref *x = a, *y = b;
+
+	if (x->hash[0] != y->hash[0])
+		return x->hash[0] < y->hash[0] ? -1 : 1;
+	if (x->hash[1] != y->hash[1])
+		return x->hash[1] < y->hash[1] ? -1 : 1;
+	return 0;
+}
 
 /* Counts n decoded actions into *actions and their kept bytes into *kp.
  * The importer keeps the bytes of a completed action (or an exec's argv
@@ -60,6 +100,20 @@ static void count(const struct retro_action *acts, size_t n,
 		    (acts[i].flags & RA_HASH)) {
 			kp->refs++;
 			kp->bytes += acts[i].datalen;
+			if (!writes_bytes(acts[i].call))
+				continue;
+			if (kp->nw == kp->capw) {
+				size_t cap = kp->capw ? kp->capw * 2 : 1024;
+				struct wref *q = realloc(kp->w, cap * sizeof *q);
+				if (!q) {
+					kp->oom = 1;
+					continue;
+				}
+				kp->w = q;
+				kp->capw = cap;
+			}
+			memcpy(kp->w[kp->nw].hash, acts[i].hash, 16);
+			kp->w[kp->nw++].len = acts[i].datalen;
 		}
 }
 
@@ -179,6 +233,19 @@ int main(int argc, char **argv)
 	printf("kept_refs %llu\n", (unsigned long long)kp.refs);
 	printf("kept_bytes %llu\n", (unsigned long long)kp.bytes);
 	printf("blob_bytes %llu\n", (unsigned long long)dbs[4].vbytes);
+	if (!kp.oom) {
+		uint64_t wb = 0, wu = 0;
+
+		qsort(kp.w, kp.nw, sizeof *kp.w, wref_cmp);
+		for (size_t i = 0; i < kp.nw; i++) {
+			wb += kp.w[i].len;
+			if (i == 0 || wref_cmp(&kp.w[i - 1], &kp.w[i]))
+				wu += kp.w[i].len;
+		}
+		printf("written_refs %zu\n", kp.nw);
+		printf("written_bytes %llu\n", (unsigned long long)wb);
+		printf("written_unique_bytes %llu\n", (unsigned long long)wu);
+	}
 	printf("used_bytes %llu\n",
 	       (unsigned long long)(mi.me_last_pgno + 1) * ms.ms_psize);
 	if (actions) {
@@ -188,6 +255,7 @@ int main(int argc, char **argv)
 		       (double)(dbs[0].pages * ms.ms_psize) / (double)actions);
 	}
 out_close:
+	free(kp.w);
 	retro_store_close(st);
 	return rc ? 1 : 0;
 }
