@@ -8,9 +8,12 @@
 set -eu
 cd "$(dirname "$0")"
 
+# The last line: the peers `make bench` (bench/run) measures retro against;
+# bench/run also installs them itself when missing and run as root.
 PKGS="gcc libc6-dev make autoconf automake libtool pkg-config liblmdb-dev libffi-dev
 libunwind-dev libdw-dev libxxhash-dev check python3 sqlite3 git
-libpython3.11-testsuite"
+libpython3.11-testsuite
+strace ltrace faketime"
 
 missing=""
 for p in $PKGS; do
