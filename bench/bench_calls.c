@@ -1,4 +1,5 @@
-/* bench_calls: times one kind of call in a tight loop, for bench/run.sh.
+/* bench_calls: times one kind of call in a tight loop, for bench/run (and
+ * bench/run.sh, bench/scale.sh).
  *
  *     bench_calls pwrite N      pwrite(2) of 64 bytes at offset 0
  *     bench_calls openclose N   open(2) O_RDONLY of an existing file + close
