@@ -12,7 +12,7 @@ cd "$(dirname "$0")"
 # bench/run also installs them itself when missing and run as root.
 PKGS="gcc libc6-dev make autoconf automake libtool pkg-config liblmdb-dev libffi-dev
 libunwind-dev libdw-dev libxxhash-dev check python3 sqlite3 git
-libpython3.11-testsuite
+libpython3.11-testsuite clang libclang-rt-14-dev
 strace ltrace faketime"
 
 missing=""
@@ -41,6 +41,8 @@ check)
 	fail=$(sed -n 's/^# FAIL: *//p' test-suite.log)
 	err=$(sed -n 's/^# ERROR: *//p' test-suite.log)
 	echo "$((total - fail - err)) passed, $((fail + err)) failed"
+	# Then each fuzz target for 30 s (clang, ASan, UBSan): a crash fails CI.
+	make fuzz-ci || { echo "fuzzing found a crash (tests/fuzz/artifacts/)"; exit 1; }
 	;;
 *)
 	echo "usage: ./setup.sh [demo|check]" >&2

@@ -83,6 +83,17 @@ int retro_get_varint(const unsigned char **pp, const unsigned char *end,
 static uint64_t zz(int64_t v) { return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); }
 static int64_t unzz(uint64_t v) { return (int64_t)(v >> 1) ^ -(int64_t)(v & 1); }
 
+/* Times are deltas that wrap: a damaged or crafted chunk may hold any,
+ * and signed overflow would be undefined. */
+static int64_t sub_wrap(int64_t a, int64_t b)
+{
+	return (int64_t)((uint64_t)a - (uint64_t)b);
+}
+static int64_t add_wrap(int64_t a, int64_t b)
+{
+	return (int64_t)((uint64_t)a + (uint64_t)b);
+}
+
 static int arg_is_id(int call, int i)
 {
 	return retro_arg_is_id(call, i);
@@ -159,11 +170,11 @@ int retro_chunk_encode(const struct retro_action *acts, size_t n,
 		retro_put_varint(&body, m);
 		retro_put_varint(&body, a->call);
 		retro_put_varint(&body, a->seq - prev_seq);
-		retro_put_varint(&body, zz(a->start - prev_start));
+		retro_put_varint(&body, zz(sub_wrap(a->start, prev_start)));
 		prev_seq = a->seq;
 		prev_start = a->start;
 		if (m & M_DONE)
-			retro_put_varint(&body, zz(a->end - a->start));
+			retro_put_varint(&body, zz(sub_wrap(a->end, a->start)));
 		if (m & M_RET)
 			retro_put_varint(&body, zz(a->ret));
 		if (m & M_ERR)
@@ -280,14 +291,14 @@ int retro_chunk_decode(const void *data, size_t len, uint32_t proc,
 		prev_seq = a->seq;
 		if (retro_get_varint(&p, end, &v))
 			goto corrupt;
-		a->start = prev_start + unzz(v);
+		a->start = add_wrap(prev_start, unzz(v));
 		prev_start = a->start;
 		a->state = (m & M_DONE) ? 2 : 1;
 		a->end = a->start;
 		if (m & M_DONE) {
 			if (retro_get_varint(&p, end, &v))
 				goto corrupt;
-			a->end = a->start + unzz(v);
+			a->end = add_wrap(a->start, unzz(v));
 		}
 		if (m & M_RET) {
 			if (retro_get_varint(&p, end, &v))

@@ -960,7 +960,8 @@ int retro_hb_check(struct retro_store *st, const struct retro_recording *r,
 				h.f[k++] = h.f[i];
 		h.nf = k;
 	}
-	qsort(h.f, h.nf, sizeof *h.f, by_slack);
+	if (h.nf) /* h.f is NULL when nothing was found */
+		qsort(h.f, h.nf, sizeof *h.f, by_slack);
 	*out = h.f;
 	*nout = h.nf;
 	h.f = NULL;

@@ -308,7 +308,8 @@ static int on_record(const struct retro_rec_hdr *h, void *arg)
 		if (h->len < sizeof(struct retro_rec_module) ||
 		    sizeof(struct retro_rec_module) +
 				    ((const struct retro_rec_module *)h)->pathlen >
-			    h->len)
+			    h->len ||
+		    ((const struct retro_rec_module *)h)->build_id_len > 20)
 			return RETRO_ECORRUPT;
 		if (si->nmods < 256)
 			si->mods[si->nmods++] = (const void *)h;
@@ -320,6 +321,8 @@ static int on_record(const struct retro_rec_hdr *h, void *arg)
 		int rc;
 		if (h->state != RS_DONE)
 			return 0;
+		if (h->len < sizeof *c)
+			return RETRO_ECORRUPT;
 		be64(key, (uint64_t)c->mono);
 		rc = mdb_put(si->txn, si->st->clock, &k, &v, MDB_NOOVERWRITE);
 		return rc == MDB_KEYEXIST ? 0 : retro_mdb_err(rc);
@@ -365,7 +368,7 @@ static int import_one(struct retro_store *st, MDB_txn *txn,
 		      const char *path, const struct segref *ref, int flags,
 		      struct retro_import_stats *stats, int *rcp)
 {
-	struct seginfo si;
+	const struct retro_seg_hdr *hdr;
 	struct stat sb;
 	unsigned char key[16];
 	MDB_val k = { 16, key }, v;
@@ -396,42 +399,34 @@ static int import_one(struct retro_store *st, MDB_txn *txn,
 	if (m < 0)
 		return SEG_BAD;
 	map = (void *)m;
-	memset(&si, 0, sizeof si);
-	si.st = st;
-	si.txn = txn;
-	si.hdr = map;
-	si.stats = stats;
-	if (memcmp(si.hdr->magic, RETRO_SPOOL_MAGIC, 8) != 0) {
+	hdr = map;
+	if (memcmp(hdr->magic, RETRO_SPOOL_MAGIC, 8) != 0) {
 		/* Its creator may still be writing the header. */
 		verdict = time(NULL) - sb.st_mtime < 60 ? SEG_SKIP : SEG_BAD;
 		goto out_unmap;
 	}
-	if (si.hdr->proc != ref->proc || si.hdr->thread != ref->thread ||
-	    si.hdr->image != ref->image || si.hdr->segno != ref->segno) {
+	if (hdr->proc != ref->proc || hdr->thread != ref->thread ||
+	    hdr->image != ref->image || hdr->segno != ref->segno) {
 		verdict = SEG_BAD;
 		goto out_unmap;
 	}
-	if (!importable(si.hdr, flags)) {
+	if (!importable(hdr, flags)) {
 		verdict = SEG_SKIP;
 		goto out_unmap;
 	}
-	rc = retro_seg_walk(map, (size_t)sb.st_size, on_record, &si);
+	rc = retro_import_records(st, txn, map, (size_t)sb.st_size, stats,
+				  &count);
 	if (rc == RETRO_ECORRUPT) {
 		verdict = SEG_BAD;
 		goto out_unmap;
 	}
-	if (!rc)
-		rc = put_chunks(&si);
 	if (!rc) {
-		count = si.nacts;
 		v.mv_size = 8;
 		v.mv_data = &count;
 		rc = retro_mdb_err(mdb_put(txn, st->segments, &k, &v, 0));
 	}
 	*rcp = rc;
 out_unmap:
-	free(si.acts);
-	free(si.stacks);
 	retro_os.munmap(map, (size_t)sb.st_size);
 	return verdict;
 }
@@ -456,6 +451,27 @@ static void drop_abandoned(const char *dir, const char *name)
 	if (retro_os_fstatat(AT_FDCWD, path, &sb, AT_SYMLINK_NOFOLLOW) == 0 &&
 	    S_ISREG(sb.st_mode) && time(NULL) - sb.st_mtime > RETRO_SEG_NEW_AGE)
 		retro_os_unlinkat(AT_FDCWD, path, 0);
+}
+
+int retro_import_records(struct retro_store *st, MDB_txn *txn,
+			 const void *map, size_t len,
+			 struct retro_import_stats *stats, uint64_t *nacts)
+{
+	struct seginfo si;
+	int rc;
+
+	memset(&si, 0, sizeof si);
+	si.st = st;
+	si.txn = txn;
+	si.hdr = map;
+	si.stats = stats;
+	rc = retro_seg_walk(map, len, on_record, &si);
+	if (!rc)
+		rc = put_chunks(&si);
+	*nacts = si.nacts;
+	free(si.acts);
+	free(si.stacks);
+	return rc;
 }
 
 int retro_import(struct retro_store *st, uint32_t proc, int flags,

@@ -794,7 +794,8 @@ int retro_model_content(struct retro_store *st,
 			rc = ENOMEM;
 			goto out;
 		}
-		memcpy(out->data, o->data, o->len);
+		if (o->len) /* o->data is NULL for an empty file */
+			memcpy(out->data, o->data, o->len);
 	}
 out:
 	sim_free(&s);

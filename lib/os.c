@@ -100,36 +100,39 @@ static long sys_getrlimit(int res, void *rl)
 	return retro_sys2(SYS_getrlimit, res, rl);
 }
 
-static const struct retro_os real_os = {
-	.openat = sys_openat,
-	.close = sys_close,
-	.read = sys_read,
-	.pread = sys_pread,
-	.write = sys_write,
-	.fallocate = sys_fallocate,
-	.ftruncate = sys_ftruncate,
-	.mmap = sys_mmap,
-	.munmap = sys_munmap,
-	.mkdirat = sys_mkdirat,
-	.renameat = sys_renameat,
-	.unlinkat = sys_unlinkat,
-	.fstatat = sys_fstatat,
-	.readlinkat = sys_readlinkat,
-	.getdents64 = sys_getdents64,
-	.fchmod = sys_fchmod,
-	.lseek = sys_lseek,
-	.prctl = sys_prctl,
-	.fcntl = sys_fcntl,
-	.flock = sys_flock,
-	.fchmodat = sys_fchmodat,
-	.getrandom = sys_getrandom,
-	.madvise = sys_madvise,
-	.utimensat = sys_utimensat,
-	.kill = sys_kill,
-	.getrlimit = sys_getrlimit,
-};
+/* Twice: ISO C (and clang) takes no const object as a static initializer. */
+#define REAL_OS { \
+	.openat = sys_openat, \
+	.close = sys_close, \
+	.read = sys_read, \
+	.pread = sys_pread, \
+	.write = sys_write, \
+	.fallocate = sys_fallocate, \
+	.ftruncate = sys_ftruncate, \
+	.mmap = sys_mmap, \
+	.munmap = sys_munmap, \
+	.mkdirat = sys_mkdirat, \
+	.renameat = sys_renameat, \
+	.unlinkat = sys_unlinkat, \
+	.fstatat = sys_fstatat, \
+	.readlinkat = sys_readlinkat, \
+	.getdents64 = sys_getdents64, \
+	.fchmod = sys_fchmod, \
+	.lseek = sys_lseek, \
+	.prctl = sys_prctl, \
+	.fcntl = sys_fcntl, \
+	.flock = sys_flock, \
+	.fchmodat = sys_fchmodat, \
+	.getrandom = sys_getrandom, \
+	.madvise = sys_madvise, \
+	.utimensat = sys_utimensat, \
+	.kill = sys_kill, \
+	.getrlimit = sys_getrlimit, \
+}
 
-struct retro_os retro_os = real_os;
+static const struct retro_os real_os = REAL_OS;
+
+struct retro_os retro_os = REAL_OS;
 
 void retro_os_reset(void) { retro_os = real_os; }
 

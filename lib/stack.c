@@ -81,6 +81,14 @@ static struct symmod *symmod_get(struct retro_store *st, uint64_t key)
 	return m;
 }
 
+void retro_stack_forget(void)
+{
+	for (int i = 0; i < nsymmods; i++)
+		if (symmods[i].dwfl)
+			dwfl_end(symmods[i].dwfl);
+	nsymmods = 0;
+}
+
 static const char *base(const char *p)
 {
 	const char *s = strrchr(p, '/');

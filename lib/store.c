@@ -549,6 +549,7 @@ int retro_store_open(const char *path, int flags, struct retro_store **out,
 		free(st);
 		return say(why, whylen, r, "%s", path);
 	}
+	retro_guard_map(st);
 	*out = st;
 	return 0;
 }
@@ -560,6 +561,7 @@ void retro_store_close(struct retro_store *st)
 	if (!st)
 		return;
 	retro_pathcache_free(st->pc);
+	retro_guard_unmap(st);
 	mdb_env_close(st->env);
 	free(st);
 }

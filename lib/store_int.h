@@ -56,6 +56,22 @@ void retro_store_adopt_spool(const char *dir);
 int retro_import_dirs(struct retro_store *st, const char *extra, uint32_t proc,
 		      int flags, struct retro_import_stats *stats);
 
+/* Registers (unregisters) an open store's memory map with the crash guard
+ * (guard.c), so that a fault on it is reported as the store's damage. */
+void retro_guard_map(const struct retro_store *st);
+void retro_guard_unmap(const struct retro_store *st);
+
+/* Imports the records of one spool segment (len bytes at map, header
+ * included) into txn: chunks, paths, call sites, modules, blobs, clock
+ * anchors.  *nacts receives the number of actions.  Returns 0,
+ * RETRO_ECORRUPT (the segment is malformed: its actions are not put,
+ * while paths and blobs put before the damage stay in txn, referenced by
+ * nothing), ENOMEM or an LMDB error. */
+struct retro_import_stats;
+int retro_import_records(struct retro_store *st, MDB_txn *txn,
+			 const void *map, size_t len,
+			 struct retro_import_stats *stats, uint64_t *nacts);
+
 /* The importer treats segments of this pid and image as its own. */
 extern uint32_t retro_import_self_image;
 

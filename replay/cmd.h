@@ -19,6 +19,11 @@ int cmd_fsck(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 
+/* fsck's walk of an open store and its spool at path, without the child
+ * process cmd_fsck runs it in: prints each problem and the totals to out,
+ * and returns the number of problems. */
+unsigned fsck_walk(struct retro_store *st, const char *path, FILE *out);
+
 /* Prints "retro-replay CMD: msg" to stderr. */
 void errorf(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -92,8 +92,8 @@ int cmd_cat(int argc, char **argv)
 		goto out_free;
 	}
 	if (rc) {
-		errorf("cat", "%s: %s%s%s", path, retro_strerror(rc),
-		       why[0] ? ": " : "", why);
+		errorf("cat", "%s: %s: %s%s%s", retro_store_path(st), path,
+		       retro_strerror(rc), why[0] ? ": " : "", why);
 		rc = EX_USAGE;
 		goto out_free;
 	}

@@ -288,6 +288,17 @@ static void check_spool(const char *store, struct report *rp)
 	}
 }
 
+unsigned fsck_walk(struct retro_store *st, const char *path, FILE *out)
+{
+	struct report rp = { out, 0 };
+
+	check_store(st, &rp);
+	check_spool(path, &rp);
+	if (rp.problems > 50)
+		fprintf(out, "... and %u more problem(s)\n", rp.problems - 50);
+	return rp.problems;
+}
+
 int cmd_fsck(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -339,12 +350,8 @@ int cmd_fsck(int argc, char **argv)
 			fclose(rp.out);
 			_exit(EX_USAGE);
 		}
-		check_store(st, &rp);
-		check_spool(path, &rp);
+		rp.problems = fsck_walk(st, path, rp.out);
 		retro_store_close(st);
-		if (rp.problems > 50)
-			fprintf(rp.out, "... and %u more problem(s)\n",
-				rp.problems - 50);
 		fclose(rp.out);
 		_exit(rp.problems ? EX_VERDICT : EX_OK);
 	}

@@ -49,9 +49,15 @@ int main(int argc, char **argv)
 		       RETRO_FORMAT_VERSION);
 		return EX_OK;
 	}
-	for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++)
-		if (!strcmp(argv[1], cmds[i].name))
-			return cmds[i].fn(argc - 1, argv + 1);
+	for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++) {
+		static char prog[64];
+		if (strcmp(argv[1], cmds[i].name))
+			continue;
+		/* a damaged page that crashes liblmdb is a store error */
+		snprintf(prog, sizeof prog, "retro-replay %s", cmds[i].name);
+		retro_crash_guard(prog);
+		return cmds[i].fn(argc - 1, argv + 1);
+	}
 	fprintf(stderr, "retro-replay: unknown command '%s'\n\n", argv[1]);
 	usage(stderr);
 	return EX_USAGE;

@@ -157,6 +157,18 @@ int retro_blob_get(struct retro_store *st, const uint64_t hash[2],
 int retro_stack_describe(struct retro_store *st, uint64_t key, char *buf,
 			 size_t n);
 
+/* Makes a crash while reading a store an error naming it: a SIGSEGV or
+ * SIGBUS on the memory map of an open store, or inside liblmdb, prints
+ * "PROG: STORE: the store is corrupt: ..." on standard error and exits 2
+ * (LMDB keeps no checksums, and a damaged page can crash liblmdb itself).
+ * Any other fault kills the process with its signal as before.  For
+ * programs that read stores, not for the shim. */
+void retro_crash_guard(const char *prog);
+
+/* Closes the object files retro_stack_describe keeps open between calls
+ * (they belong to one store: call it before describing another's). */
+void retro_stack_forget(void);
+
 /* Finds the process with the given id.  Returns NULL if none. */
 const struct retro_proc *retro_proc_find(const struct retro_recording *r,
 					 uint32_t id);

@@ -1,0 +1,98 @@
+#!/bin/sh
+# A flipped byte in an LMDB branch or leaf page (LMDB keeps no checksums)
+# never crashes a reader: ps, log, files, cat and check exit 0 or with a
+# clear error naming the store (2), fsck with its verdict (1).  Each of a
+# fixed list of damages (node offsets, page bounds, key and value sizes,
+# child page numbers, a cycle) goes into its own copy of one store.
+. "$SCENARIO_LIB"
+
+S=$WORK/store
+mkdir "$WORK/d"
+# a few hundred paths: the tables need branch pages
+(cd "$WORK" && RETRO_SPOOL_BASE=none rr record -q -o "$S" -- sh -c \
+	'i=0; while [ $i -lt 400 ]; do echo $i > d/f$i; i=$((i+1)); done
+	 cat d/f1 d/f2 > d/both')
+expect_status "the intact store" 0 rr fsck "$S"
+
+python3 - "$S" "$WORK/v" <<'PY'
+import os, shutil, struct, sys
+src, out = sys.argv[1], sys.argv[2]
+data = open(os.path.join(src, "data.mdb"), "rb").read()
+PS = 4096
+pages = []  # (pgno, flags) of branch and leaf pages
+pg = 2  # 0 and 1 are the meta pages
+while pg < len(data) // PS:
+    o = pg * PS
+    flags, lower, upper = struct.unpack_from("<HHH", data, o + 10)
+    if flags & 4:  # overflow: its page count is where lower/upper are
+        pg += max(1, struct.unpack_from("<I", data, o + 12)[0])
+        continue
+    if flags & 3 and 16 < lower <= upper <= PS:
+        pages.append((pg, flags))
+    pg += 1
+branches = [p for p in pages if p[1] & 1]
+leaves = [p for p in pages if p[1] & 2]
+assert branches, "no branch page: the recording is too small"
+picked = branches + leaves[:: max(1, len(leaves) // 8)]
+n = 0
+def variant(name, pg, edits):
+    global n
+    b = bytearray(data)
+    for off, fmt, val in edits:
+        struct.pack_into(fmt, b, pg * PS + off, val)
+    d = os.path.join(out, "%02d-%s-p%d" % (n, name, pg))
+    n += 1
+    os.makedirs(d)
+    for f in ("FORMAT", "shared.map"):
+        shutil.copy(os.path.join(src, f), d)
+    os.mkdir(os.path.join(d, "spool"), 0o700)
+    os.chmod(d, 0o700)
+    open(os.path.join(d, "data.mdb"), "wb").write(b)
+for pg, flags in picked:
+    o = pg * PS
+    ptr = struct.unpack_from("<H", data, o + 16)[0]
+    variant("bounds", pg, [(12, "<H", 0xFFF0), (14, "<H", 0x0010)])
+    variant("nodeptr", pg, [(16, "<H", (ptr + 0x7FF0) & 0xFFFF)])
+    variant("ksize", pg, [(ptr + 6, "<H", 0xFFFF)])
+    if flags & 1:
+        variant("child-far", pg, [(ptr, "<H", 0xFFFF), (ptr + 2, "<H", 0xFFFF)])
+        variant("child-self", pg, [(ptr, "<H", pg & 0xFFFF), (ptr + 2, "<H", pg >> 16)])
+    else:
+        variant("dsize", pg, [(ptr, "<H", 0xFFFF), (ptr + 2, "<H", 0x7FFF)])
+print(n)
+PY
+
+crashed=0 guarded=0
+for v in "$WORK"/v/*; do
+	for cmd in ps log files "cat:$WORK/d/both" check fsck; do
+		set +e
+		case $cmd in
+		cat:*) rr cat --no-import "$v" "${cmd#cat:}" >/dev/null 2>"$WORK/err" ;;
+		fsck) rr fsck "$v" >"$WORK/err" 2>&1 ;;
+		*) rr "$cmd" --no-import "$v" >/dev/null 2>"$WORK/err" ;;
+		esac
+		st=$?
+		set -e
+		name="${cmd%%:*} on $(basename "$v")"
+		[ "$st" -lt 128 ] || fail "$name died of signal $((st - 128)): $(cat "$WORK/err")"
+		case ${cmd%%:*}:$st in
+		fsck:1) grep -q "PROBLEMS FOUND\|CORRUPT" "$WORK/err" ||
+			fail "$name: verdict: $(cat "$WORK/err")" ;;
+		fsck:0 | *:0 | check:1 | cat:1) ;;
+		*:2) grep -qF "$v" "$WORK/err" ||
+			fail "$name: exit 2 without naming the store: $(cat "$WORK/err")" ;;
+		*) fail "$name exited $st: $(cat "$WORK/err")" ;;
+		esac
+		if grep -q "the store is corrupt: reading it crashed" "$WORK/err"; then
+			guarded=$((guarded + 1))
+		fi
+		if grep -q "crashed the checker" "$WORK/err"; then
+			crashed=$((crashed + 1))
+		fi
+	done
+done
+echo "readers stopped by the crash guard: $guarded; fsck checker crashes reported: $crashed"
+# The damages above include ones that do crash liblmdb: the guard has to
+# have turned some of those crashes into errors.
+[ "$guarded" -gt 0 ] || fail "no damage reached the crash guard"
+pass
