@@ -148,6 +148,34 @@ static void on_fault(int sig, siginfo_t *si, void *ucv)
 	_exit(2);
 }
 
+/* liblmdb's assertions (mdb_env_set_assert) check page invariants: a
+ * failed one is damage too.  Without the guard, liblmdb aborts. */
+void retro_guard_assert(MDB_env *env, const char *what)
+{
+	const struct retro_store *st = NULL;
+	char msg[PATH_MAX * 2 + 512];
+	size_t o = 0;
+
+	if (!guard_prog)
+		return;
+	for (int i = 0; i < NMAPS && !st; i++)
+		if (maps[i].st && maps[i].st->env == env)
+			st = maps[i].st;
+	if (!st)
+		return;
+	o = put(msg, o, sizeof msg, guard_prog);
+	o = put(msg, o, sizeof msg, ": ");
+	o = put(msg, o, sizeof msg, st->path);
+	o = put(msg, o, sizeof msg, ": the store is corrupt: liblmdb: ");
+	o = put(msg, o, sizeof msg, what);
+	o = put(msg, o, sizeof msg, "; retro-replay fsck ");
+	o = put(msg, o, sizeof msg, st->path);
+	o = put(msg, o, sizeof msg, " lists the damage\n");
+	if (write(2, msg, o) < 0)
+		_exit(2);
+	_exit(2);
+}
+
 void retro_crash_guard(const char *prog)
 {
 	static char altstack[64 * 1024];
@@ -155,6 +183,11 @@ void retro_crash_guard(const char *prog)
 	struct sigaction sa;
 
 	guard_prog = prog;
+	if (!prog) {
+		signal(SIGSEGV, SIG_DFL);
+		signal(SIGBUS, SIG_DFL);
+		return;
+	}
 	dl_iterate_phdr(find_lmdb, NULL);
 	sigaltstack(&ss, NULL);
 	memset(&sa, 0, sizeof sa);

@@ -13,7 +13,6 @@
 #include "spool.h"
 #include "os.h"
 #include "sys.h"
-#include "pathnorm.h"
 
 #include <signal.h>
 #include <errno.h>
@@ -184,19 +183,18 @@ static uint64_t stack_key(struct seginfo *si, uint64_t id)
 	return 0;
 }
 
+/* A path is kept as it was interned: its id is the hash of those bytes,
+ * which is how readers check it.  They normalize it (retro_path). */
 static int on_path(struct seginfo *si, const struct retro_rec_path *p)
 {
-	char buf[PATH_MAX * 2];
 	MDB_val k = { 8, (void *)&p->id }, v;
 	int rc;
 
-	if (p->len >= sizeof buf || sizeof *p + p->len > p->h.len)
+	if (p->len >= PATH_MAX * 2 || sizeof *p + p->len > p->h.len ||
+	    (retro_hash64(p + 1, p->len) | 1) != p->id)
 		return RETRO_ECORRUPT;
-	memcpy(buf, p + 1, p->len);
-	buf[p->len] = 0;
-	retro_path_normalize(buf);
-	v.mv_size = strlen(buf);
-	v.mv_data = buf;
+	v.mv_size = p->len;
+	v.mv_data = (void *)(p + 1);
 	rc = mdb_put(si->txn, si->st->paths, &k, &v, MDB_NOOVERWRITE);
 	return rc == MDB_KEYEXIST ? 0 : retro_mdb_err(rc);
 }
@@ -317,13 +315,16 @@ static int on_record(const struct retro_rec_hdr *h, void *arg)
 	case REC_CLOCK: {
 		const struct retro_rec_clock *c = (const void *)h;
 		unsigned char key[8];
-		MDB_val k = { 8, key }, v = { 8, (void *)&c->real };
+		uint64_t val[2];
+		MDB_val k = { 8, key }, v = { 16, val };
 		int rc;
 		if (h->state != RS_DONE)
 			return 0;
 		if (h->len < sizeof *c)
 			return RETRO_ECORRUPT;
 		be64(key, (uint64_t)c->mono);
+		val[0] = (uint64_t)c->real;
+		val[1] = retro_record_sum(key, 8, &val[0], 8);
 		rc = mdb_put(si->txn, si->st->clock, &k, &v, MDB_NOOVERWRITE);
 		return rc == MDB_KEYEXIST ? 0 : retro_mdb_err(rc);
 	}
@@ -420,11 +421,6 @@ static int import_one(struct retro_store *st, MDB_txn *txn,
 		verdict = SEG_BAD;
 		goto out_unmap;
 	}
-	if (!rc) {
-		v.mv_size = 8;
-		v.mv_data = &count;
-		rc = retro_mdb_err(mdb_put(txn, st->segments, &k, &v, 0));
-	}
 	*rcp = rc;
 out_unmap:
 	retro_os.munmap(map, (size_t)sb.st_size);
@@ -468,6 +464,20 @@ int retro_import_records(struct retro_store *st, MDB_txn *txn,
 	rc = retro_seg_walk(map, len, on_record, &si);
 	if (!rc)
 		rc = put_chunks(&si);
+	if (!rc) {
+		/* The segment is imported: how many actions it gave (which
+		 * readers total against the chunks), with the record's check.
+		 * The header's fields are those of the file's name. */
+		unsigned char key[16];
+		uint64_t val[2] = { si.nacts, 0 };
+		MDB_val k = { 16, key }, v = { sizeof val, val };
+		be32(key, si.hdr->proc);
+		be32(key + 4, si.hdr->image);
+		be32(key + 8, si.hdr->thread);
+		be32(key + 12, si.hdr->segno);
+		val[1] = retro_record_sum(key, 16, &val[0], 8);
+		rc = retro_mdb_err(mdb_put(txn, st->segments, &k, &v, 0));
+	}
 	*nacts = si.nacts;
 	free(si.acts);
 	free(si.stacks);

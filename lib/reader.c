@@ -7,6 +7,7 @@
 #include "hash.h"
 #include "spool.h"
 #include "os.h"
+#include "pathnorm.h"
 #include <fcntl.h>
 
 #include <errno.h>
@@ -81,11 +82,14 @@ const char *retro_path(struct retro_store *st, uint64_t id)
 			return pc->strs[j];
 	if (mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn))
 		return NULL;
-	if (mdb_get(txn, st->paths, &k, &v) == 0) {
+	if (mdb_get(txn, st->paths, &k, &v) == 0 &&
+	    retro_check_record(RT_PATH, &k, &v) == 0) {
 		s = malloc(v.mv_size + 1);
 		if (s) {
 			memcpy(s, v.mv_data, v.mv_size);
 			s[v.mv_size] = 0;
+			/* kept as interned: shown normalized */
+			retro_path_normalize(s);
 		}
 	}
 	mdb_txn_abort(txn);
@@ -133,6 +137,111 @@ int retro_blob_get(struct retro_store *st, const uint64_t hash[2],
 	*len = v.mv_size;
 	mdb_txn_abort(txn);
 	return 0;
+}
+
+int retro_check_record(int table, const MDB_val *k, const MDB_val *v)
+{
+	const unsigned char *d = v->mv_data;
+	uint64_t key, sum;
+
+	if (table == RT_WAIT || table == RT_CLOCK || table == RT_SEGMENT) {
+		size_t kn = table == RT_WAIT ? 12 : table == RT_CLOCK ? 8 : 16;
+		size_t vn = table == RT_WAIT ? 4 : 8;
+		if (k->mv_size != kn || v->mv_size != vn + 8)
+			return RETRO_ECORRUPT;
+		memcpy(&sum, d + vn, 8);
+		return retro_record_sum(k->mv_data, kn, d, vn) == sum ? 0
+								      : RETRO_ECORRUPT;
+	}
+	if (k->mv_size != 8)
+		return RETRO_ECORRUPT;
+	memcpy(&key, k->mv_data, 8);
+	switch (table) {
+	case RT_PATH:
+		return (retro_hash64(d, v->mv_size) | 1) == key ? 0 : RETRO_ECORRUPT;
+	case RT_STACK: {
+		/* frames are (module key, offset, pc); the key hashes the pairs */
+		uint64_t pairs[RETRO_STACK_MAX * 2];
+		size_t n = v->mv_size / 24;
+		if (v->mv_size % 24 || n > RETRO_STACK_MAX)
+			return RETRO_ECORRUPT;
+		for (size_t i = 0; i < n; i++)
+			memcpy(&pairs[i * 2], d + i * 24, 16);
+		return (retro_hash64(pairs, n * 16) | 1) == key ? 0
+							      : RETRO_ECORRUPT;
+	}
+	case RT_MODULE: {
+		/* build-id length, build-id, path: keyed by the build-id, or
+		 * by the path when there is none */
+		size_t bid;
+		if (v->mv_size < 1 || (bid = d[0]) > 20 || 1 + bid > v->mv_size)
+			return RETRO_ECORRUPT;
+		sum = bid ? retro_hash64(d + 1, bid)
+			  : retro_hash64(d + 1, v->mv_size - 1);
+		return (sum | 1) == key ? 0 : RETRO_ECORRUPT;
+	}
+	default:
+		return RETRO_ECORRUPT;
+	}
+}
+
+/* Every record without a content hash, checked once at load: a damaged
+ * one is an error naming it, not a wrong name or status somewhere in the
+ * output.  *listed receives the number of actions the imported segments
+ * gave, which the chunks must hold. */
+static int check_tables(struct retro_store *st, uint64_t *listed, char *why,
+			size_t whylen)
+{
+	static const char *what[] = { "path",	     "call-site", "module",
+				      "exit-status", "clock",	  "segment" };
+	MDB_dbi dbis[] = { st->paths, st->stacks, st->modules,
+			   st->waits, st->clock,  st->segments };
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc;
+
+	*listed = 0;
+	rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
+	if (rc)
+		return retro_mdb_err(rc);
+	for (int t = RT_PATH; t <= RT_SEGMENT; t++) {
+		rc = mdb_cursor_open(txn, dbis[t], &cur);
+		if (rc)
+			break;
+		while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
+			if (retro_check_record(t, &k, &v) == 0) {
+				uint64_t n;
+				if (t == RT_SEGMENT) {
+					memcpy(&n, v.mv_data, 8);
+					*listed += n;
+				}
+				continue;
+			}
+			rc = RETRO_ECORRUPT;
+			if (why && k.mv_size == 8) {
+				uint64_t id;
+				memcpy(&id, k.mv_data, 8);
+				snprintf(why, whylen, "%s record %016llx fails its check",
+					 what[t], (unsigned long long)id);
+			}
+			else if (why && t == RT_WAIT && k.mv_size == 12)
+				snprintf(why, whylen, "%s record of pid %u fails its "
+						      "check",
+					 what[t], rd32(k.mv_data));
+			else if (why)
+				snprintf(why, whylen, "%s record (key of %zu bytes) "
+						      "fails its check",
+					 what[t], k.mv_size);
+			break;
+		}
+		mdb_cursor_close(cur);
+		if (rc != MDB_NOTFOUND)
+			break;
+		rc = 0;
+	}
+	mdb_txn_abort(txn);
+	return rc == MDB_NOTFOUND ? 0 : retro_mdb_err(rc);
 }
 
 static int cmp_time(const void *a, const void *b)
@@ -371,7 +480,7 @@ static int derive_procs(struct retro_store *st, struct retro_recording *r)
 				while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
 					int32_t pid, status;
 					int64_t when;
-					if (k.mv_size != 12 || v.mv_size != 4)
+					if (retro_check_record(RT_WAIT, &k, &v))
 						continue;
 					pid = (int32_t)rd32(k.mv_data);
 					when = (int64_t)rd64((unsigned char *)k.mv_data + 4);
@@ -468,6 +577,7 @@ int retro_load(struct retro_store *st, struct retro_recording *r, char *why,
 	MDB_cursor *cur;
 	MDB_val k, v;
 	size_t cap = 0;
+	uint64_t listed;
 	int rc;
 
 	memset(r, 0, sizeof *r);
@@ -534,7 +644,19 @@ int retro_load(struct retro_store *st, struct retro_recording *r, char *why,
 		retro_recording_free(r);
 		return retro_mdb_err(rc);
 	}
-	rc = shared_losses(st, r, &cap);
+	rc = check_tables(st, &listed, why, whylen);
+	if (!rc && listed != r->nacts) {
+		/* LMDB keeps no checksums of its own pages: a damaged one
+		 * can hide records without any error */
+		rc = RETRO_ECORRUPT;
+		if (why)
+			snprintf(why, whylen,
+				 "the chunks hold %zu action(s) where the imported "
+				 "segments gave %llu: records are missing",
+				 r->nacts, (unsigned long long)listed);
+	}
+	if (!rc)
+		rc = shared_losses(st, r, &cap);
 	if (rc) {
 		retro_recording_free(r);
 		return rc;

@@ -49,7 +49,8 @@ static struct symmod *symmod_get(struct retro_store *st, uint64_t key)
 	memset(m, 0, sizeof *m);
 	if (mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn))
 		return NULL;
-	if (mdb_get(txn, st->modules, &k, &v) || v.mv_size < 1) {
+	if (mdb_get(txn, st->modules, &k, &v) ||
+	    retro_check_record(RT_MODULE, &k, &v)) {
 		mdb_txn_abort(txn);
 		return NULL;
 	}
@@ -109,10 +110,13 @@ int retro_stack_describe(struct retro_store *st, uint64_t key, char *buf,
 		return RETRO_ENOTFOUND;
 	if (mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn))
 		return RETRO_ELMDB;
-	if (mdb_get(txn, st->stacks, &k, &v) || v.mv_size % 24 ||
-	    v.mv_size > sizeof frames) {
+	if (mdb_get(txn, st->stacks, &k, &v)) {
 		mdb_txn_abort(txn);
 		return RETRO_ENOTFOUND;
+	}
+	if (retro_check_record(RT_STACK, &k, &v) || v.mv_size > sizeof frames) {
+		mdb_txn_abort(txn);
+		return RETRO_ECORRUPT;
 	}
 	memcpy(frames, v.mv_data, v.mv_size);
 	nf = v.mv_size / 24;

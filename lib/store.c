@@ -133,6 +133,7 @@ static int env_open(struct retro_store *st, const char *path, int rdonly)
 	if (rc)
 		return retro_mdb_err(rc);
 	mdb_env_set_maxdbs(st->env, 16);
+	mdb_env_set_assert(st->env, retro_guard_assert);
 	mdb_env_set_mapsize(st->env, mapsize);
 	rc = mdb_env_open(st->env, path,
 			  MDB_NOTLS | MDB_NOMETASYNC | (rdonly ? MDB_RDONLY : 0),
@@ -543,13 +544,15 @@ int retro_store_open(const char *path, int flags, struct retro_store **out,
 		free(st);
 		return say(why, whylen, r, "%s: opening LMDB", path);
 	}
+	/* opening the tables already reads pages that may be damaged */
+	retro_guard_map(st);
 	r = dbis_open(st, 0);
 	if (r) {
+		retro_guard_unmap(st);
 		mdb_env_close(st->env);
 		free(st);
 		return say(why, whylen, r, "%s", path);
 	}
-	retro_guard_map(st);
 	*out = st;
 	return 0;
 }

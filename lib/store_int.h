@@ -56,14 +56,28 @@ void retro_store_adopt_spool(const char *dir);
 int retro_import_dirs(struct retro_store *st, const char *extra, uint32_t proc,
 		      int flags, struct retro_import_stats *stats);
 
+/* Records without a content hash of their own are checked against the key
+ * they are stored under: a path's id is the XXH3 of its bytes, a call
+ * site's and a module's key the XXH3 of what identifies them, and exit
+ * statuses, clock anchors and imported segments (their action counts)
+ * carry retro_record_sum of key and value.  Returns 0, or RETRO_ECORRUPT
+ * when the record is malformed or fails its check. */
+enum { RT_PATH, RT_STACK, RT_MODULE, RT_WAIT, RT_CLOCK, RT_SEGMENT };
+int retro_check_record(int table, const MDB_val *k, const MDB_val *v);
+
 /* Registers (unregisters) an open store's memory map with the crash guard
  * (guard.c), so that a fault on it is reported as the store's damage. */
 void retro_guard_map(const struct retro_store *st);
 void retro_guard_unmap(const struct retro_store *st);
+/* liblmdb's assert callback (mdb_env_set_assert): exits 2 naming the
+ * store when the guard is on. */
+void retro_guard_assert(MDB_env *env, const char *what);
 
 /* Imports the records of one spool segment (len bytes at map, header
  * included) into txn: chunks, paths, call sites, modules, blobs, clock
- * anchors.  *nacts receives the number of actions.  Returns 0,
+ * anchors, and the segment's entry in `segments` (keyed by its header's
+ * proc, image, thread and segno).  *nacts receives the number of
+ * actions.  Returns 0,
  * RETRO_ECORRUPT (the segment is malformed: its actions are not put,
  * while paths and blobs put before the damage stay in txn, referenced by
  * nothing), ENOMEM or an LMDB error. */

@@ -65,8 +65,20 @@ static int is_id_arg(const struct retro_action *a, int i)
 	return retro_arg_is_id(a->call, i);
 }
 
+/* A key as hex, at most 16 bytes of it. */
+static const char *keyhex(const MDB_val *k, char *buf)
+{
+	size_t n = k->mv_size < 16 ? k->mv_size : 16;
+
+	for (size_t i = 0; i < n; i++)
+		sprintf(buf + i * 2, "%02x", ((const unsigned char *)k->mv_data)[i]);
+	buf[n * 2] = 0;
+	return buf;
+}
+
 static void check_store(struct retro_store *st, struct report *rp)
 {
+	char hex[33];
 	MDB_txn *txn;
 	MDB_cursor *cur;
 	MDB_val k, v;
@@ -102,18 +114,40 @@ static void check_store(struct retro_store *st, struct report *rp)
 	if (mdb_cursor_open(txn, st->paths, &cur) == 0) {
 		while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
 			npaths++;
-			if (k.mv_size != 8 || v.mv_size == 0 ||
+			if (retro_check_record(RT_PATH, &k, &v) || v.mv_size == 0 ||
 			    memchr(v.mv_data, 0, v.mv_size))
-				problem(rp, "malformed path record");
+				problem(rp, "path record %s fails its check",
+					keyhex(&k, hex));
 		}
+		mdb_cursor_close(cur);
+	}
+	if (mdb_cursor_open(txn, st->modules, &cur) == 0) {
+		while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0)
+			if (retro_check_record(RT_MODULE, &k, &v))
+				problem(rp, "module record %s fails its check",
+					keyhex(&k, hex));
+		mdb_cursor_close(cur);
+	}
+	if (mdb_cursor_open(txn, st->waits, &cur) == 0) {
+		while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0)
+			if (retro_check_record(RT_WAIT, &k, &v))
+				problem(rp, "exit-status record %s fails its check",
+					keyhex(&k, hex));
+		mdb_cursor_close(cur);
+	}
+	if (mdb_cursor_open(txn, st->clock, &cur) == 0) {
+		while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0)
+			if (retro_check_record(RT_CLOCK, &k, &v))
+				problem(rp, "clock record %s fails its check",
+					keyhex(&k, hex));
 		mdb_cursor_close(cur);
 	}
 	if (mdb_cursor_open(txn, st->stacks, &cur) == 0) {
 		while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
 			nstacks++;
-			if (k.mv_size != 8 || v.mv_size % 24 ||
-			    v.mv_size > RETRO_STACK_MAX * 24) {
-				problem(rp, "malformed call-site record");
+			if (retro_check_record(RT_STACK, &k, &v)) {
+				problem(rp, "call-site record %s fails its check",
+					keyhex(&k, hex));
 				continue;
 			}
 			for (size_t i = 0; i < v.mv_size / 24; i++) {
@@ -338,6 +372,8 @@ int cmd_fsck(int argc, char **argv)
 		struct report rp = { fdopen(pfd[1], "w"), 0 };
 		struct retro_store *st;
 		close(pfd[0]);
+		/* the child's death is the verdict: no crash guard here */
+		retro_crash_guard(NULL);
 		rc = retro_store_open(path, RETRO_OPEN_RDONLY, &st, why, sizeof why);
 		if (rc == RETRO_ECORRUPT || rc == RETRO_ELMDB) {
 			fprintf(rp.out, "problem: %s\n", why);

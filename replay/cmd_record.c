@@ -2,6 +2,7 @@
 #include "config.h"
 #include "cmd.h"
 #include "store_int.h"
+#include "hash.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -41,14 +42,18 @@ static void help(FILE *f)
  * own record may end without one (return from main). */
 static void note_status(struct retro_store *st, pid_t pid, int status)
 {
-	unsigned char key[12];
+	unsigned char key[12], val[12];
 	struct timespec ts;
 	MDB_txn *txn;
-	MDB_val k = { 12, key }, v = { 4, &status };
+	MDB_val k = { 12, key }, v = { 12, val };
+	uint64_t sum;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	be32(key, (uint32_t)pid);
 	be64(key + 4, (uint64_t)(ts.tv_sec * 1000000000LL + ts.tv_nsec));
+	memcpy(val, &status, 4);
+	sum = retro_record_sum(key, 12, val, 4);
+	memcpy(val + 4, &sum, 8);
 	if (mdb_txn_begin(st->env, NULL, 0, &txn))
 		return;
 	if (mdb_put(txn, st->waits, &k, &v, 0) || mdb_txn_commit(txn))

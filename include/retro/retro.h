@@ -13,7 +13,7 @@
 #include <sys/types.h>
 #include <retro/calls.h>
 
-#define RETRO_FORMAT_VERSION 1
+#define RETRO_FORMAT_VERSION 2
 
 /* Project error codes, above every errno value. */
 enum {
@@ -153,7 +153,7 @@ int retro_blob_get(struct retro_store *st, const uint64_t hash[2],
 		   void **data, size_t *len);
 
 /* Symbolizes a stack key into "fn (file:line) <- fn ..." in buf.  Returns
- * 0 or RETRO_ENOTFOUND. */
+ * 0, RETRO_ENOTFOUND, or RETRO_ECORRUPT (the record fails its check). */
 int retro_stack_describe(struct retro_store *st, uint64_t key, char *buf,
 			 size_t n);
 
@@ -161,8 +161,9 @@ int retro_stack_describe(struct retro_store *st, uint64_t key, char *buf,
  * SIGBUS on the memory map of an open store, or inside liblmdb, prints
  * "PROG: STORE: the store is corrupt: ..." on standard error and exits 2
  * (LMDB keeps no checksums, and a damaged page can crash liblmdb itself).
- * Any other fault kills the process with its signal as before.  For
- * programs that read stores, not for the shim. */
+ * Any other fault kills the process with its signal as before; a failed
+ * liblmdb assertion is reported the same way.  For programs that read
+ * stores, not for the shim.  prog NULL turns the guard off again. */
 void retro_crash_guard(const char *prog);
 
 /* Closes the object files retro_stack_describe keeps open between calls

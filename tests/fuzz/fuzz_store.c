@@ -8,7 +8,12 @@
  * 4 stacks, 5 modules, 6 segments, 7 clock, 8 waits; 9 is the content of
  * STORE/shared.map) and tag & 16 asks for the record's check value to be
  * made right, so that mutations reach the code behind it: a chunk gets its
- * XXH64 appended, a blob is keyed by the XXH3-128 of its bytes.  The
+ * XXH64 appended, a blob is keyed by the XXH3-128 of its bytes, a path, a
+ * call site and a module by the XXH3 of what identifies them (the key
+ * given is then ignored), an exit status and a clock anchor get their
+ * retro_record_sum appended.  Segment records (table 6) are taken only
+ * with tag & 32; otherwise the harness lists one segment that gave as
+ * many actions as the chunks hold, which readers check.  The
  * records go into an emptied store, then every reader runs over it; cat
  * reads the first path record, at the time the last byte picks (its low
  * two bits); log symbolizes call sites when its bit 2 is set. */
@@ -28,6 +33,52 @@
 static int varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
 {
 	return retro_get_varint(p, end, v);
+}
+
+/* The key a path, call-site or module record is checked against
+ * (retro_check_record). */
+static uint64_t derived_key(int table, const uint8_t *v, size_t n)
+{
+	uint64_t pairs[RETRO_STACK_MAX * 2];
+
+	if (table == 2)
+		return retro_hash64(v, n) | 1;
+	if (table == 4) {
+		n = n / 24 < RETRO_STACK_MAX ? n / 24 : RETRO_STACK_MAX;
+		for (size_t i = 0; i < n; i++)
+			memcpy(&pairs[i * 2], v + i * 24, 16);
+		return retro_hash64(pairs, n * 16) | 1;
+	}
+	if (n >= 1 && v[0] && v[0] <= 20 && 1u + v[0] <= n)
+		return retro_hash64(v + 1, v[0]) | 1;
+	return retro_hash64(v + 1, n ? n - 1 : 0) | 1;
+}
+
+/* One segment record listing the actions the chunks hold. */
+static void list_segment(MDB_txn *txn, struct retro_store *st)
+{
+	unsigned char key[16] = { 0 };
+	uint64_t val[2] = { 0, 0 };
+	MDB_val k, v;
+	MDB_cursor *cur;
+
+	if (mdb_cursor_open(txn, st->chunks, &cur))
+		return;
+	while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
+		struct retro_action *a;
+		size_t n;
+		if (retro_chunk_decode(v.mv_data, v.mv_size, 0, 0, &a, &n) == 0) {
+			val[0] += n;
+			free(a);
+		}
+	}
+	mdb_cursor_close(cur);
+	val[1] = retro_record_sum(key, 16, &val[0], 8);
+	k.mv_size = 16;
+	k.mv_data = key;
+	v.mv_size = 16;
+	v.mv_data = val;
+	mdb_put(txn, st->segments, &k, &v, 0);
 }
 
 static void put_shared(const char *store, const uint8_t *d, size_t n)
@@ -53,6 +104,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	struct retro_store *st = fuzz_store_reset();
 	const char *store = fuzz_store_dir();
 	char *cat_path = NULL;
+	int own_segments = 0;
 	unsigned char *buf = NULL;
 	MDB_dbi dbis[9];
 	MDB_txn *txn;
@@ -92,12 +144,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		/* the format version is the harness's: another is refused */
 		if (table == 0 && klen == 6 && !memcmp(key, "format", 6))
 			continue;
+		if (table == 6 && !(tag & 32))
+			continue;
+		own_segments |= table == 6;
 		k.mv_size = klen;
 		k.mv_data = (void *)key;
 		v.mv_size = vlen;
 		v.mv_data = (void *)val;
-		if ((tag & 16) && table == 1) {
-			uint64_t sum = XXH64(val, vlen, 0);
+		if ((tag & 16) && (table == 1 || table == 6 || table == 7 ||
+				   table == 8)) {
+			uint64_t sum = table == 1 ? XXH64(val, vlen, 0)
+				     : retro_record_sum(key, klen, val, vlen);
 			unsigned char *q = realloc(buf, vlen + 8);
 			if (!q)
 				continue;
@@ -109,6 +166,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		} else if ((tag & 16) && table == 3) {
 			retro_hash128(val, vlen, h);
 			k.mv_size = 16;
+			k.mv_data = h;
+		} else if ((tag & 16) && (table == 2 || table == 4 || table == 5)) {
+			h[0] = derived_key(table, val, vlen);
+			k.mv_size = 8;
 			k.mv_data = h;
 		}
 		if (table == 2 && !cat_path && vlen && !memchr(val, 0, vlen)) {
@@ -122,6 +183,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		mdb_put(txn, dbis[table], &k, &v, 0);
 	}
 	free(buf);
+	if (!own_segments)
+		list_segment(txn, st);
 	if (mdb_txn_commit(txn)) {
 		fprintf(stderr, "fuzz_store: cannot commit\n");
 		abort();

@@ -69,7 +69,14 @@ static int dump(struct retro_store *st, const char *mode, const char *out)
 			} else if (t == 1 && v.mv_size >= 8) {
 				rec(f, 16 | t, k.mv_data, k.mv_size, v.mv_data,
 				    v.mv_size - 8);
-			} else if (t == 3) {
+			} else if (t == 6) {
+				/* fuzz_store lists the segment itself */
+				continue;
+			} else if ((t == 7 || t == 8) && v.mv_size >= 8) {
+				rec(f, 16 | t, k.mv_data, k.mv_size, v.mv_data,
+				    v.mv_size - 8);
+			} else if (t == 2 || t == 3 || t == 4 || t == 5) {
+				/* keys derived from the values */
 				rec(f, 16 | t, "", 0, v.mv_data, v.mv_size);
 			} else {
 				rec(f, t, k.mv_data, k.mv_size, v.mv_data,

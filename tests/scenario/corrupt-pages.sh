@@ -78,7 +78,9 @@ for v in "$WORK"/v/*; do
 		case ${cmd%%:*}:$st in
 		fsck:1) grep -q "PROBLEMS FOUND\|CORRUPT" "$WORK/err" ||
 			fail "$name: verdict: $(cat "$WORK/err")" ;;
-		fsck:0 | *:0 | check:1 | cat:1) ;;
+		fsck:0) ;;
+		fsck:*) fail "$name exited $st: $(cat "$WORK/err")" ;;
+		*:0 | check:1 | cat:1) ;;
 		*:2) grep -qF "$v" "$WORK/err" ||
 			fail "$name: exit 2 without naming the store: $(cat "$WORK/err")" ;;
 		*) fail "$name exited $st: $(cat "$WORK/err")" ;;

@@ -72,6 +72,12 @@ static void *seg_reserve(struct test_seg *s, size_t len, uint16_t type)
 	return h;
 }
 
+/* A path's id, as the shim interns it: the store checks paths by it. */
+uint64_t test_path_id(const char *path)
+{
+	return retro_hash64(path, strlen(path)) | 1;
+}
+
 void seg_add_path(struct test_seg *s, uint64_t id, const char *path)
 {
 	size_t n = strlen(path);
@@ -162,8 +168,8 @@ void seg_write(struct test_seg *s, const char *store, char *path, size_t n)
 
 /* ---- the import of one segment ------------------------------------------- */
 
-#define ID_FILE 0x1001ull
-#define ID_OTHER 0x2003ull
+#define ID_FILE test_path_id("/tmp/x//y/./z")
+#define ID_OTHER test_path_id("/etc/hosts")
 #define TID 3131
 
 struct fixture {
@@ -357,12 +363,95 @@ START_TEST(import_basic)
 					       &txn),
 				 0);
 		ck_assert_int_eq(mdb_get(txn, f.st->clock, &k, &v), 0);
-		ck_assert_uint_eq(v.mv_size, 8);
+		ck_assert_uint_eq(v.mv_size, 16); /* the anchor, its check */
+		ck_assert_int_eq(retro_check_record(RT_CLOCK, &k, &v), 0);
 		memcpy(&real, v.mv_data, 8);
 		mdb_txn_abort(txn);
 		ck_assert_int_eq(real, 1700000000000000900ll);
 	}
 	fx_close(&f);
+}
+END_TEST
+
+/* A path record must hash to its id: a spool record that does not is a
+ * damaged segment, and a stored one that no longer does is reported by
+ * retro_load (naming it) and never shown by retro_path. */
+START_TEST(import_path_checked)
+{
+	struct fixture f;
+	struct retro_import_stats stats;
+	struct retro_recording r;
+	char why[512] = "";
+	uint64_t id = ID_FILE;
+	MDB_val k = { 8, &id }, v = { 5, "/evil" };
+	MDB_txn *txn;
+
+	fx_open(&f);
+	seg_init(&f.s, 7, 0, 1, 0, TID);
+	seg_add_path(&f.s, ID_FILE ^ 2, "/tmp/x//y/./z");
+	seg_write(&f.s, f.store, f.seg, sizeof f.seg);
+	import_ok(f.st, 0, 0, &stats);
+	ck_assert_uint_eq(stats.bad, 1);
+	ck_assert_uint_eq(stats.segments, 0);
+	seg_free(&f.s);
+	unlink(f.seg);
+
+	basic_segment(&f.s, 7);
+	seg_write(&f.s, f.store, f.seg, sizeof f.seg);
+	import_ok(f.st, 0, 0, &stats);
+	ck_assert_uint_eq(stats.segments, 1);
+	load_ok(f.st, &r);
+	retro_recording_free(&r);
+	ck_assert_int_eq(mdb_txn_begin(f.st->env, NULL, 0, &txn), 0);
+	ck_assert_int_eq(mdb_put(txn, f.st->paths, &k, &v, 0), 0);
+	ck_assert_int_eq(mdb_txn_commit(txn), 0);
+	ck_assert_int_eq(retro_load(f.st, &r, why, sizeof why), RETRO_ECORRUPT);
+	ck_assert_msg(strstr(why, "path record") && strstr(why, "fails its check"),
+		      "why: %s", why);
+	ck_assert_ptr_null(retro_path(f.st, ID_FILE));
+	ck_assert_pstr_eq(retro_path(f.st, ID_OTHER), "/etc/hosts");
+	fx_close(&f);
+}
+END_TEST
+
+/* Exit statuses, clock anchors, call sites and modules against their
+ * keys. */
+START_TEST(check_record_kinds)
+{
+	unsigned char wk[12] = { 0, 0, 0, 42, 0, 0, 0, 0, 0, 0, 0, 9 };
+	unsigned char wv[12];
+	uint64_t sum, key, frames[6] = { 0x11, 0x22, 0x33, 0x44, 0x55, 0x66 },
+			   pairs[4] = { 0x11, 0x22, 0x44, 0x55 };
+	unsigned char mod[1 + 3 + 4] = { 3, 'b', 'i', 'd', '/', 'l', 'i', 'b' };
+	int32_t status = 0x100;
+	MDB_val k = { 12, wk }, v = { 12, wv };
+
+	memcpy(wv, &status, 4);
+	sum = retro_record_sum(wk, 12, wv, 4);
+	memcpy(wv + 4, &sum, 8);
+	ck_assert_int_eq(retro_check_record(RT_WAIT, &k, &v), 0);
+	wv[0] ^= 1;
+	ck_assert_int_eq(retro_check_record(RT_WAIT, &k, &v), RETRO_ECORRUPT);
+	v.mv_size = 4;
+	ck_assert_int_eq(retro_check_record(RT_WAIT, &k, &v), RETRO_ECORRUPT);
+
+	key = retro_hash64(pairs, sizeof pairs) | 1;
+	k = (MDB_val){ 8, &key };
+	v = (MDB_val){ 48, frames };
+	ck_assert_int_eq(retro_check_record(RT_STACK, &k, &v), 0);
+	frames[2] ^= 1; /* the raw pc is not part of the key */
+	ck_assert_int_eq(retro_check_record(RT_STACK, &k, &v), 0);
+	frames[4] ^= 1;
+	ck_assert_int_eq(retro_check_record(RT_STACK, &k, &v), RETRO_ECORRUPT);
+
+	key = retro_hash64("bid", 3) | 1;
+	v = (MDB_val){ sizeof mod, mod };
+	ck_assert_int_eq(retro_check_record(RT_MODULE, &k, &v), 0);
+	mod[2] ^= 1;
+	ck_assert_int_eq(retro_check_record(RT_MODULE, &k, &v), RETRO_ECORRUPT);
+	mod[2] ^= 1;
+	mod[0] = 30; /* a build-id longer than any */
+	ck_assert_int_eq(retro_check_record(RT_MODULE, &k, &v), RETRO_ECORRUPT);
 }
 END_TEST
 
@@ -690,8 +779,8 @@ START_TEST(import_two_threads)
 }
 END_TEST
 
-#define ID_SH 0x5001ull
-#define ID_LS 0x5003ull
+#define ID_SH test_path_id("/bin/sh")
+#define ID_LS test_path_id("/bin/ls")
 static const char sh_argv[] = "sh\0-c\0ls"; /* 9 bytes with the NUL */
 static const char ls_argv[] = "ls";          /* 3 bytes with the NUL */
 
@@ -882,8 +971,8 @@ END_TEST
 
 /* ---- the file model ------------------------------------------------------ */
 
-#define ID_F 0x0f0full
-#define ID_G 0x0e0eull
+#define ID_F test_path_id("/w/f")
+#define ID_G test_path_id("/w/g")
 
 /* open("/w/f", O_CREAT) = 3 at 1000, write "abc" at 0 at 2000, pwrite "Z"
  * at 1 at 3000, close at 4000; with rename, /w/f -> /w/g at 5000. */
@@ -1096,7 +1185,7 @@ START_TEST(model_before_first_touch)
 }
 END_TEST
 
-#define ID_LOCK 0x1111ull
+#define ID_LOCK test_path_id("/w/lock")
 
 START_TEST(model_open_creat_existing)
 {
@@ -1289,6 +1378,8 @@ Suite *make_import_suite(void)
 	tc = tcase_create("import");
 	tcase_add_test(tc, import_basic);
 	tcase_add_test(tc, import_blobs);
+	tcase_add_test(tc, import_path_checked);
+	tcase_add_test(tc, check_record_kinds);
 	tcase_add_test(tc, import_twice);
 	tcase_add_test(tc, import_bad_magic_old);
 	tcase_add_test(tc, import_bad_magic_fresh);

@@ -48,6 +48,7 @@ void seg_init(struct test_seg *s, uint32_t proc, uint32_t image,
 void seg_free(struct test_seg *s);
 struct retro_seg_hdr *seg_hdr(struct test_seg *s);
 
+uint64_t test_path_id(const char *path);
 void seg_add_path(struct test_seg *s, uint64_t id, const char *path);
 void seg_add_stack(struct test_seg *s, uint64_t id, const uint64_t *pc,
 		   uint32_t n);
