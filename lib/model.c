@@ -219,13 +219,21 @@ static void version(struct sim *s, struct pathent *pe, const struct retro_action
 		retro_hash128(o->data, o->len, v->hash);
 }
 
+size_t retro_model_max = (size_t)1 << 32;
+
+/* Returns 0, ENOMEM (s->err set), or EFBIG: past retro_model_max, which
+ * the callers show as content not rebuilt. */
 static int obj_reserve(struct sim *s, struct obj *o, size_t len)
 {
 	if (len <= o->cap)
 		return 0;
+	if (len > retro_model_max)
+		return EFBIG;
 	size_t c = o->cap ? o->cap : 256;
 	while (c < len)
 		c *= 2;
+	if (c > retro_model_max)
+		c = len;
 	unsigned char *q = realloc(o->data, c);
 	if (!q) {
 		s->err = ENOMEM;
@@ -247,7 +255,9 @@ static void obj_truncate(struct sim *s, int oi, uint64_t len)
 	if (o->state != RO_FILE && o->state != RO_PARTIAL &&
 	    o->state != RO_UNKNOWN)
 		return;
-	if (obj_reserve(s, o, len))
+	if (obj_reserve(s, o, len) == EFBIG)
+		o->state = RO_PARTIAL;
+	if (len > o->cap)
 		return;
 	if (len > o->len)
 		memset(o->data + o->len, 0, len - o->len);
@@ -286,7 +296,10 @@ static void obj_write(struct sim *s, int oi, const struct retro_action *a,
 		o->state = RO_PARTIAL;
 		return;
 	}
-	if (obj_reserve(s, o, (size_t)off + len) == 0) {
+	rc = obj_reserve(s, o, (size_t)off + len);
+	if (rc == EFBIG)
+		o->state = RO_PARTIAL;
+	if (rc == 0) {
 		if ((size_t)off > o->len)
 			memset(o->data + o->len, 0, (size_t)off - o->len);
 		memcpy(o->data + off, data, len);

@@ -60,6 +60,12 @@ int retro_model_content(struct retro_store *st,
 
 const char *retro_obj_state_name(int state);
 
+/* The model keeps each file's bytes in memory: a file that would grow
+ * past this many bytes (4 GiB) is not rebuilt but shown as partly known,
+ * so that no recording, damaged or crafted, makes a reader allocate
+ * without bound.  Tests may lower it. */
+extern size_t retro_model_max;
+
 /* What an open-like action (open, openat, creat and 64 variants) did:
  * retro_is_open says whether it is one, retro_open_flags gives its flags
  * (creat: O_CREAT|O_WRONLY|O_TRUNC), retro_open_path its path id. */

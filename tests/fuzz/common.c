@@ -3,6 +3,7 @@
 #include "config.h"
 #include "fuzz.h"
 #include "store_int.h"
+#include "model.h"
 #include "../../replay/cmd.h"
 
 #include <fcntl.h>
@@ -40,6 +41,8 @@ const char *fuzz_store_dir(void)
 		abort();
 	}
 	atexit(remove_dir);
+	/* files the model rebuilds stay within libFuzzer's memory limits */
+	retro_model_max = 64 << 20;
 	snprintf(store, sizeof store, "%s/store", dir);
 	/* the spool in the store, a map small enough for any /tmp */
 	setenv("RETRO_SPOOL_BASE", "none", 1);
