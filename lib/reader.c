@@ -128,12 +128,15 @@ int retro_blob_get(struct retro_store *st, const uint64_t hash[2],
 		mdb_txn_abort(txn);
 		return RETRO_ECORRUPT;
 	}
-	*data = malloc(v.mv_size ? v.mv_size : 1);
+	/* a NUL after the bytes: argv and environments are read as strings,
+	 * and a crafted blob need not end in one */
+	*data = malloc(v.mv_size + 1);
 	if (!*data) {
 		mdb_txn_abort(txn);
 		return ENOMEM;
 	}
 	memcpy(*data, v.mv_data, v.mv_size);
+	((char *)*data)[v.mv_size] = 0;
 	*len = v.mv_size;
 	mdb_txn_abort(txn);
 	return 0;

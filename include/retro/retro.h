@@ -147,7 +147,8 @@ void retro_recording_free(struct retro_recording *rec);
 /* The string interned as id, or NULL. */
 const char *retro_path(struct retro_store *st, uint64_t id);
 
-/* Fetches a blob by its hash.  *data is malloc'd.  Returns 0,
+/* Fetches a blob by its hash.  *data is malloc'd, with a NUL after its
+ * *len bytes (so that strings in it end).  Returns 0,
  * RETRO_ENOTFOUND, RETRO_ECORRUPT (the bytes do not match their hash). */
 int retro_blob_get(struct retro_store *st, const uint64_t hash[2],
 		   void **data, size_t *len);
