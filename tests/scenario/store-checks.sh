@@ -16,9 +16,9 @@ pid=$(rr ps --json "$WORK/s" | json_map 'o["pid"]' | head -1)
 damage() {
 	rm -rf "$WORK/$1"
 	cp -r "$WORK/s" "$WORK/$1"
-	python3 - "$WORK/$1/data.mdb" "$1" "$WORK/d" "$pid" <<'PY'
+	python3 - "$WORK/$1/data.mdb" "$1" "$WORK/d" "$pid" "$(cd "$PROGS" && pwd -P)" <<'PY'
 import struct, sys
-path, kind, d, pid = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+path, kind, d, pid, progs = sys.argv[1:4] + [int(sys.argv[4]), sys.argv[5]]
 b = bytearray(open(path, "rb").read())
 n = 0
 if kind == "path":
@@ -37,13 +37,12 @@ elif kind == "status":
         b[i + 8 + 12] ^= 0x01  # the status's low byte
         n = 1
 elif kind == "module":
-    # build-id length 20, the build-id, the path of the program
-    needle = b"/p_files"
+    # a module record: build-id length 20, the build-id, the program's path
+    needle = (progs + "/p_files").encode()
     i = b.find(needle)
     while i >= 0:
-        j = b.rfind(b"\x14", max(0, i - 4096), i)
-        if j >= 0:
-            b[j + 1] ^= 0x01
+        if i >= 21 and b[i - 21] == 20:
+            b[i - 20] ^= 0x01
             n += 1
         i = b.find(needle, i + 1)
 assert n, "nothing to damage for " + kind
