@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 struct symmod {
@@ -38,7 +39,8 @@ static struct symmod *symmod_get(struct retro_store *st, uint64_t key)
 	MDB_val k = { 8, &key }, v;
 	struct symmod *m;
 	unsigned char bid[20];
-	int bidlen = 0;
+	int bidlen = 0, fd;
+	struct stat sb;
 
 	for (int i = 0; i < nsymmods; i++)
 		if (symmods[i].key == key)
@@ -70,7 +72,19 @@ static struct symmod *symmod_get(struct retro_store *st, uint64_t key)
 	m->dwfl = dwfl_begin(&offline_cb);
 	if (!m->dwfl)
 		return m;
-	m->mod = dwfl_report_elf(m->dwfl, m->path, m->path, -1, 0, false);
+	/* The path comes from the store: only a regular file is read (a
+	 * FIFO there would block the reader forever). */
+	fd = open(m->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd >= 0 && (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode))) {
+		close(fd);
+		fd = -1;
+	}
+	if (fd >= 0) {
+		/* on success libdwfl owns fd */
+		m->mod = dwfl_report_elf(m->dwfl, m->path, m->path, fd, 0, false);
+		if (!m->mod)
+			close(fd);
+	}
 	dwfl_report_end(m->dwfl, NULL, NULL);
 	if (m->mod && bidlen) {
 		const unsigned char *b;

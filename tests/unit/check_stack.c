@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <retro/retro.h>
@@ -190,6 +191,30 @@ START_TEST(describe_without_build_id)
 }
 END_TEST
 
+START_TEST(describe_fifo_module)
+{
+	/* A module path that names a FIFO (a crafted store) is not opened
+	 * for reading, which would wait for a writer forever: the frame is
+	 * shown as module+offset. */
+	struct self m;
+	struct retro_store *st;
+	char dir[PATH_MAX], store[PATH_MAX], buf[4096];
+	uint64_t pc = (uint64_t)(uintptr_t)&retro_test_stack_marker + 1;
+	uint64_t key;
+
+	self_get(&m);
+	m.build_id_len = 0;
+	test_tmpdir(dir, sizeof dir);
+	snprintf(m.path, sizeof m.path, "%s/fifo-module", dir);
+	ck_assert_int_eq(mkfifo(m.path, 0600), 0);
+	st = test_store_new(dir, "s", store, sizeof store);
+	key = record_stack(&st, &m, 0, &pc, 1, 1, store);
+	ck_assert_int_eq(retro_stack_describe(st, key, buf, sizeof buf), 0);
+	ck_assert_msg(strncmp(buf, "fifo-module+0x", 14) == 0, "stack: %s", buf);
+	retro_store_close(st);
+}
+END_TEST
+
 START_TEST(describe_build_id_differs)
 {
 	/* The file at the module's path is no longer the one that ran. */
@@ -290,6 +315,7 @@ Suite *make_stack_suite(void)
 	tcase_set_timeout(tc, 15);
 	tcase_add_test(tc, describe_self);
 	tcase_add_test(tc, describe_without_build_id);
+	tcase_add_test(tc, describe_fifo_module);
 	tcase_add_test(tc, describe_build_id_differs);
 	tcase_add_test(tc, key_ignores_load_address);
 	tcase_add_test(tc, describe_small_buffer);
