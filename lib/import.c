@@ -385,8 +385,9 @@ static int import_one(struct retro_store *st, MDB_txn *txn,
 	be32(key + 12, ref->segno);
 	if (mdb_get(txn, st->segments, &k, &v) == 0)
 		return SEG_KNOWN;
-	fd = retro_os_openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW,
-			     0);
+	fd = retro_os_open_file(path);
+	if (fd == -EINVAL)
+		return SEG_BAD; /* not a file: never ours */
 	if (fd < 0)
 		return SEG_SKIP; /* raced with another importer */
 	if (retro_os_fstatat((int)fd, "", &sb, AT_EMPTY_PATH) < 0 ||

@@ -343,6 +343,23 @@ long retro_os_getrandom(void *buf, size_t n, unsigned flags)
 	return (long)done;
 }
 
+long retro_os_open_file(const char *path)
+{
+	struct stat st;
+	long fd, r;
+
+	fd = retro_os.openat(AT_FDCWD, path,
+			     O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0);
+	if (fd < 0)
+		return fd;
+	r = retro_os.fstatat((int)fd, "", &st, AT_EMPTY_PATH);
+	if (r < 0 || !S_ISREG(st.st_mode)) {
+		retro_os.close((int)fd);
+		return r < 0 ? r : -EINVAL;
+	}
+	return fd;
+}
+
 long retro_os_slurp(const char *path, size_t max, void **bufp, size_t *lenp,
 		    size_t *capp)
 {

@@ -81,6 +81,11 @@ int retro_fault_setup(const char *spec);
 /* Restores every entry to the real system call. */
 void retro_os_reset(void);
 
+/* Opens one of a store's own files for reading: O_NOFOLLOW, and without
+ * blocking (a FIFO put in a store's place must not hang a reader).
+ * Returns the fd, -EINVAL when path is not a regular file, or -errno. */
+long retro_os_open_file(const char *path);
+
 /* Reads the whole regular file at path (at most max bytes) into an anonymous
  * mapping of *cap bytes; *len receives the length read.  Returns 0, -EFBIG
  * when the file is larger than max, -EINVAL when it is not a regular file, or

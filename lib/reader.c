@@ -8,6 +8,7 @@
 #include "spool.h"
 #include "os.h"
 #include "pathnorm.h"
+
 #include <fcntl.h>
 
 #include <errno.h>
@@ -517,7 +518,7 @@ static int shared_losses(struct retro_store *st, struct retro_recording *r,
 	if (snprintf(path, sizeof path, "%s/" RETRO_SHARED_NAME, st->path) >=
 	    (int)sizeof path)
 		return 0; /* no store has such a long path */
-	fd = retro_os_openat(AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
+	fd = retro_os_open_file(path); /* not blocking on a FIFO */
 	if (fd < 0)
 		return 0;
 	if (retro_os_pread((int)fd, &h, sizeof h, 0) != (long)sizeof h ||

@@ -87,9 +87,12 @@ static int read_format(const char *path, char *why, size_t whylen)
 
 	if (join(f, sizeof f, path, "FORMAT"))
 		return say(why, whylen, ENAMETOOLONG, "%s", path);
-	fd = retro_os_openat(AT_FDCWD, f, O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0);
+	fd = retro_os_open_file(f);
 	if (fd == -ENOENT)
 		return ENOENT;
+	if (fd == -EINVAL)
+		return say(why, whylen, RETRO_ENOTSTORE,
+			   "%s: FORMAT is not a regular file", path);
 	if (fd < 0)
 		return say(why, whylen, (int)-fd, "%s/FORMAT", path);
 	n = 0;
@@ -317,7 +320,7 @@ int retro_spool_dirs(const char *store, char dirs[2][PATH_MAX])
 		k++;
 	if (join(f, sizeof f, store, "SPOOL"))
 		return k;
-	fd = retro_os_openat(AT_FDCWD, f, O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0);
+	fd = retro_os_open_file(f);
 	if (fd < 0)
 		return k;
 	n = retro_os_read((int)fd, dirs[k], PATH_MAX - 1);
@@ -533,6 +536,16 @@ int retro_store_open(const char *path, int flags, struct retro_store **out,
 				   "%s: no FORMAT file", path);
 		if (r)
 			return r;
+	}
+	/* liblmdb opens data.mdb with a blocking open */
+	{
+		char f[PATH_MAX];
+		struct stat ds;
+		if (join(f, sizeof f, path, "data.mdb") == 0 &&
+		    retro_os.fstatat(AT_FDCWD, f, &ds, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    !S_ISREG(ds.st_mode))
+			return say(why, whylen, RETRO_ENOTSTORE,
+				   "%s: data.mdb is not a regular file", path);
 	}
 	st = calloc(1, sizeof *st);
 	if (!st)

@@ -9,6 +9,7 @@
 #include "hash.h"
 #include "spool.h"
 #include "store_int.h"
+#include "os.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -275,7 +276,7 @@ static void check_spool(const char *store, struct report *rp)
 				de->d_name, dir);
 			continue;
 		}
-		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		fd = (int)retro_os_open_file(path);
 		if (fd < 0 || fstat(fd, &sb) < 0 || sb.st_size < RETRO_SEG_HDR) {
 			problem(rp, "spool segment %s: unreadable or truncated", path);
 			if (fd >= 0)
@@ -302,10 +303,13 @@ static void check_spool(const char *store, struct report *rp)
 		struct retro_loss_rec l;
 		unsigned nloss = 0;
 		FILE *f;
-		f = snprintf(path, sizeof path, "%s/" RETRO_SHARED_NAME,
-			     store) < (int)sizeof path
-			    ? fopen(path, "rbe")
-			    : NULL;
+		long fd = -1;
+		if (snprintf(path, sizeof path, "%s/" RETRO_SHARED_NAME,
+			     store) < (int)sizeof path)
+			fd = retro_os_open_file(path);
+		f = fd >= 0 ? fdopen((int)fd, "rb") : NULL;
+		if (fd >= 0 && !f)
+			close((int)fd);
 		if (f && fread(&h, sizeof h, 1, f) == 1 &&
 		    h.used <= RETRO_SHARED_SIZE) {
 			for (uint64_t o = 0; o + sizeof l <= h.used; o += sizeof l)
