@@ -203,9 +203,11 @@ static int dbis_open(struct retro_store *st, int create)
 		rc = mdb_txn_commit(txn);
 	} else {
 		MDB_val k = { 6, "format" }, v;
+		uint32_t ver;
 		rc = mdb_get(txn, st->meta, &k, &v);
-		if (rc == 0 && (v.mv_size != 4 ||
-				*(uint32_t *)v.mv_data != RETRO_FORMAT_VERSION))
+		if (rc == 0 && v.mv_size == 4)
+			memcpy(&ver, v.mv_data, 4); /* values are 2-aligned */
+		if (rc == 0 && (v.mv_size != 4 || ver != RETRO_FORMAT_VERSION))
 			rc = -1;
 		/* Only a committed transaction keeps its dbi handles open. */
 		if (rc == 0)

@@ -103,12 +103,14 @@ static void check_store(struct retro_store *st, struct report *rp)
 				continue;
 			}
 			retro_hash128(v.mv_data, v.mv_size, h);
-			if (memcmp(h, k.mv_data, 16))
+			if (memcmp(h, k.mv_data, 16)) {
+				uint64_t key[2]; /* LMDB aligns keys to 2 bytes only */
+				memcpy(key, k.mv_data, 16);
 				problem(rp, "blob %016llx%016llx (%zu bytes) does not "
 					    "match its hash",
-					(unsigned long long)((uint64_t *)k.mv_data)[1],
-					(unsigned long long)((uint64_t *)k.mv_data)[0],
-					v.mv_size);
+					(unsigned long long)key[1],
+					(unsigned long long)key[0], v.mv_size);
+			}
 		}
 		mdb_cursor_close(cur);
 	}
