@@ -192,23 +192,20 @@ int retro_check_record(int table, const MDB_val *k, const MDB_val *v)
 /* Every record without a content hash, checked once at load: a damaged
  * one is an error naming it, not a wrong name or status somewhere in the
  * output.  *listed receives the number of actions the imported segments
- * gave, which the chunks must hold. */
-static int check_tables(struct retro_store *st, uint64_t *listed, char *why,
-			size_t whylen)
+ * gave, which the chunks read in the same txn must hold (an import may
+ * commit meanwhile: one snapshot for both). */
+static int check_tables(struct retro_store *st, MDB_txn *txn,
+			uint64_t *listed, char *why, size_t whylen)
 {
 	static const char *what[] = { "path",	     "call-site", "module",
 				      "exit-status", "clock",	  "segment" };
 	MDB_dbi dbis[] = { st->paths, st->stacks, st->modules,
 			   st->waits, st->clock,  st->segments };
-	MDB_txn *txn;
 	MDB_cursor *cur;
 	MDB_val k, v;
-	int rc;
+	int rc = 0;
 
 	*listed = 0;
-	rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
-	if (rc)
-		return retro_mdb_err(rc);
 	for (int t = RT_PATH; t <= RT_SEGMENT; t++) {
 		rc = mdb_cursor_open(txn, dbis[t], &cur);
 		if (rc)
@@ -228,8 +225,7 @@ static int check_tables(struct retro_store *st, uint64_t *listed, char *why,
 				memcpy(&id, k.mv_data, 8);
 				snprintf(why, whylen, "%s record %016llx fails its check",
 					 what[t], (unsigned long long)id);
-			}
-			else if (why && t == RT_WAIT && k.mv_size == 12)
+			} else if (why && t == RT_WAIT && k.mv_size == 12)
 				snprintf(why, whylen, "%s record of pid %u fails its "
 						      "check",
 					 what[t], rd32(k.mv_data));
@@ -244,8 +240,7 @@ static int check_tables(struct retro_store *st, uint64_t *listed, char *why,
 			break;
 		rc = 0;
 	}
-	mdb_txn_abort(txn);
-	return rc == MDB_NOTFOUND ? 0 : retro_mdb_err(rc);
+	return retro_mdb_err(rc);
 }
 
 static int cmp_time(const void *a, const void *b)
@@ -643,13 +638,14 @@ int retro_load(struct retro_store *st, struct retro_recording *r, char *why,
 		free(acts);
 	}
 	mdb_cursor_close(cur);
+	if (rc == MDB_NOTFOUND)
+		rc = check_tables(st, txn, &listed, why, whylen);
 	mdb_txn_abort(txn);
-	if (rc != MDB_NOTFOUND) {
+	if (rc) {
 		retro_recording_free(r);
 		return retro_mdb_err(rc);
 	}
-	rc = check_tables(st, &listed, why, whylen);
-	if (!rc && listed != r->nacts) {
+	if (listed != r->nacts) {
 		/* LMDB keeps no checksums of its own pages: a damaged one
 		 * can hide records without any error */
 		rc = RETRO_ECORRUPT;

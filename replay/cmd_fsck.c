@@ -84,7 +84,7 @@ static void check_store(struct retro_store *st, struct report *rp)
 	MDB_cursor *cur;
 	MDB_val k, v;
 	uint64_t nchunks = 0, nacts = 0, nblobs = 0, blobbytes = 0, npaths = 0,
-		 nstacks = 0, inflight = 0, losses = 0;
+		 nstacks = 0, inflight = 0, losses = 0, listed = 0;
 	int rc;
 
 	rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
@@ -136,6 +136,19 @@ static void check_store(struct retro_store *st, struct report *rp)
 			if (retro_check_record(RT_WAIT, &k, &v))
 				problem(rp, "exit-status record %s fails its check",
 					keyhex(&k, hex));
+		mdb_cursor_close(cur);
+	}
+	if (mdb_cursor_open(txn, st->segments, &cur) == 0) {
+		while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
+			uint64_t n;
+			if (retro_check_record(RT_SEGMENT, &k, &v)) {
+				problem(rp, "segment record %s fails its check",
+					keyhex(&k, hex));
+				continue;
+			}
+			memcpy(&n, v.mv_data, 8);
+			listed += n;
+		}
 		mdb_cursor_close(cur);
 	}
 	if (mdb_cursor_open(txn, st->clock, &cur) == 0) {
@@ -227,6 +240,10 @@ static void check_store(struct retro_store *st, struct report *rp)
 		mdb_cursor_close(cur);
 	}
 	mdb_txn_abort(txn);
+	if (listed != nacts)
+		problem(rp, "the chunks hold %llu action(s) where the imported "
+			    "segments gave %llu: records are missing",
+			(unsigned long long)nacts, (unsigned long long)listed);
 	fprintf(rp->out,
 		"store: %llu action(s) in %llu chunk(s), %llu in flight; %llu "
 		"blob(s), %llu byte(s); %llu path(s); %llu call site(s)",

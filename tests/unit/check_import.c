@@ -414,6 +414,39 @@ START_TEST(import_path_checked)
 }
 END_TEST
 
+/* A chunk gone from the store (a damaged LMDB page can hide records
+ * without any error from liblmdb) is found by the segments' totals. */
+START_TEST(load_finds_missing_chunk)
+{
+	struct fixture f;
+	struct retro_import_stats stats;
+	struct retro_recording r;
+	char why[512] = "";
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_val k, v;
+
+	fx_open(&f);
+	basic_segment(&f.s, 7);
+	seg_write(&f.s, f.store, f.seg, sizeof f.seg);
+	import_ok(f.st, 0, 0, &stats);
+	ck_assert_uint_eq(stats.segments, 1);
+	load_ok(f.st, &r);
+	retro_recording_free(&r);
+	ck_assert_int_eq(mdb_txn_begin(f.st->env, NULL, 0, &txn), 0);
+	ck_assert_int_eq(mdb_cursor_open(txn, f.st->chunks, &cur), 0);
+	ck_assert_int_eq(mdb_cursor_get(cur, &k, &v, MDB_FIRST), 0);
+	ck_assert_int_eq(mdb_cursor_del(cur, 0), 0);
+	mdb_cursor_close(cur);
+	ck_assert_int_eq(mdb_txn_commit(txn), 0);
+	ck_assert_int_eq(retro_load(f.st, &r, why, sizeof why), RETRO_ECORRUPT);
+	ck_assert_msg(strstr(why, "the chunks hold 0 action(s) where the "
+				  "imported segments gave 4"),
+		      "why: %s", why);
+	fx_close(&f);
+}
+END_TEST
+
 /* Exit statuses, clock anchors, call sites and modules against their
  * keys. */
 START_TEST(check_record_kinds)
@@ -1380,6 +1413,7 @@ Suite *make_import_suite(void)
 	tcase_add_test(tc, import_blobs);
 	tcase_add_test(tc, import_path_checked);
 	tcase_add_test(tc, check_record_kinds);
+	tcase_add_test(tc, load_finds_missing_chunk);
 	tcase_add_test(tc, import_twice);
 	tcase_add_test(tc, import_bad_magic_old);
 	tcase_add_test(tc, import_bad_magic_fresh);
