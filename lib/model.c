@@ -225,7 +225,9 @@ size_t retro_model_max = (size_t)1 << 32;
  * the callers show as content not rebuilt. */
 static int obj_reserve(struct sim *s, struct obj *o, size_t len)
 {
-	if (len <= o->cap)
+	/* an empty file gets a buffer too: its bytes are copied with
+	 * memcpy(o->data, ...), which NULL may not be even for 0 bytes */
+	if (len <= o->cap && o->data)
 		return 0;
 	if (len > retro_model_max)
 		return EFBIG;
