@@ -633,7 +633,8 @@ int retro_load(struct retro_store *st, struct retro_recording *r, char *why,
 			r->acts = q;
 			cap = c;
 		}
-		memcpy(r->acts + r->nacts, acts, n * sizeof *acts);
+		if (n) /* an empty chunk, before any action: r->acts is NULL */
+			memcpy(r->acts + r->nacts, acts, n * sizeof *acts);
 		r->nacts += n;
 		free(acts);
 	}
