@@ -381,7 +381,8 @@ static int derive_procs(struct retro_store *st, struct retro_recording *r)
 		case RC_end:
 			p->flags |= RP_ENDED;
 			if ((a->arg[0] >> 32) && !(p->flags & RP_EXITED)) {
-				p->status = W_EXITCODE((int)(uint32_t)a->arg[0], 0);
+				/* the kernel keeps 8 bits of exit's argument */
+				p->status = W_EXITCODE((int)(a->arg[0] & 0xff), 0);
 				p->flags |= RP_EXITED;
 			}
 			break;

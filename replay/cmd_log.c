@@ -388,7 +388,8 @@ static void print_pseudo(FILE *f, struct retro_store *st,
 		break;
 	case RC_end:
 		if (a->arg[0] >> 32) {
-			status_str(W_EXITCODE((int)(uint32_t)a->arg[0], 0), s,
+			/* the kernel keeps 8 bits of exit's argument */
+			status_str(W_EXITCODE((int)(a->arg[0] & 0xff), 0), s,
 				   sizeof s);
 			fprintf(f, "+++ end (%s)", s);
 		} else {
