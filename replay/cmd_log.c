@@ -197,13 +197,16 @@ static void print_arg(FILE *f, struct retro_store *st,
 			void *d;
 			size_t n;
 			if (kind == K_STATOUT &&
-			    retro_blob_get(st, a->hash, &d, &n) == 0 &&
-			    n == sizeof(struct stat)) {
+			    retro_blob_get(st, a->hash, &d, &n) == 0) {
 				const struct stat *sb = d;
-				fprintf(f, "{mode=0%o, size=%lld}", sb->st_mode,
-					(long long)sb->st_size);
+				int whole = n == sizeof(struct stat);
+				if (whole)
+					fprintf(f, "{mode=0%o, size=%lld}",
+						sb->st_mode, (long long)sb->st_size);
+				/* a blob of another size (crafted) was leaked */
 				free(d);
-				break;
+				if (whole)
+					break;
 			}
 		}
 		fputs("{...}", f);
