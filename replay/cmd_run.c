@@ -2116,8 +2116,10 @@ static char **make_env(struct drv *d, const struct retro_action *img,
 		if (((char *)data)[i] == 0)
 			n++;
 	env = calloc(n + 8, sizeof *env);
-	if (!env)
+	if (!env) {
+		free(data);
 		return NULL;
+	}
 	n = 0;
 	for (size_t i = 0; i < len;) {
 		char *s = (char *)data + i;
