@@ -348,11 +348,11 @@ long retro_os_open_file(const char *path)
 	struct stat st;
 	long fd, r;
 
-	fd = retro_os.openat(AT_FDCWD, path,
+	fd = retro_os_openat(AT_FDCWD, path,
 			     O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0);
 	if (fd < 0)
 		return fd;
-	r = retro_os.fstatat((int)fd, "", &st, AT_EMPTY_PATH);
+	r = retro_os_fstatat((int)fd, "", &st, AT_EMPTY_PATH);
 	if (r < 0 || !S_ISREG(st.st_mode)) {
 		retro_os.close((int)fd);
 		return r < 0 ? r : -EINVAL;
