@@ -1323,8 +1323,8 @@ END_TEST
 
 /* ---- happens-before through an fcntl lock ------------------------------- */
 
-#define ID_L 0x0a0aull
-#define ID_C 0x0c0cull
+#define ID_L test_path_id("/w/L")
+#define ID_C test_path_id("/w/C")
 
 /* Process 1 takes the lock on /w/L, writes /w/C, and unlocks from 3000
  * to 4000.  Process 2 waited for the lock from 1500, its wait returning
