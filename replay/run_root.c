@@ -276,7 +276,8 @@ int root_enter(struct root *rt)
 		snprintf(upper, sizeof upper, "%s%s", rt->root, rt->dirs[i]);
 		snprintf(work, sizeof work, "%s/.retro/work/%zu", rt->root, i);
 		if ((r = root_mkdirs(upper, 0755)) || (r = root_mkdirs(work, 0700))) {
-			snprintf(rt->why, sizeof rt->why, "%s: %s", upper,
+			/* a path too long for why is cut: it is a message */
+			snprintf(rt->why, sizeof rt->why, "%.2048s: %s", upper,
 				 strerror(r));
 			return r;
 		}
@@ -284,8 +285,9 @@ int root_enter(struct root *rt)
 			 rt->dirs[i], upper, work, userns ? ",userxattr" : "");
 		if (mount("overlay", rt->dirs[i], "overlay", 0, opt) < 0) {
 			snprintf(rt->why, sizeof rt->why,
-				 "cannot mount an overlay on %s (upper layer "
-				 "%s): %s", rt->dirs[i], upper, strerror(errno));
+				 "cannot mount an overlay on %.1024s (upper "
+				 "layer %.1024s): %s", rt->dirs[i], upper,
+				 strerror(errno));
 			return errno;
 		}
 	}
