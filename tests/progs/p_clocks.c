@@ -40,6 +40,9 @@ int main(void)
 		x++;
 	printf("cpu: %s, monotonic moved %s\n",
 	       ms(CLOCK_THREAD_CPUTIME_ID) - c0 >= 50 ? "real" : "wrong",
-	       ms(CLOCK_MONOTONIC) - m0 >= 50 ? "yes" : "no");
+	       /* by about as much: the kernel accounts CPU time and
+		* reads the monotonic clock apart, and a loop that stops
+		* at 50 ms of CPU can see 49.9 ms pass */
+	       ms(CLOCK_MONOTONIC) - m0 >= 40 ? "yes" : "no");
 	return 0;
 }
