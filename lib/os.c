@@ -136,144 +136,85 @@ struct retro_os retro_os = REAL_OS;
 
 void retro_os_reset(void) { retro_os = real_os; }
 
+/* A call of the table, repeated while a signal interrupts it: lib/ is
+ * not the program, and its own calls are never cut short. */
+#define RETRY(call)                                                    \
+	({                                                             \
+		long r_;                                               \
+		do                                                     \
+			r_ = (call);                                   \
+		while (r_ == -EINTR);                                  \
+		r_;                                                    \
+	})
+
 long retro_os_openat(int dfd, const char *path, int flags, int mode)
 {
-	long r;
-
-	do
-		r = retro_os.openat(dfd, path, flags, mode);
-	while (r == -EINTR);
-	return r;
+	return RETRY(retro_os.openat(dfd, path, flags, mode));
 }
 
 long retro_os_fallocate(int fd, int mode, off_t off, off_t len)
 {
-	long r;
-
-	do
-		r = retro_os.fallocate(fd, mode, off, len);
-	while (r == -EINTR);
-	return r;
+	return RETRY(retro_os.fallocate(fd, mode, off, len));
 }
 
 long retro_os_ftruncate(int fd, off_t len)
 {
-	long r;
-
-	do
-		r = retro_os.ftruncate(fd, len);
-	while (r == -EINTR);
-	return r;
+	return RETRY(retro_os.ftruncate(fd, len));
 }
 
 long retro_os_mkdirat(int dfd, const char *path, int mode)
 {
-	long r;
-
-	do
-		r = retro_os.mkdirat(dfd, path, mode);
-	while (r == -EINTR);
-	return r;
+	return RETRY(retro_os.mkdirat(dfd, path, mode));
 }
 
 long retro_os_renameat(int odfd, const char *old, int ndfd, const char *new)
 {
-	long r;
-
-	do
-		r = retro_os.renameat(odfd, old, ndfd, new);
-	while (r == -EINTR);
-	return r;
+	return RETRY(retro_os.renameat(odfd, old, ndfd, new));
 }
 
 long retro_os_unlinkat(int dfd, const char *path, int flags)
 {
-	long r;
-
-	do
-		r = retro_os.unlinkat(dfd, path, flags);
-	while (r == -EINTR);
-	return r;
+	return RETRY(retro_os.unlinkat(dfd, path, flags));
 }
 
 long retro_os_fstatat(int dfd, const char *path, struct stat *st, int flags)
 {
-	long r;
-
-	do
-		r = retro_os.fstatat(dfd, path, st, flags);
-	while (r == -EINTR);
-	return r;
+	return RETRY(retro_os.fstatat(dfd, path, st, flags));
 }
 
 long retro_os_readlinkat(int dfd, const char *path, char *buf, size_t n)
 {
-	long r;
-
-	do
-		r = retro_os.readlinkat(dfd, path, buf, n);
-	while (r == -EINTR);
-	return r;
+	return RETRY(retro_os.readlinkat(dfd, path, buf, n));
 }
 
 long retro_os_getdents64(int fd, void *buf, size_t n)
 {
-	long r;
-
-	do
-		r = retro_os.getdents64(fd, buf, n);
-	while (r == -EINTR);
-	return r;
+	return RETRY(retro_os.getdents64(fd, buf, n));
 }
 
 long retro_os_fchmod(int fd, int mode)
 {
-	long r;
-
-	do
-		r = retro_os.fchmod(fd, mode);
-	while (r == -EINTR);
-	return r;
+	return RETRY(retro_os.fchmod(fd, mode));
 }
 
 long retro_os_fcntl(int fd, int cmd, long arg)
 {
-	long r;
-
-	do
-		r = retro_os.fcntl(fd, cmd, arg);
-	while (r == -EINTR);
-	return r;
+	return RETRY(retro_os.fcntl(fd, cmd, arg));
 }
 
 long retro_os_flock(int fd, int op)
 {
-	long r;
-
-	do
-		r = retro_os.flock(fd, op);
-	while (r == -EINTR);
-	return r;
+	return RETRY(retro_os.flock(fd, op));
 }
 
 long retro_os_fchmodat(int dfd, const char *path, int mode)
 {
-	long r;
-
-	do
-		r = retro_os.fchmodat(dfd, path, mode);
-	while (r == -EINTR);
-	return r;
+	return RETRY(retro_os.fchmodat(dfd, path, mode));
 }
 
 long retro_os_utimensat(int dfd, const char *path, const void *ts, int flags)
 {
-	long r;
-
-	do
-		r = retro_os.utimensat(dfd, path, ts, flags);
-	while (r == -EINTR);
-	return r;
+	return RETRY(retro_os.utimensat(dfd, path, ts, flags));
 }
 
 long retro_os_read(int fd, void *buf, size_t n)
