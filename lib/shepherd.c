@@ -135,9 +135,18 @@ static int exchange(struct retro_sh_msg *m)
 			long p = retro_sys6(SYS_mmap, 0, RETRO_SH_FEED_MAX,
 					    PROT_READ | PROT_WRITE,
 					    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-			if (p < 0 && p > -4096)
-				return -1;
-			feed = (unsigned char *)p;
+			if (p >= 0 || p <= -4096)
+				feed = (unsigned char *)p;
+		}
+		if (!feed) {
+			/* no room for the bytes: the packet is read all the
+			 * same (the next answer follows it), and the call
+			 * goes unfed */
+			unsigned char skip;
+			do
+				n = retro_sys3(SYS_read, conn, &skip, 1);
+			while (n == -EINTR);
+			return n < 0 ? -1 : 0;
 		}
 		do
 			n = retro_sys3(SYS_read, conn, feed, RETRO_SH_FEED_MAX);
