@@ -1427,11 +1427,14 @@ static int64_t follow(struct drv *d, struct conn *c,
 			d->lives[c->pi].since = exp->start;
 		return v;
 	}
-	/* a live getrandom that is not the one expected is an extra one: it
-	 * does not re-align the thread (mkstemp and mkdtemp call getrandom
-	 * only when their first, clock-drawn value was unfair: matching such
-	 * a call further on would take the next name's recorded bytes) */
-	if (m->call == RC_getrandom)
+	/* a live call that would be fed recorded input (getrandom, a read of
+	 * /dev/urandom, a terminal or a socket: none of them in the root) and
+	 * is not the one expected is an extra one: it does not re-align the
+	 * thread, since matching it further on would hand it a later call's
+	 * recorded bytes (mkstemp and mkdtemp call getrandom only when their
+	 * first, clock-drawn value was unfair) */
+	if ((m->call == RC_getrandom || m->call == RC_read) &&
+	    !live_relevant(d, m))
 		return v;
 	/* re-align where the calls line up again */
 	for (size_t k = c->cur + 1; t && k < t->n && k < c->cur + 64; k++) {
