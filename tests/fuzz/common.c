@@ -62,9 +62,22 @@ const char *fuzz_store_dir(void)
 	return store;
 }
 
+void fuzz_tables(const struct retro_store *st, MDB_dbi dbis[FUZZ_NTABLES])
+{
+	dbis[0] = st->meta;
+	dbis[1] = st->chunks;
+	dbis[2] = st->paths;
+	dbis[3] = st->blobs;
+	dbis[4] = st->stacks;
+	dbis[5] = st->modules;
+	dbis[6] = st->segments;
+	dbis[7] = st->clock;
+	dbis[8] = st->waits;
+}
+
 struct retro_store *fuzz_store_reset(void)
 {
-	MDB_dbi dbis[9];
+	MDB_dbi dbis[FUZZ_NTABLES];
 	struct retro_store *st;
 	MDB_txn *txn;
 	MDB_val k = { 6, "format" }, v;
@@ -77,17 +90,9 @@ struct retro_store *fuzz_store_reset(void)
 		fprintf(stderr, "fuzz: %s\n", why);
 		abort();
 	}
-	dbis[0] = st->meta;
-	dbis[1] = st->chunks;
-	dbis[2] = st->paths;
-	dbis[3] = st->blobs;
-	dbis[4] = st->stacks;
-	dbis[5] = st->modules;
-	dbis[6] = st->segments;
-	dbis[7] = st->clock;
-	dbis[8] = st->waits;
+	fuzz_tables(st, dbis);
 	rc = mdb_txn_begin(st->env, NULL, 0, &txn);
-	for (int i = 0; !rc && i < 9; i++)
+	for (int i = 0; !rc && i < FUZZ_NTABLES; i++)
 		rc = mdb_drop(txn, dbis[i], 0);
 	v.mv_size = sizeof ver;
 	v.mv_data = &ver;

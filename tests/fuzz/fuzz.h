@@ -7,6 +7,7 @@
 #define RETRO_FUZZ_H
 
 #include <stddef.h>
+#include <lmdb.h>
 #include <stdint.h>
 #include <retro/retro.h>
 
@@ -16,6 +17,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len);
  * exit), whose spool is STORE/spool.  Aborts on failure: the target cannot
  * run without one. */
 const char *fuzz_store_dir(void);
+
+/* The store's nine tables, in the order the store fuzz target's input
+ * numbers them (meta, chunks, paths, blobs, stacks, modules, segments,
+ * clock, waits). */
+#define FUZZ_NTABLES 9
+void fuzz_tables(const struct retro_store *st, MDB_dbi dbis[FUZZ_NTABLES]);
 
 /* Opens the store read-write and empties every table of it, so that each
  * input starts from nothing.  Aborts on failure. */

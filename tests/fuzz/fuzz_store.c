@@ -106,18 +106,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	char *cat_path = NULL;
 	int own_segments = 0;
 	unsigned char *buf = NULL;
-	MDB_dbi dbis[9];
+	MDB_dbi dbis[FUZZ_NTABLES];
 	MDB_txn *txn;
 
-	dbis[0] = st->meta;
-	dbis[1] = st->chunks;
-	dbis[2] = st->paths;
-	dbis[3] = st->blobs;
-	dbis[4] = st->stacks;
-	dbis[5] = st->modules;
-	dbis[6] = st->segments;
-	dbis[7] = st->clock;
-	dbis[8] = st->waits;
+	fuzz_tables(st, dbis);
 	put_shared(store, (const uint8_t *)"", 0);
 	if (mdb_txn_begin(st->env, NULL, 0, &txn)) {
 		fprintf(stderr, "fuzz_store: cannot begin a transaction\n");
@@ -135,11 +127,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		key = p;
 		val = p + klen;
 		p += klen + vlen;
-		if (table == 9) {
+		if (table == FUZZ_NTABLES) {
 			put_shared(store, val, vlen);
 			continue;
 		}
-		if (table > 9)
+		if (table > FUZZ_NTABLES)
 			continue;
 		/* the format version is the harness's: another is refused */
 		if (table == 0 && klen == 6 && !memcmp(key, "format", 6))
