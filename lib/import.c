@@ -31,6 +31,7 @@ uint32_t retro_import_self_image = UINT32_MAX;
 struct segref {
 	char name[64];
 	int dir;
+	int sealed; /* its writer said so: no one writes it again */
 	uint32_t proc, image, thread, segno;
 };
 
@@ -366,7 +367,7 @@ static int put_chunks(struct seginfo *si)
 enum { SEG_DONE, SEG_SKIP, SEG_BAD, SEG_KNOWN };
 
 static int import_one(struct retro_store *st, MDB_txn *txn,
-		      const char *path, const struct segref *ref, int flags,
+		      const char *path, struct segref *ref, int flags,
 		      struct retro_import_stats *stats, int *rcp)
 {
 	const struct retro_seg_hdr *hdr;
@@ -416,6 +417,9 @@ static int import_one(struct retro_store *st, MDB_txn *txn,
 		verdict = SEG_SKIP;
 		goto out_unmap;
 	}
+	ref->sealed = __atomic_load_n(&hdr->sealed, __ATOMIC_ACQUIRE) != 0;
+	if (hdr->flags & SEG_REUSED)
+		stats->reused++;
 	rc = retro_import_records(st, txn, map, (size_t)sb.st_size, stats,
 				  &count);
 	if (rc == RETRO_ECORRUPT) {
@@ -426,6 +430,64 @@ static int import_one(struct retro_store *st, MDB_txn *txn,
 out_unmap:
 	retro_os.munmap(map, (size_t)sb.st_size);
 	return verdict;
+}
+
+/* ---- the pool (spool.h) ---------------------------------------------------- */
+
+/* A pool file found in the spool: kept, and counted in *bytes, while the
+ * import keeps a pool and the file is young; else removed. */
+static void pool_scan(const char *dir, const char *name, int flags,
+		      uint64_t *bytes)
+{
+	char path[PATH_MAX];
+	struct stat sb;
+
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	if (retro_os_fstatat(AT_FDCWD, path, &sb, AT_SYMLINK_NOFOLLOW) < 0)
+		return; /* a recording thread took it meanwhile */
+	if ((flags & RETRO_IMPORT_POOL) && S_ISREG(sb.st_mode) &&
+	    time(NULL) - sb.st_mtime <= RETRO_POOL_AGE) {
+		*bytes += (uint64_t)sb.st_size;
+		return;
+	}
+	retro_os_unlinkat(AT_FDCWD, path, 0);
+}
+
+/* Makes the imported segment at dir/name a pool file: zeroed (so that it
+ * reads as a new one), its mtime now, renamed free-NAME.  Returns 0, or -1
+ * when it cannot, and then the caller removes it. */
+static int pool_put(const char *dir, const char *name, uint64_t *bytes)
+{
+	char path[PATH_MAX], to[PATH_MAX];
+	struct stat sb;
+	long fd, m;
+	int r = -1;
+
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	if ((size_t)snprintf(to, sizeof to, "%s/" RETRO_POOL_PREFIX "%s", dir,
+			     name) >= sizeof to)
+		return -1;
+	fd = retro_os_openat(AT_FDCWD, path, O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (retro_os_fstatat((int)fd, "", &sb, AT_EMPTY_PATH) < 0 ||
+	    !S_ISREG(sb.st_mode) || sb.st_size < (off_t)RETRO_SEG_HDR ||
+	    *bytes + (uint64_t)sb.st_size > RETRO_POOL_MAX)
+		goto out;
+	m = retro_os.mmap(NULL, (size_t)sb.st_size, PROT_READ | PROT_WRITE,
+			  MAP_SHARED, (int)fd, 0);
+	if (m < 0)
+		goto out;
+	memset((void *)m, 0, (size_t)sb.st_size);
+	retro_os.munmap((void *)m, (size_t)sb.st_size);
+	if (retro_os_utimensat((int)fd, NULL, NULL, 0) < 0 ||
+	    retro_os_renameat(AT_FDCWD, path, AT_FDCWD, to) < 0)
+		goto out;
+	*bytes += (uint64_t)sb.st_size;
+	r = 0;
+out:
+	retro_os.close((int)fd);
+	return r;
 }
 
 /* A segment its process was still making (NAME.new, see segment_open)
@@ -497,6 +559,7 @@ int retro_import_dirs(struct retro_store *st, const char *extra, uint32_t proc,
 	struct retro_import_stats dummy;
 	char dirs[3][PATH_MAX], path[PATH_MAX];
 	struct segref *refs = NULL;
+	uint64_t pooled[3] = { 0, 0, 0 };
 	size_t n = 0, cap = 0;
 	int ndirs, rc = 0;
 
@@ -530,6 +593,11 @@ int retro_import_dirs(struct retro_store *st, const char *extra, uint32_t proc,
 			char tail;
 			memcpy(&reclen, dbuf + o + 16, sizeof reclen);
 			o += reclen;
+			if (strncmp(name, RETRO_POOL_PREFIX,
+				    sizeof RETRO_POOL_PREFIX - 1) == 0) {
+				pool_scan(dirs[k], name, flags, &pooled[k]);
+				continue;
+			}
 			if (sscanf(name, "exec-%d%c", &pid, &tail) == 1 &&
 			    pid > 0 && retro_os.kill(pid, 0) == -ESRCH) {
 				/* an exec handoff whose process is gone */
@@ -549,6 +617,7 @@ int retro_import_dirs(struct retro_store *st, const char *extra, uint32_t proc,
 				continue;
 			strcpy(r.name, name);
 			r.dir = k;
+			r.sealed = 0;
 			if (n == cap) {
 				size_t c = cap ? cap * 2 : 64;
 				struct segref *q = realloc(refs, c * sizeof *q);
@@ -615,6 +684,16 @@ int retro_import_dirs(struct retro_store *st, const char *extra, uint32_t proc,
 		for (size_t k = i; k < j; k++) {
 			if (!done[k])
 				continue;
+			/* Only a segment its writer sealed is safe to hand
+			 * to another: no one maps it for writing any more. */
+			if ((flags & RETRO_IMPORT_POOL) &&
+			    !(flags & RETRO_IMPORT_LIVE) && refs[k].sealed &&
+			    refs[k].dir > 0 &&
+			    pool_put(dirs[refs[k].dir], refs[k].name,
+				     &pooled[refs[k].dir]) == 0) {
+				stats->pooled++;
+				continue;
+			}
 			snprintf(path, sizeof path, "%s/%s", dirs[refs[k].dir],
 				 refs[k].name);
 			retro_os_unlinkat(AT_FDCWD, path, 0);

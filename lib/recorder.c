@@ -435,6 +435,36 @@ static long spool_create(const char *path, int flags)
 	return fd;
 }
 
+/* Takes a pool file (spool.h) as tmp: the first free-* of the spool that
+ * no other thread renamed first.  Returns its descriptor, or -1. */
+static long pool_claim(const char *tmp)
+{
+	char buf[2048];
+	long d, got, fd = -1;
+
+	d = retro_os_openat(AT_FDCWD, P.spool, O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+			    0);
+	if (d < 0)
+		return -1;
+	got = retro_os_getdents64((int)d, buf, sizeof buf);
+	for (long o = 0; fd < 0 && o < got;) {
+		/* struct linux_dirent64: ino, off, reclen, type, name */
+		unsigned short reclen;
+		const char *name = buf + o + 19;
+		memcpy(&reclen, buf + o + 16, sizeof reclen);
+		o += reclen;
+		if (strncmp(name, RETRO_POOL_PREFIX, sizeof RETRO_POOL_PREFIX - 1) ||
+		    retro_os_renameat((int)d, name, AT_FDCWD, tmp) < 0)
+			continue;
+		fd = retro_os_openat(AT_FDCWD, tmp,
+				     O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0);
+		if (fd < 0)
+			retro_os_unlinkat(AT_FDCWD, tmp, 0);
+	}
+	retro_os.close((int)d);
+	return fd;
+}
+
 /* A segment is made under a temporary name (NAME.new) and renamed to
  * NAME once its header is complete, so that an importer never finds a
  * segment without one: a process killed while making its segment (between
@@ -446,6 +476,7 @@ static int segment_open(struct retro_thread *t, size_t need)
 	size_t size = P.segsize, n;
 	struct retro_seg_hdr *sh;
 	long fd, r;
+	int reused = 0;
 
 	/* small first, doubling (spool.h), unless RETRO_SPOOL_SIZE set one */
 	if (!P.segfixed && t->segno < 16 &&
@@ -463,7 +494,18 @@ static int segment_open(struct retro_thread *t, size_t need)
 	n = strlen(path);
 	memcpy(tmp, path, n);
 	memcpy(tmp + n, RETRO_SEG_NEW, sizeof RETRO_SEG_NEW);
-	fd = spool_create(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC);
+	fd = pool_claim(tmp);
+	if (fd >= 0) {
+		/* zeroed by the importer: as good as a new one, and maybe
+		 * bigger */
+		struct stat st;
+		reused = 1;
+		if (retro_os_fstatat((int)fd, "", &st, AT_EMPTY_PATH) == 0 &&
+		    (size_t)st.st_size > size)
+			size = (size_t)st.st_size;
+	} else {
+		fd = spool_create(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC);
+	}
 	if (fd < 0)
 		return (int)-fd;
 	/* Reserve the blocks now: a sparse file that meets a full disk would
@@ -492,6 +534,7 @@ static int segment_open(struct retro_thread *t, size_t need)
 	sh->pid = P.pid;
 	sh->tid = t->tid;
 	sh->starttime = P.starttime;
+	sh->flags = reused ? SEG_REUSED : 0;
 	memcpy(sh->boot_id, P.boot_id, 16);
 	__atomic_thread_fence(__ATOMIC_RELEASE);
 	memcpy(sh->magic, RETRO_SPOOL_MAGIC, 8);

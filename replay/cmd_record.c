@@ -18,7 +18,7 @@
 static void help(FILE *f)
 {
 	fprintf(f,
-		"usage: retro-replay record [-o STORE] [-q] [--no-trap] [--] COMMAND [ARGS...]\n\n"
+		"usage: retro-replay record [-o STORE] [-q] [--no-trap] [--stats] [--] COMMAND [ARGS...]\n\n"
 		"Runs COMMAND with libretro.so preloaded, so that it and every "
 		"process it starts\nrecord into STORE (default: $RETRO_STORE, else "
 		"$XDG_DATA_HOME/retro/store,\nelse ~/.local/share/retro/store).  "
@@ -32,6 +32,9 @@ static void help(FILE *f)
 		"                      Syscall User Dispatch: the default (RETRO_TRAP=1)\n"
 		"      --no-trap       record calls through libc's symbols only\n"
 		"                      (RETRO_TRAP=0)\n"
+		"      --stats         at the end, say how much the spool imported:\n"
+		"                      segments, actions, and segments made from the\n"
+		"                      pages of imported ones\n"
 		"  -h, --help          show this help\n\n"
 		"Environment passed to the recorded processes: RETRO_TIME_READS=1 "
 		"records every\nclock read; RETRO_FOLLOW=0 stops recording at an "
@@ -60,10 +63,14 @@ static void note_status(struct retro_store *st, pid_t pid, int status)
 		mdb_txn_abort(txn);
 }
 
-/* Waits for the command.  Meanwhile, every second, imports the segments
- * its threads have sealed: a long recording then keeps only its newest
- * segments in the spool (which lives in shared memory).  SIGCHLD is
+/* Waits for the command.  Meanwhile, every IMPORT_TICK_MS, imports the
+ * segments its threads have sealed: a long recording then keeps only its
+ * newest segments in the spool (which lives in shared memory), and the
+ * imported ones become the pool that the threads' next segments are made
+ * from (spool.h).  A busy thread fills a 4 MiB segment in about 15 ms, so
+ * the tick is short enough for the pool to keep up with one.  SIGCHLD is
  * taken with sigtimedwait, so the command's end is seen at once. */
+#define IMPORT_TICK_MS 100
 /* The store being recorded into: which directory it was, and its spool,
  * so that a store deleted during the recording is noticed and made again
  * around the segments the recorded processes still write. */
@@ -92,7 +99,7 @@ static void store_identify(const char *store)
  * deleted (or another made in its place), says so once and makes it
  * again first. */
 static int import_now(struct retro_store **stp, const char *store,
-		      struct retro_import_stats *s)
+		      int flags, struct retro_import_stats *s)
 {
 	char f[PATH_MAX], why[PATH_MAX + 256];
 	struct stat st;
@@ -117,7 +124,8 @@ static int import_now(struct retro_store **stp, const char *store,
 		}
 		store_identify(store);
 	}
-	return retro_import_dirs(*stp, cur.spool[0] ? cur.spool : NULL, 0, 0, s);
+	return retro_import_dirs(*stp, cur.spool[0] ? cur.spool : NULL, 0, flags,
+				 s);
 }
 
 static void add_stats(struct retro_import_stats *sum,
@@ -125,13 +133,17 @@ static void add_stats(struct retro_import_stats *sum,
 {
 	sum->losses += s->losses;
 	sum->setid += s->setid;
+	sum->segments += s->segments;
+	sum->actions += s->actions;
+	sum->reused += s->reused;
+	sum->pooled += s->pooled;
 }
 
 static int wait_importing(struct retro_store **st, const char *store,
 			  pid_t pid, int *status, struct retro_import_stats *sum)
 {
 	struct retro_import_stats s;
-	struct timespec tick = { 1, 0 };
+	struct timespec tick = { 0, IMPORT_TICK_MS * 1000000L };
 	sigset_t chld, old;
 	int rc = 0;
 
@@ -149,7 +161,7 @@ static int wait_importing(struct retro_store **st, const char *store,
 		}
 		if (w == 0 && sigtimedwait(&chld, NULL, &tick) < 0 &&
 		    errno == EAGAIN) {
-			if (import_now(st, store, &s) == 0)
+			if (import_now(st, store, RETRO_IMPORT_POOL, &s) == 0)
 				add_stats(sum, &s);
 		}
 	}
@@ -197,6 +209,7 @@ int cmd_record(int argc, char **argv)
 		{ "quiet", no_argument, 0, 'q' },
 		{ "trap", no_argument, 0, 't' },
 		{ "no-trap", no_argument, 0, 'T' },
+		{ "stats", no_argument, 0, 'S' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0 },
 	};
@@ -206,7 +219,7 @@ int cmd_record(int argc, char **argv)
 	struct retro_store *st;
 	struct retro_import_stats stats, sum;
 	struct sigaction ign = { .sa_handler = SIG_IGN }, oint, oquit;
-	int quiet = 0, trap = 0, c, status, r;
+	int quiet = 0, trap = 0, want_stats = 0, c, status, r;
 	pid_t pid;
 
 	while ((c = getopt_long(argc, argv, "+o:qth", opts, NULL)) != -1) {
@@ -222,6 +235,9 @@ int cmd_record(int argc, char **argv)
 			break;
 		case 'T':
 			trap = -1;
+			break;
+		case 'S':
+			want_stats = 1;
 			break;
 		case 'h':
 			help(stdout);
@@ -293,7 +309,7 @@ int cmd_record(int argc, char **argv)
 	if (wait_importing(&st, store, pid, &status, &sum))
 		return EX_USAGE;
 	memset(&stats, 0, sizeof stats);
-	r = import_now(&st, store, &stats);
+	r = import_now(&st, store, 0, &stats); /* and the pool goes */
 	if (!st)
 		return EX_USAGE;
 	note_status(st, pid, status);
@@ -312,6 +328,12 @@ int cmd_record(int argc, char **argv)
 		fprintf(stderr, "retro: warning: some calls were not recorded "
 				"(the spool could not grow); 'retro-replay log %s' "
 				"shows where\n", store);
+	if (want_stats)
+		fprintf(stderr, "retro: imported %u segment(s) holding %llu "
+				"action(s); %u made from the pages of imported "
+				"ones, %u kept for that\n",
+			sum.segments, (unsigned long long)sum.actions,
+			sum.reused, sum.pooled);
 	if (!quiet) {
 		char s[64];
 		status_str(status, s, sizeof s);

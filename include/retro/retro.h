@@ -67,11 +67,15 @@ struct retro_import_stats {
 	uint64_t bytes;     /* blob bytes newly stored */
 	uint64_t losses;    /* loss markers: calls that were not recorded */
 	uint64_t setid;     /* setuid/setgid programs started: not recorded */
+	unsigned reused;    /* imported segments made from a pool file */
+	unsigned pooled;    /* imported segments kept as pool files */
 };
 
 enum {
 	RETRO_IMPORT_ALL = 0,        /* every sealed or orphaned segment */
 	RETRO_IMPORT_LIVE = 1 << 0,  /* also segments of live writers */
+	RETRO_IMPORT_POOL = 1 << 1,  /* keep imported shared-memory segments,
+				      * zeroed, for the next ones (spool.h) */
 };
 
 /* Imports spool segments into the store.  proc, if not 0, limits the import
