@@ -70,7 +70,13 @@ struct fdent {
 struct retired {
 	struct retro_seg_hdr *seg;
 	size_t size;
+	uint32_t segno; /* kept[]: the segment's number, for its name */
 };
+
+/* A thread keeps its last NKEPT sealed segments mapped: when record's
+ * import has made one a pool file (spool.h), the thread takes it back
+ * with its pages still mapped, and neither maps nor faults them again. */
+#define NKEPT 2
 
 #define SCACHE 32
 struct stack_cache {
@@ -93,6 +99,9 @@ struct retro_thread {
 	int depth;
 	int nretired;
 	struct retired retired[4];
+	struct retired kept[NKEPT];
+	unsigned kept_next;
+	int seg_mapped; /* seg is a kept one: its pages are mapped already */
 	uint64_t seq;
 	uint64_t timereads;
 	uint64_t lost;      /* calls not recorded since lost_since */
@@ -465,6 +474,32 @@ static long pool_claim(const char *tmp)
 	return fd;
 }
 
+/* Takes back, as tmp, one of the thread's kept segments (at least size
+ * bytes) that an importer has made a pool file.  Returns its mapping, its
+ * size in *sizep, or NULL. */
+static struct retro_seg_hdr *kept_claim(struct retro_thread *t,
+					const char *tmp, size_t *sizep)
+{
+	char path[PATH_MAX];
+	size_t n = cpy(path, sizeof path, 0, P.spool, strlen(P.spool));
+
+	n = cpy(path, sizeof path, n, "/" RETRO_POOL_PREFIX,
+		sizeof("/" RETRO_POOL_PREFIX) - 1);
+	for (int i = 0; i < NKEPT; i++) {
+		struct retired *k = &t->kept[i];
+		struct retro_seg_hdr *sh = k->seg;
+		if (!sh || k->size < *sizep ||
+		    retro_seg_name(path + n, sizeof path - n, P.proc, P.image,
+				   t->index, k->segno) ||
+		    retro_os_renameat(AT_FDCWD, path, AT_FDCWD, tmp) < 0)
+			continue;
+		*sizep = k->size;
+		k->seg = NULL;
+		return sh;
+	}
+	return NULL;
+}
+
 /* A segment is made under a temporary name (NAME.new) and renamed to
  * NAME once its header is complete, so that an importer never finds a
  * segment without one: a process killed while making its segment (between
@@ -475,7 +510,7 @@ static int segment_open(struct retro_thread *t, size_t need)
 	char path[PATH_MAX], tmp[PATH_MAX + 8];
 	size_t size = P.segsize, n;
 	struct retro_seg_hdr *sh;
-	long fd, r;
+	long fd = -1, r;
 	int reused = 0;
 
 	/* small first, doubling (spool.h), unless RETRO_SPOOL_SIZE set one */
@@ -494,6 +529,11 @@ static int segment_open(struct retro_thread *t, size_t need)
 	n = strlen(path);
 	memcpy(tmp, path, n);
 	memcpy(tmp + n, RETRO_SEG_NEW, sizeof RETRO_SEG_NEW);
+	sh = kept_claim(t, tmp, &size);
+	if (sh) {
+		reused = 1;
+		goto header; /* mapped, and zeroed by the importer */
+	}
 	fd = pool_claim(tmp);
 	if (fd >= 0) {
 		/* zeroed by the importer: as good as a new one, and maybe
@@ -523,6 +563,7 @@ static int segment_open(struct retro_thread *t, size_t need)
 	sh = (struct retro_seg_hdr *)r;
 	sh->size = size;
 	populate(sh, 0);
+header:
 	sh->version = RETRO_SPOOL_VERSION;
 	sh->hdr_size = RETRO_SEG_HDR;
 	sh->size = size;
@@ -547,6 +588,7 @@ static int segment_open(struct retro_thread *t, size_t need)
 	}
 	t->seg = sh;
 	t->segsize = size;
+	t->seg_mapped = reused && fd < 0;
 	t->segno++;
 	/* Each segment carries what its records refer to. */
 	memset(t->seen_path, 0, sizeof t->seen_path);
@@ -567,11 +609,35 @@ static void seal(struct retro_seg_hdr *sh, size_t size)
 	retro_os.munmap(sh, size);
 }
 
+static void kept_drop(struct retro_thread *t)
+{
+	for (int i = 0; i < NKEPT; i++) {
+		if (t->kept[i].seg)
+			retro_os.munmap(t->kept[i].seg, t->kept[i].size);
+		t->kept[i].seg = NULL;
+	}
+}
+
+/* Seals a segment the thread is done with, and keeps it mapped in place
+ * of the oldest one kept.  Only this thread, under its guard, touches
+ * kept[]. */
+static void seal_keep(struct retro_thread *t, struct retro_seg_hdr *sh,
+		      size_t size)
+{
+	struct retired *k = &t->kept[t->kept_next++ % NKEPT];
+	uint32_t segno = sh->segno;
+
+	__atomic_store_n(&sh->sealed, 1, __ATOMIC_RELEASE);
+	if (k->seg)
+		retro_os.munmap(k->seg, k->size);
+	*k = (struct retired){ sh, size, segno };
+}
+
 static void retire_flush(struct retro_thread *t)
 {
 	while (t->nretired) {
 		struct retired *r = &t->retired[--t->nretired];
-		seal(r->seg, r->size);
+		seal_keep(t, r->seg, r->size);
 	}
 }
 
@@ -624,7 +690,7 @@ static int rotate(struct retro_thread *t, size_t need)
 		t->seg = NULL;
 		if (old) {
 			if (t->depth == 0)
-				seal(old, oldsize);
+				seal_keep(t, old, oldsize);
 			else if (t->nretired < 4)
 				t->retired[t->nretired++] =
 					(struct retired){ old, oldsize };
@@ -636,7 +702,7 @@ static int rotate(struct retro_thread *t, size_t need)
 		 * call) may still be completed in the old segment: keep it
 		 * mapped until this thread is outside every call. */
 		if (t->depth == 0 || t->nretired == 4)
-			seal(old, oldsize);
+			seal_keep(t, old, oldsize);
 		else
 			t->retired[t->nretired++] = (struct retired){ old, oldsize };
 	}
@@ -690,7 +756,8 @@ static void *reserve(struct retro_thread *t, uint32_t len, uint16_t type)
 			h = (void *)((char *)sh + RETRO_SEG_HDR + off);
 			/* Fault the next window in one call rather than one
 			 * write fault per page (MADV_POPULATE_WRITE, 5.14). */
-			if ((off + len) / POPULATE_WINDOW != off / POPULATE_WINDOW)
+			if ((off + len) / POPULATE_WINDOW != off / POPULATE_WINDOW &&
+			    !t->seg_mapped)
 				populate(sh, RETRO_SEG_HDR + (off + len) /
 							 POPULATE_WINDOW *
 							 POPULATE_WINDOW);
@@ -2861,6 +2928,7 @@ static void thread_close(struct retro_thread *t)
 		shared_loss(t, now());
 	emit_counts(t);
 	retire_flush(t);
+	kept_drop(t);
 	if (t->seg) {
 		seal(t->seg, t->segsize);
 		t->seg = NULL;
@@ -3358,6 +3426,7 @@ void retro_fork_child(void)
 	for (int i = 0; i < t->nretired; i++)
 		retro_os.munmap(t->retired[i].seg, t->retired[i].size);
 	t->nretired = 0;
+	kept_drop(t);
 	t->seg = NULL;
 	t->depth = 0;
 	t->segno = 0;

@@ -63,14 +63,16 @@ static void note_status(struct retro_store *st, pid_t pid, int status)
 		mdb_txn_abort(txn);
 }
 
-/* Waits for the command.  Meanwhile, every IMPORT_TICK_MS, imports the
- * segments its threads have sealed: a long recording then keeps only its
- * newest segments in the spool (which lives in shared memory), and the
- * imported ones become the pool that the threads' next segments are made
- * from (spool.h).  A busy thread fills a 4 MiB segment in about 15 ms, so
- * the tick is short enough for the pool to keep up with one.  SIGCHLD is
- * taken with sigtimedwait, so the command's end is seen at once. */
-#define IMPORT_TICK_MS 100
+/* Waits for the command.  Meanwhile, imports the segments its threads
+ * have sealed: a long recording then keeps only its newest segments in
+ * the spool (which lives in shared memory), and the imported ones become
+ * the pool that the threads' next segments are made from (spool.h).  A
+ * busy thread fills a 4 MiB segment in about 15 ms, so while segments come
+ * the import runs every IMPORT_TICK_MS, and the pause doubles, up to
+ * IMPORT_IDLE_MS, while none come.  SIGCHLD is taken with sigtimedwait,
+ * so the command's end is seen at once. */
+#define IMPORT_TICK_MS 20
+#define IMPORT_IDLE_MS 320
 /* The store being recorded into: which directory it was, and its spool,
  * so that a store deleted during the recording is noticed and made again
  * around the segments the recorded processes still write. */
@@ -143,7 +145,8 @@ static int wait_importing(struct retro_store **st, const char *store,
 			  pid_t pid, int *status, struct retro_import_stats *sum)
 {
 	struct retro_import_stats s;
-	struct timespec tick = { 0, IMPORT_TICK_MS * 1000000L };
+	long ms = IMPORT_TICK_MS;
+	struct timespec tick;
 	sigset_t chld, old;
 	int rc = 0;
 
@@ -159,10 +162,16 @@ static int wait_importing(struct retro_store **st, const char *store,
 			rc = 1;
 			break;
 		}
+		tick.tv_sec = ms / 1000;
+		tick.tv_nsec = ms % 1000 * 1000000L;
+		memset(&s, 0, sizeof s);
 		if (w == 0 && sigtimedwait(&chld, NULL, &tick) < 0 &&
 		    errno == EAGAIN) {
 			if (import_now(st, store, RETRO_IMPORT_POOL, &s) == 0)
 				add_stats(sum, &s);
+			ms = s.segments ? IMPORT_TICK_MS
+					: ms * 2 > IMPORT_IDLE_MS ? IMPORT_IDLE_MS
+								  : ms * 2;
 		}
 	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
