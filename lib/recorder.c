@@ -863,12 +863,15 @@ static int is_outside_input(const char *p)
 static void fd_bind_id(struct fdent *e, uint64_t id, const char *abs,
 		       uint32_t flags)
 {
-	if (is_random_dev(abs))
-		flags |= FE_RANDOM;
-	if (is_outside_input(abs))
-		flags |= FE_EXTIN;
-	if (abs[0] != '/' || strncmp(abs, "/dev/", 5) == 0)
+	/* most paths are neither under /dev nor a socket: one test, inline */
+	if (abs[0] != '/' || (abs[1] == 'd' && abs[2] == 'e' && abs[3] == 'v' &&
+			      abs[4] == '/')) {
+		if (is_random_dev(abs))
+			flags |= FE_RANDOM;
+		if (is_outside_input(abs))
+			flags |= FE_EXTIN;
 		flags |= FE_NOTFILE;
+	}
 	e->path = id;
 	e->flags = FE_KNOWN | flags;
 }
