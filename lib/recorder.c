@@ -972,7 +972,10 @@ static uint64_t emit_stack(struct retro_thread *t, const uint64_t *pc, int k,
  * unwound, keyed by the interposer's return address and frame, together
  * with where on the stack each return address was found.  A hit is
  * verified by reading those slots again: if every one still holds the
- * same return address, the program is in the same call chain. */
+ * same return address, the program is in the same call chain.  The first
+ * frame's address is ra itself, already compared; for a trapped call it
+ * is the interrupted rip, which is in the signal frame, not in a slot of
+ * the stack (at 0: nothing to read). */
 static uint64_t capture_stack(struct retro_thread *t, uint64_t ra, uint64_t sp)
 {
 	struct stack_cache *e = &t->scache[(ra ^ (sp >> 4)) % SCACHE];
@@ -980,26 +983,42 @@ static uint64_t capture_stack(struct retro_thread *t, uint64_t ra, uint64_t sp)
 	unw_cursor_t cur;
 	uint64_t pc[RETRO_STACK_MAX], at[RETRO_STACK_MAX];
 	int k = 0, hops = 0;
+	int here = 0; /* the cursor's own frame is the program's */
 
 	if (ra && e->ra == ra && e->sp == sp && e->n) {
 		int ok = 1;
 		for (int i = 0; i < e->n && ok; i++)
-			ok = *(const uint64_t *)e->at[i] == e->pc[i];
+			ok = !e->at[i] ||
+			     *(const uint64_t *)e->at[i] == e->pc[i];
 		if (ok)
 			return emit_stack(t, e->pc, e->n, e->id);
 	}
-	if (unw_getcontext(&ctx) || unw_init_local(&cur, &ctx))
+	if (retro_trap_uc &&
+	    (uint64_t)((const ucontext_t *)retro_trap_uc)
+			    ->uc_mcontext.gregs[REG_RIP] == ra) {
+		/* A trapped call: from the registers it was made with.  (An
+		 * unwinder does not get through our restorer's frame.)  The
+		 * kernel's frame is shorter than a ucontext_t, but what
+		 * follows it on the stack is the rest of the signal frame. */
+		memcpy(&ctx, retro_trap_uc, sizeof ctx);
+		if (unw_init_local2(&cur, &ctx, UNW_INIT_SIGNAL_FRAME))
+			return 0;
+		here = 1;
+	} else if (unw_getcontext(&ctx) || unw_init_local(&cur, &ctx)) {
 		return 0;
+	}
 	while (k < RETRO_STACK_MAX && hops++ < RETRO_STACK_MAX + 8 &&
-	       unw_step(&cur) > 0) {
+	       (here || unw_step(&cur) > 0)) {
 		unw_word_t ip, fsp;
+		here = 0;
 		if (unw_get_reg(&cur, UNW_REG_IP, &ip) ||
 		    unw_get_reg(&cur, UNW_REG_SP, &fsp))
 			break;
 		if (ip >= P.self_lo && ip < P.self_hi)
 			continue; /* the shim's own frames */
 		pc[k] = ip;
-		at[k] = fsp - 8; /* where `call` left this return address */
+		/* where `call` left this return address */
+		at[k] = k == 0 && ip == ra ? 0 : fsp - 8;
 		k++;
 	}
 	if (k == 0)
@@ -1093,6 +1112,10 @@ static void unwind_init(void)
 	void *h;
 	int self = 0;
 
+	/* libunwind's global cache takes a lock with every signal blocked:
+	 * two rt_sigprocmask calls per frame stepped.  Each thread's own
+	 * cache needs neither. */
+	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
 	/* the first local cursor opens the pipe: inside the shim, so that
 	 * retro_internal_fds moves it (and notes it in unw_pipe) */
 	if (unw_getcontext(&ctx) || unw_init_local(&cur, &ctx))

@@ -31,6 +31,12 @@ struct retro_thread;
 extern __thread volatile char retro_selector
 	__attribute__((tls_model("initial-exec"), visibility("hidden")));
 
+/* The signal context of the trapped system call that the SIGSYS handler
+ * is recording on this thread (trap.c), or NULL: the call site is
+ * unwound from the interrupted registers, not through the signal frame. */
+extern __thread const void *retro_trap_uc
+	__attribute__((tls_model("initial-exec"), visibility("hidden")));
+
 struct retro_call {
 	struct retro_thread *t;
 	struct retro_rec_action *rec;

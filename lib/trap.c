@@ -54,6 +54,8 @@
 
 __thread volatile char retro_selector
 	__attribute__((tls_model("initial-exec"), visibility("hidden")));
+__thread const void *retro_trap_uc
+	__attribute__((tls_model("initial-exec"), visibility("hidden")));
 
 /* What the program believes about SIGSYS in its mask (it is never really
  * blocked). */
@@ -73,12 +75,17 @@ static uint64_t region_lo, region_len;
 static struct ksigaction prog_sigsys; /* the program's own SIGSYS action */
 
 /* rt_sigreturn, from inside our text.  The bytes are those of glibc's
- * __restore_rt, which is how unwinders recognise a signal frame. */
+ * __restore_rt, which is how unwinders recognise a signal frame.  The nop
+ * before it is glibc's too: an unwinder looks up the unwind info of a
+ * return address minus one, which must not fall into the function before
+ * (whose info would send it astray, and the program's frames behind a
+ * trapped call would be lost), but on code that has none. */
 extern void retro_restorer(void) __attribute__((visibility("hidden")));
 __asm__(".text\n"
 	".globl retro_restorer\n"
 	".hidden retro_restorer\n"
 	".type retro_restorer,@function\n"
+	"\tnop\n"
 	"retro_restorer:\n"
 	"\tmovq $15, %rax\n"
 	"\tsyscall\n"
@@ -538,8 +545,13 @@ static void handler(int sig, siginfo_t *si, void *ucv)
 				a[5] = (long)&ps;
 			}
 		}
-		ret = retro_trapped(nr, a, (uint64_t)g[REG_RIP],
-				    (uint64_t)g[REG_RSP], prev);
+		{
+			const void *uc0 = retro_trap_uc;
+			retro_trap_uc = ucv;
+			ret = retro_trapped(nr, a, (uint64_t)g[REG_RIP],
+					    (uint64_t)g[REG_RSP], prev);
+			retro_trap_uc = uc0;
+		}
 		break;
 	}
 	}

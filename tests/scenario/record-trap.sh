@@ -29,6 +29,12 @@ rr log --json -p p_raw "$S" |
 	json_map 'o["call"] if o.get("path","").endswith("/raw") else None' >"$WORK/raw.calls"
 printf 'openat\nwrite\nclose\n' >"$WORK/want"
 diff -u "$WORK/want" "$WORK/raw.calls" || fail "raw calls"
+# a trapped call has its call site, unwound from the trapped registers:
+# the syscall(2) wrapper, then p_raw's main at the line that called it
+line=$(grep -n 'syscall(SYS_write, fd, "raw bytes' "$(dirname "$SCENARIO_LIB")/../progs/p_raw.c" | cut -d: -f1)
+rr log --stacks -c write "$S" | grep -A1 '/raw>' | sed -n 's/^ *at //p' >"$WORK/site"
+grep -q "^syscall (.*) <- main (p_raw.c:$line) <- " "$WORK/site" ||
+	fail "trapped call site: $(cat "$WORK/site") (want syscall <- main (p_raw.c:$line))"
 expect_eq "raw clock_nanosleep" 1 \
 	"$(rr log --json -c clock_nanosleep "$S" | json_map 'o["args"][2]' | grep -c '^1000000$')"
 
