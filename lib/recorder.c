@@ -2082,7 +2082,7 @@ shep_intent(struct retro_call *c, const struct retro_call_desc *d)
 			m.timeout = retro_shep_alarm_in(); /* see alarm_wait */
 		if (c->call != RC_read && c->call != RC_readv)
 			m.flags |= SHF_ASK; /* it may be for a peer child */
-		else if (c->call == RC_read)
+		else
 			/* the recorded bytes may come, when it read from a
 			 * terminal or a socket then (whatever the descriptor
 			 * is now: the driver decides) */
@@ -2111,11 +2111,16 @@ shep_intent(struct retro_call *c, const struct retro_call_desc *d)
 		return;
 	if ((m.flags & SHF_EXCL) && retro_shep_named())
 		make_recorded_name(c, d);
-	if ((m.flags & SHF_ASK) && c->call == RC_read) {
+	if ((m.flags & SHF_ASK) &&
+	    (c->call == RC_read || c->call == RC_readv)) {
 		/* a terminal or a socket: while the thread follows its
 		 * recording, what it read then */
-		long k = retro_shep_fed((void *)(uintptr_t)c->v[1],
-					(size_t)c->v[2]);
+		long k = c->call == RC_read
+				 ? retro_shep_fed((void *)(uintptr_t)c->v[1],
+						  (size_t)c->v[2])
+				 : retro_shep_fedv((const struct iovec *)(uintptr_t)
+							   c->v[1],
+						   (int)c->v[2]);
 		if (k >= 0) {
 			c->skip = 1;
 			c->sret = k;
@@ -2237,6 +2242,16 @@ void retro_intent(struct retro_call *c)
 							     : DATA_MAX);
 			break;
 		}
+		case K_IOVOUT: {
+			/* the same, read with readv */
+			struct fdent *e = fde(c->fd);
+			size_t n;
+			if (!v || !e || !(e->flags & (FE_RANDOM | FE_EXTIN)))
+				break;
+			n = iov_total((const void *)v, (int)c->v[i + 1]);
+			datacap = (uint32_t)(n < DATA_MAX ? n : DATA_MAX);
+			break;
+		}
 		case K_IOVIN: {
 			size_t n = iov_total((const void *)v, (int)c->v[i + 1]);
 			datacap = (uint32_t)(n < DATA_MAX ? n : DATA_MAX);
@@ -2283,7 +2298,6 @@ void retro_intent(struct retro_call *c)
 		case K_PIDOUT:
 		case K_SIGINFO:
 		case K_FDPAIR:
-		case K_IOVOUT:
 			break;
 		default:
 			arg[i] = v;

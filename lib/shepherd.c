@@ -185,6 +185,23 @@ long retro_shep_fed(void *buf, size_t n)
 	return k;
 }
 
+long retro_shep_fedv(const struct iovec *iov, int n)
+{
+	long k = feedlen, done = 0;
+
+	if (k < 0)
+		return -1;
+	feedlen = -1;
+	for (int i = 0; i < n && done < k; i++) {
+		size_t m = iov[i].iov_len;
+		if (m > (size_t)(k - done))
+			m = (size_t)(k - done);
+		memcpy(iov[i].iov_base, (const char *)feed + done, m);
+		done += (long)m;
+	}
+	return done;
+}
+
 static int connect_driver(uint32_t thread)
 {
 	struct retro_sh_msg h;

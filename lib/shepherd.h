@@ -17,6 +17,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 enum {
 	SH_HELLO = 1, /* a thread begins: pid, ppid, thread, forkno, image */
@@ -169,6 +170,9 @@ int retro_shep_named(void) __attribute__((visibility("hidden")));
 /* After a CALL: the recorded bytes the driver sent for it (SHR_DATA),
  * copied into buf (at most n); their number, or -1 when none came. */
 long retro_shep_fed(void *buf, size_t n) __attribute__((visibility("hidden")));
+/* The same, scattered over n buffers (readv). */
+long retro_shep_fedv(const struct iovec *iov, int n)
+	__attribute__((visibility("hidden")));
 /* After a BLOCK with SHF_ASK: 1 when the driver answered the wait itself
  * (SHR_SKIP), with its result and wait status, else 0. */
 int retro_shep_answered(int64_t *ret, int *status)

@@ -1433,7 +1433,8 @@ static int64_t follow(struct drv *d, struct conn *c,
 	 * thread, since matching it further on would hand it a later call's
 	 * recorded bytes (mkstemp and mkdtemp call getrandom only when their
 	 * first, clock-drawn value was unfair) */
-	if ((m->call == RC_getrandom || m->call == RC_read) &&
+	if ((m->call == RC_getrandom || m->call == RC_read ||
+	     m->call == RC_readv) &&
 	    !live_relevant(d, m))
 		return v;
 	/* re-align where the calls line up again */
@@ -1553,8 +1554,9 @@ static int feed_outside(struct drv *d, struct conn *c)
 	void *data = NULL;
 	size_t len = 0;
 
-	if (!a || a->state != 2 || a->call != RC_read || a->ret < 0 ||
-	    d->o->naive || !outside_input(retro_path(d->st, a->obj)))
+	if (!a || a->state != 2 || (a->call != RC_read && a->call != RC_readv) ||
+	    a->ret < 0 || d->o->naive ||
+	    !outside_input(retro_path(d->st, a->obj)))
 		return 0;
 	if (a->ret > 0) {
 		if (!(a->flags & RA_DATA) || (a->flags & RA_DATA_LOST) ||
@@ -1725,7 +1727,8 @@ static void on_msg(struct drv *d, struct conn *c, const struct retro_sh_msg *m)
 			return;
 		}
 		if (m->type == SH_BLOCK && (m->flags & SHF_ASK) &&
-		    m->call == RC_read && feed_outside(d, c)) {
+		    (m->call == RC_read || m->call == RC_readv) &&
+		    feed_outside(d, c)) {
 			/* the recorded bytes, when they came: the read
 			 * returns at its recorded end */
 			int64_t end = c->last->end - d->lives[c->pi].shift;

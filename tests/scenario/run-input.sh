@@ -5,16 +5,21 @@
 # terminals and sockets; a consistent replay feeds them back read by read
 # (its standard input is /dev/null, and no script writes), so the program
 # prints what it printed, with the waits squeezed; a naive replay reads
-# /dev/null and diverges.
+# /dev/null and diverges.  The same with readv(2) from a socket.
 . "$SCENARIO_LIB"
 need_mount_ns
 
 mkdir "$WORK/rec"
 # feed KIND OUT: records p_readin with a socket or a terminal as stdin
+# (readv: a socket, read with readv)
 feed() {
 	python3 - "$1" "$2" "$RETRO_REPLAY" "$WORK/store.$1" "$PROGS/p_readin" <<'PY'
 import os, pty, socket, subprocess, sys, time
 kind, out, rr, store, prog = sys.argv[1:]
+args = [prog]
+if kind == "readv":
+    kind = "socket"
+    args.append("readv")
 if kind == "socket":
     mine, theirs = socket.socketpair()
     stdin = theirs.fileno()
@@ -26,7 +31,7 @@ else:
     termios.tcsetattr(sfd, termios.TCSANOW, attrs)
     stdin = sfd
 with open(out, "w") as f:
-    p = subprocess.Popen([rr, "record", "-q", "-o", store, "--", prog],
+    p = subprocess.Popen([rr, "record", "-q", "-o", store, "--"] + args,
                          stdin=stdin, stdout=f)
     for part in (b"one\n", b"two\n", b"three\n"):
         time.sleep(0.3)
@@ -42,7 +47,7 @@ with open(out, "w") as f:
     sys.exit(p.wait())
 PY
 }
-for kind in socket terminal; do
+for kind in socket terminal readv; do
 	feed $kind "$WORK/rec/$kind" || fail "recording with a $kind failed"
 	grep -q "^read 1: one$" "$WORK/rec/$kind" &&
 		grep -q "^end after 3 reads" "$WORK/rec/$kind" ||
@@ -51,7 +56,7 @@ for kind in socket terminal; do
 		--root "$WORK/r.$kind" </dev/null >"$WORK/out" 2>&1 ||
 		fail "consistent replay, $kind: $(cat "$WORK/out")
 $(diff "$WORK/rec/$kind" "$WORK/r.$kind$WORK/rec/$kind")
-$(rr log "$WORK/store.$kind" --call read)"
+$(rr log "$WORK/store.$kind" --call read --call readv)"
 	expect_eq "replayed output, $kind" "$(cat "$WORK/rec/$kind")" \
 		"$(cat "$WORK/r.$kind$WORK/rec/$kind")"
 done
