@@ -1832,12 +1832,39 @@ int64_t retro_shep_until(clockid_t clk, const struct timespec *abstime)
  * created gets the thread's virtual moment as its mtime (and atime, when
  * created), as the replayed peers' files get theirs.  The shim's own
  * utimensat changes the file's ctime, which stays best effort. */
+/* A read of a regular file: its access time becomes what relatime makes
+ * of the times on V: V's now when it was not after the modification or is
+ * a day old, else what it was.  The kernel's own choice is not kept: it
+ * puts the host's clock there, after comparing with a change time that is
+ * the host's too, and an overlay may not move it at all. */
+static void shep_stamp_read(struct retro_call *c, int fd)
+{
+	struct timespec ts[2];
+	struct stat st;
+	const struct timespec *a0 = &c->atime0;
+
+	if (!c->atime_known || retro_shep_clock(CLOCK_REALTIME, &ts[0]) < 0 ||
+	    retro_os_fstatat(fd, "", &st, AT_EMPTY_PATH) < 0)
+		return;
+	if (!(a0->tv_sec < st.st_mtim.tv_sec ||
+	      (a0->tv_sec == st.st_mtim.tv_sec &&
+	       a0->tv_nsec <= st.st_mtim.tv_nsec) ||
+	      ts[0].tv_sec - a0->tv_sec >= 24 * 3600))
+		ts[0] = *a0;
+	if (st.st_atim.tv_sec == ts[0].tv_sec &&
+	    st.st_atim.tv_nsec == ts[0].tv_nsec)
+		return;
+	ts[1].tv_sec = 0;
+	ts[1].tv_nsec = UTIME_OMIT;
+	retro_os_utimensat(fd, NULL, ts, 0);
+}
+
 static void shep_stamp(struct retro_call *c, const struct retro_call_desc *d,
 		       int64_t ret)
 {
 	struct timespec ts[2];
 	struct fdent *e;
-	int fd = -1;
+	int fd = -1, rfd = -1;
 
 	for (int i = 0; i < d->nargs; i++) {
 		if (d->kind[i] == K_FDW)
@@ -1845,6 +1872,13 @@ static void shep_stamp(struct retro_call *c, const struct retro_call_desc *d,
 		else if (d->kind[i] == K_OFLAGS && ret >= 0 &&
 			 ((int)c->v[i] & (O_CREAT | O_TRUNC)))
 			fd = (int)ret;
+		else if ((d->kind[i] == K_BUFOUT || d->kind[i] == K_IOVOUT) &&
+			 i > 0 && d->kind[0] == K_FD && ret > 0)
+			rfd = (int)c->v[0]; /* read, pread, readv, preadv */
+	}
+	if (fd < 0 && rfd >= 0) {
+		shep_stamp_read(c, rfd);
+		return;
 	}
 	if (fd < 0 || ((e = fde(fd)) && (e->flags & FE_NOTFILE)))
 		return;
@@ -2024,6 +2058,17 @@ shep_intent(struct retro_call *c, const struct retro_call_desc *d)
 	/* read only in shepherd mode: set here, off the recording path */
 	c->serr = 0;
 	c->alarm = 0;
+	c->atime_known = 0;
+	if (c->fd >= 0 && !notfile && d->nargs > 1 && d->kind[0] == K_FD &&
+	    (d->kind[1] == K_BUFOUT || d->kind[1] == K_IOVOUT)) {
+		/* a read: what its access time was (shep_stamp_read) */
+		struct stat st;
+		if (retro_os_fstatat(c->fd, "", &st, AT_EMPTY_PATH) == 0 &&
+		    S_ISREG(st.st_mode)) {
+			c->atime0 = st.st_atim;
+			c->atime_known = 1;
+		}
+	}
 	memset(&m, 0, RETRO_SH_MSG_HDR + 1);
 	m.type = SH_CALL;
 	m.timeout = -1;

@@ -20,6 +20,7 @@
 
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 #include <retro/calls.h>
 #include "spool.h"
 
@@ -58,6 +59,8 @@ struct retro_call {
 	int serr;     /* ...and its errno, when sret is -1 (set by shep_intent,
 		       * like alarm: read only in shepherd mode) */
 	char alarm;   /* shepherd mode: the process's alarm cut the sleep */
+	char atime_known; /* shepherd mode, a read of a file: its access */
+	struct timespec atime0; /* time before the call */
 };
 
 /* Called in the interposer itself, right after retro_enter: identifies

@@ -37,6 +37,10 @@ static __thread int32_t conn_pid
 	__attribute__((tls_model("initial-exec")));
 static __thread int64_t vbase, cpubase, rtoff
 	__attribute__((tls_model("initial-exec")));
+/* The last monotonic moment this thread's clocks gave: the driver's
+ * next moment can be earlier than the CPU time spent since its last
+ * reply made the clock, and a clock must not go back. */
+static __thread int64_t vlast __attribute__((tls_model("initial-exec")));
 static __thread uint32_t rflags
 	__attribute__((tls_model("initial-exec")));
 static __thread uint32_t my_thread
@@ -318,6 +322,9 @@ int retro_shep_clock(clockid_t clk, struct timespec *ts)
 	if (!retro_shep_on || ready(0) < 0 || (rflags & SHR_NAIVE))
 		return -1;
 	v = vbase + (cpu_ns() - cpubase);
+	if (v < vlast)
+		v = vlast;
+	vlast = v;
 	if (clk == CLOCK_REALTIME || clk == CLOCK_REALTIME_COARSE ||
 	    clk == CLOCK_TAI)
 		v += rtoff;

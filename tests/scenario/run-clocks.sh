@@ -1,7 +1,8 @@
 #!/bin/sh
 # A shepherded program that reads its clocks across a 2 s sleep sees the
 # whole sleep on every wall and monotonic clock, though the replay takes a
-# fraction of it, and its CPU-time clock stays real.
+# fraction of it, and its CPU-time clock stays real.  File times are on
+# the same clock: the access time a read sets (p_atime) as well.
 . "$SCENARIO_LIB"
 need_mount_ns
 
@@ -41,4 +42,15 @@ expect_eq "unsupported" "[]" "$(unsup "$WORK/r3.json")"
 expect_status "p_sleeps naive replay" 0 rr run -q "$S3" --shepherd p_sleeps \
 	--root "$WORK/root4" --report "$WORK/r4.json" --naive
 expect_eq "unsupported, naive" "[('alarm', 1)]" "$(unsup "$WORK/r4.json")"
+
+# access times: the first read moves it (relatime), the second does not
+S5=$WORK/store5
+mkdir "$WORK/at"
+rr record -q -o "$S5" -- "$PROGS/p_atime" "$WORK/at/f" >"$WORK/at/out"
+expect_late "p_atime recorded" "read 1: atime-mtime 1.0 now-atime 0.0
+read 2: atime-mtime 1.0 now-atime 1.0" "$(cat "$WORK/at/out")"
+expect_status "p_atime replay" 0 rr run -q "$S5" --shepherd p_atime \
+	--root "$WORK/root5"
+expect_eq "p_atime replayed" "$(cat "$WORK/at/out")" \
+	"$(cat "$WORK/root5$WORK/at/out")"
 pass
