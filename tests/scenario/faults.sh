@@ -52,7 +52,10 @@ for name in read pread write getrandom; do
 done
 
 # EMFILE while a segment is opened: the calls until the retry are lost,
-# marked, and counted exactly
+# marked, and counted: every pwrite is recorded or counted lost.  The count
+# may also take in the few other calls of the threads it hit (their ends,
+# the main thread's close and exit): which segment openings the three
+# failures hit depends on whether record's import had a pool file ready.
 S=$WORK/emfile
 out=$(RETRO_FAULT=openat:EMFILE:12:3 RETRO_SPOOL_SIZE=65536 rr record -q -o "$S" -- \
 	"$PROGS/p_threads" "$WORK/x" 2 $N && echo ok)
@@ -62,10 +65,9 @@ grep -q '!!! LOST [0-9]* call(s) from here: Too many open files' "$WORK/log" ||
 	fail "EMFILE: no loss marker"
 grep -q "call(s) were not recorded" "$WORK/err" || fail "EMFILE: no warning from log"
 lost=$(sed -n 's/.*!!! LOST \([0-9]*\) call(s).*/\1/p' "$WORK/log" | awk '{ s += $1 } END { print s }')
-# (the lost count may take in the thread's end, which is not a pwrite)
 rec=$(pwrites "$S")
 [ "$rec" -lt $((2 * N)) ] && [ $((rec + lost)) -ge $((2 * N)) ] &&
-	[ $((rec + lost)) -le $((2 * N + 2)) ] ||
+	[ $((rec + lost)) -le $((2 * N + 8)) ] ||
 	fail "EMFILE: $rec pwrite recorded and $lost lost, of $((2 * N))"
 expect_status "EMFILE: fsck" 0 rr fsck "$S"
 grep -q "loss marker" "$WORK/out" || fail "EMFILE: fsck does not count the loss"
