@@ -1828,10 +1828,6 @@ int64_t retro_shep_until(clockid_t clk, const struct timespec *abstime)
 	return d > 0 ? d : 0;
 }
 
-/* File times on V: a file that a shepherded call wrote, truncated or
- * created gets the thread's virtual moment as its mtime (and atime, when
- * created), as the replayed peers' files get theirs.  The shim's own
- * utimensat changes the file's ctime, which stays best effort. */
 /* A read of a regular file: its access time becomes what relatime makes
  * of the times on V: V's now when it was not after the modification or is
  * a day old, else what it was.  The kernel's own choice is not kept: it
@@ -1859,6 +1855,10 @@ static void shep_stamp_read(struct retro_call *c, int fd)
 	retro_os_utimensat(fd, NULL, ts, 0);
 }
 
+/* File times on V: a file that a shepherded call wrote, truncated or
+ * created gets the thread's virtual moment as its mtime (and atime, when
+ * created), as the replayed peers' files get theirs.  The shim's own
+ * utimensat changes the file's ctime, which stays best effort. */
 static void shep_stamp(struct retro_call *c, const struct retro_call_desc *d,
 		       int64_t ret)
 {
