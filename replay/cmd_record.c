@@ -32,9 +32,10 @@ static void help(FILE *f)
 		"                      Syscall User Dispatch: the default (RETRO_TRAP=1)\n"
 		"      --no-trap       record calls through libc's symbols only\n"
 		"                      (RETRO_TRAP=0)\n"
-		"      --stats         at the end, say how much the spool imported:\n"
-		"                      segments, actions, and segments made from the\n"
-		"                      pages of imported ones\n"
+		"      --stats         at the end, say what record's own imports took\n"
+		"                      from the spool (segments, actions) and how many\n"
+		"                      segments were made from the pages of imported\n"
+		"                      ones\n"
 		"  -h, --help          show this help\n\n"
 		"Environment passed to the recorded processes: RETRO_TIME_READS=1 "
 		"records every\nclock read; RETRO_FOLLOW=0 stops recording at an "
@@ -338,9 +339,10 @@ int cmd_record(int argc, char **argv)
 				"(the spool could not grow); 'retro-replay log %s' "
 				"shows where\n", store);
 	if (want_stats)
-		fprintf(stderr, "retro: imported %u segment(s) holding %llu "
-				"action(s); %u made from the pages of imported "
-				"ones, %u kept for that\n",
+		fprintf(stderr, "retro: record imported %u segment(s) holding "
+				"%llu action(s) (a process imports its last ones "
+				"itself at exit); %u made from the pages of "
+				"imported ones, %u kept for that\n",
 			sum.segments, (unsigned long long)sum.actions,
 			sum.reused, sum.pooled);
 	if (!quiet) {
