@@ -107,13 +107,32 @@ static size_t put(char *buf, size_t o, size_t n, const char *s)
 	return o;
 }
 
+/* Says that st is corrupt (what went wrong: a and b) and exits 2.  Only
+ * async-signal-safe calls: it runs in a fault handler. */
+static void die_corrupt(const struct retro_store *st, const char *a,
+			const char *b)
+{
+	char msg[PATH_MAX * 2 + 512];
+	size_t o = 0;
+
+	o = put(msg, o, sizeof msg, guard_prog);
+	o = put(msg, o, sizeof msg, ": ");
+	o = put(msg, o, sizeof msg, st->path);
+	o = put(msg, o, sizeof msg, ": the store is corrupt: ");
+	o = put(msg, o, sizeof msg, a);
+	o = put(msg, o, sizeof msg, b);
+	o = put(msg, o, sizeof msg, "; retro-replay fsck ");
+	o = put(msg, o, sizeof msg, st->path);
+	o = put(msg, o, sizeof msg, " lists the damage\n");
+	if (write(2, msg, o) < 0)
+		_exit(2);
+	_exit(2);
+}
+
 static void on_fault(int sig, siginfo_t *si, void *ucv)
 {
 	uintptr_t addr = (uintptr_t)si->si_addr, pc = 0;
 	const struct retro_store *st = NULL;
-	const char *where = "on its memory map";
-	char msg[PATH_MAX * 2 + 256];
-	size_t o = 0;
 	int in_lmdb;
 
 #if defined(__x86_64__)
@@ -127,25 +146,14 @@ static void on_fault(int sig, siginfo_t *si, void *ucv)
 	for (int i = 0; i < NMAPS && !st; i++)
 		if (maps[i].st && addr >= maps[i].lo && addr < maps[i].hi)
 			st = maps[i].st;
-	if (in_lmdb) {
-		where = "inside liblmdb";
+	if (in_lmdb)
 		for (int i = 0; i < NMAPS && !st; i++)
 			st = maps[i].st;
-	}
 	if (!st)
 		return; /* not ours: SA_RESETHAND lets the fault kill us */
-	o = put(msg, o, sizeof msg, guard_prog);
-	o = put(msg, o, sizeof msg, ": ");
-	o = put(msg, o, sizeof msg, st->path);
-	o = put(msg, o, sizeof msg, ": the store is corrupt: reading it crashed ");
-	o = put(msg, o, sizeof msg, where);
-	o = put(msg, o, sizeof msg, sig == SIGBUS ? " (SIGBUS)" : " (SIGSEGV)");
-	o = put(msg, o, sizeof msg, "; retro-replay fsck ");
-	o = put(msg, o, sizeof msg, st->path);
-	o = put(msg, o, sizeof msg, " lists the damage\n");
-	if (write(2, msg, o) < 0)
-		_exit(2);
-	_exit(2);
+	die_corrupt(st, in_lmdb ? "reading it crashed inside liblmdb"
+				: "reading it crashed on its memory map",
+		    sig == SIGBUS ? " (SIGBUS)" : " (SIGSEGV)");
 }
 
 /* liblmdb's assertions (mdb_env_set_assert) check page invariants: a
@@ -153,8 +161,6 @@ static void on_fault(int sig, siginfo_t *si, void *ucv)
 void retro_guard_assert(MDB_env *env, const char *what)
 {
 	const struct retro_store *st = NULL;
-	char msg[PATH_MAX * 2 + 512];
-	size_t o = 0;
 
 	if (!guard_prog)
 		return;
@@ -163,17 +169,7 @@ void retro_guard_assert(MDB_env *env, const char *what)
 			st = maps[i].st;
 	if (!st)
 		return;
-	o = put(msg, o, sizeof msg, guard_prog);
-	o = put(msg, o, sizeof msg, ": ");
-	o = put(msg, o, sizeof msg, st->path);
-	o = put(msg, o, sizeof msg, ": the store is corrupt: liblmdb: ");
-	o = put(msg, o, sizeof msg, what);
-	o = put(msg, o, sizeof msg, "; retro-replay fsck ");
-	o = put(msg, o, sizeof msg, st->path);
-	o = put(msg, o, sizeof msg, " lists the damage\n");
-	if (write(2, msg, o) < 0)
-		_exit(2);
-	_exit(2);
+	die_corrupt(st, "liblmdb: ", what);
 }
 
 void retro_crash_guard(const char *prog)

@@ -583,16 +583,12 @@ int retro_import_dirs(struct retro_store *st, const char *extra, uint32_t proc,
 		long got;
 		if (d < 0)
 			continue;
+		const char *name;
 		while ((got = retro_os_getdents64((int)d, dbuf, sizeof dbuf)) > 0)
-		for (long o = 0; o < got;) {
-			/* struct linux_dirent64: ino, off, reclen, type, name */
-			unsigned short reclen;
-			const char *name = dbuf + o + 19;
+		for (long o = 0; (name = retro_dirent_next(dbuf, got, &o));) {
 			struct segref r;
 			int pid;
 			char tail;
-			memcpy(&reclen, dbuf + o + 16, sizeof reclen);
-			o += reclen;
 			if (strncmp(name, RETRO_POOL_PREFIX,
 				    sizeof RETRO_POOL_PREFIX - 1) == 0) {
 				pool_scan(dirs[k], name, flags, &pooled[k]);

@@ -217,12 +217,15 @@ long retro_os_utimensat(int dfd, const char *path, const void *ts, int flags)
 	return RETRY(retro_os.utimensat(dfd, path, ts, flags));
 }
 
-long retro_os_read(int fd, void *buf, size_t n)
+/* read (off < 0) or pread until n bytes, the end, or an error */
+static long read_all(int fd, void *buf, size_t n, off_t off)
 {
 	size_t done = 0;
 
 	while (done < n) {
-		long r = retro_os.read(fd, (char *)buf + done, n - done);
+		long r = off < 0 ? retro_os.read(fd, (char *)buf + done, n - done)
+				 : retro_os.pread(fd, (char *)buf + done,
+						  n - done, off + (off_t)done);
 		if (r == -EINTR)
 			continue;
 		if (r < 0)
@@ -234,22 +237,14 @@ long retro_os_read(int fd, void *buf, size_t n)
 	return (long)done;
 }
 
+long retro_os_read(int fd, void *buf, size_t n)
+{
+	return read_all(fd, buf, n, -1);
+}
+
 long retro_os_pread(int fd, void *buf, size_t n, off_t off)
 {
-	size_t done = 0;
-
-	while (done < n) {
-		long r = retro_os.pread(fd, (char *)buf + done, n - done,
-					off + (off_t)done);
-		if (r == -EINTR)
-			continue;
-		if (r < 0)
-			return done ? (long)done : r;
-		if (r == 0)
-			break;
-		done += (size_t)r;
-	}
-	return (long)done;
+	return off < 0 ? -EINVAL : read_all(fd, buf, n, off);
 }
 
 long retro_os_write(int fd, const void *buf, size_t n)

@@ -63,6 +63,22 @@ long retro_os_unlinkat(int dfd, const char *path, int flags);
 long retro_os_fstatat(int dfd, const char *path, struct stat *st, int flags);
 long retro_os_readlinkat(int dfd, const char *path, char *buf, size_t n);
 long retro_os_getdents64(int fd, void *buf, size_t n);
+/* The entries of what retro_os_getdents64 put in buf (len bytes): the
+ * name of the entry at *o, with *o moved to the next; NULL at the end. */
+static inline const char *retro_dirent_next(const char *buf, long len,
+					    long *o)
+{
+	/* struct linux_dirent64: ino 8, off 8, reclen 2, type 1, name */
+	unsigned short reclen;
+	const char *name;
+
+	if (*o + 19 >= len)
+		return NULL;
+	__builtin_memcpy(&reclen, buf + *o + 16, sizeof reclen);
+	name = buf + *o + 19;
+	*o += reclen;
+	return name;
+}
 long retro_os_fchmod(int fd, int mode);
 long retro_os_fcntl(int fd, int cmd, long arg);
 long retro_os_flock(int fd, int op);

@@ -449,6 +449,7 @@ static long spool_create(const char *path, int flags)
 static long pool_claim(const char *tmp)
 {
 	char buf[2048];
+	const char *name;
 	long d, got, fd = -1;
 
 	d = retro_os_openat(AT_FDCWD, P.spool, O_RDONLY | O_DIRECTORY | O_CLOEXEC,
@@ -456,12 +457,7 @@ static long pool_claim(const char *tmp)
 	if (d < 0)
 		return -1;
 	got = retro_os_getdents64((int)d, buf, sizeof buf);
-	for (long o = 0; fd < 0 && o < got;) {
-		/* struct linux_dirent64: ino, off, reclen, type, name */
-		unsigned short reclen;
-		const char *name = buf + o + 19;
-		memcpy(&reclen, buf + o + 16, sizeof reclen);
-		o += reclen;
+	for (long o = 0; fd < 0 && (name = retro_dirent_next(buf, got, &o));) {
 		if (strncmp(name, RETRO_POOL_PREFIX, sizeof RETRO_POOL_PREFIX - 1) ||
 		    retro_os_renameat((int)d, name, AT_FDCWD, tmp) < 0)
 			continue;

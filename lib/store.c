@@ -236,6 +236,7 @@ static int private_dir(const char *dir);
 static uint64_t adopted_max_proc(void)
 {
 	char buf[4096];
+	const char *name;
 	uint64_t max = 0;
 	long fd, n;
 
@@ -244,15 +245,12 @@ static uint64_t adopted_max_proc(void)
 	if (fd < 0)
 		return 0;
 	while ((n = retro_os_getdents64((int)fd, buf, sizeof buf)) > 0)
-		for (long o = 0; o < n;) {
-			unsigned short reclen;
+		for (long o = 0; (name = retro_dirent_next(buf, n, &o));) {
 			uint32_t proc, image, thread, segno;
-			memcpy(&reclen, buf + o + 16, sizeof reclen);
-			if (!retro_seg_parse_name(buf + o + 19, &proc, &image,
-						  &thread, &segno) &&
+			if (!retro_seg_parse_name(name, &proc, &image, &thread,
+						  &segno) &&
 			    proc > max)
 				max = proc;
-			o += reclen;
 		}
 	retro_os.close((int)fd);
 	return max;
@@ -432,6 +430,7 @@ static int only_store_debris(const char *path)
 				      "data.mdb", "lock.mdb", RETRO_SHARED_NAME,
 				      "FORMAT.tmp" };
 	char buf[2048];
+	const char *name;
 	long fd, n;
 	int ok = 1;
 
@@ -440,11 +439,8 @@ static int only_store_debris(const char *path)
 	if (fd < 0)
 		return 0;
 	while (ok && (n = retro_os_getdents64((int)fd, buf, sizeof buf)) > 0) {
-		for (long o = 0; o < n && ok;) {
-			unsigned short reclen = *(unsigned short *)(buf + o + 16);
-			const char *name = buf + o + 19;
+		for (long o = 0; ok && (name = retro_dirent_next(buf, n, &o));) {
 			size_t i;
-			o += reclen;
 			for (i = 0; i < sizeof ours / sizeof *ours; i++)
 				if (!strcmp(name, ours[i]))
 					break;
