@@ -29,6 +29,10 @@ static int64_t alarm_at, alarm_every;
 /* Forks of this image so far, and which fork of its parent made it. */
 static uint32_t nforks, forkno;
 
+/* The recorded parent's pid, 0 when the driver gave none, and the live
+ * parent the process began with (SHR_PPID). */
+static int32_t ppid_rec, ppid_live;
+
 static struct sockaddr_un addr;
 static socklen_t addrlen;
 
@@ -239,6 +243,10 @@ static int connect_driver(uint32_t thread)
 		conn = -1;
 		return -1;
 	}
+	if (rflags & SHR_PPID) {
+		ppid_live = h.ppid;
+		ppid_rec = (int32_t)skip_ret;
+	}
 	return 0;
 }
 
@@ -431,9 +439,17 @@ void retro_shep_forked(void)
 	/* The connection is the parent's: the child makes its own. */
 	forkno = nforks + 1;
 	nforks = 0;
+	ppid_rec = 0; /* its own HELLO says */
 	if (conn >= 0)
 		retro_sys1(SYS_close, conn);
 	conn = -1;
+}
+
+pid_t retro_shep_ppid(pid_t live)
+{
+	if (!retro_shep_on || ready(0) < 0)
+		return live;
+	return ppid_rec > 0 && live == ppid_live ? ppid_rec : live;
 }
 
 void retro_shep_forked_parent(void)

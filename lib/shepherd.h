@@ -84,6 +84,9 @@ enum {
 			       * the same name but for the random part; the
 			       * recorded last component follows (as
 			       * SHR_DATA's bytes), to be made instead */
+	SHR_PPID = 1 << 6,    /* HELLO: ret is the process's recorded
+			       * parent pid, which getppid returns while the
+			       * live parent is the one it began with */
 };
 
 #define RETRO_SH_FEED 256
@@ -177,6 +180,10 @@ long retro_shep_fedv(const struct iovec *iov, int n)
  * (SHR_SKIP), with its result and wait status, else 0. */
 int retro_shep_answered(int64_t *ret, int *status)
 	__attribute__((visibility("hidden")));
+/* getppid in shepherd mode: the recorded parent's pid while the live
+ * parent (live, what the kernel says) is still the one the process began
+ * with, else live. */
+pid_t retro_shep_ppid(pid_t live) __attribute__((visibility("hidden")));
 /* In the parent after a fork: count it. */
 void retro_shep_forked_parent(void) __attribute__((visibility("hidden")));
 /* In a forked child: drop the parent's connections. */

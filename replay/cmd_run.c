@@ -162,6 +162,7 @@ struct conn {
 	int64_t replied;   /* wall time of the last reply */
 	const struct retro_proc *answer; /* a wait for this peer child is
 					  * answered with its recorded end */
+	int hello;         /* the pending reply answers its HELLO */
 };
 
 struct live {
@@ -1481,6 +1482,17 @@ static int64_t follow(struct drv *d, struct conn *c,
 	return v;
 }
 
+/* The pid a recorded fork, vfork or posix_spawn gave its child, or 0. */
+static pid_t fork_child_pid(const struct retro_action *a)
+{
+	if ((a->call == RC_fork || a->call == RC_vfork) && a->ret > 0)
+		return (pid_t)a->ret;
+	if ((a->call == RC_posix_spawn || a->call == RC_posix_spawnp) &&
+	    a->ret == 0)
+		return (pid_t)(int32_t)a->arg[0];
+	return 0;
+}
+
 static void reply(struct drv *d, struct conn *c, int64_t v)
 {
 	struct retro_sh_reply rp = { .v = v, .rtoff = d->rtoff,
@@ -1491,6 +1503,24 @@ static void reply(struct drv *d, struct conn *c, int64_t v)
 	if (c->feed)
 		rp.flags |= SHR_DATA | (c->feed_name ? SHR_NAME : 0);
 	c->feed_name = 0;
+	if (c->hello) {
+		/* its recorded parent's pid, for getppid while its live
+		 * parent is the one it has now */
+		const struct retro_proc *p =
+			c->pi >= 0 ? retro_proc_find(d->r, d->lives[c->pi].proc)
+				   : NULL;
+		c->hello = 0;
+		if (p && p->ppid > 0) {
+			rp.flags |= SHR_PPID;
+			rp.ret = p->ppid;
+		}
+	} else if (c->last && c->last->state == 2 && d->rt.pidns) {
+		/* a fork that follows its recording: the child gets the
+		 * recorded pid, when it is free */
+		pid_t kid = fork_child_pid(c->last);
+		if (kid > 0)
+			root_next_pid(kid);
+	}
 	if (c->answer) {
 		rp.flags |= SHR_SKIP;
 		rp.ret = c->answer->pid;
@@ -1679,6 +1709,7 @@ static void on_msg(struct drv *d, struct conn *c, const struct retro_sh_msg *m)
 					(int)m->pid, (int)m->ppid, m->forkno, proc);
 		}
 		l->ppid = m->ppid;
+		c->hello = 1;
 		c->pid = m->pid;
 		c->tid = m->tid;
 		c->pi = (int)(l - d->lives);
@@ -2239,7 +2270,12 @@ static pid_t launch(struct drv *d, int pidx, const char *sock)
 	}
 	snprintf(store, sizeof store, "%s/.retro/store", d->rt.root);
 	env = make_env(d, img, sock, store);
+	if (exe && env && d->rt.pidns)
+		root_next_pid(p->pid); /* its recorded pid, when free */
 	pid = exe && env ? fork() : -1;
+	if (pid > 0 && d->rt.pidns && pid != p->pid)
+		emit(d, "H note: process %u runs as pid %d, not its recorded "
+			"pid %d, which was taken", p->id, (int)pid, (int)p->pid);
 	if (pid != 0) {
 		for (int i = 0; i < nfds; i++)
 			if (fds[i].rfd >= 0)
@@ -2350,6 +2386,33 @@ static int replay_once(struct drv *d)
 	if (root_enter(&d->rt)) {
 		emit(d, "E %s", d->rt.why);
 		return EX_USAGE;
+	}
+	if (d->rt.pidns) {
+		/* the rest runs as the pid namespace's first process: the
+		 * re-executed processes' parent and reaper */
+		int alive[2], st;
+		pid_t init = pipe2(alive, O_CLOEXEC) < 0 ? -1 : fork();
+
+		if (init < 0) {
+			emit(d, "E cannot start the replay's pid namespace: %s",
+			     strerror(errno));
+			return EX_USAGE;
+		}
+		if (init > 0) {
+			close(alive[0]);
+			while (waitpid(init, &st, 0) < 0 && errno == EINTR)
+				;
+			return WIFEXITED(st) ? WEXITSTATUS(st) : EX_USAGE;
+		}
+		close(alive[1]);
+		if (root_pid_init(&d->rt, alive[0])) {
+			emit(d, "E %s", d->rt.why);
+			return EX_USAGE;
+		}
+	} else {
+		emit(d, "H note: no pid namespace here (%s): the re-executed "
+			"processes see live pids, not their recorded ones",
+		     strerror(d->rt.pidns_err));
 	}
 	if (restore_initial(d, files, nfiles) < 0)
 		return EX_USAGE;

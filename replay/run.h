@@ -12,6 +12,9 @@ struct root {
 	char store[PATH_MAX]; /* the recording's store, never covered */
 	char **dirs;          /* directories covered by an overlay */
 	size_t ndirs, capdirs;
+	int pidns;            /* root_enter made a pid namespace: the next
+			       * child is its first process (root_pid_init) */
+	int pidns_err;        /* else why not */
 	char why[PATH_MAX + 256];
 };
 
@@ -23,8 +26,19 @@ int root_plan(struct root *rt, const char *path);
 int root_covers(const struct root *rt, const char *path);
 /* Enters a private mount namespace (and a user namespace when not root),
  * mounts the planned overlays and makes every other mount read-only.
- * Returns 0, or an errno value with rt->why set. */
+ * The caller's children go into a new pid namespace as well, when the
+ * kernel allows one (rt->pidns).  Returns 0, or an errno value with
+ * rt->why set. */
 int root_enter(struct root *rt);
+/* In the first process of root_enter's pid namespace (pid 1 there): dies
+ * with its parent (the caller's process outside, which holds the write
+ * end of the pipe whose read end is alive), and mounts a /proc of the
+ * namespace, so that /proc/PID names its processes.  Returns 0, or an
+ * errno value with rt->why set. */
+int root_pid_init(struct root *rt, int alive);
+/* The next process made in the pid namespace gets pid (ns_last_pid), as
+ * far as nothing else is made first.  Returns 0, or an errno value. */
+int root_next_pid(pid_t pid);
 void root_free(struct root *rt);
 
 /* Operations confined beneath the overlay covering path: EXDEV when no

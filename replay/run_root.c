@@ -20,11 +20,14 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/openat2.h>
+#include <poll.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
@@ -249,11 +252,21 @@ int root_enter(struct root *rt)
 			return EINVAL;
 		}
 	}
-	if (unshare(CLONE_NEWNS | (userns ? CLONE_NEWUSER : 0)) < 0) {
-		snprintf(rt->why, sizeof rt->why,
-			 "cannot make a private mount namespace%s: %s",
-			 userns ? " in a user namespace" : "", strerror(errno));
-		return errno;
+	/* A pid namespace, so that re-executed processes get their recorded
+	 * pids back (root_next_pid) and cannot signal anything outside;
+	 * without one, pids are live and the replay says so. */
+	rt->pidns = 1;
+	if (unshare(CLONE_NEWNS | CLONE_NEWPID | (userns ? CLONE_NEWUSER : 0)) <
+	    0) {
+		rt->pidns = 0;
+		rt->pidns_err = errno;
+		if (unshare(CLONE_NEWNS | (userns ? CLONE_NEWUSER : 0)) < 0) {
+			snprintf(rt->why, sizeof rt->why,
+				 "cannot make a private mount namespace%s: %s",
+				 userns ? " in a user namespace" : "",
+				 strerror(errno));
+			return errno;
+		}
 	}
 	if (userns) {
 		write_file("/proc/self/setgroups", "deny");
@@ -303,6 +316,38 @@ mapfail:
 		 "cannot map uid %u in a user namespace: %s", (unsigned)uid,
 		 strerror(errno));
 	return EPERM;
+}
+
+int root_pid_init(struct root *rt, int alive)
+{
+	struct pollfd pf = { .fd = alive, .events = POLLIN };
+
+	/* the parent is outside the namespace: getppid says 0 here, so
+	 * whether it is still there is asked of the pipe it holds */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (poll(&pf, 1, 0) > 0) {
+		snprintf(rt->why, sizeof rt->why, "the replay's parent is gone");
+		return ESRCH;
+	}
+	close(alive);
+	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		  NULL) < 0) {
+		snprintf(rt->why, sizeof rt->why,
+			 "cannot mount /proc in the replay's pid namespace: %s",
+			 strerror(errno));
+		return errno;
+	}
+	return 0;
+}
+
+int root_next_pid(pid_t pid)
+{
+	char buf[24];
+
+	if (pid <= 2)
+		return EINVAL; /* 1 is the driver's */
+	snprintf(buf, sizeof buf, "%d", (int)pid - 1);
+	return write_file("/proc/sys/kernel/ns_last_pid", buf);
 }
 
 /* The directory holding path, opened beneath its overlay: no symlink or

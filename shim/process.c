@@ -4,6 +4,9 @@
  * RETRO_FOLLOW=0. */
 #define SHIM_FAMILY_process
 #include "shim.h"
+#define RETRO_SHIM_SIDE
+#include "shepherd.h"
+#include "sys.h"
 #include <stdarg.h>
 
 #include <retro/calls.def>
@@ -23,6 +26,17 @@ RETRO_EXPORT pid_t fork(void)
 		c.rec = NULL; /* the parent's record; the child has its own */
 	retro_result(&c, r);
 	return r;
+}
+
+/* man 2 getppid.  Not recorded; re-executed, a process whose parent is
+ * the replay's driver sees its recorded parent's pid (its own pid and its
+ * children's are the recorded ones already: the replay's pid namespace
+ * gives them out). */
+RETRO_EXPORT pid_t getppid(void)
+{
+	pid_t p = (pid_t)retro_sys0(SYS_getppid);
+
+	return __builtin_expect(retro_shep_on, 0) ? retro_shep_ppid(p) : p;
 }
 
 /* man 2 vfork.  POSIX lets vfork be fork: a conforming child only calls

@@ -93,3 +93,10 @@ need_mount_ns() {
 		exit 77
 	fi
 }
+
+need_pid_ns() {
+	if ! unshare -mpf true 2>/dev/null && ! unshare -Urmpf true 2>/dev/null; then
+		echo "SKIP: $TEST_NAME: this machine refuses pid namespaces"
+		exit 77
+	fi
+}

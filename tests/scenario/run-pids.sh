@@ -1,0 +1,35 @@
+#!/bin/sh
+# Re-executed processes see the pids they saw when recorded: their own,
+# their children's (fork, waitpid), and their parent's, though the
+# recorded processes' pids were long reused.  A shell writing $$ and
+# $PPID into a file is the everyday case: with live pids, its bytes
+# would differ and the replay would diverge.
+. "$SCENARIO_LIB"
+need_mount_ns
+need_pid_ns
+
+S=$WORK/store
+mkdir "$WORK/w"
+rr record -q -o "$S" -- "$PROGS/p_pids" "$WORK/w/kid" >"$WORK/w/out"
+said=$(cat "$WORK/w/out")
+# what the recording saw: the child's own lines agree with its parent's
+self=$(sed -n 's/^self \([0-9]*\) .*/\1/p' "$WORK/w/out")
+kid=$(sed -n 's/^fork \([0-9]*\) .*/\1/p' "$WORK/w/out")
+expect_eq "recorded" "fork $kid waited $kid status 7
+child self $kid parent $self
+kill 0 after wait: -1 No such process" "$(sed 1d "$WORK/w/out")"
+
+expect_status "replay" 0 rr run -q "$S" --shepherd p_pids --root "$WORK/root"
+expect_eq "replayed output" "$said" "$(cat "$WORK/root$WORK/w/out")"
+expect_eq "replayed child" "child self $kid parent $self" \
+	"$(cat "$WORK/root$WORK/w/kid")"
+
+# the shell: $$ of the outer and the inner sh, and their $PPID
+S2=$WORK/store2
+rr record -q -o "$S2" -- sh -c "echo \"\$\$ \$PPID\" > $WORK/w/sh;
+	sh -c 'echo \$\$ \$PPID' >> $WORK/w/sh"
+expect_status "shell replay" 0 rr run -q "$S2" --shepherd 1 \
+	--root "$WORK/root2" --report "$WORK/r2.json"
+expect_eq "shell pids" "$(cat "$WORK/w/sh")" "$(cat "$WORK/root2$WORK/w/sh")"
+expect_eq "divergences" "0" "$(python3 -c "import json,sys; print(len(json.load(open(sys.argv[1]))['divergences']))" "$WORK/r2.json")"
+pass
