@@ -32,4 +32,15 @@ expect_status "shell replay" 0 rr run -q "$S2" --shepherd 1 \
 	--root "$WORK/root2" --report "$WORK/r2.json"
 expect_eq "shell pids" "$(cat "$WORK/w/sh")" "$(cat "$WORK/root2$WORK/w/sh")"
 expect_eq "divergences" "0" "$(python3 -c "import json,sys; print(len(json.load(open(sys.argv[1]))['divergences']))" "$WORK/r2.json")"
+
+# containment: a re-executed kill cannot reach a process outside the
+# replay, whatever pid the recording names (here one alive throughout)
+sleep 60 &
+outside=$!
+S3=$WORK/store3
+rr record -q -o "$S3" -- sh -c "if kill -0 $outside; then echo reached; else echo not; fi > $WORK/w/k"
+expect_eq "recorded kill" "reached" "$(cat "$WORK/w/k")"
+expect_status "kill replay" 1 rr run -q "$S3" --shepherd 1 --root "$WORK/root3"
+expect_eq "replayed kill" "not" "$(cat "$WORK/root3$WORK/w/k")"
+kill "$outside"
 pass
