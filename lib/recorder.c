@@ -907,6 +907,8 @@ void retro_fd_dup(int oldfd, int newfd)
 {
 	struct fdent *o = fde(oldfd), *n = fde(newfd);
 
+	if (__builtin_expect(retro_shep_on, 0))
+		retro_shep_timerfd_gone(newfd); /* replaced */
 	if (!n)
 		return;
 	if (o)
@@ -919,6 +921,8 @@ void retro_fd_forget(int fd)
 {
 	struct fdent *e = fde(fd);
 
+	if (__builtin_expect(retro_shep_on, 0))
+		retro_shep_timerfd_gone(fd);
 	if (e)
 		e->flags = 0;
 }
@@ -1704,6 +1708,39 @@ static void shep_interrupted(struct retro_call *c, int64_t left)
  * time until a descriptor is ready, a signal interrupts it, or the driver
  * says the deadline came (nothing can wake it before that on V).  The
  * call itself is then not issued again (c->skip). */
+/* V's monotonic now in shepherd mode, else -1. */
+static int64_t shep_now(void)
+{
+	struct timespec ts;
+
+	if (retro_shep_clock(CLOCK_MONOTONIC, &ts) < 0)
+		return -1;
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* A wait on descriptors whose end on V came, with a timerfd on V due
+ * (c->vtfd): 1 when the wait goes on (announced again with what is left
+ * of its own timeout, and the next timerfd expiry), else 0 (it timed
+ * out). */
+static int timerfd_wait_on(struct retro_call *c, int64_t deadline)
+{
+	struct retro_sh_msg m;
+	int64_t now = shep_now(), left, tn;
+
+	if (now < 0 || (deadline >= 0 && now >= deadline))
+		return 0;
+	left = deadline >= 0 ? deadline - now : -1;
+	tn = retro_shep_timerfd_next();
+	memset(&m, 0, RETRO_SH_MSG_HDR + 1);
+	m.type = SH_BLOCK;
+	m.call = (uint16_t)c->call;
+	m.flags = SHF_UNRECORDED;
+	m.timeout = tn >= 0 && (left < 0 || tn < left) ? tn : left;
+	if (m.timeout == left)
+		c->vtfd = 0; /* its own timeout is next */
+	return retro_shep_block(&m, c->t->index) == 0;
+}
+
 static void shep_fdwait(struct retro_call *c)
 {
 	const uint64_t *v = c->v;
@@ -1711,6 +1748,7 @@ static void shep_fdwait(struct retro_call *c)
 	fd_set save[3];
 	fd_set *sets[3] = { NULL, NULL, NULL };
 	size_t setlen = 0;
+	int64_t deadline = -1;
 	long r;
 
 	if (c->call == RC_select || c->call == RC_pselect) {
@@ -1723,6 +1761,10 @@ static void shep_fdwait(struct retro_call *c)
 				memcpy(&save[i], sets[i], setlen);
 		}
 	}
+	/* timerfds on V that expired before the wait are readable */
+	retro_shep_timerfd_kick();
+	if (c->vtfd && c->tfd_left >= 0 && (deadline = shep_now()) >= 0)
+		deadline += c->tfd_left;
 	for (;;) {
 		struct { const void *mask; size_t len; } sm = { NULL, 8 };
 		switch (c->call) {
@@ -1742,13 +1784,27 @@ static void shep_fdwait(struct retro_call *c)
 		}
 		if (r != 0)
 			break;
-		if (retro_shep_timed_out())
-			break;
 		slice.tv_sec = 0;
 		slice.tv_nsec = SHEP_SLICE_NS;
 		for (int i = 0; i < 3; i++) /* a slice that ran out cleared them */
 			if (sets[i])
 				memcpy(sets[i], &save[i], setlen);
+		if (c->vtfd == 2) {
+			/* the timerfds that expired are not this wait's: it
+			 * goes on, unless its own time is up */
+			c->vtfd = 1;
+			if (!timerfd_wait_on(c, deadline))
+				break;
+			continue;
+		}
+		if (!retro_shep_timed_out())
+			continue;
+		if (!c->vtfd)
+			break;
+		/* a timerfd's expiry on V: readable now, and the next slice
+		 * says whether this wait holds it */
+		retro_shep_timerfd_kick();
+		c->vtfd = 2;
 	}
 	if (r == 0) {
 		for (int i = 0; i < 3; i++)
@@ -1931,13 +1987,14 @@ static void alarm_wait(struct retro_call *c)
 			return; /* readable, or an error the read will say */
 		if (!retro_shep_timed_out())
 			continue;
-		if (retro_sys4(SYS_rt_sigaction, SIGALRM, 0, (long)&ka, 8) < 0 ||
+		int sig = retro_shep_alarm_signo();
+		if (retro_sys4(SYS_rt_sigaction, sig, 0, (long)&ka, 8) < 0 ||
 		    retro_sys4(SYS_rt_sigprocmask, SIG_BLOCK, 0, (long)&blocked,
 			       8) < 0)
 			return;
 		if (ka.handler != SIG_DFL && ka.handler != SIG_IGN &&
 		    !(ka.flags & SA_RESTART) &&
-		    !(blocked & (1ull << (SIGALRM - 1)))) {
+		    !(blocked & (1ull << (sig - 1)))) {
 			c->skip = 1;
 			c->sret = -1;
 			c->serr = EINTR;
@@ -2050,10 +2107,12 @@ shep_intent(struct retro_call *c, const struct retro_call_desc *d)
 	struct retro_sh_msg m;
 	struct fdent *e = fde(c->fd);
 	int notfile = c->fd >= 0 && e && (e->flags & FE_NOTFILE);
+	int64_t tfd;
 
 	/* read only in shepherd mode: set here, off the recording path */
 	c->serr = 0;
 	c->alarm = 0;
+	c->vtfd = 0;
 	c->atime_known = 0;
 	if (c->fd >= 0 && !notfile && d->nargs > 1 && d->kind[0] == K_FD &&
 	    (d->kind[1] == K_BUFOUT || d->kind[1] == K_IOVOUT)) {
@@ -2092,6 +2151,21 @@ shep_intent(struct retro_call *c, const struct retro_call_desc *d)
 			c->skip = 1; /* on V, not the host's timer */
 			c->sret = prev;
 		}
+	} else if (c->call == RC_read && notfile && c->v[2] >= 8 &&
+		   (tfd = retro_shep_timerfd_due(c->fd)) >= 0) {
+		/* a timerfd on V: its expirations by now, or, when there are
+		 * none and it may block, a sleep to the next */
+		long fl = retro_sys2(SYS_fcntl, c->fd, F_GETFL);
+		c->skip = 1;
+		c->vtfd = 1;
+		if (tfd > 0 && fl >= 0 && (fl & O_NONBLOCK)) {
+			c->vtfd = 0;
+			c->sret = -1;
+			c->serr = EAGAIN;
+		} else if (tfd > 0) {
+			m.type = SH_SLEEP;
+			m.arg = tfd;
+		}
 	} else if (d->flags & F_SLEEP) {
 		int64_t ns = sleep_ns(c);
 		if (ns >= 0) {
@@ -2107,8 +2181,17 @@ shep_intent(struct retro_call *c, const struct retro_call_desc *d)
 				shep_interrupted(c, ns - due);
 			}
 		} else {
+			/* a timerfd on V may end the wait first; those that
+			 * expired before it are readable */
+			int64_t tn = retro_shep_timerfd_next();
+			retro_shep_timerfd_kick();
 			m.type = SH_BLOCK;
 			m.timeout = fdwait_ns(c);
+			if (tn >= 0 && (m.timeout < 0 || tn < m.timeout)) {
+				c->vtfd = 1;
+				c->tfd_left = m.timeout;
+				m.timeout = tn;
+			}
 		}
 	} else if ((notfile && !(e->flags & FE_RANDOM) &&
 		    (c->call == RC_read || c->call == RC_readv)) ||
@@ -2150,6 +2233,17 @@ shep_intent(struct retro_call *c, const struct retro_call_desc *d)
 	c->blocked = m.type == SH_BLOCK;
 	if (retro_shep_send(&m, c->t->index) < 0)
 		return;
+	if (c->vtfd && c->call == RC_read) {
+		uint64_t n = retro_shep_timerfd_take(c->fd);
+		if (n) {
+			memcpy((void *)(uintptr_t)c->v[1], &n, sizeof n);
+			c->sret = sizeof n;
+		} else { /* re-armed meanwhile by another thread */
+			c->sret = -1;
+			c->serr = EINTR;
+		}
+		return;
+	}
 	if ((m.flags & SHF_EXCL) && retro_shep_named())
 		make_recorded_name(c, d);
 	if ((m.flags & SHF_ASK) &&

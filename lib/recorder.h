@@ -59,6 +59,9 @@ struct retro_call {
 	int serr;     /* ...and its errno, when sret is -1 (set by shep_intent,
 		       * like alarm: read only in shepherd mode) */
 	char alarm;   /* shepherd mode: the process's alarm cut the sleep */
+	char vtfd;    /* shepherd mode: a read of a timerfd on V, or a wait
+		       * on descriptors that a timerfd's expiry may end... */
+	int64_t tfd_left; /* ...before its own timeout (ns, -1: none) */
 	char atime_known; /* shepherd mode, a read of a file: its access */
 	struct timespec atime0; /* time before the call */
 };

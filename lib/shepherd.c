@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
@@ -402,33 +403,499 @@ int retro_shep_itimer(const struct itimerval *set, struct itimerval *old)
 	return 0;
 }
 
-int64_t retro_shep_alarm_in(void)
+/* ---- POSIX timers and timerfds on V ----------------------------------------
+ *
+ * A POSIX timer that signals (SIGEV_SIGNAL) or does nothing (SIGEV_NONE)
+ * and a timerfd are kept here, on V; the kernel timer behind each is made
+ * but never armed.  A due POSIX timer rings where the alarm does (after a
+ * clock read, cutting a squeezed sleep short, in a blocked read).  A
+ * timerfd is read from here, and a poll, select or epoll wait that holds
+ * one ends on V at its expiry: its kernel timer is then armed to expire at
+ * once (retro_shep_timerfd_kick), so the kernel says it is readable. */
+#define NVTIMERS 64
+
+enum { VT_FREE, VT_POSIX, VT_FD };
+
+struct vtimer {
+	int kind;
+	int fd;             /* VT_FD */
+	int kid;            /* VT_POSIX: the kernel's timer id (si_timerid) */
+	int notify, signo;  /* VT_POSIX: SIGEV_SIGNAL or SIGEV_NONE */
+	union sigval val;
+	int realtime;       /* absolute times are on the realtime clock */
+	int64_t at, every;  /* on V (monotonic ns); at 0: disarmed */
+	int overrun;        /* VT_POSIX: expirations the last signal merged */
+};
+
+static struct vtimer vt[NVTIMERS];
+static int vt_used; /* slots ever taken: the ones to look at */
+static int vt_lock;
+
+static void vt_take(void)
 {
+	while (__atomic_exchange_n(&vt_lock, 1, __ATOMIC_ACQUIRE))
+		retro_sys0(SYS_sched_yield);
+}
+
+static void vt_give(void)
+{
+	__atomic_store_n(&vt_lock, 0, __ATOMIC_RELEASE);
+}
+
+/* 1 when this process's time is virtual (not a naive replay). */
+static int virtual_time(void)
+{
+	return retro_shep_on && ready(0) == 0 && !(rflags & SHR_NAIVE);
+}
+
+static int64_t ts_ns(const struct timespec *ts)
+{
+	return (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
+}
+
+static void ns_ts(int64_t ns, struct timespec *ts)
+{
+	ts->tv_sec = ns / 1000000000;
+	ts->tv_nsec = ns % 1000000000;
+}
+
+static int its_valid(const struct itimerspec *its)
+{
+	return its->it_value.tv_nsec >= 0 && its->it_value.tv_nsec < 1000000000 &&
+	       its->it_value.tv_sec >= 0 && its->it_interval.tv_sec >= 0 &&
+	       its->it_interval.tv_nsec >= 0 &&
+	       its->it_interval.tv_nsec < 1000000000;
+}
+
+static int is_realtime(clockid_t clk)
+{
+	return clk == CLOCK_REALTIME || clk == CLOCK_REALTIME_ALARM ||
+	       clk == CLOCK_TAI;
+}
+
+static struct vtimer *vt_new(void)
+{
+	for (int i = 0; i < NVTIMERS; i++)
+		if (vt[i].kind == VT_FREE) {
+			if (i >= vt_used)
+				vt_used = i + 1;
+			memset(&vt[i], 0, sizeof vt[i]);
+			return &vt[i];
+		}
+	return NULL;
+}
+
+static struct vtimer *vt_posix(timer_t id)
+{
+	for (int i = 0; i < vt_used; i++)
+		if (vt[i].kind == VT_POSIX && vt[i].kid == (int)(intptr_t)id)
+			return &vt[i];
+	return NULL;
+}
+
+static struct vtimer *vt_fd(int fd)
+{
+	for (int i = 0; i < vt_used; i++)
+		if (vt[i].kind == VT_FD && vt[i].fd == fd)
+			return &vt[i];
+	return NULL;
+}
+
+/* What is left of t at now, as timer_gettime says it. */
+static void vt_get(const struct vtimer *t, int64_t now, struct itimerspec *cur)
+{
+	int64_t left = t->at ? t->at - now : 0;
+
+	/* due but not yet rung: a moment, not zero, which means disarmed */
+	ns_ts(t->at && left < 1 ? 1 : left, &cur->it_value);
+	ns_ts(t->every, &cur->it_interval);
+}
+
+/* Arms (or disarms) t on V at now, as timer_settime and timerfd_settime
+ * do; the old setting into old. */
+static void vt_set(struct vtimer *t, int64_t now, int abs,
+		   const struct itimerspec *set, struct itimerspec *old)
+{
+	int64_t v = ts_ns(&set->it_value);
+
+	if (old)
+		vt_get(t, now, old);
+	t->every = ts_ns(&set->it_interval);
+	t->overrun = 0;
+	if (!v)
+		t->at = 0;
+	else if (abs)
+		t->at = v - (t->realtime ? rtoff : 0);
+	else
+		t->at = now + v;
+	if (t->at && t->at < now)
+		t->at = now; /* a moment past: due at once */
+	if (!t->at)
+		t->every = 0;
+}
+
+/* Expirations of t by now (0: none), and t moved past them. */
+static uint64_t vt_expire(struct vtimer *t, int64_t now)
+{
+	uint64_t n;
+
+	if (!t->at || t->at > now)
+		return 0;
+	n = 1 + (t->every ? (uint64_t)(now - t->at) / (uint64_t)t->every : 0);
+	t->at = t->every ? t->at + (int64_t)n * t->every : 0;
+	return n;
+}
+
+int retro_shep_timer_create(clockid_t clk, const struct sigevent *sev,
+			    timer_t *id,
+			    int (*real)(clockid_t, struct sigevent *, timer_t *))
+{
+	struct sigevent none = { .sigev_notify = SIGEV_NONE };
+	int notify = sev ? sev->sigev_notify : SIGEV_SIGNAL;
+	struct vtimer *t;
+	int r;
+
+	if ((notify != SIGEV_SIGNAL && notify != SIGEV_NONE) ||
+	    (sev && notify == SIGEV_SIGNAL &&
+	     (sev->sigev_signo <= 0 || sev->sigev_signo >= NSIG)) ||
+	    (clk != CLOCK_REALTIME && clk != CLOCK_MONOTONIC &&
+	     clk != CLOCK_BOOTTIME && clk != CLOCK_TAI &&
+	     clk != CLOCK_REALTIME_ALARM && clk != CLOCK_BOOTTIME_ALARM) ||
+	    !virtual_time())
+		return 1;
+	vt_take();
+	t = vt_new();
+	if (t)
+		t->kind = VT_POSIX; /* held while the kernel's is made */
+	vt_give();
+	if (!t)
+		return 1;
+	r = real(clk, &none, id);
+	if (r < 0) {
+		t->kind = VT_FREE;
+		return -1;
+	}
+	t->kid = (int)(intptr_t)*id;
+	t->notify = notify;
+	t->signo = sev ? sev->sigev_signo : SIGALRM;
+	/* without sev: SIGALRM, with the timer id as the value */
+	if (sev)
+		t->val = sev->sigev_value;
+	else
+		t->val.sival_int = t->kid;
+	t->realtime = is_realtime(clk);
+	return 0;
+}
+
+int retro_shep_timer_settime(timer_t id, int flags,
+			     const struct itimerspec *set,
+			     struct itimerspec *old)
+{
+	struct vtimer *t;
 	int64_t now;
 
-	if (!alarm_at || (now = vnow()) < 0)
+	if (!retro_shep_on || (now = vnow()) < 0)
+		return 1;
+	vt_take();
+	t = vt_posix(id);
+	if (t && set && its_valid(set))
+		vt_set(t, now, flags & TIMER_ABSTIME, set, old);
+	vt_give();
+	if (!t)
+		return 1;
+	if (!set || !its_valid(set))
+		return -EINVAL;
+	return 0;
+}
+
+int retro_shep_timer_gettime(timer_t id, struct itimerspec *cur)
+{
+	struct vtimer *t;
+	int64_t now;
+
+	if (!retro_shep_on || (now = vnow()) < 0)
+		return 1;
+	vt_take();
+	t = vt_posix(id);
+	if (t)
+		vt_get(t, now, cur);
+	vt_give();
+	return t ? 0 : 1;
+}
+
+int retro_shep_timer_getoverrun(timer_t id)
+{
+	struct vtimer *t;
+	int r = -1;
+
+	if (!retro_shep_on)
 		return -1;
-	return alarm_at > now ? alarm_at - now : 0;
+	vt_take();
+	t = vt_posix(id);
+	if (t)
+		r = t->overrun;
+	vt_give();
+	return r;
+}
+
+void retro_shep_timer_delete(timer_t id)
+{
+	struct vtimer *t;
+
+	if (!retro_shep_on)
+		return;
+	vt_take();
+	t = vt_posix(id);
+	if (t)
+		t->kind = VT_FREE;
+	vt_give();
+}
+
+void retro_shep_timerfd_new(int fd, clockid_t clk)
+{
+	struct vtimer *t;
+
+	if (fd < 0 || !virtual_time() ||
+	    (clk != CLOCK_REALTIME && clk != CLOCK_MONOTONIC &&
+	     clk != CLOCK_BOOTTIME && clk != CLOCK_REALTIME_ALARM &&
+	     clk != CLOCK_BOOTTIME_ALARM))
+		return;
+	vt_take();
+	if ((t = vt_fd(fd)) == NULL)
+		t = vt_new();
+	if (t) {
+		t->kind = VT_FD;
+		t->fd = fd;
+		t->at = t->every = 0;
+		t->realtime = is_realtime(clk);
+	}
+	vt_give();
+}
+
+void retro_shep_timerfd_gone(int fd)
+{
+	struct vtimer *t;
+
+	if (!retro_shep_on || !vt_used)
+		return;
+	vt_take();
+	if ((t = vt_fd(fd)) != NULL)
+		t->kind = VT_FREE;
+	vt_give();
+}
+
+/* Disarms fd's kernel timer, which also forgets its expirations: a kick
+ * that made it readable is taken back. */
+static void kernel_disarm(int fd)
+{
+	struct itimerspec zero;
+
+	memset(&zero, 0, sizeof zero);
+	retro_sys4(SYS_timerfd_settime, fd, 0, (long)&zero, 0);
+}
+
+int retro_shep_timerfd_settime(int fd, int flags, const struct itimerspec *set,
+			       struct itimerspec *old)
+{
+	struct vtimer *t;
+	int64_t now;
+
+	if (!retro_shep_on || !vt_used || (now = vnow()) < 0)
+		return 1;
+	vt_take();
+	t = vt_fd(fd);
+	if (t && set && its_valid(set))
+		vt_set(t, now, flags & TFD_TIMER_ABSTIME, set, old);
+	vt_give();
+	if (!t)
+		return 1;
+	if (!set || !its_valid(set))
+		return -EINVAL;
+	kernel_disarm(fd);
+	return 0;
+}
+
+int retro_shep_timerfd_gettime(int fd, struct itimerspec *cur)
+{
+	struct vtimer *t;
+	int64_t now;
+
+	if (!retro_shep_on || !vt_used || (now = vnow()) < 0)
+		return 1;
+	vt_take();
+	t = vt_fd(fd);
+	if (t) {
+		/* timerfd_gettime says 0 left once it expired unread */
+		vt_get(t, now, cur);
+		if (t->at && t->at <= now)
+			ns_ts(0, &cur->it_value);
+	}
+	vt_give();
+	return t ? 0 : 1;
+}
+
+int64_t retro_shep_timerfd_due(int fd)
+{
+	struct vtimer *t;
+	int64_t now, r = -2;
+
+	if (!retro_shep_on || !vt_used || (now = vnow()) < 0)
+		return -2;
+	vt_take();
+	if ((t = vt_fd(fd)) != NULL)
+		r = !t->at ? -1 : t->at > now ? t->at - now : 0;
+	vt_give();
+	return r;
+}
+
+uint64_t retro_shep_timerfd_take(int fd)
+{
+	struct vtimer *t;
+	int64_t now;
+	uint64_t n = 0;
+
+	if (!retro_shep_on || !vt_used || (now = vnow()) < 0)
+		return 0;
+	vt_take();
+	if ((t = vt_fd(fd)) != NULL)
+		n = vt_expire(t, now);
+	vt_give();
+	if (t)
+		kernel_disarm(fd);
+	return n;
+}
+
+int64_t retro_shep_timerfd_next(void)
+{
+	int64_t now, at = 0;
+
+	if (!retro_shep_on || !vt_used || (now = vnow()) < 0)
+		return -1;
+	vt_take();
+	/* the ones expired already are readable (kicked) */
+	for (int i = 0; i < vt_used; i++)
+		if (vt[i].kind == VT_FD && vt[i].at > now &&
+		    (!at || vt[i].at < at))
+			at = vt[i].at;
+	vt_give();
+	return !at ? -1 : at - now;
+}
+
+void retro_shep_timerfd_kick(void)
+{
+	struct itimerspec soon;
+	int fds[NVTIMERS], n = 0;
+	int64_t now;
+
+	if (!retro_shep_on || !vt_used || (now = vnow()) < 0)
+		return;
+	vt_take();
+	for (int i = 0; i < vt_used; i++)
+		if (vt[i].kind == VT_FD && vt[i].at && vt[i].at <= now)
+			fds[n++] = vt[i].fd;
+	vt_give();
+	memset(&soon, 0, sizeof soon);
+	soon.it_value.tv_nsec = 1;
+	for (int i = 0; i < n; i++)
+		retro_sys4(SYS_timerfd_settime, fds[i], 0, (long)&soon, 0);
+}
+
+/* The earliest timer that signals: the alarm, or a POSIX timer; its
+ * moment on V (0: none) and its signal. */
+static int64_t next_signal(int *signo)
+{
+	int64_t at = alarm_at;
+	int sig = SIGALRM;
+
+	if (vt_used) {
+		vt_take();
+		for (int i = 0; i < vt_used; i++)
+			if (vt[i].kind == VT_POSIX && vt[i].at &&
+			    vt[i].notify == SIGEV_SIGNAL &&
+			    (!at || vt[i].at < at)) {
+				at = vt[i].at;
+				sig = vt[i].signo;
+			}
+		vt_give();
+	}
+	if (signo)
+		*signo = sig;
+	return at;
+}
+
+int64_t retro_shep_alarm_in(void)
+{
+	int64_t now, at = next_signal(NULL);
+
+	if (!at || (now = vnow()) < 0)
+		return -1;
+	return at > now ? at - now : 0;
+}
+
+int retro_shep_alarm_signo(void)
+{
+	int sig;
+
+	next_signal(&sig);
+	return sig;
+}
+
+/* A POSIX timer's signal, with what the kernel's siginfo says. */
+static void timer_signal(const struct vtimer *t, int overrun)
+{
+	siginfo_t si;
+
+	memset(&si, 0, sizeof si);
+	si.si_signo = t->signo;
+	si.si_code = SI_TIMER;
+	si.si_timerid = t->kid;
+	si.si_overrun = overrun;
+	si.si_value = t->val;
+	retro_sys3(SYS_rt_sigqueueinfo, retro_sys0(SYS_getpid), t->signo,
+		   (long)&si);
 }
 
 void retro_shep_alarm_fire(void)
 {
-	/* a periodic timer's next expiry; the ones already missed are
-	 * one signal, as pending signals of one kind merge */
-	if (alarm_every) {
-		int64_t now = vnow();
-		do
-			alarm_at += alarm_every;
-		while (now >= 0 && alarm_at <= now);
-	} else {
-		alarm_at = 0;
+	struct { struct vtimer t; int overrun; } due[NVTIMERS];
+	int64_t now = vnow(), first = next_signal(NULL);
+	int n = 0;
+
+	/* the earliest is due (the caller knows); the others by now */
+	if (now < first)
+		now = first;
+	if (alarm_at && alarm_at <= now) {
+		/* a periodic timer's next expiry; the ones already missed
+		 * are one signal, as pending signals of one kind merge */
+		if (alarm_every) {
+			do
+				alarm_at += alarm_every;
+			while (alarm_at <= now);
+		} else {
+			alarm_at = 0;
+		}
+		retro_sys2(SYS_kill, retro_sys0(SYS_getpid), SIGALRM);
 	}
-	retro_sys2(SYS_kill, retro_sys0(SYS_getpid), SIGALRM);
+	if (!vt_used)
+		return;
+	vt_take();
+	for (int i = 0; i < vt_used; i++) {
+		uint64_t k;
+		if (vt[i].kind != VT_POSIX || vt[i].notify != SIGEV_SIGNAL ||
+		    !(k = vt_expire(&vt[i], now)))
+			continue;
+		vt[i].overrun = k > (uint64_t)INT32_MAX ? INT32_MAX : (int)(k - 1);
+		due[n].t = vt[i];
+		due[n++].overrun = vt[i].overrun;
+	}
+	vt_give();
+	for (int i = 0; i < n; i++)
+		timer_signal(&due[i].t, due[i].overrun);
 }
 
 void retro_shep_alarm_check(void)
 {
-	if (alarm_at && retro_shep_alarm_in() == 0)
+	if ((alarm_at || vt_used) && retro_shep_alarm_in() == 0)
 		retro_shep_alarm_fire();
 }
 
@@ -436,6 +903,11 @@ void retro_shep_forked(void)
 {
 	alarm_at = 0; /* a child does not inherit its parent's alarm */
 	alarm_every = 0;
+	/* nor its POSIX timers; its timerfds it does */
+	for (int i = 0; i < vt_used; i++)
+		if (vt[i].kind == VT_POSIX)
+			vt[i].kind = VT_FREE;
+	vt_lock = 0;
 	/* The connection is the parent's: the child makes its own. */
 	forkno = nforks + 1;
 	nforks = 0;

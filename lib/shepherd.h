@@ -160,10 +160,57 @@ int retro_shep_alarm(unsigned secs, unsigned *prev)
 struct itimerval;
 int retro_shep_itimer(const struct itimerval *set, struct itimerval *old)
 	__attribute__((visibility("hidden")));
-/* ns until the process's alarm on V, or -1 when none. */
+/* ns until the process's next timer signal on V (the alarm's, or a POSIX
+ * timer's), or -1 when none. */
 int64_t retro_shep_alarm_in(void) __attribute__((visibility("hidden")));
-/* The alarm is due: SIGALRM to this process, as the kernel would. */
+/* The signal that timer sends. */
+int retro_shep_alarm_signo(void) __attribute__((visibility("hidden")));
+/* That timer is due: its signal to this process, as the kernel would send
+ * it, and every other timer's that is due by now. */
 void retro_shep_alarm_fire(void) __attribute__((visibility("hidden")));
+/* POSIX timers on V.  timer_create: for a timer that signals or does
+ * nothing, on a wall or monotonic clock, makes the kernel's timer with
+ * real (never armed) and keeps it on V; returns 0, -1 (errno set) when
+ * real failed, or 1 when the timer is not one for V (the caller makes it
+ * as usual).  The others return 1 for a timer that is not on V, else 0
+ * or a negative errno value. */
+struct sigevent;
+struct itimerspec;
+int retro_shep_timer_create(clockid_t clk, const struct sigevent *sev,
+			    timer_t *id,
+			    int (*real)(clockid_t, struct sigevent *, timer_t *))
+	__attribute__((visibility("hidden")));
+int retro_shep_timer_settime(timer_t id, int flags,
+			     const struct itimerspec *set,
+			     struct itimerspec *old)
+	__attribute__((visibility("hidden")));
+int retro_shep_timer_gettime(timer_t id, struct itimerspec *cur)
+	__attribute__((visibility("hidden")));
+/* -1 when the timer is not on V */
+int retro_shep_timer_getoverrun(timer_t id)
+	__attribute__((visibility("hidden")));
+void retro_shep_timer_delete(timer_t id) __attribute__((visibility("hidden")));
+/* timerfds on V: fd was just made by timerfd_create on clk. */
+void retro_shep_timerfd_new(int fd, clockid_t clk)
+	__attribute__((visibility("hidden")));
+/* fd is closed (or replaced). */
+void retro_shep_timerfd_gone(int fd) __attribute__((visibility("hidden")));
+int retro_shep_timerfd_settime(int fd, int flags, const struct itimerspec *set,
+			       struct itimerspec *old)
+	__attribute__((visibility("hidden")));
+int retro_shep_timerfd_gettime(int fd, struct itimerspec *cur)
+	__attribute__((visibility("hidden")));
+/* ns until timerfd fd expires on V, 0 when it has, -1 when disarmed, -2
+ * when fd is no timerfd on V. */
+int64_t retro_shep_timerfd_due(int fd) __attribute__((visibility("hidden")));
+/* The expirations of fd by now on V, which a read returns (0: none). */
+uint64_t retro_shep_timerfd_take(int fd) __attribute__((visibility("hidden")));
+/* ns until the process's next timerfd expiry on V, -1 when none (those
+ * expired already do not count: retro_shep_timerfd_kick made them
+ * readable). */
+int64_t retro_shep_timerfd_next(void) __attribute__((visibility("hidden")));
+/* Every timerfd expired on V is made readable for the kernel's poll. */
+void retro_shep_timerfd_kick(void) __attribute__((visibility("hidden")));
 /* After a clock read: fires the alarm when V has passed it. */
 void retro_shep_alarm_check(void) __attribute__((visibility("hidden")));
 /* After a CALL with SHF_EXCL: 1 when the driver sent the recorded name to

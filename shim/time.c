@@ -417,25 +417,56 @@ static int ep_slice(void *arg, const struct timespec *dl, long *res)
 	return r != 0 || !dl;
 }
 
+static int64_t vnow_mono(void)
+{
+	struct timespec ts;
+
+	if (retro_shep_clock(CLOCK_MONOTONIC, &ts) < 0)
+		return -1;
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 /* Shepherd mode: epoll_pwait with timeout ns (-1: none) squeezed on V.
- * 1 with the result (errno set) in *r, or 0 when the caller waits as
- * usual. */
+ * A timerfd on V that expires first ends a slice of the wait: it is made
+ * readable, and the set says whether it holds it.  1 with the result
+ * (errno set) in *r, or 0 when the caller waits as usual. */
 static int shep_epoll(int epfd, struct epoll_event *ev, int max,
 		      int64_t timeout, const sigset_t *mask, int *r)
 {
 	struct eparg a = { epfd, max, ev, mask };
+	int64_t deadline = -1, now;
 	long res;
 	int n;
 
-	if (!real_epoll_pwait || timeout == 0)
+	if (!real_epoll_pwait)
+		return 0;
+	retro_shep_timerfd_kick(); /* expired before the wait: readable */
+	if (timeout == 0)
 		return 0;
 	n = real_epoll_pwait(epfd, ev, max, 0, mask);
 	if (n != 0) { /* ready, or an error the real call gives too */
 		*r = n;
 		return 1;
 	}
-	if (retro_shep_wait(ep_slice, &a, timeout, &res) < 0)
-		return 0;
+	if (timeout > 0 && (deadline = vnow_mono()) >= 0)
+		deadline += timeout;
+	for (;;) {
+		int64_t tn = retro_shep_timerfd_next();
+		int64_t left = deadline >= 0 && (now = vnow_mono()) >= 0
+				       ? (deadline > now ? deadline - now : 0)
+				       : timeout;
+		int capped = tn >= 0 && (left < 0 || tn < left);
+
+		if (retro_shep_wait(ep_slice, &a, capped ? tn : left, &res) < 0)
+			return 0;
+		if (res != 0 || !capped)
+			break;
+		retro_shep_timerfd_kick();
+		n = real_epoll_pwait(epfd, ev, max, SHEP_SLICE_MS, mask);
+		res = n >= 0 ? n : -errno;
+		if (res != 0)
+			break;
+	}
 	*r = res >= 0 ? (int)res : -1;
 	if (res < 0)
 		errno = (int)-res;
@@ -519,4 +550,142 @@ RETRO_EXPORT int getitimer(__itimer_which_t which, struct itimerval *cur)
 	if (!real_getitimer)
 		wait_init();
 	return real_getitimer(which, cur);
+}
+
+/* ---- POSIX timers and timerfds: on V in a replay (shepherd.h) ------------
+ *
+ * Not recorded.  In a replay that keeps time virtual, a timer that signals
+ * or does nothing, and every timerfd, runs on V: its kernel timer is made
+ * but never armed with the host's time.  Timers that start a thread
+ * (SIGEV_THREAD) or signal one thread (SIGEV_THREAD_ID) stay the host's. */
+#include <sys/timerfd.h>
+
+static __typeof__(&timer_create) real_timer_create;
+static __typeof__(&timer_settime) real_timer_settime;
+static __typeof__(&timer_gettime) real_timer_gettime;
+static __typeof__(&timer_getoverrun) real_timer_getoverrun;
+static __typeof__(&timer_delete) real_timer_delete;
+static __typeof__(&timerfd_create) real_timerfd_create;
+static __typeof__(&timerfd_settime) real_timerfd_settime;
+static __typeof__(&timerfd_gettime) real_timerfd_gettime;
+
+__attribute__((constructor)) static void timer_init(void)
+{
+	real_timer_create = dlsym(RTLD_NEXT, "timer_create");
+	real_timer_settime = dlsym(RTLD_NEXT, "timer_settime");
+	real_timer_gettime = dlsym(RTLD_NEXT, "timer_gettime");
+	real_timer_getoverrun = dlsym(RTLD_NEXT, "timer_getoverrun");
+	real_timer_delete = dlsym(RTLD_NEXT, "timer_delete");
+	real_timerfd_create = dlsym(RTLD_NEXT, "timerfd_create");
+	real_timerfd_settime = dlsym(RTLD_NEXT, "timerfd_settime");
+	real_timerfd_gettime = dlsym(RTLD_NEXT, "timerfd_gettime");
+}
+
+/* A negative errno value from shepherd.c as the call's -1 and errno. */
+static int failed(int r)
+{
+	errno = -r;
+	return -1;
+}
+
+/* man 2 timer_create */
+RETRO_EXPORT int timer_create(clockid_t clk, struct sigevent *restrict sev,
+			      timer_t *restrict id)
+{
+	int r;
+
+	if (!real_timer_create)
+		timer_init();
+	if (__builtin_expect(retro_shep_on, 0) && id &&
+	    (r = retro_shep_timer_create(clk, sev, id, real_timer_create)) <= 0)
+		return r;
+	return real_timer_create(clk, sev, id);
+}
+
+/* man 2 timer_settime */
+RETRO_EXPORT int timer_settime(timer_t id, int flags,
+			       const struct itimerspec *restrict set,
+			       struct itimerspec *restrict old)
+{
+	int r;
+
+	if (__builtin_expect(retro_shep_on, 0) &&
+	    (r = retro_shep_timer_settime(id, flags, set, old)) <= 0)
+		return r ? failed(r) : 0;
+	if (!real_timer_settime)
+		timer_init();
+	return real_timer_settime(id, flags, set, old);
+}
+
+/* man 2 timer_gettime */
+RETRO_EXPORT int timer_gettime(timer_t id, struct itimerspec *cur)
+{
+	if (__builtin_expect(retro_shep_on, 0) && cur &&
+	    retro_shep_timer_gettime(id, cur) == 0)
+		return 0;
+	if (!real_timer_gettime)
+		timer_init();
+	return real_timer_gettime(id, cur);
+}
+
+/* man 2 timer_getoverrun */
+RETRO_EXPORT int timer_getoverrun(timer_t id)
+{
+	int r;
+
+	if (__builtin_expect(retro_shep_on, 0) &&
+	    (r = retro_shep_timer_getoverrun(id)) >= 0)
+		return r;
+	if (!real_timer_getoverrun)
+		timer_init();
+	return real_timer_getoverrun(id);
+}
+
+/* man 2 timer_delete */
+RETRO_EXPORT int timer_delete(timer_t id)
+{
+	if (__builtin_expect(retro_shep_on, 0))
+		retro_shep_timer_delete(id);
+	if (!real_timer_delete)
+		timer_init();
+	return real_timer_delete(id);
+}
+
+/* man 2 timerfd_create */
+RETRO_EXPORT int timerfd_create(int clk, int flags)
+{
+	int fd;
+
+	if (!real_timerfd_create)
+		timer_init();
+	fd = real_timerfd_create(clk, flags);
+	if (__builtin_expect(retro_shep_on, 0) && fd >= 0)
+		retro_shep_timerfd_new(fd, clk);
+	return fd;
+}
+
+/* man 2 timerfd_settime */
+RETRO_EXPORT int timerfd_settime(int fd, int flags,
+				 const struct itimerspec *set,
+				 struct itimerspec *old)
+{
+	int r;
+
+	if (__builtin_expect(retro_shep_on, 0) &&
+	    (r = retro_shep_timerfd_settime(fd, flags, set, old)) <= 0)
+		return r ? failed(r) : 0;
+	if (!real_timerfd_settime)
+		timer_init();
+	return real_timerfd_settime(fd, flags, set, old);
+}
+
+/* man 2 timerfd_gettime */
+RETRO_EXPORT int timerfd_gettime(int fd, struct itimerspec *cur)
+{
+	if (__builtin_expect(retro_shep_on, 0) && cur &&
+	    retro_shep_timerfd_gettime(fd, cur) == 0)
+		return 0;
+	if (!real_timerfd_gettime)
+		timer_init();
+	return real_timerfd_gettime(fd, cur);
 }

@@ -1,0 +1,33 @@
+#!/bin/sh
+# POSIX timers and timerfds run on the replay's virtual clock: a periodic
+# timer_create timer interrupting sleeps, timer_gettime, a blocking
+# timerfd read, a periodic timerfd's count, poll and epoll ended by a
+# timerfd's expiry, and a poll whose set does not hold the timerfd that
+# expires during it.  The replayed program prints what it printed when
+# recorded (the times each took, in tenths of a second), and the 3 s of
+# waiting are squeezed.
+. "$SCENARIO_LIB"
+need_mount_ns
+
+S=$WORK/store
+mkdir "$WORK/w"
+rr record -q -o "$S" -- "$PROGS/p_timers" >"$WORK/w/out"
+said="timer: 3 rings in 0.9 s, code SI_TIMER, value 42
+timer_gettime: 2.0 s left
+timerfd: 1 after 0.5 s
+timerfd periodic: 10 in 1.05 s
+poll: 1 after 0.2 s
+epoll: 1 after 0.2 s
+poll elsewhere: 0 after 0.3 s
+its timerfd: 1"
+expect_late "recorded" "$said" "$(cat "$WORK/w/out")"
+said=$(cat "$WORK/w/out")
+
+start=$(date +%s%N)
+expect_status "replay" 0 rr run -q "$S" --shepherd p_timers \
+	--root "$WORK/root" --report "$WORK/r.json"
+took=$(( ($(date +%s%N) - start) / 1000000 ))
+expect_eq "replayed" "$said" "$(cat "$WORK/root$WORK/w/out")"
+[ "$took" -lt 3000 ] || fail "the replay took $took ms: the timers were not squeezed"
+expect_eq "unsupported" "[]" "$(python3 -c "import json,sys; print([u['call'] for u in json.load(open(sys.argv[1]))['unsupported']])" "$WORK/r.json")"
+pass
