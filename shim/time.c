@@ -689,3 +689,211 @@ RETRO_EXPORT int timerfd_gettime(int fd, struct itimerspec *cur)
 		timer_init();
 	return real_timerfd_gettime(fd, cur);
 }
+
+/* ---- waits for a signal: on V in a replay ----------------------------------
+ *
+ * pause, sigsuspend, sigwait, sigwaitinfo and sigtimedwait are not
+ * recorded.  In a replay that keeps time virtual, the signal a timer on V
+ * sends (alarm, setitimer, timer_create) never comes from the kernel: the
+ * wait is announced to the driver with the timer's moment (or its own
+ * timeout) as its end on V, the timer rings there, and the wait takes the
+ * signal as it would have. */
+#include "sys.h"
+
+enum { SW_SUSPEND, SW_WAIT };
+
+struct sigarg {
+	int kind;
+	const sigset_t *set; /* SW_SUSPEND: the mask; SW_WAIT: the signals */
+	siginfo_t *info;
+};
+
+/* One slice of the wait, until dl (NULL: without limit); 1 when a signal
+ * ended it, with the system call's result in *res. */
+static int sig_slice(void *arg, const struct timespec *dl, long *res)
+{
+	struct sigarg *a = arg;
+	struct timespec rel, now, *tp = NULL;
+	long r;
+
+	if (dl) {
+		int64_t left;
+		/* the host's clock: dl is real time */
+		retro_sys2(SYS_clock_gettime, CLOCK_MONOTONIC, (long)&now);
+		left = ((int64_t)dl->tv_sec - now.tv_sec) * 1000000000 +
+		       (dl->tv_nsec - now.tv_nsec);
+		if (left < 0)
+			left = 0;
+		rel.tv_sec = left / 1000000000;
+		rel.tv_nsec = left % 1000000000;
+		tp = &rel;
+	}
+	if (a->kind == SW_SUSPEND)
+		r = retro_sys5(SYS_ppoll, 0, 0, (long)tp, (long)a->set, 8);
+	else
+		r = retro_sys4(SYS_rt_sigtimedwait, (long)a->set, (long)a->info,
+			       (long)tp, 8);
+	*res = r;
+	return (r != 0 && r != -EAGAIN) || !dl;
+}
+
+/* Shepherd mode: the wait on V.  1 with the system call's result (a
+ * signal number, or a negative errno value) in *out, or 0 when the
+ * caller waits as usual. */
+static int shep_sigwait(int kind, const sigset_t *set, siginfo_t *info,
+			const struct timespec *timeout, long *out)
+{
+	struct sigarg a = { kind, set, info };
+	struct timespec zero = { 0, 0 };
+	int64_t deadline = -1, now;
+	long res;
+
+	if ((now = vnow_mono()) < 0 || (timeout && !ts_valid(timeout)))
+		return 0;
+	if (timeout)
+		deadline = now + (int64_t)timeout->tv_sec * 1000000000 +
+			   timeout->tv_nsec;
+	for (;;) {
+		int64_t due = retro_shep_alarm_in(), left, cap;
+
+		int ended;
+
+		if (due == 0) {
+			/* it rings with every signal blocked, so that the wait
+			 * itself takes it (under its own mask) */
+			uint64_t all = ~(1ull << (SIGSYS - 1)), old;
+			retro_sys4(SYS_rt_sigprocmask, SIG_BLOCK, (long)&all,
+				   (long)&old, 8);
+			retro_shep_alarm_fire();
+			ended = sig_slice(&a, &zero, &res);
+			retro_sys4(SYS_rt_sigprocmask, SIG_SETMASK, (long)&old, 0,
+				   8);
+		} else {
+			/* a signal there already */
+			ended = sig_slice(&a, &zero, &res);
+		}
+		if (ended && res != 0 && res != -EAGAIN) {
+			*out = res;
+			return 1;
+		}
+		if (due == 0)
+			continue; /* the next timer */
+		now = vnow_mono();
+		left = deadline < 0 ? -1 : deadline > now ? deadline - now : 0;
+		cap = due >= 0 && (left < 0 || due < left) ? due : left;
+		if (retro_shep_wait(sig_slice, &a, cap, &res) < 0)
+			return 0;
+		if (res != 0 && res != -EAGAIN) {
+			*out = res;
+			return 1;
+		}
+		if (cap == left && left >= 0 &&
+		    (deadline <= vnow_mono() || due < 0 || left < due)) {
+			*out = -EAGAIN; /* its own timeout */
+			return 1;
+		}
+	}
+}
+
+/* The result of shep_sigwait as a call returning -1 with errno. */
+static int sig_result(long r)
+{
+	if (r < 0) {
+		errno = (int)-r;
+		return -1;
+	}
+	return (int)r;
+}
+
+static __typeof__(&pause) real_pause;
+static __typeof__(&sigsuspend) real_sigsuspend;
+static __typeof__(&sigwait) real_sigwait;
+static __typeof__(&sigwaitinfo) real_sigwaitinfo;
+static __typeof__(&sigtimedwait) real_sigtimedwait;
+
+__attribute__((constructor)) static void sigwait_init(void)
+{
+	real_pause = dlsym(RTLD_NEXT, "pause");
+	real_sigsuspend = dlsym(RTLD_NEXT, "sigsuspend");
+	real_sigwait = dlsym(RTLD_NEXT, "sigwait");
+	real_sigwaitinfo = dlsym(RTLD_NEXT, "sigwaitinfo");
+	real_sigtimedwait = dlsym(RTLD_NEXT, "sigtimedwait");
+}
+
+/* man 2 pause */
+RETRO_EXPORT int pause(void)
+{
+	sigset_t cur;
+	long r;
+
+	if (__builtin_expect(retro_shep_on, 0) &&
+	    pthread_sigmask(SIG_BLOCK, NULL, &cur) == 0 &&
+	    shep_sigwait(SW_SUSPEND, &cur, NULL, NULL, &r))
+		return sig_result(r);
+	if (!real_pause)
+		sigwait_init();
+	return real_pause();
+}
+
+/* man 2 sigsuspend */
+RETRO_EXPORT int sigsuspend(const sigset_t *mask)
+{
+	long r;
+
+	if (__builtin_expect(retro_shep_on, 0) &&
+	    shep_sigwait(SW_SUSPEND, mask, NULL, NULL, &r))
+		return sig_result(r);
+	if (!real_sigsuspend)
+		sigwait_init();
+	return real_sigsuspend(mask);
+}
+
+/* man 2 sigtimedwait */
+RETRO_EXPORT int sigtimedwait(const sigset_t *restrict set,
+			      siginfo_t *restrict info,
+			      const struct timespec *restrict timeout)
+{
+	long r;
+
+	if (__builtin_expect(retro_shep_on, 0) &&
+	    shep_sigwait(SW_WAIT, set, info, timeout, &r))
+		return sig_result(r);
+	if (!real_sigtimedwait)
+		sigwait_init();
+	return real_sigtimedwait(set, info, timeout);
+}
+
+/* man 2 sigwaitinfo */
+RETRO_EXPORT int sigwaitinfo(const sigset_t *restrict set,
+			     siginfo_t *restrict info)
+{
+	long r;
+
+	if (__builtin_expect(retro_shep_on, 0) &&
+	    shep_sigwait(SW_WAIT, set, info, NULL, &r))
+		return sig_result(r);
+	if (!real_sigwaitinfo)
+		sigwait_init();
+	return real_sigwaitinfo(set, info);
+}
+
+/* man 3 sigwait: it does not return EINTR */
+RETRO_EXPORT int sigwait(const sigset_t *restrict set, int *restrict sig)
+{
+	long r;
+
+	if (__builtin_expect(retro_shep_on, 0)) {
+		do {
+			if (!shep_sigwait(SW_WAIT, set, NULL, NULL, &r))
+				goto real;
+		} while (r == -EINTR);
+		if (r < 0)
+			return (int)-r;
+		*sig = (int)r;
+		return 0;
+	}
+real:
+	if (!real_sigwait)
+		sigwait_init();
+	return real_sigwait(set, sig);
+}

@@ -5,7 +5,9 @@
 # timerfd's expiry, and a poll whose set does not hold the timerfd that
 # expires during it.  The replayed program prints what it printed when
 # recorded (the times each took, in tenths of a second), and the 3 s of
-# waiting are squeezed.
+# waiting are squeezed.  Then the waits for a signal (pause, sigsuspend,
+# sigwaitinfo, sigtimedwait, sigwait) that such timers end: before they
+# were on V, pause hung the replay, its alarm never coming.
 . "$SCENARIO_LIB"
 need_mount_ns
 
@@ -30,4 +32,20 @@ took=$(( ($(date +%s%N) - start) / 1000000 ))
 expect_eq "replayed" "$said" "$(cat "$WORK/root$WORK/w/out")"
 [ "$took" -lt 3000 ] || fail "the replay took $took ms: the timers were not squeezed"
 expect_eq "unsupported" "[]" "$(python3 -c "import json,sys; print([u['call'] for u in json.load(open(sys.argv[1]))['unsupported']])" "$WORK/r.json")"
+
+S2=$WORK/store2
+rr record -q -o "$S2" -- "$PROGS/p_sigwaits" >"$WORK/w/out2"
+said="pause: -1 Interrupted system call, rang 1, after 1.0 s
+sigsuspend: -1 Interrupted system call, rang 2, after 0.4 s
+sigwaitinfo: SIGUSR2 value 7, after 0.6 s
+sigtimedwait: -1 Resource temporarily unavailable, after 0.3 s
+sigwait: 0 SIGALRM, after 1.0 s"
+expect_late "p_sigwaits recorded" "$said" "$(cat "$WORK/w/out2")"
+said=$(cat "$WORK/w/out2")
+start=$(date +%s%N)
+expect_status "p_sigwaits replay" 0 timeout 60 "$RETRO_REPLAY" run -q "$S2" \
+	--shepherd p_sigwaits --root "$WORK/root2"
+took=$(( ($(date +%s%N) - start) / 1000000 ))
+expect_eq "p_sigwaits replayed" "$said" "$(cat "$WORK/root2$WORK/w/out2")"
+[ "$took" -lt 3000 ] || fail "the replay took $took ms: the waits were not squeezed"
 pass
