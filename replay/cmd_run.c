@@ -95,6 +95,8 @@ struct opts {
 	const char *output;
 	int outfd; /* output, opened before the replay's mount namespace */
 	const struct root *plan; /* the directories the overlays cover */
+	struct retro_file *files; /* the recording's files (plan_root) */
+	size_t nfiles;
 	const char *report;
 	int naive;
 	double scale;  /* sleeps of shepherded processes last this much */
@@ -239,8 +241,17 @@ struct drv {
 		int fd;
 		dev_t dev;
 		ino_t ino;
+		uint64_t epoch;     /* path was seen to name it then */
+		/* peers' writes not yet in the file (see drv_sync): a
+		 * window of it at base, the bytes [lo, hi) of which changed */
+		char *win;
+		int64_t base, lo, hi;
+		int64_t mtime;      /* an mtime to set, or 0 */
+		int nowin;          /* it cannot be read: no window */
 	} wfds[32];
 	unsigned nextwfd;
+	uint64_t epoch;             /* moves whenever a shepherded process may
+				     * have run, or a peer changed names */
 };
 
 static int64_t mono_ns(void)
@@ -508,20 +519,110 @@ static void check_exists(struct drv *d, const struct retro_action *a,
  * descriptor holds (a rename or an unlink and re-create since, by a peer
  * or a shepherded process, makes it another).  A kept descriptor was
  * opened beneath the root, so it never leads out of it. */
+#define NWFDS (sizeof ((struct drv *)0)->wfds / sizeof *((struct drv *)0)->wfds)
+#define WIN_SIZE (64 * 1024)
+
+/* The peers' writes held in e's window go to the file, and its mtime. */
+static void wfd_flush(struct drv *d, struct wfd *e)
+{
+	if (e->win && e->hi > e->lo &&
+	    pwrite(e->fd, e->win + (e->lo - e->base), (size_t)(e->hi - e->lo),
+		   e->lo) < 0)
+		emit(d, "H note: could not apply a peer's writes to %s: %s",
+		     e->path, strerror(errno));
+	e->lo = e->hi = 0;
+	free(e->win);
+	e->win = NULL;
+	if (e->mtime) {
+		struct timespec ts[2] = {
+			{ .tv_nsec = UTIME_OMIT },
+			{ .tv_sec = e->mtime / 1000000000,
+			  .tv_nsec = e->mtime % 1000000000 },
+		};
+		(void)futimens(e->fd, ts);
+		e->mtime = 0;
+	}
+}
+
+/* Before anything may look at the files beneath the root (a shepherded
+ * process, once answered; a peer's observation the driver checks; a
+ * peer's other change): the peers' writes the driver holds back go to
+ * the files.  A run of peer writes between two such moments costs one
+ * pwrite per window of a file, and one futimens per file, instead of one
+ * of each per write. */
+static void drv_sync(struct drv *d)
+{
+	for (size_t i = 0; i < NWFDS; i++)
+		if (d->wfds[i].path)
+			wfd_flush(d, &d->wfds[i]);
+	d->epoch++;
+}
+
+static struct wfd *wfd_of(struct drv *d, int fd)
+{
+	for (size_t i = 0; i < NWFDS; i++)
+		if (d->wfds[i].path && d->wfds[i].fd == fd)
+			return &d->wfds[i];
+	return NULL;
+}
+
+/* A peer's write of len bytes at off into e's file, held back when it
+ * fits e's window (opened on the file's bytes there, so that what lies
+ * between the writes in it is what the file holds). */
+static void wfd_write(struct drv *d, struct wfd *e, const void *data,
+		      size_t len, int64_t off)
+{
+	if (e->win && (off < e->base || off + (int64_t)len > e->base + WIN_SIZE))
+		wfd_flush(d, e);
+	if (!e->win && !e->nowin && len < WIN_SIZE / 2) {
+		ssize_t k;
+		e->base = off - off % 4096;
+		if (off + (int64_t)len > e->base + WIN_SIZE)
+			e->base = off;
+		e->win = calloc(1, WIN_SIZE);
+		k = e->win ? pread(e->fd, e->win, WIN_SIZE, e->base) : -1;
+		if (k < 0) {
+			free(e->win);
+			e->win = NULL;
+			e->nowin = 1; /* write-only: each write goes at once */
+		}
+		e->lo = e->hi = off;
+	}
+	if (!e->win) {
+		if (pwrite(e->fd, data, len, off) < 0)
+			emit(d, "H note: could not apply a peer's write to %s: "
+				"%s", e->path, strerror(errno));
+		return;
+	}
+	memcpy(e->win + (off - e->base), data, len);
+	if (off < e->lo)
+		e->lo = off;
+	if (off + (int64_t)len > e->hi)
+		e->hi = off + (int64_t)len;
+}
+
 static int peer_fd(struct drv *d, const char *path)
 {
 	struct wfd *e = NULL;
 	struct stat st;
 	int fd;
 
-	for (size_t i = 0; i < sizeof d->wfds / sizeof *d->wfds && !e; i++)
+	for (size_t i = 0; i < NWFDS && !e; i++)
 		if (d->wfds[i].path && !strcmp(d->wfds[i].path, path))
 			e = &d->wfds[i];
-	if (e && lstat(path, &st) == 0 && st.st_dev == e->dev &&
-	    st.st_ino == e->ino)
+	/* nothing renamed or removed since it was last seen */
+	if (e && e->epoch == d->epoch)
 		return e->fd;
-	/* not blocking on a FIFO, which is then let go */
-	fd = root_open(&d->rt, path, O_WRONLY | O_NONBLOCK, 0);
+	if (e && lstat(path, &st) == 0 && st.st_dev == e->dev &&
+	    st.st_ino == e->ino) {
+		e->epoch = d->epoch;
+		return e->fd;
+	}
+	/* not blocking on a FIFO, which is then let go; readable too, for
+	 * the window of held-back writes (wfd_write), when it may be */
+	fd = root_open(&d->rt, path, O_RDWR | O_NONBLOCK, 0);
+	if (fd < 0 && errno == EACCES)
+		fd = root_open(&d->rt, path, O_WRONLY | O_NONBLOCK, 0);
 	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		int err = errno;
 		if (fd >= 0)
@@ -530,8 +631,9 @@ static int peer_fd(struct drv *d, const char *path)
 		return -1;
 	}
 	if (!e) {
-		e = &d->wfds[d->nextwfd++ % (sizeof d->wfds / sizeof *d->wfds)];
+		e = &d->wfds[d->nextwfd++ % NWFDS];
 		if (e->path) {
+			wfd_flush(d, e);
 			close(e->fd);
 			free(e->path);
 		}
@@ -541,17 +643,21 @@ static int peer_fd(struct drv *d, const char *path)
 			return -1;
 		}
 	} else {
+		wfd_flush(d, e);
 		close(e->fd);
 	}
 	e->fd = fd;
 	e->dev = st.st_dev;
 	e->ino = st.st_ino;
+	e->epoch = d->epoch;
+	e->nowin = 0;
 	return fd;
 }
 
 static void peer_fds_close(struct drv *d)
 {
-	for (size_t i = 0; i < sizeof d->wfds / sizeof *d->wfds; i++)
+	drv_sync(d);
+	for (size_t i = 0; i < NWFDS; i++)
 		if (d->wfds[i].path) {
 			close(d->wfds[i].fd);
 			free(d->wfds[i].path);
@@ -574,9 +680,8 @@ static int put_bytes(struct drv *d, const struct retro_action *a,
 	if (retro_blob_get(d->st, a->hash, &data, &len))
 		return -1;
 	fd = peer_fd(d, path);
-	if (fd >= 0 && pwrite(fd, data, len, off) < 0)
-		emit(d, "H note: could not apply %s's write to %s: %s",
-		     pname(d, a->proc), path, strerror(errno));
+	if (fd >= 0)
+		wfd_write(d, wfd_of(d, fd), data, len, off);
 	free(data);
 	return fd;
 }
@@ -629,7 +734,11 @@ static void stamp_fd(struct drv *d, const char *path, int fd,
 	if (!created)
 		ts[0].tv_nsec = UTIME_OMIT;
 	if (fd >= 0 || (fd = peer_fd(d, path)) >= 0) {
-		(void)futimens(fd, ts);
+		struct wfd *e = wfd_of(d, fd);
+		if (e && !created)
+			e->mtime = t; /* set with its writes (drv_sync) */
+		else
+			(void)futimens(fd, ts);
 		return;
 	}
 	fd = root_open(&d->rt, path, O_RDONLY | O_NONBLOCK, 0);
@@ -724,6 +833,12 @@ static void apply_peer(struct drv *d, const struct retro_action *a)
 		return;
 	if (pidx >= 0 && d->diverged_peer[pidx])
 		d->tainted[pidx]++;
+	/* only writes are held back; anything else sees the files as they
+	 * are by now */
+	if (a->call != RC_write && a->call != RC_writev &&
+	    a->call != RC_pwrite && a->call != RC_pwrite64 &&
+	    a->call != RC_pwritev && a->call != RC_pwritev64)
+		drv_sync(d);
 	switch (a->call) {
 	case RC_open:
 	case RC_open64:
@@ -1495,6 +1610,7 @@ static pid_t fork_child_pid(const struct retro_action *a)
 
 static void reply(struct drv *d, struct conn *c, int64_t v)
 {
+	drv_sync(d); /* the process runs: it sees the peers' writes */
 	struct retro_sh_reply rp = { .v = v, .rtoff = d->rtoff,
 				     .flags = d->o->naive ? SHR_NAIVE : 0 };
 	c->v = v;
@@ -1643,6 +1759,7 @@ static void reply_blocked(struct drv *d, struct conn *c)
 	struct retro_sh_reply rp = { .v = c->v, .rtoff = d->rtoff,
 				     .flags = d->o->naive ? SHR_NAIVE : 0 };
 
+	drv_sync(d);
 	c->replied = mono_ns();
 	if (write(c->fd, &rp, sizeof rp) != (ssize_t)sizeof rp)
 		c->state = C_DEAD;
@@ -1804,6 +1921,7 @@ static void on_msg(struct drv *d, struct conn *c, const struct retro_sh_msg *m)
 		c->last = NULL;
 		rp.rtoff = d->rtoff;
 		rp.flags |= d->o->naive ? SHR_NAIVE : 0;
+		drv_sync(d);
 		c->replied = mono_ns();
 		if (write(c->fd, &rp, sizeof rp) != (ssize_t)sizeof rp)
 			c->state = C_DEAD;
@@ -2127,6 +2245,7 @@ static int fire_timeout(struct drv *d)
 	best->v = rp.v;
 	best->deadline = -1;
 	best->state = C_RUN;
+	drv_sync(d);
 	if (write(best->fd, &rp, sizeof rp) != (ssize_t)sizeof rp)
 		best->state = C_DEAD;
 	return 1;
@@ -2378,8 +2497,11 @@ static int replay_once(struct drv *d)
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int rc;
 
-	rc = retro_model_files(d->st, r, &files, &nfiles, why, sizeof why);
-	if (rc) {
+	if (d->o->files) {
+		files = d->o->files;
+		nfiles = d->o->nfiles;
+	} else if ((rc = retro_model_files(d->st, r, &files, &nfiles, why,
+					   sizeof why)) != 0) {
 		emit(d, "E cannot model the recording's files: %s", why);
 		return EX_USAGE;
 	}
@@ -2416,7 +2538,8 @@ static int replay_once(struct drv *d)
 	}
 	if (restore_initial(d, files, nfiles) < 0)
 		return EX_USAGE;
-	retro_model_files_free(files, nfiles);
+	if (files != d->o->files)
+		retro_model_files_free(files, nfiles);
 	rc = build_timelines(d);
 	if (rc) {
 		emit(d, "E %s", strerror(rc));
@@ -2617,7 +2740,7 @@ static int replay_once(struct drv *d)
  * changed, or found absent, or that --set-file names.  Returns 0, or
  * EX_USAGE with the reason printed. */
 static int plan_root(struct retro_store *st, const struct retro_recording *r,
-		     const struct opts *o, struct root *plan)
+		     struct opts *o, struct root *plan)
 {
 	struct retro_file *files = NULL;
 	size_t nfiles = 0;
@@ -2636,10 +2759,15 @@ static int plan_root(struct retro_store *st, const struct retro_recording *r,
 	for (size_t i = 0; i < o->nsets && !rc; i++)
 		if (root_plan(plan, o->sets[i].path))
 			rc = EX_USAGE;
-	if (rc)
+	if (rc) {
 		errorf("run", "%s", plan->why);
-	retro_model_files_free(files, nfiles);
-	return rc;
+		retro_model_files_free(files, nfiles);
+		return rc;
+	}
+	/* kept for each pass's restore_initial: modelling once is enough */
+	o->files = files;
+	o->nfiles = nfiles;
+	return 0;
 }
 
 /* Runs one replay in a child; collects what it reports. */
@@ -3181,6 +3309,7 @@ int cmd_run(int argc, char **argv)
 	}
 	pass_free(&res);
 	root_free(&plan);
+	retro_model_files_free(o.files, o.nfiles);
 	retro_recording_free(&r);
 	retro_store_close(st);
 	return verdict;
