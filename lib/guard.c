@@ -53,6 +53,14 @@ static int find_map(const char *file, uintptr_t *lo, uintptr_t *hi)
 	return found;
 }
 
+int retro_store_map(const struct retro_store *st, uintptr_t *lo, uintptr_t *hi)
+{
+	char file[PATH_MAX + 16];
+
+	snprintf(file, sizeof file, "%s/data.mdb", st->path);
+	return find_map(file, lo, hi);
+}
+
 void retro_guard_map(const struct retro_store *st)
 {
 	char file[PATH_MAX + 16];

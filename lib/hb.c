@@ -49,13 +49,15 @@ enum { OK_FILE = 1, OK_STREAM, OK_PIPE, OK_IGNORED };
 struct pend {     /* a process's last observation since the modification */
 	int32_t p;
 	uint32_t c;
-	const struct retro_action *a;
+	struct retro_action a; /* a copy: actions come and go (retro_scan) */
 };
 
 struct cand {     /* a read-write finding its observer may still cancel */
-	int32_t p;    /* the observer, its clock at the look, and the look */
+	int32_t p;    /* the observer, its clock at the look, and the look's
+		       * call site and call */
 	uint32_t pc;
-	const struct retro_action *pa;
+	uint64_t stack;
+	uint16_t call;
 	int32_t q;    /* the modifier, and its clock at the modification */
 	uint32_t qc;
 	size_t fi;
@@ -70,7 +72,7 @@ struct hobj {
 	uint64_t path;
 	int32_t mod_p; /* -1: no modification seen */
 	uint32_t mod_c;
-	const struct retro_action *mod_a;
+	struct retro_action mod_a;
 	uint32_t *mod_vc;
 	uint8_t mod_append;
 	struct pend *pend;
@@ -108,6 +110,8 @@ struct hb {
 	size_t nf, capf, capdead;
 	size_t bytes, peak;
 	int oom;
+	void (*visit)(void *, const struct retro_action *); /* the caller's */
+	void *visit_arg;
 };
 
 static void *hb_alloc(struct hb *h, size_t n)
@@ -330,8 +334,8 @@ static size_t finding(struct hb *h, struct hobj *o, int kind, int conflict,
 	f->path = o->path;
 	f->kind = kind;
 	f->conflict = conflict;
-	f->first = first;
-	f->second = second;
+	f->first = *first;
+	f->second = *second;
 	f->slack = second->start - first->end;
 	return h->nf++;
 }
@@ -356,8 +360,8 @@ static void observe(struct hb *h, struct hobj *o, int32_t p, uint32_t c,
 	for (i = 0; i < o->ncand;) {
 		struct cand *k = &o->cand[i];
 		int same = k->p == p ||
-			   (a->stack && a->stack == k->pa->stack &&
-			    a->call == k->pa->call && v[k->p] >= k->pc);
+			   (a->stack && a->stack == k->stack &&
+			    a->call == k->call && v[k->p] >= k->pc);
 		if (same && v[k->q] >= k->qc) {
 			h->dead[k->fi] = 1;
 			*k = o->cand[--o->ncand];
@@ -376,7 +380,7 @@ static void observe(struct hb *h, struct hobj *o, int32_t p, uint32_t c,
 		o->cappend = (uint32_t)cap;
 		o->npend++;
 	}
-	o->pend[i] = (struct pend){ p, c, a };
+	o->pend[i] = (struct pend){ p, c, *a };
 }
 
 /* p modifies o at clock c. */
@@ -389,13 +393,13 @@ static void modify(struct hb *h, struct hobj *o, int kind, int32_t p,
 		return;
 	if (o->mod_p >= 0 && o->mod_p != p && v[o->mod_p] < o->mod_c &&
 	    ((h->flags & RHB_ALL) || (!append && !o->mod_append)))
-		finding(h, o, kind, RF_WRITE_WRITE, o->mod_a, a);
+		finding(h, o, kind, RF_WRITE_WRITE, &o->mod_a, a);
 	for (uint32_t i = 0; i < o->npend; i++) {
 		struct pend *e = &o->pend[i];
 		size_t fi, cap;
 		if (e->p == p || v[e->p] >= e->c)
 			continue;
-		fi = finding(h, o, kind, RF_READ_WRITE, e->a, a);
+		fi = finding(h, o, kind, RF_READ_WRITE, &e->a, a);
 		if (fi == SIZE_MAX)
 			return;
 		cap = o->capcand;
@@ -403,12 +407,13 @@ static void modify(struct hb *h, struct hobj *o, int kind, int32_t p,
 			 sizeof *o->cand) < 0)
 			return;
 		o->capcand = (uint32_t)cap;
-		o->cand[o->ncand++] = (struct cand){ e->p, e->c, e->a, p, c, fi };
+		o->cand[o->ncand++] = (struct cand){ e->p, e->c, e->a.stack,
+						     e->a.call, p, c, fi };
 	}
 	o->npend = 0;
 	o->mod_p = p;
 	o->mod_c = c;
-	o->mod_a = a;
+	o->mod_a = *a;
 	o->mod_append = (uint8_t)append;
 	o->mod_vc = snapshot(h, o->mod_vc, p);
 }
@@ -808,25 +813,21 @@ static void action(struct hb *h, const struct retro_action *a)
 /* ---- the pass ----------------------------------------------------------------- */
 
 /* Before the pass: which paths are FIFOs or written as streams (a write
- * that landed at no offset), and which were opened O_APPEND. */
-static void prescan(struct hb *h)
+ * that landed at no offset), and which were opened O_APPEND.  Any order
+ * of the actions gives the same maps. */
+static void prescan_one(struct hb *h, const struct retro_action *a)
 {
-	const struct retro_recording *r = h->r;
+	int64_t fd;
 
-	for (size_t i = 0; i < r->nacts; i++) {
-		const struct retro_action *a = &r->acts[i];
-		int64_t fd;
-		if ((a->call == RC_mkfifo || a->call == RC_mkfifoat) &&
-		    succeeded(a))
-			map_put(h, &h->kinds, path_arg(a, 0), OK_STREAM);
-		else if (retro_is_open(a->call) && a->ret >= 0 &&
-			 (retro_open_flags(a) & O_APPEND))
-			map_put(h, &h->append, retro_open_path(a), 1);
-		else if (writes_fd(a, &fd) && a->obj && a->ret > 0 &&
-			 (a->call == RC_write || a->call == RC_writev) &&
-			 !(a->flags & RA_OFFSET) && kind_of(h, a->obj) == OK_FILE)
-			map_put(h, &h->kinds, a->obj, OK_STREAM);
-	}
+	if ((a->call == RC_mkfifo || a->call == RC_mkfifoat) && succeeded(a))
+		map_put(h, &h->kinds, path_arg(a, 0), OK_STREAM);
+	else if (retro_is_open(a->call) && a->ret >= 0 &&
+		 (retro_open_flags(a) & O_APPEND))
+		map_put(h, &h->append, retro_open_path(a), 1);
+	else if (writes_fd(a, &fd) && a->obj && a->ret > 0 &&
+		 (a->call == RC_write || a->call == RC_writev) &&
+		 !(a->flags & RA_OFFSET) && kind_of(h, a->obj) == OK_FILE)
+		map_put(h, &h->kinds, a->obj, OK_STREAM);
 }
 
 /* A lock's release: an unlock, a close, or, since fcntl's unlock is not
@@ -873,29 +874,138 @@ static void release_early(struct hb *h, const struct retro_action *a)
 }
 
 /* The order of the pass: every action at its end, and releases
- * (releases()) once more at their start.  An entry is an action's index
- * times two, plus one for the release. */
-static const struct retro_recording *sort_r;
+ * (releases()) once more at their start; ties by start, then by the
+ * order the actions came in (by start).  The actions come in by start, so
+ * an event can be taken once its key is no later than the next action's
+ * start: nothing still to come sorts before it.  Only the actions under
+ * way at that moment are held, not the recording. */
+struct held {      /* an action, and how many of its events wait */
+	struct retro_action a;
+	int refs;
+};
 
-static int64_t order_key(size_t e)
+struct event {
+	int64_t key, start;
+	uint64_t seq;      /* arrival, times two, plus one for a release */
+	struct held *h;
+};
+
+struct events {
+	struct event *e;
+	size_t n, cap;
+};
+
+static int ev_less(const struct event *x, const struct event *y)
 {
-	const struct retro_action *a = &sort_r->acts[e >> 1];
-
-	return e & 1 ? a->start : a->end;
+	if (x->key != y->key)
+		return x->key < y->key;
+	if (x->start != y->start)
+		return x->start < y->start;
+	return x->seq < y->seq;
 }
 
-static int by_end(const void *x, const void *y)
+static int ev_push(struct hb *h, struct events *q, struct event ev)
 {
-	size_t ex = *(const size_t *)x, ey = *(const size_t *)y;
-	int64_t kx = order_key(ex), ky = order_key(ey);
-	const struct retro_action *a = &sort_r->acts[ex >> 1];
-	const struct retro_action *b = &sort_r->acts[ey >> 1];
+	size_t i;
 
-	if (kx != ky)
-		return kx < ky ? -1 : 1;
-	if (a->start != b->start)
-		return a->start < b->start ? -1 : 1;
-	return ex < ey ? -1 : 1;
+	if (grow(h, (void **)&q->e, &q->cap, q->n + 1, sizeof *q->e) < 0)
+		return -1;
+	for (i = q->n++; i && ev_less(&ev, &q->e[(i - 1) / 2]); i = (i - 1) / 2)
+		q->e[i] = q->e[(i - 1) / 2];
+	q->e[i] = ev;
+	return 0;
+}
+
+static struct event ev_pop(struct events *q)
+{
+	struct event top = q->e[0], last = q->e[--q->n];
+	size_t i = 0;
+
+	for (;;) {
+		size_t l = 2 * i + 1, m;
+		if (l >= q->n)
+			break;
+		m = l + 1 < q->n && ev_less(&q->e[l + 1], &q->e[l]) ? l + 1 : l;
+		if (!ev_less(&q->e[m], &last))
+			break;
+		q->e[i] = q->e[m];
+		i = m;
+	}
+	if (q->n)
+		q->e[i] = last;
+	return top;
+}
+
+/* Where the actions come from: a loaded recording's array, or a scan. */
+struct source {
+	const struct retro_recording *r;
+	size_t i;
+	struct retro_scan *scan;
+};
+
+static int source_next(struct source *src, struct retro_action *a)
+{
+	if (src->scan)
+		return retro_scan_next(src->scan, a);
+	if (src->i >= src->r->nacts)
+		return 0;
+	*a = src->r->acts[src->i++];
+	return 1;
+}
+
+/* The pass.  Returns 0 or an error code; *events counts what was taken. */
+static int pass(struct hb *h, struct source *src, uint64_t *events)
+{
+	struct events q = { 0 };
+	struct retro_action next;
+	uint64_t seq = 0;
+	int have = source_next(src, &next), rc = 0;
+
+	*events = 0;
+	while (!h->oom && (have == 1 || q.n)) {
+		struct event ev;
+		if (have == 1 && (!q.n || q.e[0].key > next.start)) {
+			int rel = releases(&next);
+			struct held *k;
+			if (next.state == 2 || next.call == RC_end) {
+				k = hb_alloc(h, sizeof *k);
+				if (!k)
+					break;
+				k->a = next;
+				k->refs = 1 + rel;
+				if (ev_push(h, &q, (struct event){ next.end, next.start,
+								   seq << 1, k }) ||
+				    (rel && ev_push(h, &q,
+						    (struct event){ next.start,
+								    next.start,
+								    seq << 1 | 1,
+								    k })))
+					break;
+			}
+			seq++;
+			have = source_next(src, &next);
+			continue;
+		}
+		ev = ev_pop(&q);
+		(*events)++;
+		if (ev.seq & 1)
+			release_early(h, &ev.h->a);
+		else
+			action(h, &ev.h->a);
+		if (--ev.h->refs == 0)
+			hb_free(h, ev.h, sizeof *ev.h);
+	}
+	if (have < 0)
+		rc = have;
+	else if (h->oom)
+		rc = ENOMEM;
+	while (q.n) {
+		struct event ev = ev_pop(&q);
+		if (--ev.h->refs == 0)
+			hb_free(h, ev.h, sizeof *ev.h);
+	}
+	free(q.e);
+	return rc;
 }
 
 static int by_slack(const void *x, const void *y)
@@ -904,75 +1014,36 @@ static int by_slack(const void *x, const void *y)
 
 	if (a->slack != b->slack)
 		return a->slack < b->slack ? -1 : 1;
-	return a->second->start < b->second->start ? -1
-	       : a->second->start > b->second->start;
+	return a->second.start < b->second.start ? -1
+	       : a->second.start > b->second.start;
 }
 
-int retro_hb_check(struct retro_store *st, const struct retro_recording *r,
-		   int flags, struct retro_finding **out, size_t *nout,
-		   struct retro_hb_stats *stats)
+/* The analysis, the state it starts from, and what it leaves. */
+static int hb_begin(struct hb *h)
 {
-	struct hb h = { .r = r, .st = st, .flags = flags, .n = r->nprocs };
-	size_t *order = NULL, nord = 0;
-	int rc = 0;
-
-	*out = NULL;
-	*nout = 0;
-	if (h.n && h.n > ((size_t)1 << 32) / sizeof(uint32_t) / h.n)
+	if (h->n && h->n > ((size_t)1 << 32) / sizeof(uint32_t) / h->n)
 		return EFBIG; /* 4 GiB of clocks */
-	h.vc = hb_alloc(&h, (h.n ? h.n * h.n : 1) * sizeof *h.vc);
-	h.fork_vc = hb_alloc(&h, (h.n + 1) * sizeof *h.fork_vc);
-	h.started = hb_alloc(&h, h.n + 1);
-	h.held = hb_alloc(&h, (h.n + 1) * sizeof *h.held);
-	h.nheld = hb_alloc(&h, (h.n + 1) * sizeof *h.nheld);
-	order = malloc((2 * r->nacts + 1) * sizeof *order);
-	if (!h.vc || !h.fork_vc || !h.started || !h.held || !h.nheld ||
-	    !order || map_init(&h, &h.objs) ||
-	    map_init(&h, &h.kinds) || map_init(&h, &h.append) ||
-	    map_init(&h, &h.cid) || map_init(&h, &h.opened)) {
-		rc = ENOMEM;
-		goto out;
-	}
-	h.bytes += (2 * r->nacts + 1) * sizeof *order;
-	prescan(&h);
-	for (size_t i = 0; i < r->nacts; i++) {
-		if (r->acts[i].state != 2 && r->acts[i].call != RC_end)
-			continue;
-		order[nord++] = i << 1;
-		if (releases(&r->acts[i]))
-			order[nord++] = i << 1 | 1;
-	}
-	sort_r = r;
-	qsort(order, nord, sizeof *order, by_end);
-	for (size_t i = 0; i < nord && !h.oom; i++)
-		if (order[i] & 1)
-			release_early(&h, &r->acts[order[i] >> 1]);
-		else
-			action(&h, &r->acts[order[i] >> 1]);
-	if (h.oom) {
-		rc = ENOMEM;
-		goto out;
-	}
-	{
-		size_t k = 0;
-		for (size_t i = 0; i < h.nf; i++)
-			if (!h.dead[i])
-				h.f[k++] = h.f[i];
-		h.nf = k;
-	}
-	if (h.nf) /* h.f is NULL when nothing was found */
-		qsort(h.f, h.nf, sizeof *h.f, by_slack);
-	*out = h.f;
-	*nout = h.nf;
-	h.f = NULL;
-	if (stats) {
-		stats->actions = nord;
-		stats->objects = h.no;
-		stats->peak_bytes = h.peak;
-	}
-out:
-	for (size_t i = 0; i < h.no; i++) {
-		struct hobj *o = &h.o[i];
+	h->vc = hb_alloc(h, (h->n ? h->n * h->n : 1) * sizeof *h->vc);
+	h->fork_vc = hb_alloc(h, (h->n + 1) * sizeof *h->fork_vc);
+	h->started = hb_alloc(h, h->n + 1);
+	h->held = hb_alloc(h, (h->n + 1) * sizeof *h->held);
+	h->nheld = hb_alloc(h, (h->n + 1) * sizeof *h->nheld);
+	return h->oom ? ENOMEM : 0;
+}
+
+static int hb_maps(struct hb *h)
+{
+	if (map_init(h, &h->objs) || map_init(h, &h->kinds) ||
+	    map_init(h, &h->append) || map_init(h, &h->cid) ||
+	    map_init(h, &h->opened))
+		return ENOMEM;
+	return 0;
+}
+
+static void hb_end(struct hb *h)
+{
+	for (size_t i = 0; i < h->no; i++) {
+		struct hobj *o = &h->o[i];
 		free(o->mod_vc);
 		free(o->pend);
 		free(o->cand);
@@ -981,23 +1052,119 @@ out:
 		free(o->q);
 		free(o->lock_vc);
 	}
-	for (size_t i = 0; h.fork_vc && i < h.n; i++)
-		free(h.fork_vc[i]);
-	for (size_t i = 0; h.held && i < h.n; i++)
-		free(h.held[i]);
-	free(h.o);
-	free(h.f);
-	free(h.dead);
-	free(h.vc);
-	free(h.fork_vc);
-	free(h.started);
-	free(h.held);
-	free(h.nheld);
-	free(order);
-	map_free(&h, &h.objs);
-	map_free(&h, &h.kinds);
-	map_free(&h, &h.append);
-	map_free(&h, &h.cid);
-	map_free(&h, &h.opened);
+	for (size_t i = 0; h->fork_vc && i < h->n; i++)
+		free(h->fork_vc[i]);
+	for (size_t i = 0; h->held && i < h->n; i++)
+		free(h->held[i]);
+	free(h->o);
+	free(h->f);
+	free(h->dead);
+	free(h->vc);
+	free(h->fork_vc);
+	free(h->started);
+	free(h->held);
+	free(h->nheld);
+	map_free(h, &h->objs);
+	map_free(h, &h->kinds);
+	map_free(h, &h->append);
+	map_free(h, &h->cid);
+	map_free(h, &h->opened);
+}
+
+/* The findings that stand, sorted, into *out. */
+static void hb_findings(struct hb *h, struct retro_finding **out, size_t *nout)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < h->nf; i++)
+		if (!h->dead[i])
+			h->f[k++] = h->f[i];
+	h->nf = k;
+	if (h->nf) /* h->f is NULL when nothing was found */
+		qsort(h->f, h->nf, sizeof *h->f, by_slack);
+	*out = h->f;
+	*nout = h->nf;
+	h->f = NULL;
+}
+
+static int hb_run(struct hb *h, struct source *src, struct retro_finding **out,
+		  size_t *nout, struct retro_hb_stats *stats)
+{
+	uint64_t events = 0;
+	int rc = hb_begin(h);
+
+	if (!rc)
+		rc = pass(h, src, &events);
+	if (!rc) {
+		hb_findings(h, out, nout);
+		if (stats) {
+			stats->actions = events;
+			stats->objects = h->no;
+			stats->peak_bytes = h->peak;
+		}
+	}
+	hb_end(h);
+	return rc;
+}
+
+int retro_hb_check(struct retro_store *st, const struct retro_recording *r,
+		   int flags, struct retro_finding **out, size_t *nout,
+		   struct retro_hb_stats *stats)
+{
+	struct hb h = { .r = r, .st = st, .flags = flags, .n = r->nprocs };
+	struct source src = { .r = r };
+
+	*out = NULL;
+	*nout = 0;
+	if (hb_maps(&h)) {
+		hb_end(&h);
+		return ENOMEM;
+	}
+	for (size_t i = 0; i < r->nacts; i++)
+		prescan_one(&h, &r->acts[i]);
+	return hb_run(&h, &src, out, nout, stats);
+}
+
+/* retro_scan_open's first pass: the prescan, and the caller's visit. */
+static void prescan_visit(void *arg, const struct retro_action *a)
+{
+	struct hb *h = arg;
+
+	if (!h->oom)
+		prescan_one(h, a);
+	if (h->visit)
+		h->visit(h->visit_arg, a);
+}
+
+int retro_hb_check_store(struct retro_store *st, struct retro_recording *r,
+			 int flags, struct retro_finding **out, size_t *nout,
+			 struct retro_hb_stats *stats,
+			 void (*visit)(void *arg, const struct retro_action *a),
+			 void *arg, char *why, size_t whylen)
+{
+	struct hb h = { .r = r, .st = st, .flags = flags, .visit = visit,
+			.visit_arg = arg };
+	struct source src = { .r = r };
+	int rc;
+
+	*out = NULL;
+	*nout = 0;
+	if (hb_maps(&h)) {
+		hb_end(&h);
+		return ENOMEM;
+	}
+	rc = retro_scan_open(st, r, &src.scan, prescan_visit, &h, why, whylen);
+	if (rc) {
+		hb_end(&h);
+		return rc;
+	}
+	h.n = r->nprocs;
+	if (h.oom) {
+		rc = ENOMEM;
+		hb_end(&h);
+	} else {
+		rc = hb_run(&h, &src, out, nout, stats);
+	}
+	retro_scan_close(src.scan);
 	return rc;
 }

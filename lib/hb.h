@@ -32,7 +32,7 @@ struct retro_finding {
 	uint64_t path;  /* path id of the object */
 	int kind;       /* RF_CONTENT or RF_ENTRY */
 	int conflict;   /* RF_READ_WRITE or RF_WRITE_WRITE */
-	const struct retro_action *first, *second;
+	struct retro_action first, second; /* copies */
 	int64_t slack;  /* second->start - first->end, ns */
 };
 
@@ -52,5 +52,16 @@ struct retro_hb_stats {
 int retro_hb_check(struct retro_store *st, const struct retro_recording *r,
 		   int flags, struct retro_finding **out, size_t *n,
 		   struct retro_hb_stats *stats);
+/* The same from the store itself, streamed (retro_scan): *r receives the
+ * processes only (r->acts stays NULL; free it with retro_recording_free),
+ * and the memory used grows with the threads, the objects and the
+ * findings, not with the actions.  visit (when not NULL) sees every
+ * action first, in no particular order.  Also returns what
+ * retro_scan_open does, with why set. */
+int retro_hb_check_store(struct retro_store *st, struct retro_recording *r,
+			 int flags, struct retro_finding **out, size_t *n,
+			 struct retro_hb_stats *stats,
+			 void (*visit)(void *arg, const struct retro_action *a),
+			 void *arg, char *why, size_t whylen);
 
 #endif

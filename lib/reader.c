@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 
 struct pathcache {
@@ -273,47 +274,106 @@ const struct retro_proc *retro_proc_find(const struct retro_recording *r,
 	return bsearch(&key, r->procs, r->nprocs, sizeof key, cmp_proc);
 }
 
-static int cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+/* ---- processes, derived from their actions ------------------------------
+ *
+ * Each action is visited once, in any order (derive_visit); what needs
+ * them all (parents found by pid, statuses a parent's wait saw, an exec
+ * that never came back) is settled after (derive_finish), from what the
+ * visits kept: a few numbers per process, its images' starts, and the
+ * waits.  retro_load visits the actions it loaded; retro_scan visits them
+ * as it reads them, and keeps none. */
 
-	return x < y ? -1 : x > y;
+struct dwait {    /* a wait that returned an ended child */
+	uint32_t proc;
+	int32_t pid, status;
+	int64_t end;
+};
+
+struct dproc {
+	struct retro_proc p;
+	int64_t *img;     /* starts of its images (RC_start), as visited */
+	size_t nimg, capimg;
+	int inflight;     /* an action other than exec never returned */
+};
+
+struct derive {
+	struct dproc *d;  /* sorted by id once finished */
+	size_t n, cap;
+	size_t *slot;     /* open addressing: id -> 1 + index in d */
+	size_t nslot;
+	struct dwait *w;
+	size_t nw, capw;
+	uint64_t losses;
+	int64_t t0;
+	uint64_t count;   /* actions visited */
+	int oom;
+};
+
+static void derive_free(struct derive *dv)
+{
+	for (size_t i = 0; i < dv->n; i++) {
+		free(dv->d[i].img);
+		free(dv->d[i].p.exe);
+		free(dv->d[i].p.argv);
+	}
+	free(dv->d);
+	free(dv->slot);
+	free(dv->w);
+	memset(dv, 0, sizeof *dv);
 }
 
-/* One entry per process that has actions, sorted by id. */
-static int procs_make(struct retro_recording *r)
+static int grow_to(void **arr, size_t *cap, size_t need, size_t sz)
 {
-	uint32_t *ids;
-	size_t n = 0;
+	size_t c = *cap ? *cap : 16;
+	void *q;
 
-	if (!r->nacts)
+	if (need <= *cap)
 		return 0;
-	ids = malloc(r->nacts * sizeof *ids);
-	if (!ids)
+	while (c < need)
+		c *= 2;
+	q = realloc(*arr, c * sz);
+	if (!q)
 		return ENOMEM;
-	for (size_t i = 0; i < r->nacts; i++)
-		ids[i] = r->acts[i].proc;
-	qsort(ids, r->nacts, sizeof *ids, cmp_u32);
-	for (size_t i = 0; i < r->nacts; i++)
-		if (!n || ids[n - 1] != ids[i])
-			ids[n++] = ids[i];
-	r->procs = calloc(n, sizeof *r->procs);
-	if (!r->procs) {
-		free(ids);
-		return ENOMEM;
-	}
-	for (size_t i = 0; i < n; i++) {
-		r->procs[i].id = ids[i];
-		r->procs[i].start = INT64_MAX;
-	}
-	r->nprocs = n;
-	free(ids);
+	*arr = q;
+	*cap = c;
 	return 0;
 }
 
-static struct retro_proc *proc_get(struct retro_recording *r, uint32_t id)
+static struct dproc *dproc_get(struct derive *dv, uint32_t id)
 {
-	return (struct retro_proc *)retro_proc_find(r, id);
+	size_t j;
+
+	if (dv->nslot && dv->n * 2 < dv->nslot) {
+		for (j = id % dv->nslot; dv->slot[j]; j = (j + 1) % dv->nslot)
+			if (dv->d[dv->slot[j] - 1].p.id == id)
+				return &dv->d[dv->slot[j] - 1];
+	} else {
+		/* rehash, twice as large */
+		size_t ns = dv->nslot ? dv->nslot * 2 : 256;
+		size_t *sl = calloc(ns, sizeof *sl);
+		if (!sl) {
+			dv->oom = 1;
+			return NULL;
+		}
+		for (size_t i = 0; i < dv->n; i++) {
+			for (j = dv->d[i].p.id % ns; sl[j]; j = (j + 1) % ns)
+				;
+			sl[j] = i + 1;
+		}
+		free(dv->slot);
+		dv->slot = sl;
+		dv->nslot = ns;
+		return dproc_get(dv, id);
+	}
+	if (grow_to((void **)&dv->d, &dv->cap, dv->n + 1, sizeof *dv->d)) {
+		dv->oom = 1;
+		return NULL;
+	}
+	memset(&dv->d[dv->n], 0, sizeof *dv->d);
+	dv->d[dv->n].p.id = id;
+	dv->d[dv->n].p.start = INT64_MAX;
+	dv->slot[j] = ++dv->n;
+	return &dv->d[dv->n - 1];
 }
 
 static int is_exec(int call)
@@ -327,75 +387,149 @@ static int is_wait(int call)
 	       call == RC_wait4;
 }
 
-static int derive_procs(struct retro_store *st, struct retro_recording *r)
+/* The child a wait returned and the status it saw (the status word of
+ * wait, waitpid, wait3 and wait4, or the siginfo of waitid: si_pid,
+ * si_code << 32, si_status << 48); 0 when it returned none. */
+static int waited(const struct retro_action *a, struct dwait *w)
 {
-	int rc = procs_make(r);
+	int slot = a->call == RC_wait || a->call == RC_wait3 ? 0 : 1;
 
-	if (rc)
-		return rc;
-	for (size_t i = 0; i < r->nacts; i++) {
-		struct retro_action *a = &r->acts[i];
-		struct retro_proc *p = proc_get(r, a->proc);
-
-		if (!p)
-			return ENOMEM;
-		if (a->start < p->start)
-			p->start = a->start;
-		if (a->end > p->end)
-			p->end = a->end;
-		if (a->thread > p->threads)
-			p->threads = a->thread;
-		if (!(retro_calls[a->call].flags & F_PSEUDO))
-			p->actions++;
-		switch (a->call) {
-		case RC_start: {
-			void *data;
-			size_t len;
-			const char *exe = retro_path(st, a->arg[0]);
-			p->pid = (int32_t)a->arg[2];
-			p->ppid = (int32_t)a->arg[3];
-			if (a->arg[4] == 0)
-				p->parent = (uint32_t)a->arg[1];
-			if (a->arg[4] + 1 > p->images) {
-				p->images = (uint32_t)a->arg[4] + 1;
-				free(p->exe);
-				p->exe = exe ? strdup(exe) : NULL;
-				if (retro_blob_get(st, a->hash, &data, &len) == 0) {
-					free(p->argv);
-					p->argv = data;
-					p->argvlen = len;
-				}
-			}
-			break;
-		}
-		case RC_timereads:
-			p->timereads += a->arg[0];
-			break;
-		case RC_loss:
-			p->flags |= RP_LOSS;
-			r->losses += a->arg[1] ? a->arg[1] : 1;
-			break;
-		case RC_storegone:
-			p->flags |= RP_LOSS;
-			break;
-		case RC_end:
-			p->flags |= RP_ENDED;
-			if ((a->arg[0] >> 32) && !(p->flags & RP_EXITED)) {
-				/* the kernel keeps 8 bits of exit's argument */
-				p->status = W_EXITCODE((int)(a->arg[0] & 0xff), 0);
-				p->flags |= RP_EXITED;
-			}
-			break;
-		case RC_exit:
-		case RC__exit:
-		case RC__Exit:
-			p->status = W_EXITCODE((int)a->arg[0] & 0xff, 0);
-			p->flags |= RP_EXITED | RP_ENDED;
-			break;
-		default:
-			break;
-		}
+	w->proc = a->proc;
+	w->end = a->end;
+	if (a->call == RC_waitid && a->ret == 0 && a->state == 2) {
+		int code = (int)(uint16_t)(a->arg[2] >> 32);
+		int sst = (int)(uint8_t)(a->arg[2] >> 48);
+		w->pid = (int32_t)(uint32_t)a->arg[2];
+		if (code == CLD_EXITED)
+			w->status = W_EXITCODE(sst, 0);
+		else if (code == CLD_KILLED)
+			w->status = sst;
+		else if (code == CLD_DUMPED)
+			w->status = sst | 0x80;
+		else
+			return 0;
+	} else if (!is_wait(a->call) || a->ret <= 0 || !(a->arg[slot] >> 32)) {
+		return 0;
+	} else {
+		w->pid = (int32_t)a->ret;
+		w->status = (int32_t)(uint32_t)a->arg[slot];
 	}
+	return w->pid > 0;
+}
+
+static void derive_visit(struct derive *dv, struct retro_store *st,
+			 const struct retro_action *a)
+{
+	struct dproc *d = dproc_get(dv, a->proc);
+	struct retro_proc *p;
+	struct dwait w;
+
+	if (!d)
+		return;
+	p = &d->p;
+	dv->count++;
+	if (dv->count == 1 || a->start < dv->t0)
+		dv->t0 = a->start;
+	if (a->start < p->start)
+		p->start = a->start;
+	if (a->end > p->end)
+		p->end = a->end;
+	if (a->thread > p->threads)
+		p->threads = a->thread;
+	if (!(retro_calls[a->call].flags & F_PSEUDO))
+		p->actions++;
+	if (a->state == 1 && !is_exec(a->call))
+		d->inflight = 1;
+	if (waited(a, &w)) {
+		if (grow_to((void **)&dv->w, &dv->capw, dv->nw + 1, sizeof w))
+			dv->oom = 1;
+		else
+			dv->w[dv->nw++] = w;
+	}
+	switch (a->call) {
+	case RC_start: {
+		void *data;
+		size_t len;
+		const char *exe = retro_path(st, a->arg[0]);
+		if (grow_to((void **)&d->img, &d->capimg, d->nimg + 1,
+			    sizeof *d->img))
+			dv->oom = 1;
+		else
+			d->img[d->nimg++] = a->start;
+		p->pid = (int32_t)a->arg[2];
+		p->ppid = (int32_t)a->arg[3];
+		if (a->arg[4] == 0)
+			p->parent = (uint32_t)a->arg[1];
+		if (a->arg[4] + 1 > p->images) {
+			p->images = (uint32_t)a->arg[4] + 1;
+			free(p->exe);
+			p->exe = exe ? strdup(exe) : NULL;
+			if (retro_blob_get(st, a->hash, &data, &len) == 0) {
+				free(p->argv);
+				p->argv = data;
+				p->argvlen = len;
+			}
+		}
+		break;
+	}
+	case RC_timereads:
+		p->timereads += a->arg[0];
+		break;
+	case RC_loss:
+		p->flags |= RP_LOSS;
+		dv->losses += a->arg[1] ? a->arg[1] : 1;
+		break;
+	case RC_storegone:
+		p->flags |= RP_LOSS;
+		break;
+	case RC_end:
+		p->flags |= RP_ENDED;
+		if ((a->arg[0] >> 32) && !(p->flags & RP_EXITED)) {
+			/* the kernel keeps 8 bits of exit's argument */
+			p->status = W_EXITCODE((int)(a->arg[0] & 0xff), 0);
+			p->flags |= RP_EXITED;
+		}
+		break;
+	case RC_exit:
+	case RC__exit:
+	case RC__Exit:
+		p->status = W_EXITCODE((int)a->arg[0] & 0xff, 0);
+		p->flags |= RP_EXITED | RP_ENDED;
+		break;
+	default:
+		break;
+	}
+}
+
+static int cmp_dproc(const void *a, const void *b)
+{
+	const struct dproc *x = a, *y = b;
+
+	return x->p.id < y->p.id ? -1 : x->p.id > y->p.id;
+}
+
+/* Settles what needs every action, and fills in r's processes (sorted by
+ * id; dv keeps its images' starts for derive_exec). */
+static int derive_finish(struct derive *dv, struct retro_store *st,
+			 struct retro_recording *r)
+{
+	if (dv->oom)
+		return ENOMEM;
+	if (dv->n)
+		qsort(dv->d, dv->n, sizeof *dv->d, cmp_dproc);
+	free(dv->slot); /* indices moved: lookups go by retro_proc_find */
+	dv->slot = NULL;
+	dv->nslot = 0;
+	r->procs = dv->n ? calloc(dv->n, sizeof *r->procs) : NULL;
+	if (dv->n && !r->procs)
+		return ENOMEM;
+	for (size_t i = 0; i < dv->n; i++) {
+		r->procs[i] = dv->d[i].p;
+		dv->d[i].p.exe = NULL; /* r owns them now */
+		dv->d[i].p.argv = NULL;
+	}
+	r->nprocs = dv->n;
+	r->losses = dv->losses;
 	/* A program started where the shim could not see the fork (system(),
 	 * popen(), posix_spawn's child) has no parent id: its parent is the
 	 * recorded process with its ppid as pid, alive when it started. */
@@ -412,64 +546,21 @@ static int derive_procs(struct retro_store *st, struct retro_recording *r)
 			}
 		}
 	}
-	/* exec that never came back succeeded if a later image started. */
-	for (size_t i = 0; i < r->nacts; i++) {
-		struct retro_action *a = &r->acts[i];
-		if (!is_exec(a->call) || a->state != 1)
-			continue;
-		for (size_t j = i + 1; j < r->nacts; j++) {
-			if (r->acts[j].proc == a->proc &&
-			    r->acts[j].call == RC_start) {
-				a->state = 2;
-				a->ret = 0;
-				a->end = r->acts[j].start;
-				break;
-			}
-		}
-	}
-	/* Status as the parent's wait saw it is authoritative: the status
-	 * word of wait, waitpid, wait3 and wait4, or the siginfo of waitid
-	 * (si_pid, si_code << 32, si_status << 48), of a child that ended. */
-	for (size_t i = 0; i < r->nacts; i++) {
-		struct retro_action *a = &r->acts[i];
-		int slot = a->call == RC_wait || a->call == RC_wait3 ? 0 : 1;
-		int64_t pid = a->ret;
-		int32_t status = (int32_t)(uint32_t)a->arg[slot];
-		if (a->call == RC_waitid && a->ret == 0 && a->state == 2) {
-			int code = (int)(uint16_t)(a->arg[2] >> 32);
-			int sst = (int)(uint8_t)(a->arg[2] >> 48);
-			pid = (int32_t)(uint32_t)a->arg[2];
-			if (code == CLD_EXITED)
-				status = W_EXITCODE(sst, 0);
-			else if (code == CLD_KILLED)
-				status = sst;
-			else if (code == CLD_DUMPED)
-				status = sst | 0x80;
-			else
-				continue;
-		} else if (!is_wait(a->call) || a->call == RC_waitid ||
-			   a->ret <= 0 || !(a->arg[slot] >> 32)) {
-			continue;
-		}
-		if (pid <= 0)
-			continue;
+	/* Status as the parent's wait saw it is authoritative. */
+	for (size_t i = 0; i < dv->nw; i++) {
+		const struct dwait *w = &dv->w[i];
 		for (size_t k = 0; k < r->nprocs; k++) {
 			struct retro_proc *c = &r->procs[k];
-			if (c->pid == pid && c->parent == a->proc &&
-			    c->start <= a->end) {
-				c->status = status;
+			if (c->pid == w->pid && c->parent == w->proc &&
+			    c->start <= w->end) {
+				c->status = w->status;
 				c->flags |= RP_EXITED;
 			}
 		}
 	}
-	for (size_t i = 0; i < r->nacts; i++) {
-		struct retro_action *a = &r->acts[i];
-		if (a->state == 1 && !is_exec(a->call)) {
-			struct retro_proc *p = proc_get(r, a->proc);
-			if (p && !(p->flags & RP_ENDED))
-				p->flags |= RP_INFLIGHT;
-		}
-	}
+	for (size_t i = 0; i < r->nprocs; i++)
+		if (dv->d[i].inflight && !(r->procs[i].flags & RP_ENDED))
+			r->procs[i].flags |= RP_INFLIGHT;
 	/* Exit statuses the recorder command saw (the recorded command). */
 	{
 		MDB_txn *txn;
@@ -499,18 +590,51 @@ static int derive_procs(struct retro_store *st, struct retro_recording *r)
 			mdb_txn_abort(txn);
 		}
 	}
+	r->t0 = dv->count ? dv->t0 : 0;
 	return 0;
 }
 
-/* Loss records of threads that had no segment to write them in. */
-static int shared_losses(struct retro_store *st, struct retro_recording *r,
-			 size_t *cap)
+/* An exec that never came back succeeded if a later image of its process
+ * started: it returned 0 there. */
+static void derive_exec(const struct derive *dv, const struct retro_recording *r,
+			struct retro_action *a)
+{
+	const struct retro_proc *p;
+	const struct dproc *d;
+	int64_t next = INT64_MAX;
+
+	if (!is_exec(a->call) || a->state != 1 ||
+	    !(p = retro_proc_find(r, a->proc)))
+		return;
+	d = &dv->d[p - r->procs];
+	for (size_t i = 0; i < d->nimg; i++)
+		if (d->img[i] > a->start && d->img[i] < next)
+			next = d->img[i];
+	if (next == INT64_MAX)
+		return;
+	a->state = 2;
+	a->ret = 0;
+	a->end = next;
+}
+
+/* ---- losses kept outside the chunks -------------------------------------- */
+
+/* Loss records of threads that had no segment to write them in
+ * (STORE/shared), as actions.  The final record of a loss (until set)
+ * replaces its opening one: *patch says which of them do, rather than
+ * stand alone.  Returns 0 or ENOMEM; a missing or short file is none. */
+static int shared_losses(struct retro_store *st, struct retro_action **out,
+			 size_t *nout)
 {
 	char path[PATH_MAX];
 	struct retro_shared_hdr h;
 	struct retro_loss_rec l;
+	struct retro_action *v = NULL;
+	size_t n = 0, cap = 0;
 	long fd;
 
+	*out = NULL;
+	*nout = 0;
 	if (snprintf(path, sizeof path, "%s/" RETRO_SHARED_NAME, st->path) >=
 	    (int)sizeof path)
 		return 0; /* no store has such a long path */
@@ -529,32 +653,25 @@ static int shared_losses(struct retro_store *st, struct retro_recording *r,
 			break;
 		if (l.magic != RETRO_LOSS_MAGIC)
 			continue;
-		/* The final record of a loss replaces its opening one. */
 		if (l.until) {
-			size_t k;
-			for (k = 0; k < r->nacts; k++) {
-				struct retro_action *b = &r->acts[k];
-				if (b->call == RC_loss && b->proc == l.proc &&
-				    b->thread == l.thread && b->start == l.since)
+			/* its opening record may be here as well */
+			size_t i;
+			for (i = 0; i < n; i++)
+				if (!v[i].seq && v[i].proc == l.proc &&
+				    v[i].thread == l.thread && v[i].start == l.since)
 					break;
-			}
-			if (k < r->nacts) {
-				r->acts[k].end = l.until;
-				r->acts[k].arg[1] = l.count;
+			if (i < n) {
+				v[i].end = l.until;
+				v[i].arg[1] = l.count;
 				continue;
 			}
 		}
-		if (r->nacts == *cap) {
-			size_t c = *cap ? *cap * 2 : 4096;
-			struct retro_action *q = realloc(r->acts, c * sizeof *q);
-			if (!q) {
-				retro_os.close((int)fd);
-				return ENOMEM;
-			}
-			r->acts = q;
-			*cap = c;
+		if (grow_to((void **)&v, &cap, n + 1, sizeof *v)) {
+			free(v);
+			retro_os.close((int)fd);
+			return ENOMEM;
 		}
-		a = &r->acts[r->nacts++];
+		a = &v[n++];
 		memset(a, 0, sizeof *a);
 		a->proc = l.proc;
 		a->thread = l.thread;
@@ -565,18 +682,89 @@ static int shared_losses(struct retro_store *st, struct retro_recording *r,
 		a->arg[0] = (uint64_t)l.since;
 		a->arg[1] = l.count;
 		a->arg[2] = (uint64_t)l.err;
+		a->seq = l.until != 0; /* a final record: it may patch */
 	}
 	retro_os.close((int)fd);
+	*out = v;
+	*nout = n;
 	return 0;
+}
+
+/* When chunk action a is the opening record of a loss whose final record
+ * is among the shared ones, a takes its end and count, and the final
+ * record is marked used (seq 2). */
+static void loss_patch(struct retro_action *sh, size_t nsh,
+		       struct retro_action *a)
+{
+	if (a->call != RC_loss)
+		return;
+	for (size_t i = 0; i < nsh; i++)
+		if (sh[i].seq && sh[i].proc == a->proc &&
+		    sh[i].thread == a->thread && sh[i].start == a->start) {
+			a->end = sh[i].end;
+			a->arg[1] = sh[i].arg[1];
+			sh[i].seq = 2;
+			return;
+		}
+}
+
+static int chunk_error(const MDB_val *k, int rc, char *why, size_t whylen)
+{
+	if (why && k->mv_size != 16)
+		snprintf(why, whylen, "chunk key of %zu bytes", k->mv_size);
+	else if (why)
+		snprintf(why, whylen, "chunk of process %u thread %u seq %llu: %s",
+			 rd32(k->mv_data), rd32((unsigned char *)k->mv_data + 4),
+			 (unsigned long long)rd64((unsigned char *)k->mv_data + 8),
+			 retro_strerror(rc));
+	return rc;
+}
+
+static int decode_chunk(const MDB_val *k, const MDB_val *v,
+			struct retro_action **acts, size_t *n, char *why,
+			size_t whylen)
+{
+	int rc;
+
+	if (k->mv_size != 16)
+		return chunk_error(k, RETRO_ECORRUPT, why, whylen);
+	rc = retro_chunk_decode(v->mv_data, v->mv_size, rd32(k->mv_data),
+				rd32((unsigned char *)k->mv_data + 4), acts, n);
+	return rc ? chunk_error(k, rc, why, whylen) : 0;
+}
+
+static void read_boot_id(MDB_txn *txn, struct retro_store *st, char *boot,
+			 size_t n)
+{
+	MDB_val k = { 4, "boot" }, v;
+
+	if (mdb_get(txn, st->meta, &k, &v) == 0 && v.mv_size < n) {
+		memcpy(boot, v.mv_data, v.mv_size);
+		boot[v.mv_size] = 0;
+	}
+}
+
+static int count_error(uint64_t have, uint64_t listed, char *why, size_t whylen)
+{
+	/* LMDB keeps no checksums of its own pages: a damaged one can hide
+	 * records without any error */
+	if (why)
+		snprintf(why, whylen,
+			 "the chunks hold %llu action(s) where the imported "
+			 "segments gave %llu: records are missing",
+			 (unsigned long long)have, (unsigned long long)listed);
+	return RETRO_ECORRUPT;
 }
 
 int retro_load(struct retro_store *st, struct retro_recording *r, char *why,
 	       size_t whylen)
 {
+	struct derive dv = { 0 };
+	struct retro_action *sh = NULL;
+	size_t cap = 0, nsh = 0;
 	MDB_txn *txn;
 	MDB_cursor *cur;
 	MDB_val k, v;
-	size_t cap = 0;
 	uint64_t listed;
 	int rc;
 
@@ -584,12 +772,7 @@ int retro_load(struct retro_store *st, struct retro_recording *r, char *why,
 	rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn);
 	if (rc)
 		return retro_mdb_err(rc);
-	k.mv_size = 4;
-	k.mv_data = "boot";
-	if (mdb_get(txn, st->meta, &k, &v) == 0 && v.mv_size < sizeof r->boot_id) {
-		memcpy(r->boot_id, v.mv_data, v.mv_size);
-		r->boot_id[v.mv_size] = 0;
-	}
+	read_boot_id(txn, st, r->boot_id, sizeof r->boot_id);
 	rc = mdb_cursor_open(txn, st->chunks, &cur);
 	if (rc) {
 		mdb_txn_abort(txn);
@@ -598,41 +781,14 @@ int retro_load(struct retro_store *st, struct retro_recording *r, char *why,
 	while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
 		struct retro_action *acts;
 		size_t n;
-		uint32_t proc, thread;
 
-		if (k.mv_size != 16) {
-			rc = RETRO_ECORRUPT;
-			if (why)
-				snprintf(why, whylen, "chunk key of %zu bytes",
-					 k.mv_size);
+		if ((rc = decode_chunk(&k, &v, &acts, &n, why, whylen)) != 0)
 			break;
-		}
-		proc = rd32(k.mv_data);
-		thread = rd32((unsigned char *)k.mv_data + 4);
-		rc = retro_chunk_decode(v.mv_data, v.mv_size, proc, thread, &acts,
-					&n);
-		if (rc) {
-			if (why)
-				snprintf(why, whylen,
-					 "chunk of process %u thread %u seq %llu: %s",
-					 proc, thread,
-					 (unsigned long long)rd64(
-						 (unsigned char *)k.mv_data + 8),
-					 retro_strerror(rc));
+		if (grow_to((void **)&r->acts, &cap, r->nacts + n,
+			    sizeof *r->acts)) {
+			free(acts);
+			rc = ENOMEM;
 			break;
-		}
-		if (r->nacts + n > cap) {
-			size_t c = cap ? cap * 2 : 4096;
-			while (c < r->nacts + n)
-				c *= 2;
-			struct retro_action *q = realloc(r->acts, c * sizeof *q);
-			if (!q) {
-				free(acts);
-				rc = ENOMEM;
-				break;
-			}
-			r->acts = q;
-			cap = c;
 		}
 		if (n) /* an empty chunk, before any action: r->acts is NULL */
 			memcpy(r->acts + r->nacts, acts, n * sizeof *acts);
@@ -643,33 +799,328 @@ int retro_load(struct retro_store *st, struct retro_recording *r, char *why,
 	if (rc == MDB_NOTFOUND)
 		rc = check_tables(st, txn, &listed, why, whylen);
 	mdb_txn_abort(txn);
+	if (!rc && listed != r->nacts)
+		rc = count_error(r->nacts, listed, why, whylen);
+	if (!rc)
+		rc = shared_losses(st, &sh, &nsh);
+	for (size_t i = 0; !rc && i < r->nacts; i++)
+		loss_patch(sh, nsh, &r->acts[i]);
+	for (size_t i = 0; !rc && i < nsh; i++) {
+		if (sh[i].seq == 2)
+			continue;
+		if (grow_to((void **)&r->acts, &cap, r->nacts + 1,
+			    sizeof *r->acts)) {
+			rc = ENOMEM;
+			break;
+		}
+		sh[i].seq = 0;
+		r->acts[r->nacts++] = sh[i];
+	}
+	free(sh);
 	if (rc) {
 		retro_recording_free(r);
 		return retro_mdb_err(rc);
 	}
-	if (listed != r->nacts) {
-		/* LMDB keeps no checksums of its own pages: a damaged one
-		 * can hide records without any error */
-		rc = RETRO_ECORRUPT;
-		if (why)
-			snprintf(why, whylen,
-				 "the chunks hold %zu action(s) where the imported "
-				 "segments gave %llu: records are missing",
-				 r->nacts, (unsigned long long)listed);
-	}
-	if (!rc)
-		rc = shared_losses(st, r, &cap);
-	if (rc) {
-		retro_recording_free(r);
-		return rc;
-	}
 	if (r->nacts)
 		qsort(r->acts, r->nacts, sizeof *r->acts, cmp_time);
-	r->t0 = r->nacts ? r->acts[0].start : 0;
-	rc = derive_procs(st, r);
+	for (size_t i = 0; i < r->nacts; i++)
+		derive_visit(&dv, st, &r->acts[i]);
+	rc = derive_finish(&dv, st, r);
+	for (size_t i = 0; !rc && i < r->nacts; i++)
+		derive_exec(&dv, r, &r->acts[i]);
+	derive_free(&dv);
 	if (rc)
 		retro_recording_free(r);
 	return rc;
+}
+
+/* ---- the timeline, streamed ------------------------------------------------ */
+
+/* Lets go of the pages of the store's map read so far: they stay in the
+ * page cache, but no longer count in this process's memory, which then
+ * does not grow with the store.  The map is never written through. */
+static void map_release(struct retro_store *st)
+{
+	uintptr_t lo, hi;
+
+	if (retro_store_map(st, &lo, &hi))
+		madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
+#define RELEASE_EVERY 64 /* chunks read: some 260,000 actions */
+
+struct sstream {      /* one thread's chunks, in seq order */
+	MDB_cursor *cur;
+	unsigned char key[8]; /* process and thread */
+	struct retro_action *acts;
+	size_t n, i;
+};
+
+struct retro_scan {
+	struct retro_store *st;
+	MDB_txn *txn;
+	struct sstream *s;
+	size_t ns;
+	size_t *heap, nh; /* streams with an action, the earliest on top */
+	struct retro_action *sh; /* shared losses (shared_losses): np that
+				  * patch chunk actions, then the others in
+				  * time order, the next at ish */
+	size_t nsh, np, ish;
+	struct derive dv;
+	struct retro_recording *r;
+	char *why;
+	size_t whylen;
+	int err;
+	unsigned long fills; /* chunks decoded (map_release) */
+};
+
+static const struct retro_action *scur(const struct retro_scan *sc, size_t i)
+{
+	return &sc->s[i].acts[sc->s[i].i];
+}
+
+static int heap_less(const struct retro_scan *sc, size_t a, size_t b)
+{
+	return cmp_time(scur(sc, sc->heap[a]), scur(sc, sc->heap[b])) < 0;
+}
+
+static void heap_swap(struct retro_scan *sc, size_t a, size_t b)
+{
+	size_t t = sc->heap[a];
+
+	sc->heap[a] = sc->heap[b];
+	sc->heap[b] = t;
+}
+
+static void heap_down(struct retro_scan *sc, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, m = i;
+		if (l < sc->nh && heap_less(sc, l, m))
+			m = l;
+		if (l + 1 < sc->nh && heap_less(sc, l + 1, m))
+			m = l + 1;
+		if (m == i)
+			return;
+		heap_swap(sc, i, m);
+		i = m;
+	}
+}
+
+static void heap_up(struct retro_scan *sc, size_t i)
+{
+	while (i && heap_less(sc, i, (i - 1) / 2)) {
+		heap_swap(sc, i, (i - 1) / 2);
+		i = (i - 1) / 2;
+	}
+}
+
+/* Decodes the stream's next chunk; 1 when it has one, 0 at its end, -1 on
+ * an error (sc->err). */
+static int stream_fill(struct retro_scan *sc, struct sstream *s, MDB_cursor_op op)
+{
+	MDB_val k = { 8, s->key }, v;
+	int rc;
+
+	free(s->acts);
+	s->acts = NULL;
+	s->n = s->i = 0;
+	do {
+		rc = mdb_cursor_get(s->cur, &k, &v, op);
+		op = MDB_NEXT;
+		if (rc == MDB_NOTFOUND || (rc == 0 && (k.mv_size < 8 ||
+						       memcmp(k.mv_data, s->key, 8))))
+			return 0;
+		if (rc) {
+			sc->err = retro_mdb_err(rc);
+			return -1;
+		}
+		if ((rc = decode_chunk(&k, &v, &s->acts, &s->n, sc->why,
+				       sc->whylen)) != 0) {
+			sc->err = rc;
+			return -1;
+		}
+		if (++sc->fills % RELEASE_EVERY == 0)
+			map_release(sc->st);
+	} while (!s->n); /* an empty chunk */
+	return 1;
+}
+
+static int cmp_loss(const void *a, const void *b)
+{
+	return cmp_time(a, b);
+}
+
+void retro_scan_close(struct retro_scan *sc)
+{
+	if (!sc)
+		return;
+	for (size_t i = 0; i < sc->ns; i++) {
+		if (sc->s[i].cur)
+			mdb_cursor_close(sc->s[i].cur);
+		free(sc->s[i].acts);
+	}
+	if (sc->txn)
+		mdb_txn_abort(sc->txn);
+	derive_free(&sc->dv);
+	free(sc->s);
+	free(sc->heap);
+	free(sc->sh);
+	free(sc);
+}
+
+int retro_scan_open(struct retro_store *st, struct retro_recording *r,
+		    struct retro_scan **out,
+		    void (*visit)(void *arg, const struct retro_action *a),
+		    void *arg, char *why, size_t whylen)
+{
+	struct retro_scan *sc = calloc(1, sizeof *sc);
+	MDB_cursor *cur;
+	MDB_val k, v;
+	size_t cap = 0;
+	uint64_t listed;
+	int rc;
+
+	*out = NULL;
+	memset(r, 0, sizeof *r);
+	if (!sc)
+		return ENOMEM;
+	sc->st = st;
+	sc->r = r;
+	sc->why = why;
+	sc->whylen = whylen;
+	rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &sc->txn);
+	if (rc) {
+		sc->txn = NULL;
+		rc = retro_mdb_err(rc);
+		goto fail;
+	}
+	read_boot_id(sc->txn, st, r->boot_id, sizeof r->boot_id);
+	rc = shared_losses(st, &sc->sh, &sc->nsh);
+	/* the first pass: every chunk in key order, one at a time, for the
+	 * processes and the threads */
+	if (!rc)
+		rc = mdb_cursor_open(sc->txn, st->chunks, &cur);
+	if (rc)
+		goto fail;
+	while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
+		struct retro_action *acts;
+		size_t n;
+
+		if ((rc = decode_chunk(&k, &v, &acts, &n, why, whylen)) != 0)
+			break;
+		if (!sc->ns || memcmp(sc->s[sc->ns - 1].key, k.mv_data, 8)) {
+			if (grow_to((void **)&sc->s, &cap, sc->ns + 1,
+				    sizeof *sc->s)) {
+				free(acts);
+				rc = ENOMEM;
+				break;
+			}
+			memset(&sc->s[sc->ns], 0, sizeof *sc->s);
+			memcpy(sc->s[sc->ns++].key, k.mv_data, 8);
+		}
+		for (size_t i = 0; i < n; i++) {
+			loss_patch(sc->sh, sc->nsh, &acts[i]);
+			derive_visit(&sc->dv, st, &acts[i]);
+			if (visit)
+				visit(arg, &acts[i]);
+		}
+		free(acts);
+		if (++sc->fills % RELEASE_EVERY == 0)
+			map_release(st);
+	}
+	mdb_cursor_close(cur);
+	if (rc == MDB_NOTFOUND)
+		rc = check_tables(st, sc->txn, &listed, why, whylen);
+	if (!rc && listed != sc->dv.count)
+		rc = count_error(sc->dv.count, listed, why, whylen);
+	if (rc)
+		goto fail;
+	/* the shared losses that patched a chunk action do so again in the
+	 * second pass (the first np); the others stand alone, in time order */
+	{
+		size_t m = 0;
+		for (size_t i = 0; i < sc->nsh; i++)
+			if (sc->sh[i].seq == 2) {
+				struct retro_action t = sc->sh[m];
+				sc->sh[m++] = sc->sh[i];
+				sc->sh[i] = t;
+			}
+		sc->np = sc->ish = m;
+		for (size_t i = m; i < sc->nsh; i++) {
+			sc->sh[i].seq = 0;
+			derive_visit(&sc->dv, st, &sc->sh[i]);
+			if (visit)
+				visit(arg, &sc->sh[i]);
+		}
+		if (sc->nsh > m)
+			qsort(sc->sh + m, sc->nsh - m, sizeof *sc->sh, cmp_loss);
+	}
+	rc = derive_finish(&sc->dv, st, r);
+	if (rc)
+		goto fail;
+	/* the second pass: one cursor per thread, merged by time */
+	sc->heap = calloc(sc->ns + 1, sizeof *sc->heap);
+	if (!sc->heap) {
+		rc = ENOMEM;
+		goto fail;
+	}
+	for (size_t i = 0; i < sc->ns; i++) {
+		struct sstream *s = &sc->s[i];
+		int f;
+		rc = mdb_cursor_open(sc->txn, st->chunks, &s->cur);
+		if (rc) {
+			s->cur = NULL;
+			rc = retro_mdb_err(rc);
+			goto fail;
+		}
+		f = stream_fill(sc, s, MDB_SET_RANGE);
+		if (f < 0) {
+			rc = sc->err;
+			goto fail;
+		}
+		if (f) {
+			sc->heap[sc->nh++] = i;
+			heap_up(sc, sc->nh - 1);
+		}
+	}
+	*out = sc;
+	return 0;
+fail:
+	retro_scan_close(sc);
+	retro_recording_free(r);
+	return rc;
+}
+
+int retro_scan_next(struct retro_scan *sc, struct retro_action *a)
+{
+	const struct retro_action *top = sc->nh ? scur(sc, sc->heap[0]) : NULL;
+
+	if (sc->err)
+		return sc->err;
+	if (sc->ish < sc->nsh &&
+	    (!top || cmp_time(&sc->sh[sc->ish], top) < 0)) {
+		*a = sc->sh[sc->ish++];
+		return 1;
+	}
+	if (!top)
+		return 0;
+	*a = *top;
+	loss_patch(sc->sh, sc->np, a);
+	{
+		struct sstream *s = &sc->s[sc->heap[0]];
+		int f = ++s->i < s->n ? 1 : stream_fill(sc, s, MDB_NEXT);
+		if (f < 0)
+			return sc->err;
+		if (f) {
+			heap_down(sc, 0);
+		} else {
+			sc->heap[0] = sc->heap[--sc->nh];
+			heap_down(sc, 0);
+		}
+	}
+	derive_exec(&sc->dv, sc->r, a);
+	return 1;
 }
 
 void retro_recording_free(struct retro_recording *r)

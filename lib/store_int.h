@@ -3,6 +3,7 @@
 #define RETRO_STORE_INT_H
 
 #include <limits.h>
+#include <stdint.h>
 #include <lmdb.h>
 #include <retro/retro.h>
 
@@ -43,6 +44,11 @@ static inline uint64_t rd64(const unsigned char *p)
 {
 	return (uint64_t)rd32(p) << 32 | rd32(p + 4);
 }
+
+/* Where st's file is mapped: 1 with [*lo, *hi), or 0 when /proc does not
+ * say. */
+int retro_store_map(const struct retro_store *st, uintptr_t *lo,
+		    uintptr_t *hi);
 
 /* The spool directories of a store: STORE/spool, then the shared-memory
  * one named by STORE/SPOOL when it is usable.  Returns how many. */

@@ -60,56 +60,77 @@ static void help(FILE *f)
 }
 
 /* The sleeps of the second action's process that overlap the window
- * between the two actions: what held the second one back. */
-struct sleeps {
-	size_t *idx; /* action indices of sleeps, grouped by process */
-	size_t *first, *count; /* per process index */
+ * between the two actions: what held the second one back.  Kept while
+ * the store is read (the recording itself is not), then grouped by
+ * process. */
+struct sleep {
+	uint32_t proc;
+	uint16_t call;
+	int64_t start, end;
+	uint64_t stack;
 };
 
-static int proc_ix(const struct retro_recording *r, uint32_t id)
-{
-	const struct retro_proc *p = retro_proc_find(r, id);
-	return p ? (int)(p - r->procs) : -1;
-}
+struct sleeps {
+	struct sleep *v; /* sorted by process, then start */
+	size_t n, cap;
+	int oom;
+};
 
 static int is_sleep(const struct retro_action *a)
 {
 	return (retro_calls[a->call].flags & F_SLEEP) && a->state == 2;
 }
 
-static int sleeps_index(const struct retro_recording *r, struct sleeps *s)
+/* retro_hb_check_store's visit: each action once. */
+static void sleep_keep(void *arg, const struct retro_action *a)
 {
-	size_t n = r->nprocs, k = 0;
-	size_t *fill;
-	int p;
+	struct sleeps *s = arg;
 
-	s->idx = malloc((r->nacts + 1) * sizeof *s->idx);
-	s->first = calloc(n + 1, sizeof *s->first);
-	s->count = calloc(n + 1, sizeof *s->count);
-	fill = calloc(n + 1, sizeof *fill);
-	if (!s->idx || !s->first || !s->count || !fill) {
-		free(fill);
-		return ENOMEM;
+	if (!is_sleep(a) || s->oom)
+		return;
+	if (s->n == s->cap) {
+		size_t c = s->cap ? s->cap * 2 : 256;
+		struct sleep *q = realloc(s->v, c * sizeof *q);
+		if (!q) {
+			s->oom = 1;
+			return;
+		}
+		s->v = q;
+		s->cap = c;
 	}
-	for (size_t i = 0; i < r->nacts; i++)
-		if (is_sleep(&r->acts[i]) && (p = proc_ix(r, r->acts[i].proc)) >= 0)
-			s->count[p]++;
-	for (size_t q = 0; q < n; q++) {
-		s->first[q] = k;
-		k += s->count[q];
-	}
-	for (size_t i = 0; i < r->nacts; i++)
-		if (is_sleep(&r->acts[i]) && (p = proc_ix(r, r->acts[i].proc)) >= 0)
-			s->idx[s->first[p] + fill[p]++] = i;
-	free(fill);
-	return 0;
+	s->v[s->n++] = (struct sleep){ a->proc, a->call, a->start, a->end,
+				       a->stack };
 }
 
-static void sleeps_free(struct sleeps *s)
+static int by_proc(const void *x, const void *y)
 {
-	free(s->idx);
-	free(s->first);
-	free(s->count);
+	const struct sleep *a = x, *b = y;
+
+	if (a->proc != b->proc)
+		return a->proc < b->proc ? -1 : 1;
+	return a->start < b->start ? -1 : a->start > b->start;
+}
+
+/* The sleeps of process id, from *first on; their number. */
+static size_t sleeps_of(const struct sleeps *s, uint32_t id,
+			const struct sleep **first)
+{
+	size_t lo = 0, hi = s->n, k;
+
+	*first = NULL;
+	if (!s->n)
+		return 0; /* s->v is NULL */
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (s->v[mid].proc < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (k = lo; k < s->n && s->v[k].proc == id; k++)
+		;
+	*first = s->v + lo;
+	return k - lo;
 }
 
 /* Calls fn for each sleep that supplied f's slack: the second action's
@@ -117,32 +138,31 @@ static void sleeps_free(struct sleeps *s)
  * waited for inside it (a shell's `sleep 1` is a child). */
 static void each_sleep(const struct retro_recording *r, const struct sleeps *s,
 		       const struct retro_finding *f,
-		       void (*fn)(const struct retro_action *, void *), void *arg)
+		       void (*fn)(const struct sleep *, void *), void *arg)
 {
-	int p = proc_ix(r, f->second->proc);
+	const struct retro_proc *p = retro_proc_find(r, f->second.proc);
 
-	if (p < 0)
+	if (!p)
 		return;
 	for (size_t q = 0; q < r->nprocs; q++) {
 		const struct retro_proc *c = &r->procs[q];
-		if ((int)q != p &&
-		    (c->parent != r->procs[p].id || !(c->flags & RP_ENDED) ||
-		     c->end <= f->first->end || c->start >= f->second->start))
+		const struct sleep *a;
+		size_t n;
+		if (c != p &&
+		    (c->parent != p->id || !(c->flags & RP_ENDED) ||
+		     c->end <= f->first.end || c->start >= f->second.start))
 			continue;
-		for (size_t k = 0; k < s->count[q]; k++) {
-			const struct retro_action *a =
-				&r->acts[s->idx[s->first[q] + k]];
-			if (a->end > f->first->end &&
-			    a->start < f->second->start)
-				fn(a, arg);
-		}
+		n = sleeps_of(s, c->id, &a);
+		for (size_t k = 0; k < n; k++)
+			if (a[k].end > f->first.end && a[k].start < f->second.start)
+				fn(&a[k], arg);
 	}
 }
 
-static const char *site(struct retro_store *st, const struct retro_action *a,
-			char *buf, size_t n)
+static const char *site(struct retro_store *st, uint64_t stack, char *buf,
+			size_t n)
 {
-	if (!a->stack || retro_stack_describe(st, a->stack, buf, n) != 0)
+	if (!stack || retro_stack_describe(st, stack, buf, n) != 0)
 		snprintf(buf, n, "(no call site)");
 	return buf;
 }
@@ -153,7 +173,7 @@ struct out {
 	int json, nsl;
 };
 
-static void sleep_json(const struct retro_action *a, void *arg)
+static void sleep_json(const struct sleep *a, void *arg)
 {
 	struct out *o = arg;
 	char b[1024];
@@ -163,7 +183,7 @@ static void sleep_json(const struct retro_action *a, void *arg)
 	       o->nsl++ ? "," : "", retro_calls[a->call].name,
 	       (long long)(a->end - a->start), (long long)(a->start - o->r->t0),
 	       a->proc);
-	json_cstr(stdout, site(o->st, a, b, sizeof b));
+	json_cstr(stdout, site(o->st, a->stack, b, sizeof b));
 	printf("}");
 }
 
@@ -181,7 +201,7 @@ static const char *frame(const char *site)
 	return b;
 }
 
-static void sleep_human(const struct retro_action *a, void *arg)
+static void sleep_human(const struct sleep *a, void *arg)
 {
 	struct out *o = arg;
 	char b[1024];
@@ -192,7 +212,7 @@ static void sleep_human(const struct retro_action *a, void *arg)
 	       o->nsl++ ? "       and" : "slack from:", retro_calls[a->call].name,
 	       (double)(a->end - a->start) / 1e9, p ? proc_name(p) : "?",
 	       a->proc, rel_s(o->r, a->start),
-	       frame(site(o->st, a, b, sizeof b)));
+	       frame(site(o->st, a->stack, b, sizeof b)));
 }
 
 static void side_json(struct out *o, const char *name,
@@ -207,7 +227,7 @@ static void side_json(struct out *o, const char *name,
 	printf(",\"call\":\"%s\",\"start_ns\":%lld,\"end_ns\":%lld,\"site\":",
 	       retro_calls[a->call].name, (long long)(a->start - o->r->t0),
 	       (long long)(a->end - o->r->t0));
-	json_cstr(stdout, site(o->st, a, b, sizeof b));
+	json_cstr(stdout, site(o->st, a->stack, b, sizeof b));
 	printf("}");
 }
 
@@ -221,7 +241,7 @@ static void side_human(struct out *o, const char *name,
 	       "           at %s\n",
 	       name, retro_calls[a->call].name, p ? proc_name(p) : "?",
 	       a->proc, p ? p->pid : 0, rel_s(o->r, a->start),
-	       frame(site(o->st, a, b, sizeof b)));
+	       frame(site(o->st, a->stack, b, sizeof b)));
 }
 
 /* --confirm: runs `retro-replay run` on the process that supplied the
@@ -321,7 +341,7 @@ static void confirm_finding(struct retro_store *st, const struct retro_finding *
 		    double scale, struct confirm *k)
 {
 	const char *s = retro_store_path(st);
-	uint32_t shep = f->second->proc, watch = f->first->proc;
+	uint32_t shep = f->second.proc, watch = f->first.proc;
 
 	k->why[0] = 0;
 	k->consistent = k->scaled = -1;
@@ -347,10 +367,11 @@ int cmd_check(int argc, char **argv)
 		{ 0 },
 	};
 	struct retro_store *st;
-	struct retro_recording r;
+	struct retro_recording r = { 0 };
 	struct retro_finding *f = NULL;
 	struct retro_hb_stats hs = { 0 };
 	struct sleeps sl = { 0 };
+	char why[512] = "";
 	struct timespec t0, t1;
 	struct rusage ru;
 	size_t n = 0, failing = 0;
@@ -399,22 +420,24 @@ int cmd_check(int argc, char **argv)
 			      noimp, &st);
 	if (rc)
 		return rc;
-	rc = load_recording("check", st, &r);
-	if (rc)
-		goto out_close;
+	/* the store is read as the analysis goes, never loaded whole */
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	rc = retro_hb_check(st, &r, all ? RHB_ALL : 0, &f, &n, &hs);
+	rc = retro_hb_check_store(st, &r, all ? RHB_ALL : 0, &f, &n, &hs,
+				  sleep_keep, &sl, why, sizeof why);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	if (rc == 0)
-		rc = sleeps_index(&r, &sl);
+	if (!rc && sl.oom)
+		rc = ENOMEM;
 	if (rc) {
-		errorf("check", "%s: %s", retro_store_path(st),
+		errorf("check", "%s: %s%s%s", retro_store_path(st),
 		       rc == EFBIG ? "too many processes for the analysis "
 				     "to fit in memory"
-				   : strerror(rc));
+				   : retro_strerror(rc),
+		       why[0] ? ": " : "", why);
 		rc = EX_USAGE;
 		goto out_free;
 	}
+	if (sl.n)
+		qsort(sl.v, sl.n, sizeof *sl.v, by_proc);
 	getrusage(RUSAGE_SELF, &ru);
 	for (size_t i = 0; i < n; i++)
 		if (f[i].slack <= min_slack)
@@ -435,9 +458,9 @@ int cmd_check(int argc, char **argv)
 			       f[i].conflict == RF_WRITE_WRITE ? "write-write"
 							       : "read-write",
 			       (long long)f[i].slack);
-			side_json(&o, "first", f[i].first);
+			side_json(&o, "first", &f[i].first);
 			printf(",");
-			side_json(&o, "second", f[i].second);
+			side_json(&o, "second", &f[i].second);
 			printf(",\"sleeps\":[");
 			o.nsl = 0;
 			each_sleep(&r, &sl, &f[i], sleep_json, &o);
@@ -475,8 +498,8 @@ int cmd_check(int argc, char **argv)
 		       (long long)ru.ru_maxrss * 1024, failing);
 	} else {
 		for (size_t i = 0; i < n; i++) {
-			const struct retro_proc *p1 = retro_proc_find(&r, f[i].first->proc);
-			const struct retro_proc *p2 = retro_proc_find(&r, f[i].second->proc);
+			const struct retro_proc *p1 = retro_proc_find(&r, f[i].first.proc);
+			const struct retro_proc *p2 = retro_proc_find(&r, f[i].second.proc);
 			printf("%zu. %s (%s, %s): slack %.3f s%s\n", i + 1,
 			       retro_path(st, f[i].path),
 			       f[i].kind == RF_ENTRY ? "directory entry"
@@ -491,11 +514,11 @@ int cmd_check(int argc, char **argv)
 			printf("   %s's %s came before %s's %s only because of "
 			       "timing\n",
 			       p1 ? proc_name(p1) : "?",
-			       retro_calls[f[i].first->call].name,
+			       retro_calls[f[i].first.call].name,
 			       p2 ? proc_name(p2) : "?",
-			       retro_calls[f[i].second->call].name);
-			side_human(&o, "first:", f[i].first);
-			side_human(&o, "second:", f[i].second);
+			       retro_calls[f[i].second.call].name);
+			side_human(&o, "first:", &f[i].first);
+			side_human(&o, "second:", &f[i].second);
 			o.nsl = 0;
 			each_sleep(&r, &sl, &f[i], sleep_human, &o);
 			if (!o.nsl)
@@ -540,10 +563,9 @@ int cmd_check(int argc, char **argv)
 	}
 	rc = failing ? EX_VERDICT : EX_OK;
 out_free:
-	sleeps_free(&sl);
+	free(sl.v);
 	free(f);
 	retro_recording_free(&r);
-out_close:
 	retro_store_close(st);
 	return rc;
 }

@@ -148,6 +148,21 @@ int retro_load(struct retro_store *st, struct retro_recording *rec, char *why,
 	       size_t whylen);
 void retro_recording_free(struct retro_recording *rec);
 
+/* The same actions, streamed: retro_scan_open reads the store once to
+ * fill in rec's processes (rec->acts stays NULL), calling visit (when not
+ * NULL) with each action in no particular order, then retro_scan_next
+ * gives the actions one at a time in rec->acts's order, keeping one
+ * decoded chunk per thread in memory, not the recording.  _open returns
+ * as retro_load; _next returns 1 with *a filled in, 0 at the end, or an
+ * error code (why says what).  Close the scan before freeing rec. */
+struct retro_scan;
+int retro_scan_open(struct retro_store *st, struct retro_recording *rec,
+		    struct retro_scan **scan,
+		    void (*visit)(void *arg, const struct retro_action *a),
+		    void *arg, char *why, size_t whylen);
+int retro_scan_next(struct retro_scan *scan, struct retro_action *a);
+void retro_scan_close(struct retro_scan *scan);
+
 /* The string interned as id, or NULL. */
 const char *retro_path(struct retro_store *st, uint64_t id);
 

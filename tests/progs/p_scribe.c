@@ -2,6 +2,8 @@
  * offsets spread over 8 KiB and, every 10th, 8 KiB further on each time,
  * with 50 ms of busy waiting after each burst (no call the recording
  * would have between two bursts).
+ * p_scribe fill FILE N: N writes of 16 bytes over FILE's first 4 KiB, as
+ * fast as it can (many actions for little time).
  * p_scribe watch FILE K: sleeps 25 ms, then K times reads FILE whole,
  * prints its size and a checksum of its bytes, and sleeps 50 ms: between
  * the peer's bursts.
@@ -42,11 +44,24 @@ int main(int argc, char **argv)
 	int fd;
 	long n;
 
-	if (argc != 4 || (strcmp(argv[1], "peer") && strcmp(argv[1], "watch"))) {
-		fprintf(stderr, "usage: p_scribe peer|watch FILE N\n");
+	if (argc != 4 || (strcmp(argv[1], "peer") && strcmp(argv[1], "watch") &&
+			  strcmp(argv[1], "fill"))) {
+		fprintf(stderr, "usage: p_scribe peer|fill|watch FILE N\n");
 		return 2;
 	}
 	n = atol(argv[3]);
+	if (!strcmp(argv[1], "fill")) {
+		fd = open(argv[2], O_WRONLY | O_CREAT, 0644);
+		for (long i = 0; fd >= 0 && i < n; i++)
+			if (pwrite(fd, "0123456789abcdef", 16, (i * 16) % 4096) != 16)
+				fd = -1;
+		if (fd < 0) {
+			perror(argv[2]);
+			return 1;
+		}
+		close(fd);
+		return 0;
+	}
 	if (!strcmp(argv[1], "peer")) {
 		fd = open(argv[2], O_WRONLY | O_CREAT, 0644);
 		if (fd < 0) {

@@ -243,12 +243,75 @@ static void import_ok(struct retro_store *st, uint32_t proc, int flags,
 	ck_assert_msg(rc == 0, "retro_import: %d %s", rc, retro_strerror(rc));
 }
 
+static int str_eq(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+/* A scan of the store gives what retro_load gave: the same processes,
+ * and the same actions in the same order. */
+static void scan_same(struct retro_store *st, const struct retro_recording *r)
+{
+	struct retro_recording s;
+	struct retro_scan *sc;
+	struct retro_action a;
+	char why[512] = "";
+	size_t i = 0;
+	int rc = retro_scan_open(st, &s, &sc, NULL, NULL, why, sizeof why);
+
+	ck_assert_msg(rc == 0, "retro_scan_open: %d %s", rc, why);
+	ck_assert_ptr_null(s.acts);
+	ck_assert_uint_eq(s.nprocs, r->nprocs);
+	ck_assert_int_eq(s.t0, r->t0);
+	ck_assert_uint_eq(s.losses, r->losses);
+	for (size_t k = 0; k < r->nprocs; k++) {
+		const struct retro_proc *x = &s.procs[k], *y = &r->procs[k];
+		ck_assert(x->id == y->id && x->parent == y->parent &&
+			  x->pid == y->pid && x->ppid == y->ppid &&
+			  x->start == y->start && x->end == y->end &&
+			  x->status == y->status && x->flags == y->flags &&
+			  x->images == y->images && x->threads == y->threads &&
+			  x->actions == y->actions &&
+			  x->timereads == y->timereads && str_eq(x->exe, y->exe));
+	}
+	while ((rc = retro_scan_next(sc, &a)) == 1) {
+		const struct retro_action *b = &r->acts[i];
+		ck_assert_uint_lt(i, r->nacts);
+		ck_assert(a.proc == b->proc && a.thread == b->thread &&
+			  a.seq == b->seq && a.call == b->call &&
+			  a.state == b->state && a.flags == b->flags &&
+			  a.err == b->err && a.start == b->start &&
+			  a.end == b->end && a.ret == b->ret && a.obj == b->obj &&
+			  a.stack == b->stack && a.hash[0] == b->hash[0] &&
+			  !memcmp(a.arg, b->arg, sizeof a.arg));
+		i++;
+	}
+	ck_assert_int_eq(rc, 0);
+	ck_assert_uint_eq(i, r->nacts);
+	retro_scan_close(sc);
+	retro_recording_free(&s);
+}
+
 static void load_ok(struct retro_store *st, struct retro_recording *r)
 {
 	char why[512] = "";
 	int rc = retro_load(st, r, why, sizeof why);
 
 	ck_assert_msg(rc == 0, "retro_load: %d %s", rc, why);
+	scan_same(st, r);
+}
+
+/* A scan refuses what retro_load refused, and says why (what). */
+static void scan_refuses(struct retro_store *st, int want, const char *what)
+{
+	struct retro_recording s;
+	struct retro_scan *sc = NULL;
+	char why[512] = "";
+
+	ck_assert_int_eq(retro_scan_open(st, &s, &sc, NULL, NULL, why,
+					 sizeof why), want);
+	ck_assert_ptr_null(sc);
+	ck_assert_msg(strstr(why, what), "why: %s", why);
 }
 
 START_TEST(import_basic)
@@ -408,6 +471,7 @@ START_TEST(import_path_checked)
 	ck_assert_int_eq(retro_load(f.st, &r, why, sizeof why), RETRO_ECORRUPT);
 	ck_assert_msg(strstr(why, "path record") && strstr(why, "fails its check"),
 		      "why: %s", why);
+	scan_refuses(f.st, RETRO_ECORRUPT, "fails its check");
 	ck_assert_ptr_null(retro_path(f.st, ID_FILE));
 	ck_assert_pstr_eq(retro_path(f.st, ID_OTHER), "/etc/hosts");
 	fx_close(&f);
@@ -443,6 +507,7 @@ START_TEST(load_finds_missing_chunk)
 	ck_assert_msg(strstr(why, "the chunks hold 0 action(s) where the "
 				  "imported segments gave 4"),
 		      "why: %s", why);
+	scan_refuses(f.st, RETRO_ECORRUPT, "imported segments gave 4");
 	fx_close(&f);
 }
 END_TEST
@@ -996,6 +1061,7 @@ START_TEST(chunk_tampered)
 	ck_assert_int_eq(retro_load(f.st, &r, why, sizeof why),
 			 RETRO_ECORRUPT);
 	ck_assert_msg(strstr(why, "process 7 thread 1"), "why: %s", why);
+	scan_refuses(f.st, RETRO_ECORRUPT, "process 7 thread 1");
 	ck_assert_uint_eq(r.nacts, 0);
 	ck_assert_ptr_null(r.acts);
 	fx_close(&f);
@@ -1385,6 +1451,24 @@ static size_t lock_findings(int64_t p2_locked)
 	ck_assert_uint_eq(stats.actions, 5);
 	load_ok(f.st, &r);
 	ck_assert_int_eq(retro_hb_check(f.st, &r, 0, &out, &n, NULL), 0);
+	{
+		/* streamed from the store: the same findings */
+		struct retro_recording s;
+		struct retro_finding *out2 = NULL;
+		size_t n2 = 0;
+		char why[256];
+		ck_assert_int_eq(retro_hb_check_store(f.st, &s, 0, &out2, &n2,
+						      NULL, NULL, NULL, why,
+						      sizeof why), 0);
+		ck_assert_uint_eq(n2, n);
+		for (size_t i = 0; i < n; i++)
+			ck_assert(out2[i].slack == out[i].slack &&
+				  out2[i].first.seq == out[i].first.seq &&
+				  out2[i].second.seq == out[i].second.seq &&
+				  out2[i].path == out[i].path);
+		free(out2);
+		retro_recording_free(&s);
+	}
 	free(out);
 	retro_recording_free(&r);
 	fx_close(&f);
