@@ -2100,6 +2100,43 @@ static void make_recorded_name(struct retro_call *c,
 		retro_rec_args(c->rec)[pi] = c->pathid;
 }
 
+/* What fd names, for the driver: asked of /proc (a readlinkat of some
+ * 20 us here) once per descriptor and object, then remembered, since a
+ * shepherded process mostly calls on the same few descriptors. */
+#define FDNAMES 64
+static struct fdname {
+	uint64_t obj;
+	int fd;
+	char s[232];
+} fdnames[FDNAMES];
+static int fdnames_lock;
+
+static void shep_fdname(int fd, uint64_t obj, char *buf, size_t n)
+{
+	struct fdname *e = &fdnames[fd % FDNAMES];
+	char fp[32];
+	long r;
+
+	if (obj && __atomic_exchange_n(&fdnames_lock, 1, __ATOMIC_ACQUIRE) == 0) {
+		int hit = e->obj == obj && e->fd == fd;
+		if (hit)
+			snprintf(buf, n, "%s", e->s);
+		__atomic_store_n(&fdnames_lock, 0, __ATOMIC_RELEASE);
+		if (hit)
+			return;
+	}
+	fdpath(fp, fd);
+	r = retro_os_readlinkat(AT_FDCWD, fp, buf, n - 1);
+	buf[r > 0 ? r : 0] = 0;
+	if (obj && r > 0 && (size_t)r < sizeof e->s &&
+	    __atomic_exchange_n(&fdnames_lock, 1, __ATOMIC_ACQUIRE) == 0) {
+		e->obj = obj;
+		e->fd = fd;
+		memcpy(e->s, buf, (size_t)r + 1);
+		__atomic_store_n(&fdnames_lock, 0, __ATOMIC_RELEASE);
+	}
+}
+
 /* Tells the driver about the call about to be issued (shepherd.h). */
 static __attribute__((noinline)) void
 shep_intent(struct retro_call *c, const struct retro_call_desc *d)
@@ -2138,12 +2175,7 @@ shep_intent(struct retro_call *c, const struct retro_call_desc *d)
 		memcpy(m.pathstr, c->abs, n);
 		m.pathstr[n] = 0;
 	} else if (c->fd >= 0) {
-		char fp[32];
-		long r;
-		fdpath(fp, c->fd);
-		r = retro_os_readlinkat(AT_FDCWD, fp, m.pathstr,
-					sizeof m.pathstr - 1);
-		m.pathstr[r > 0 ? r : 0] = 0;
+		shep_fdname(c->fd, c->obj, m.pathstr, sizeof m.pathstr);
 	}
 	if (c->call == RC_alarm) {
 		unsigned prev;
@@ -2234,7 +2266,7 @@ shep_intent(struct retro_call *c, const struct retro_call_desc *d)
 	if (retro_shep_send(&m, c->t->index) < 0)
 		return;
 	if (c->vtfd && c->call == RC_read) {
-		uint64_t n = retro_shep_timerfd_take(c->fd);
+		uint64_t n = retro_shep_timerfd_take(c->fd, m.type == SH_SLEEP);
 		if (n) {
 			memcpy((void *)(uintptr_t)c->v[1], &n, sizeof n);
 			c->sret = sizeof n;

@@ -38,7 +38,7 @@ static struct sockaddr_un addr;
 static socklen_t addrlen;
 
 static __thread int conn __attribute__((tls_model("initial-exec"))) = -1;
-static __thread int32_t conn_pid
+static __thread int32_t conn_pid, conn_tid
 	__attribute__((tls_model("initial-exec")));
 static __thread int64_t vbase, cpubase, rtoff
 	__attribute__((tls_model("initial-exec")));
@@ -231,12 +231,13 @@ static int connect_driver(uint32_t thread)
 	}
 	conn = (int)fd;
 	conn_pid = (int32_t)retro_sys0(SYS_getpid);
+	conn_tid = (int32_t)retro_sys0(SYS_gettid);
 	my_thread = thread;
 	memset(&h, 0, RETRO_SH_MSG_HDR + 1);
 	h.type = SH_HELLO;
 	h.pid = conn_pid;
 	h.ppid = (int32_t)retro_sys0(SYS_getppid);
-	h.tid = (int32_t)retro_sys0(SYS_gettid);
+	h.tid = conn_tid;
 	h.thread = thread;
 	h.forkno = forkno;
 	if (exchange(&h) < 0) {
@@ -263,7 +264,7 @@ int64_t retro_shep_send(struct retro_sh_msg *m, uint32_t thread)
 	if (!retro_shep_on || ready(thread) < 0)
 		return -1;
 	m->pid = conn_pid;
-	m->tid = (int32_t)retro_sys0(SYS_gettid);
+	m->tid = conn_tid;
 	m->thread = thread;
 	if (exchange(m) < 0) {
 		/* The program closed or replaced our descriptor: once more on a
@@ -328,7 +329,9 @@ int retro_shep_clock(clockid_t clk, struct timespec *ts)
 	default:
 		return -1; /* CPU-time clocks and the rest stay real */
 	}
-	if (!retro_shep_on || ready(0) < 0 || (rflags & SHR_NAIVE))
+	/* the thread's connection, when it has one: whether it is still
+	 * this process's is asked when the thread next talks to the driver */
+	if (!retro_shep_on || (conn < 0 && ready(0) < 0) || (rflags & SHR_NAIVE))
 		return -1;
 	v = vbase + (cpu_ns() - cpubase);
 	if (v < vlast)
@@ -748,7 +751,7 @@ int64_t retro_shep_timerfd_due(int fd)
 	return r;
 }
 
-uint64_t retro_shep_timerfd_take(int fd)
+uint64_t retro_shep_timerfd_take(int fd, int slept)
 {
 	struct vtimer *t;
 	int64_t now;
@@ -757,8 +760,15 @@ uint64_t retro_shep_timerfd_take(int fd)
 	if (!retro_shep_on || !vt_used || (now = vnow()) < 0)
 		return 0;
 	vt_take();
-	if ((t = vt_fd(fd)) != NULL)
+	if ((t = vt_fd(fd)) != NULL) {
+		/* the driver may place the end of the sleep a little before
+		 * the moment the thread reckoned with (its recorded start
+		 * rather than the thread's own clock): it slept to the
+		 * expiry all the same */
+		if (slept && t->at > now)
+			now = t->at;
 		n = vt_expire(t, now);
+	}
 	vt_give();
 	if (t)
 		kernel_disarm(fd);

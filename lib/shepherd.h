@@ -203,8 +203,10 @@ int retro_shep_timerfd_gettime(int fd, struct itimerspec *cur)
 /* ns until timerfd fd expires on V, 0 when it has, -1 when disarmed, -2
  * when fd is no timerfd on V. */
 int64_t retro_shep_timerfd_due(int fd) __attribute__((visibility("hidden")));
-/* The expirations of fd by now on V, which a read returns (0: none). */
-uint64_t retro_shep_timerfd_take(int fd) __attribute__((visibility("hidden")));
+/* The expirations of fd by now on V, which a read returns (0: none); with
+ * slept, the thread has just slept until the next expiry, which counts. */
+uint64_t retro_shep_timerfd_take(int fd, int slept)
+	__attribute__((visibility("hidden")));
 /* ns until the process's next timerfd expiry on V, -1 when none (those
  * expired already do not count: retro_shep_timerfd_kick made them
  * readable). */

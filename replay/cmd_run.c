@@ -252,7 +252,11 @@ struct drv {
 	unsigned nextwfd;
 	uint64_t epoch;             /* moves whenever a shepherded process may
 				     * have run, or a peer changed names */
+	int spin;                   /* more than one CPU: wait for messages
+				     * spinning a while first */
 };
+
+#define SPIN_NS 100000
 
 static int64_t mono_ns(void)
 {
@@ -2486,6 +2490,15 @@ static int reap(struct drv *d, pid_t w, int st)
 	return 0;
 }
 
+/* 1 when a shepherded thread is running (its next message is coming). */
+static int any_running(const struct drv *d)
+{
+	for (size_t i = 0; i < d->nconns; i++)
+		if (d->conns[i].state == C_RUN)
+			return 1;
+	return 0;
+}
+
 static int replay_once(struct drv *d)
 {
 	int64_t last_said;
@@ -2560,6 +2573,7 @@ static int replay_once(struct drv *d)
 		return EX_USAGE;
 	}
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	d->spin = sysconf(_SC_NPROCESSORS_ONLN) > 1;
 	/* V starts where the first shepherded root was exec'd */
 	d->vstart = INT64_MAX;
 	for (size_t i = 0; i < r->nprocs; i++)
@@ -2626,7 +2640,18 @@ static int replay_once(struct drv *d)
 			pf[i + 1].fd = d->conns[i].fd;
 			pf[i + 1].events = POLLIN;
 		}
-		n = poll(pf, d->nconns + 1, tmo);
+		n = 0;
+		if (tmo > 0 && d->spin && any_running(d)) {
+			/* a thread that runs sends its next call soon: look
+			 * for it without sleeping a while, since a wake-up
+			 * from another CPU costs tens of microseconds here */
+			int64_t until = mono_ns() + SPIN_NS;
+			do
+				n = poll(pf, d->nconns + 1, 0);
+			while (n == 0 && mono_ns() < until);
+		}
+		if (n == 0)
+			n = poll(pf, d->nconns + 1, tmo);
 		if (!d->o->quiet && mono_ns() - last_said >= 1000000000) {
 			/* progress, once a second after the first */
 			last_said = mono_ns();
