@@ -25,6 +25,7 @@
 #include <ftw.h>
 #include <getopt.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -2573,7 +2574,13 @@ static int replay_once(struct drv *d)
 		return EX_USAGE;
 	}
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
-	d->spin = sysconf(_SC_NPROCESSORS_ONLN) > 1;
+	{
+		/* one CPU (taskset): spinning would only keep the thread
+		 * whose message it waits for from running */
+		cpu_set_t cpus;
+		d->spin = sched_getaffinity(0, sizeof cpus, &cpus) == 0 &&
+			  CPU_COUNT(&cpus) > 1;
+	}
 	/* V starts where the first shepherded root was exec'd */
 	d->vstart = INT64_MAX;
 	for (size_t i = 0; i < r->nprocs; i++)
