@@ -3,6 +3,7 @@
  * one by one with RETRO_TIME_READS=1, which keeps them at a few ns. */
 #define SHIM_FAMILY_time
 #include "shim.h"
+#include <stdarg.h>
 #define RETRO_SHIM_SIDE
 #include "shepherd.h"
 
@@ -896,4 +897,93 @@ real:
 	if (!real_sigwait)
 		sigwait_init();
 	return real_sigwait(set, sig);
+}
+
+/* ---- raw futex waits: on V in a replay ---------------------------------------
+ *
+ * Programs and runtimes that wait on a futex themselves (Rust's standard
+ * library parks threads so) call syscall(SYS_futex, ...).  Not recorded;
+ * in a replay that keeps time virtual, a FUTEX_WAIT or FUTEX_WAIT_BITSET
+ * is announced to the driver with its timeout on V and waited in slices,
+ * as a condition variable is.  Every other call goes to the C library's
+ * syscall() as it is (and on to the trap layer when it records). */
+#include <linux/futex.h>
+
+static long (*real_syscall)(long, ...);
+
+struct futexarg {
+	uint32_t *uaddr;
+	int op;         /* FUTEX_WAIT_BITSET, private as asked */
+	uint32_t val, bits;
+};
+
+static int futex_slice(void *arg, const struct timespec *dl, long *res)
+{
+	struct futexarg *a = arg;
+	/* an absolute deadline on the host's monotonic clock, or none */
+	long r = retro_sys6(SYS_futex, (long)a->uaddr, a->op, a->val, (long)dl,
+			    0, a->bits);
+
+	*res = r;
+	return r != -ETIMEDOUT || !dl;
+}
+
+/* Shepherd mode: 1 with the call's result (a negative errno value) in
+ * *out, or 0 when the caller issues it as usual. */
+static int shep_futex(uint32_t *uaddr, int op, uint32_t val,
+		      const struct timespec *ts, uint32_t bits, long *out)
+{
+	int cmd = op & FUTEX_CMD_MASK;
+	struct futexarg a = {
+		uaddr, FUTEX_WAIT_BITSET | (op & FUTEX_PRIVATE_FLAG), val,
+		cmd == FUTEX_WAIT ? FUTEX_BITSET_MATCH_ANY : bits,
+	};
+	int64_t to = -1;
+	long res;
+
+	if ((cmd != FUTEX_WAIT && cmd != FUTEX_WAIT_BITSET) || vnow_mono() < 0 ||
+	    (ts && !ts_valid(ts)))
+		return 0;
+	if (ts && cmd == FUTEX_WAIT)
+		to = (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
+	else if (ts && (to = retro_shep_until(op & FUTEX_CLOCK_REALTIME
+						      ? CLOCK_REALTIME
+						      : CLOCK_MONOTONIC,
+					      ts)) < 0)
+		return 0;
+	/* not waiting at all: the word is not the value */
+	if (__atomic_load_n(uaddr, __ATOMIC_SEQ_CST) != val) {
+		*out = -EAGAIN;
+		return 1;
+	}
+	if (retro_shep_wait(futex_slice, &a, to, &res) < 0)
+		return 0;
+	*out = res;
+	return 1;
+}
+
+/* man 2 syscall */
+RETRO_EXPORT long syscall(long nr, ...)
+{
+	va_list ap;
+	long a[6];
+
+	va_start(ap, nr);
+	for (int i = 0; i < 6; i++)
+		a[i] = va_arg(ap, long);
+	va_end(ap);
+	if (__builtin_expect(retro_shep_on, 0) && nr == SYS_futex) {
+		long r;
+		if (shep_futex((uint32_t *)a[0], (int)a[1], (uint32_t)a[2],
+			       (const struct timespec *)a[3], (uint32_t)a[5], &r)) {
+			if (r < 0) {
+				errno = (int)-r;
+				return -1;
+			}
+			return r;
+		}
+	}
+	if (!real_syscall)
+		real_syscall = (long (*)(long, ...))dlsym(RTLD_NEXT, "syscall");
+	return real_syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 }

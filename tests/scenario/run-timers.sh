@@ -7,7 +7,8 @@
 # recorded (the times each took, in tenths of a second), and the 3 s of
 # waiting are squeezed.  Then the waits for a signal (pause, sigsuspend,
 # sigwaitinfo, sigtimedwait, sigwait) that such timers end: before they
-# were on V, pause hung the replay, its alarm never coming.
+# were on V, pause hung the replay, its alarm never coming.  And raw futex
+# waits made through syscall() (p_futex), which ran in real time.
 . "$SCENARIO_LIB"
 need_mount_ns
 
@@ -48,4 +49,15 @@ expect_status "p_sigwaits replay" 0 timeout 60 "$RETRO_REPLAY" run -q "$S2" \
 took=$(( ($(date +%s%N) - start) / 1000000 ))
 expect_eq "p_sigwaits replayed" "$said" "$(cat "$WORK/root2$WORK/w/out2")"
 [ "$took" -lt 3000 ] || fail "the replay took $took ms: the waits were not squeezed"
+
+S3=$WORK/store3
+rr record -q -o "$S3" -- "$PROGS/p_futex" >"$WORK/w/out3"
+said="wait 1 s: -1 Connection timed out after 1.0 s
+wait until +0.5 s: -1 Connection timed out after 0.5 s
+wait 5 s, woken: 0 woken after 0.3 s"
+expect_late "p_futex recorded" "$said" "$(cat "$WORK/w/out3")"
+said=$(cat "$WORK/w/out3")
+expect_status "p_futex replay" 0 rr run -q "$S3" --shepherd p_futex \
+	--root "$WORK/root3"
+expect_eq "p_futex replayed" "$said" "$(cat "$WORK/root3$WORK/w/out3")"
 pass
