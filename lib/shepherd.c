@@ -120,7 +120,7 @@ static int exchange(struct retro_sh_msg *m)
 	last_valid = 0;
 	if (retro_sys3(SYS_write, conn, m, len) != (long)len)
 		return -1;
-	if (m->type == SH_BLOCK && !(m->flags & SHF_ASK))
+	if ((m->type == SH_BLOCK && !(m->flags & SHF_ASK)) || m->type == SH_NOTE)
 		return 0;
 	/* After a timed wait woke by itself, the driver may have said its
 	 * deadline came just before it heard of the wake: that word is
@@ -549,6 +549,19 @@ static uint64_t vt_expire(struct vtimer *t, int64_t now)
 	return n;
 }
 
+void retro_shep_note(int kind)
+{
+	struct retro_sh_msg m;
+
+	if (!virtual_time())
+		return; /* naive: nothing is on V */
+	memset(&m, 0, RETRO_SH_MSG_HDR + 1);
+	m.type = SH_NOTE;
+	m.arg = kind;
+	m.timeout = -1;
+	retro_shep_send(&m, 0);
+}
+
 int retro_shep_timer_create(clockid_t clk, const struct sigevent *sev,
 			    timer_t *id,
 			    int (*real)(clockid_t, struct sigevent *, timer_t *))
@@ -558,21 +571,27 @@ int retro_shep_timer_create(clockid_t clk, const struct sigevent *sev,
 	struct vtimer *t;
 	int r;
 
+	if (!virtual_time())
+		return 1;
 	if ((notify != SIGEV_SIGNAL && notify != SIGEV_NONE) ||
-	    (sev && notify == SIGEV_SIGNAL &&
-	     (sev->sigev_signo <= 0 || sev->sigev_signo >= NSIG)) ||
 	    (clk != CLOCK_REALTIME && clk != CLOCK_MONOTONIC &&
 	     clk != CLOCK_BOOTTIME && clk != CLOCK_TAI &&
-	     clk != CLOCK_REALTIME_ALARM && clk != CLOCK_BOOTTIME_ALARM) ||
-	    !virtual_time())
+	     clk != CLOCK_REALTIME_ALARM && clk != CLOCK_BOOTTIME_ALARM)) {
+		retro_shep_note(SHN_TIMER);
 		return 1;
+	}
+	if (sev && notify == SIGEV_SIGNAL &&
+	    (sev->sigev_signo <= 0 || sev->sigev_signo >= NSIG))
+		return 1; /* EINVAL, as the kernel says it */
 	vt_take();
 	t = vt_new();
 	if (t)
 		t->kind = VT_POSIX; /* held while the kernel's is made */
 	vt_give();
-	if (!t)
+	if (!t) {
+		retro_shep_note(SHN_TIMER); /* more than NVTIMERS */
 		return 1;
+	}
 	r = real(clk, &none, id);
 	if (r < 0) {
 		t->kind = VT_FREE;
@@ -658,11 +677,14 @@ void retro_shep_timerfd_new(int fd, clockid_t clk)
 {
 	struct vtimer *t;
 
-	if (fd < 0 || !virtual_time() ||
-	    (clk != CLOCK_REALTIME && clk != CLOCK_MONOTONIC &&
-	     clk != CLOCK_BOOTTIME && clk != CLOCK_REALTIME_ALARM &&
-	     clk != CLOCK_BOOTTIME_ALARM))
+	if (fd < 0 || !virtual_time())
 		return;
+	if (clk != CLOCK_REALTIME && clk != CLOCK_MONOTONIC &&
+	    clk != CLOCK_BOOTTIME && clk != CLOCK_REALTIME_ALARM &&
+	    clk != CLOCK_BOOTTIME_ALARM) {
+		retro_shep_note(SHN_TIMERFD);
+		return;
+	}
 	vt_take();
 	if ((t = vt_fd(fd)) == NULL)
 		t = vt_new();
@@ -673,6 +695,8 @@ void retro_shep_timerfd_new(int fd, clockid_t clk)
 		t->realtime = is_realtime(clk);
 	}
 	vt_give();
+	if (!t)
+		retro_shep_note(SHN_TIMERFD); /* more than NVTIMERS */
 }
 
 void retro_shep_timerfd_gone(int fd)

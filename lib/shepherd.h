@@ -26,6 +26,8 @@ enum {
 	SH_BLOCK,     /* a call that may wait for another process; no reply */
 	SH_WAKE,      /* it returned */
 	SH_SETCLOCK,  /* the realtime clock is set to arg ns: V moves */
+	SH_NOTE,      /* something the replay does not put on V (arg: SHN_*);
+		       * no reply */
 };
 
 enum {
@@ -41,6 +43,13 @@ enum {
 	SHF_EXCL = 1 << 4,    /* CALL: an exclusive create (open O_CREAT|
 			       * O_EXCL, mkdir) of a name the caller may have
 			       * drawn at random (mkstemp, mkdtemp) */
+};
+
+enum {
+	SHN_TIMER = 1, /* a POSIX timer that starts a thread, signals one
+			* thread, or counts CPU time: the host's */
+	SHN_TIMERFD,   /* a timerfd on a clock V does not keep: the host's */
+	SHN_NKINDS
 };
 
 struct retro_sh_msg {
@@ -105,6 +114,10 @@ struct retro_sh_reply {
 #ifdef RETRO_SHIM_SIDE
 #include <time.h>
 #include <sys/types.h>
+
+/* Says to the driver that the process uses something of kind (SHN_*)
+ * that the replay does not put on V. */
+void retro_shep_note(int kind) __attribute__((visibility("hidden")));
 
 /* 1 when this process runs under a replay driver. */
 extern int retro_shep_on __attribute__((visibility("hidden")));

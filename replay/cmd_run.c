@@ -225,6 +225,7 @@ struct drv {
 	int64_t wall0;
 	uint64_t ndiv;
 	uint64_t unsupported[RC_NCALLS];
+	uint64_t notes[SHN_NKINDS]; /* SH_NOTE, by kind */
 	int roots_left;
 	struct feed *feeds; /* pipes from peers to shepherded processes */
 	size_t nfeeds;
@@ -1950,6 +1951,11 @@ static void on_msg(struct drv *d, struct conn *c, const struct retro_sh_msg *m)
 		c->pend_v = v;
 		c->state = C_PEND;
 		return;
+	case SH_NOTE:
+		/* no answer: the thread goes on */
+		if (m->arg > 0 && m->arg < SHN_NKINDS)
+			d->notes[m->arg]++;
+		return;
 	default:
 		c->state = C_DEAD;
 	}
@@ -2763,6 +2769,16 @@ static int replay_once(struct drv *d)
 				     ? "recorded as unsupported (io_uring, a static "
 				       "or setuid program): not re-executed faithfully"
 				     : "the timer runs in real time, not on V");
+	if (d->notes[SHN_TIMER])
+		emit(d, "U {\"call\":\"timer_create\",\"count\":%llu,\"why\":"
+			"\"a timer that starts a thread, signals one thread or "
+			"counts CPU time runs on the host's clock, not on V\"}",
+		     (unsigned long long)d->notes[SHN_TIMER]);
+	if (d->notes[SHN_TIMERFD])
+		emit(d, "U {\"call\":\"timerfd_create\",\"count\":%llu,"
+			"\"why\":\"a timerfd on this clock runs on the host's "
+			"clock, not on V\"}",
+		     (unsigned long long)d->notes[SHN_TIMERFD]);
 	if (failed || d->noshim)
 		return EX_USAGE;
 	return d->ndiv ? EX_VERDICT : EX_OK;

@@ -9,7 +9,7 @@
  *   - poll of another descriptor times out after 300 ms while a timerfd
  *     not in its set expires at 100 ms.
  * A replay that keeps timers on its virtual clock prints the same lines,
- * in a fraction of the time. */
+ * in a fraction of the time.  p_timers thread: see thread_timer. */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -57,7 +57,36 @@ static int fail(const char *what)
 	return 1;
 }
 
-int main(void)
+static volatile sig_atomic_t fired;
+
+static void on_timer(union sigval v)
+{
+	(void)v;
+	fired = 1;
+}
+
+/* p_timers thread: a timer that starts a thread (SIGEV_THREAD), which a
+ * replay leaves on the host's clock and reports as unsupported. */
+static int thread_timer(void)
+{
+	struct sigevent sev;
+	struct itimerspec its = { { 0, 0 }, { 0, 100000000 } };
+	struct timespec sl = { 0, 20000000 };
+	timer_t t;
+
+	memset(&sev, 0, sizeof sev);
+	sev.sigev_notify = SIGEV_THREAD;
+	sev.sigev_notify_function = on_timer;
+	if (timer_create(CLOCK_MONOTONIC, &sev, &t) < 0 ||
+	    timer_settime(t, 0, &its, NULL) < 0)
+		return fail("timer_create");
+	while (!fired)
+		nanosleep(&sl, NULL);
+	printf("thread timer fired\n");
+	return 0;
+}
+
+int main(int argc, char **argv)
 {
 	struct sigaction sa;
 	struct sigevent sev;
@@ -70,6 +99,8 @@ int main(void)
 	int fd, fd2, ep, p[2], k;
 	double t0;
 
+	if (argc > 1 && !strcmp(argv[1], "thread"))
+		return thread_timer();
 	memset(&sa, 0, sizeof sa);
 	sa.sa_sigaction = on_usr1;
 	sa.sa_flags = SA_SIGINFO;

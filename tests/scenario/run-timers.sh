@@ -60,4 +60,14 @@ said=$(cat "$WORK/w/out3")
 expect_status "p_futex replay" 0 rr run -q "$S3" --shepherd p_futex \
 	--root "$WORK/root3"
 expect_eq "p_futex replayed" "$said" "$(cat "$WORK/root3$WORK/w/out3")"
+
+# a timer that starts a thread stays the host's, and the report says so
+S4=$WORK/store4
+rr record -q -o "$S4" -- "$PROGS/p_timers" thread >"$WORK/w/out4"
+expect_eq "thread timer recorded" "thread timer fired" "$(cat "$WORK/w/out4")"
+rr run -q "$S4" --shepherd p_timers --root "$WORK/root4" \
+	--report "$WORK/r4.json" >/dev/null 2>&1
+expect_eq "thread timer replayed" "thread timer fired" \
+	"$(cat "$WORK/root4$WORK/w/out4")"
+expect_eq "thread timer unsupported" "['timer_create']" "$(python3 -c "import json,sys; print([u['call'] for u in json.load(open(sys.argv[1]))['unsupported']])" "$WORK/r4.json")"
 pass
