@@ -549,6 +549,53 @@ static uint64_t vt_expire(struct vtimer *t, int64_t now)
 	return n;
 }
 
+/* The timer on V of kind (VT_POSIX: key is its timer_t; VT_FD: its
+ * descriptor), or NULL. */
+static struct vtimer *vt_find(int kind, intptr_t key)
+{
+	return kind == VT_POSIX ? vt_posix((timer_t)key) : vt_fd((int)key);
+}
+
+/* timer_settime and timerfd_settime: 1 when key is no timer on V, else 0
+ * or -EINVAL. */
+static int vt_settime(int kind, intptr_t key, int abs,
+		      const struct itimerspec *set, struct itimerspec *old)
+{
+	struct vtimer *t;
+	int64_t now;
+
+	if (!retro_shep_on || !vt_used || (now = vnow()) < 0)
+		return 1;
+	vt_take();
+	t = vt_find(kind, key);
+	if (t && set && its_valid(set))
+		vt_set(t, now, abs, set, old);
+	vt_give();
+	if (!t)
+		return 1;
+	return set && its_valid(set) ? 0 : -EINVAL;
+}
+
+/* timer_gettime and timerfd_gettime: 1 when key is no timer on V. */
+static int vt_gettime(int kind, intptr_t key, struct itimerspec *cur)
+{
+	struct vtimer *t;
+	int64_t now;
+
+	if (!retro_shep_on || !vt_used || (now = vnow()) < 0)
+		return 1;
+	vt_take();
+	t = vt_find(kind, key);
+	if (t) {
+		vt_get(t, now, cur);
+		/* timerfd_gettime says 0 left once it expired unread */
+		if (kind == VT_FD && t->at && t->at <= now)
+			ns_ts(0, &cur->it_value);
+	}
+	vt_give();
+	return t ? 0 : 1;
+}
+
 void retro_shep_note(int kind)
 {
 	struct retro_sh_msg m;
@@ -613,36 +660,13 @@ int retro_shep_timer_settime(timer_t id, int flags,
 			     const struct itimerspec *set,
 			     struct itimerspec *old)
 {
-	struct vtimer *t;
-	int64_t now;
-
-	if (!retro_shep_on || (now = vnow()) < 0)
-		return 1;
-	vt_take();
-	t = vt_posix(id);
-	if (t && set && its_valid(set))
-		vt_set(t, now, flags & TIMER_ABSTIME, set, old);
-	vt_give();
-	if (!t)
-		return 1;
-	if (!set || !its_valid(set))
-		return -EINVAL;
-	return 0;
+	return vt_settime(VT_POSIX, (intptr_t)id, flags & TIMER_ABSTIME, set,
+			  old);
 }
 
 int retro_shep_timer_gettime(timer_t id, struct itimerspec *cur)
 {
-	struct vtimer *t;
-	int64_t now;
-
-	if (!retro_shep_on || (now = vnow()) < 0)
-		return 1;
-	vt_take();
-	t = vt_posix(id);
-	if (t)
-		vt_get(t, now, cur);
-	vt_give();
-	return t ? 0 : 1;
+	return vt_gettime(VT_POSIX, (intptr_t)id, cur);
 }
 
 int retro_shep_timer_getoverrun(timer_t id)
@@ -724,41 +748,16 @@ static void kernel_disarm(int fd)
 int retro_shep_timerfd_settime(int fd, int flags, const struct itimerspec *set,
 			       struct itimerspec *old)
 {
-	struct vtimer *t;
-	int64_t now;
+	int r = vt_settime(VT_FD, fd, flags & TFD_TIMER_ABSTIME, set, old);
 
-	if (!retro_shep_on || !vt_used || (now = vnow()) < 0)
-		return 1;
-	vt_take();
-	t = vt_fd(fd);
-	if (t && set && its_valid(set))
-		vt_set(t, now, flags & TFD_TIMER_ABSTIME, set, old);
-	vt_give();
-	if (!t)
-		return 1;
-	if (!set || !its_valid(set))
-		return -EINVAL;
-	kernel_disarm(fd);
-	return 0;
+	if (r == 0)
+		kernel_disarm(fd);
+	return r;
 }
 
 int retro_shep_timerfd_gettime(int fd, struct itimerspec *cur)
 {
-	struct vtimer *t;
-	int64_t now;
-
-	if (!retro_shep_on || !vt_used || (now = vnow()) < 0)
-		return 1;
-	vt_take();
-	t = vt_fd(fd);
-	if (t) {
-		/* timerfd_gettime says 0 left once it expired unread */
-		vt_get(t, now, cur);
-		if (t->at && t->at <= now)
-			ns_ts(0, &cur->it_value);
-	}
-	vt_give();
-	return t ? 0 : 1;
+	return vt_gettime(VT_FD, fd, cur);
 }
 
 int64_t retro_shep_timerfd_due(int fd)
