@@ -996,7 +996,7 @@ static int pass(struct hb *h, struct source *src, uint64_t *events)
 			hb_free(h, ev.h, sizeof *ev.h);
 	}
 	if (have < 0)
-		rc = have;
+		rc = -have;
 	else if (h->oom)
 		rc = ENOMEM;
 	while (q.n) {

@@ -1097,7 +1097,7 @@ int retro_scan_next(struct retro_scan *sc, struct retro_action *a)
 	const struct retro_action *top = sc->nh ? scur(sc, sc->heap[0]) : NULL;
 
 	if (sc->err)
-		return sc->err;
+		return -sc->err;
 	if (sc->ish < sc->nsh &&
 	    (!top || cmp_time(&sc->sh[sc->ish], top) < 0)) {
 		*a = sc->sh[sc->ish++];
@@ -1111,7 +1111,7 @@ int retro_scan_next(struct retro_scan *sc, struct retro_action *a)
 		struct sstream *s = &sc->s[sc->heap[0]];
 		int f = ++s->i < s->n ? 1 : stream_fill(sc, s, MDB_NEXT);
 		if (f < 0)
-			return sc->err;
+			return -sc->err;
 		if (f) {
 			heap_down(sc, 0);
 		} else {

@@ -41,6 +41,10 @@ int open_for_reading(const char *cmd, const char *arg, int no_import,
 /* Loads the recording; prints the reason on error. */
 int load_recording(const char *cmd, struct retro_store *st,
 		   struct retro_recording *r);
+/* Opens a scan of the recording (retro_scan_open: r gets the processes,
+ * the actions come from *scan); prints the reason on error. */
+int scan_recording(const char *cmd, struct retro_store *st,
+		   struct retro_recording *r, struct retro_scan **scan);
 
 /* The program name of a process: basename of its last image's exe. */
 const char *proc_name(const struct retro_proc *p);

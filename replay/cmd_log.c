@@ -560,6 +560,9 @@ int cmd_log(int argc, char **argv)
 	int nprocsel = 0, c, json = 0, stacks = 0, noimp = 0, rc;
 	struct retro_store *st;
 	struct retro_recording r;
+	struct retro_scan *scan = NULL;
+	struct retro_action act;
+	int k;
 
 	memset(&flt, 0, sizeof flt);
 	while ((c = getopt_long(argc, argv, "p:P:c:svh", opts, NULL)) != -1) {
@@ -625,7 +628,8 @@ int cmd_log(int argc, char **argv)
 			      &st);
 	if (rc)
 		return rc;
-	rc = load_recording("log", st, &r);
+	/* streamed: one action at a time, never the whole recording */
+	rc = scan_recording("log", st, &r, &scan);
 	if (rc) {
 		retro_store_close(st);
 		return rc;
@@ -639,8 +643,8 @@ int cmd_log(int argc, char **argv)
 				goto out;
 			}
 	}
-	for (size_t i = 0; i < r.nacts; i++) {
-		const struct retro_action *a = &r.acts[i];
+	while ((k = retro_scan_next(scan, &act)) == 1) {
+		const struct retro_action *a = &act;
 		if (flt.procs) {
 			const struct retro_proc *p = retro_proc_find(&r, a->proc);
 			if (!p || !flt.procs[p - r.procs])
@@ -658,12 +662,17 @@ int cmd_log(int argc, char **argv)
 		else
 			print_line(st, &r, a, stacks);
 	}
+	if (k < 0) {
+		errorf("log", "%s: %s", retro_store_path(st), retro_strerror(-k));
+		rc = EX_USAGE;
+	}
 	if (r.losses && !json)
 		fprintf(stderr, "retro-replay log: warning: %llu call(s) were not "
 				"recorded (see the LOST lines)\n",
 			(unsigned long long)r.losses);
 out:
 	free(flt.procs);
+	retro_scan_close(scan);
 	retro_recording_free(&r);
 	retro_store_close(st);
 	return rc;

@@ -131,6 +131,7 @@ int cmd_ps(int argc, char **argv)
 	};
 	struct retro_store *st;
 	struct retro_recording r;
+	struct retro_scan *scan;
 	unsigned char *done;
 	int c, json = 0, noimp = 0, rc;
 
@@ -155,11 +156,13 @@ int cmd_ps(int argc, char **argv)
 			      &st);
 	if (rc)
 		return rc;
-	rc = load_recording("ps", st, &r);
+	/* the processes only: the actions are not kept */
+	rc = scan_recording("ps", st, &r, &scan);
 	if (rc) {
 		retro_store_close(st);
 		return rc;
 	}
+	retro_scan_close(scan);
 	done = calloc(r.nprocs + 1, 1);
 	if (!json)
 		printf("%4s %7s %7s %10s %10s %-10s %s\n", "ID", "PID", "PPID",

@@ -101,6 +101,20 @@ int load_recording(const char *cmd, struct retro_store *st,
 	return EX_OK;
 }
 
+int scan_recording(const char *cmd, struct retro_store *st,
+		   struct retro_recording *r, struct retro_scan **scan)
+{
+	char why[512] = "";
+	int rc = retro_scan_open(st, r, scan, NULL, NULL, why, sizeof why);
+
+	if (rc) {
+		errorf(cmd, "%s: %s%s%s", retro_store_path(st), retro_strerror(rc),
+		       why[0] ? ": " : "", why);
+		return EX_USAGE;
+	}
+	return EX_OK;
+}
+
 const char *proc_name(const struct retro_proc *p)
 {
 	const char *s;

@@ -562,23 +562,19 @@ RETRO_EXPORT int getitimer(__itimer_which_t which, struct itimerval *cur)
 #include <sys/timerfd.h>
 
 static __typeof__(&timer_create) real_timer_create;
-static __typeof__(&timer_settime) real_timer_settime;
 static __typeof__(&timer_gettime) real_timer_gettime;
 static __typeof__(&timer_getoverrun) real_timer_getoverrun;
 static __typeof__(&timer_delete) real_timer_delete;
 static __typeof__(&timerfd_create) real_timerfd_create;
-static __typeof__(&timerfd_settime) real_timerfd_settime;
 static __typeof__(&timerfd_gettime) real_timerfd_gettime;
 
 __attribute__((constructor)) static void timer_init(void)
 {
 	real_timer_create = dlsym(RTLD_NEXT, "timer_create");
-	real_timer_settime = dlsym(RTLD_NEXT, "timer_settime");
 	real_timer_gettime = dlsym(RTLD_NEXT, "timer_gettime");
 	real_timer_getoverrun = dlsym(RTLD_NEXT, "timer_getoverrun");
 	real_timer_delete = dlsym(RTLD_NEXT, "timer_delete");
 	real_timerfd_create = dlsym(RTLD_NEXT, "timerfd_create");
-	real_timerfd_settime = dlsym(RTLD_NEXT, "timerfd_settime");
 	real_timerfd_gettime = dlsym(RTLD_NEXT, "timerfd_gettime");
 }
 
@@ -603,19 +599,30 @@ RETRO_EXPORT int timer_create(clockid_t clk, struct sigevent *restrict sev,
 	return real_timer_create(clk, sev, id);
 }
 
-/* man 2 timer_settime */
+/* man 2 timer_settime: recorded, so that a replay arms the timer at the
+ * moment it was armed, whatever ran late before it when recorded. */
 RETRO_EXPORT int timer_settime(timer_t id, int flags,
 			       const struct itimerspec *restrict set,
 			       struct itimerspec *restrict old)
 {
+	struct retro_call c;
 	int r;
 
+	if (!retro_enter(&c, RC_timer_settime))
+		return REAL(timer_settime)(id, flags, set, old);
+	c.v[0] = SHIM_U64(id);
+	c.v[1] = (uint64_t)flags;
+	c.v[2] = SHIM_U64(set);
+	c.v[3] = SHIM_U64(old);
+	RETRO_SITE(c);
+	retro_intent(&c);
 	if (__builtin_expect(retro_shep_on, 0) &&
 	    (r = retro_shep_timer_settime(id, flags, set, old)) <= 0)
-		return r ? failed(r) : 0;
-	if (!real_timer_settime)
-		timer_init();
-	return real_timer_settime(id, flags, set, old);
+		r = r ? failed(r) : 0;
+	else
+		r = REAL(timer_settime)(id, flags, set, old);
+	retro_result(&c, r);
+	return r;
 }
 
 /* man 2 timer_gettime */
@@ -665,19 +672,29 @@ RETRO_EXPORT int timerfd_create(int clk, int flags)
 	return fd;
 }
 
-/* man 2 timerfd_settime */
+/* man 2 timerfd_settime: recorded, as timer_settime. */
 RETRO_EXPORT int timerfd_settime(int fd, int flags,
 				 const struct itimerspec *set,
 				 struct itimerspec *old)
 {
+	struct retro_call c;
 	int r;
 
+	if (!retro_enter(&c, RC_timerfd_settime))
+		return REAL(timerfd_settime)(fd, flags, set, old);
+	c.v[0] = (uint64_t)fd;
+	c.v[1] = (uint64_t)flags;
+	c.v[2] = SHIM_U64(set);
+	c.v[3] = SHIM_U64(old);
+	RETRO_SITE(c);
+	retro_intent(&c);
 	if (__builtin_expect(retro_shep_on, 0) &&
 	    (r = retro_shep_timerfd_settime(fd, flags, set, old)) <= 0)
-		return r ? failed(r) : 0;
-	if (!real_timerfd_settime)
-		timer_init();
-	return real_timerfd_settime(fd, flags, set, old);
+		r = r ? failed(r) : 0;
+	else
+		r = REAL(timerfd_settime)(fd, flags, set, old);
+	retro_result(&c, r);
+	return r;
 }
 
 /* man 2 timerfd_gettime */

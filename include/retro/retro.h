@@ -154,7 +154,7 @@ void retro_recording_free(struct retro_recording *rec);
  * gives the actions one at a time in rec->acts's order, keeping one
  * decoded chunk per thread in memory, not the recording.  _open returns
  * as retro_load; _next returns 1 with *a filled in, 0 at the end, or an
- * error code (why says what).  Close the scan before freeing rec. */
+ * error code negated (why says what).  Close the scan before freeing rec. */
 struct retro_scan;
 int retro_scan_open(struct retro_store *st, struct retro_recording *rec,
 		    struct retro_scan **scan,
