@@ -596,6 +596,16 @@ static int vt_gettime(int kind, intptr_t key, struct itimerspec *cur)
 	return t ? 0 : 1;
 }
 
+void retro_shep_thread_next(void)
+{
+	struct retro_sh_msg m;
+
+	memset(&m, 0, RETRO_SH_MSG_HDR + 1);
+	m.type = SH_THREAD;
+	m.timeout = -1;
+	retro_shep_send(&m, 0);
+}
+
 void retro_shep_note(int kind)
 {
 	struct retro_sh_msg m;

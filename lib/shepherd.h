@@ -28,6 +28,8 @@ enum {
 	SH_SETCLOCK,  /* the realtime clock is set to arg ns: V moves */
 	SH_NOTE,      /* something the replay does not put on V (arg: SHN_*);
 		       * no reply */
+	SH_THREAD,    /* a thread is about to be made: the driver lets it
+		       * have the recorded thread's id, when it can */
 };
 
 enum {
@@ -115,6 +117,9 @@ struct retro_sh_reply {
 #include <time.h>
 #include <sys/types.h>
 
+/* Before pthread_create: asks the driver to give the next thread of
+ * this process the id its recorded counterpart had. */
+void retro_shep_thread_next(void) __attribute__((visibility("hidden")));
 /* Says to the driver that the process uses something of kind (SHN_*)
  * that the replay does not put on V. */
 void retro_shep_note(int kind) __attribute__((visibility("hidden")));

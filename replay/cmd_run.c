@@ -1951,6 +1951,30 @@ static void on_msg(struct drv *d, struct conn *c, const struct retro_sh_msg *m)
 		c->pend_v = v;
 		c->state = C_PEND;
 		return;
+	case SH_THREAD: {
+		/* the recorded thread the new one will follow (map_thread
+		 * takes it at its first message): its id, when it is free */
+		struct retro_sh_reply rp = { .rtoff = d->rtoff,
+					     .flags = d->o->naive ? SHR_NAIVE : 0 };
+		const struct rthread *best = NULL;
+		uint32_t proc = c->pi >= 0 ? d->lives[c->pi].proc : 0;
+		for (size_t i = 0; proc && i < d->nrts; i++) {
+			const struct rthread *t = &d->rts[i];
+			if (t->proc == proc && !t->taken && t->n &&
+			    (!best || t->acts[0]->start < best->acts[0]->start))
+				best = t;
+		}
+		if (best && d->rt.pidns && best->acts[0]->tid > 0)
+			root_next_pid(best->acts[0]->tid);
+		/* the thread's clock goes on as it was */
+		c->v += m->cpu > c->cpu ? m->cpu - c->cpu : 0;
+		c->cpu = m->cpu;
+		rp.v = d->o->naive ? naive_v(d, c) : c->v;
+		c->replied = mono_ns();
+		if (write(c->fd, &rp, sizeof rp) != (ssize_t)sizeof rp)
+			c->state = C_DEAD;
+		return;
+	}
 	case SH_NOTE:
 		/* no answer: the thread goes on */
 		if (m->arg > 0 && m->arg < SHN_NKINDS)

@@ -314,6 +314,8 @@ RETRO_EXPORT int pthread_create(pthread_t *th, const pthread_attr_t *attr,
 	char sel;
 	int r;
 
+	if (__builtin_expect(retro_shep_on, 0))
+		retro_shep_thread_next(); /* its recorded thread id */
 	if (!retro_trap_active() || !(s = malloc(sizeof *s)))
 		return REAL(pthread_create)(th, attr, fn, arg);
 	s->fn = fn;

@@ -2,15 +2,24 @@
  * parent's, forks a child that writes its own and its parent's pid to
  * FILE, waits for it, and prints what fork and waitpid returned and what
  * the child wrote; then signals the child's pid with signal 0 (it is gone:
- * ESRCH).  A replay that gives processes their recorded pids prints the
- * same lines. */
+ * ESRCH).  Before the fork, a thread says its thread id.  A replay that
+ * gives processes (and threads) their recorded ids prints the same lines. */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+static void *say_tid(void *arg)
+{
+	*(pid_t *)arg = gettid();
+	close(-1); /* a recorded call of its own: the thread is in the log */
+	return NULL;
+}
 
 int main(int argc, char **argv)
 {
@@ -24,6 +33,13 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	printf("self %d parent %d\n", (int)getpid(), (int)getppid());
+	{
+		pthread_t th;
+		pid_t tid = 0;
+		if (pthread_create(&th, NULL, say_tid, &tid) == 0)
+			pthread_join(th, NULL);
+		printf("thread %d\n", (int)tid);
+	}
 	fflush(stdout);
 	kid = fork();
 	if (kid < 0) {

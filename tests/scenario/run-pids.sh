@@ -1,7 +1,7 @@
 #!/bin/sh
 # Re-executed processes see the pids they saw when recorded: their own,
-# their children's (fork, waitpid), and their parent's, though the
-# recorded processes' pids were long reused.  A shell writing $$ and
+# their children's (fork, waitpid), their parent's and their threads' ids,
+# though the recorded processes' pids were long reused.  A shell writing $$ and
 # $PPID into a file is the everyday case: with live pids, its bytes
 # would differ and the replay would diverge.
 . "$SCENARIO_LIB"
@@ -10,14 +10,19 @@ need_pid_ns
 
 S=$WORK/store
 mkdir "$WORK/w"
+# other processes take pids meanwhile, so that the recorded ones are not
+# simply one after the other (a replay must give them, not count on it)
+( while :; do /bin/true; done ) &
+burner=$!
 rr record -q -o "$S" -- "$PROGS/p_pids" "$WORK/w/kid" >"$WORK/w/out"
+kill "$burner"
 said=$(cat "$WORK/w/out")
 # what the recording saw: the child's own lines agree with its parent's
 self=$(sed -n 's/^self \([0-9]*\) .*/\1/p' "$WORK/w/out")
 kid=$(sed -n 's/^fork \([0-9]*\) .*/\1/p' "$WORK/w/out")
 expect_eq "recorded" "fork $kid waited $kid status 7
 child self $kid parent $self
-kill 0 after wait: -1 No such process" "$(sed 1d "$WORK/w/out")"
+kill 0 after wait: -1 No such process" "$(sed 1,2d "$WORK/w/out")"
 
 expect_status "replay" 0 rr run -q "$S" --shepherd p_pids --root "$WORK/root"
 expect_eq "replayed output" "$said" "$(cat "$WORK/root$WORK/w/out")"
