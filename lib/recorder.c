@@ -109,6 +109,7 @@ struct retro_thread {
 	int lost_err;
 	uint64_t retry_at;  /* lost count at which to retry a segment */
 	uint64_t seen_path[PATH_SLOTS];
+
 	uint64_t seen_stack[STACK_SLOTS];
 	struct stack_cache scache[SCACHE];
 	char pbuf[2][PATH_MAX + 8];
@@ -672,6 +673,57 @@ static void mark_loss(struct retro_thread *t, int err)
 	__atomic_store_n(&sh->used, end - RETRO_SEG_HDR + len, __ATOMIC_RELEASE);
 }
 
+static uint64_t intern(struct retro_thread *t, const char *s, size_t n);
+
+/* Paths whose records were lost (a thread had no segment when it interned
+ * them): descriptors refer to them by id from then on, in any thread, so
+ * the next thread that has a segment writes them (segment_ready).  A few,
+ * kept by the process; taken with a try-lock, since a signal handler may
+ * intern a path too. */
+#define LOSTPATHS 8
+static struct {
+	uint16_t len;
+	char s[246];
+} lostpath[LOSTPATHS];
+static unsigned nlostpath;
+static int lostpath_lock;
+
+static void lostpath_keep(const char *s, size_t n)
+{
+	if (n > sizeof lostpath[0].s ||
+	    __atomic_exchange_n(&lostpath_lock, 1, __ATOMIC_ACQUIRE))
+		return;
+	if (nlostpath < LOSTPATHS) {
+		lostpath[nlostpath].len = (uint16_t)n;
+		memcpy(lostpath[nlostpath].s, s, n);
+		__atomic_store_n(&nlostpath, nlostpath + 1, __ATOMIC_RELEASE);
+	}
+	__atomic_store_n(&lostpath_lock, 0, __ATOMIC_RELEASE);
+}
+
+/* A segment was just made for t: what a new segment starts with (the
+ * modules, the clock map), and the lost path records. */
+static void segment_ready(struct retro_thread *t)
+{
+	emit_modules(t);
+	emit_clock(t);
+	while (__atomic_load_n(&nlostpath, __ATOMIC_ACQUIRE) &&
+	       !__atomic_exchange_n(&lostpath_lock, 1, __ATOMIC_ACQUIRE)) {
+		unsigned n = nlostpath;
+		struct { uint16_t len; char s[246]; } mine;
+		if (!n) {
+			__atomic_store_n(&lostpath_lock, 0, __ATOMIC_RELEASE);
+			break;
+		}
+		memcpy(&mine, &lostpath[n - 1], sizeof mine);
+		nlostpath = n - 1;
+		__atomic_store_n(&lostpath_lock, 0, __ATOMIC_RELEASE);
+		intern(t, mine.s, mine.len); /* kept again if lost again */
+		if (!t->seg)
+			break;
+	}
+}
+
 static int rotate(struct retro_thread *t, size_t need)
 {
 	struct retro_seg_hdr *old = t->seg;
@@ -702,10 +754,10 @@ static int rotate(struct retro_thread *t, size_t need)
 		else
 			t->retired[t->nretired++] = (struct retired){ old, oldsize };
 	}
-	emit_modules(t);
-	emit_clock(t);
+	segment_ready(t);
 	return 0;
 }
+
 
 static void *reserve(struct retro_thread *t, uint32_t len, uint16_t type)
 {
@@ -730,8 +782,7 @@ static void *reserve(struct retro_thread *t, uint32_t len, uint16_t type)
 				struct retro_rec_action *a;
 
 				t->lost = 0;
-				emit_modules(t);
-				emit_clock(t);
+				segment_ready(t);
 				a = action_new(t, RC_loss, 0, RETRO_MAXARGS, 0);
 				if (a) {
 					uint64_t *arg = retro_rec_args(a);
@@ -780,8 +831,10 @@ static uint64_t intern(struct retro_thread *t, const char *s, size_t n)
 	if (*slot == id)
 		return id;
 	p = reserve(t, align8(sizeof *p + n), REC_PATH);
-	if (!p)
+	if (!p) {
+		lostpath_keep(s, n);
 		return id;
+	}
 	p->id = id;
 	p->len = (uint32_t)n;
 	memcpy(p + 1, s, n);
@@ -3116,8 +3169,7 @@ static struct retro_thread *thread_new(void)
 	tself = t;
 	r = segment_open(t, 0);
 	if (r == 0) {
-		emit_modules(t);
-		emit_clock(t);
+		segment_ready(t);
 	} else {
 		mark_loss(t, (int)r);
 	}
@@ -3648,8 +3700,7 @@ void retro_fork_child(void)
 	{
 		int r = segment_open(t, 0);
 		if (r == 0) {
-			emit_modules(t);
-			emit_clock(t);
+			segment_ready(t);
 			emit_start(t, 0);
 		} else {
 			mark_loss(t, r);

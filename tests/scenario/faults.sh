@@ -135,4 +135,14 @@ for t, s in seqs.items():
     assert s[0] > 0, "thread %d: nothing was imported before the deletion" % t
 ' || fail "deleted store under record: what remains"
 expect_status "deleted store under record: fsck" 0 rr fsck "$S"
+# No segment for a while, from the start (fallocate fails while the first
+# segments are made): the path the main thread's open interned then is
+# written once a thread has a segment again, so the other threads' pwrites
+# on that descriptor refer to a path the store has.  fsck accepts what
+# remains, and log shows the loss.
+S=$WORK/nopath
+out=$(RETRO_FAULT=fallocate:ENOSPC:1:3 LD_PRELOAD=$RETRO_SHIM RETRO_STORE=$S prog)
+expect_eq "no segment at first: program unaffected" ok "$out"
+expect_status "no segment at first: fsck" 0 rr fsck "$S"
+rr log "$S" | grep -q LOST || fail "no segment at first: no LOST line"
 pass
