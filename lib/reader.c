@@ -946,11 +946,6 @@ static int stream_fill(struct retro_scan *sc, struct sstream *s, MDB_cursor_op o
 	return 1;
 }
 
-static int cmp_loss(const void *a, const void *b)
-{
-	return cmp_time(a, b);
-}
-
 void retro_scan_close(struct retro_scan *sc)
 {
 	if (!sc)
@@ -1054,7 +1049,7 @@ int retro_scan_open(struct retro_store *st, struct retro_recording *r,
 				visit(arg, &sc->sh[i]);
 		}
 		if (sc->nsh > m)
-			qsort(sc->sh + m, sc->nsh - m, sizeof *sc->sh, cmp_loss);
+			qsort(sc->sh + m, sc->nsh - m, sizeof *sc->sh, cmp_time);
 	}
 	rc = derive_finish(&sc->dv, st, r);
 	if (rc)

@@ -1757,20 +1757,6 @@ static void shep_interrupted(struct retro_call *c, int64_t left)
  * whether the driver has said that its deadline came on V. */
 #define SHEP_SLICE_NS 2000000
 
-/* A timed wait on descriptors, squeezed: waited in short slices of real
- * time until a descriptor is ready, a signal interrupts it, or the driver
- * says the deadline came (nothing can wake it before that on V).  The
- * call itself is then not issued again (c->skip). */
-/* V's monotonic now in shepherd mode, else -1. */
-static int64_t shep_now(void)
-{
-	struct timespec ts;
-
-	if (retro_shep_clock(CLOCK_MONOTONIC, &ts) < 0)
-		return -1;
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* A wait on descriptors whose end on V came, with a timerfd on V due
  * (c->vtfd): 1 when the wait goes on (announced again with what is left
  * of its own timeout, and the next timerfd expiry), else 0 (it timed
@@ -1778,7 +1764,7 @@ static int64_t shep_now(void)
 static int timerfd_wait_on(struct retro_call *c, int64_t deadline)
 {
 	struct retro_sh_msg m;
-	int64_t now = shep_now(), left, tn;
+	int64_t now = retro_shep_now(), left, tn;
 
 	if (now < 0 || (deadline >= 0 && now >= deadline))
 		return 0;
@@ -1794,6 +1780,10 @@ static int timerfd_wait_on(struct retro_call *c, int64_t deadline)
 	return retro_shep_block(&m, c->t->index) == 0;
 }
 
+/* A timed wait on descriptors, squeezed: waited in short slices of real
+ * time until a descriptor is ready, a signal interrupts it, or the driver
+ * says the deadline came (nothing can wake it before that on V).  The
+ * call itself is then not issued again (c->skip). */
 static void shep_fdwait(struct retro_call *c)
 {
 	const uint64_t *v = c->v;
@@ -1816,7 +1806,7 @@ static void shep_fdwait(struct retro_call *c)
 	}
 	/* timerfds on V that expired before the wait are readable */
 	retro_shep_timerfd_kick();
-	if (c->vtfd && c->tfd_left >= 0 && (deadline = shep_now()) >= 0)
+	if (c->vtfd && c->tfd_left >= 0 && (deadline = retro_shep_now()) >= 0)
 		deadline += c->tfd_left;
 	for (;;) {
 		struct { const void *mask; size_t len; } sm = { NULL, 8 };

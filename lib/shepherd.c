@@ -345,7 +345,7 @@ int retro_shep_clock(clockid_t clk, struct timespec *ts)
 	return 0;
 }
 
-static int64_t vnow(void)
+int64_t retro_shep_now(void)
 {
 	struct timespec ts;
 
@@ -356,7 +356,7 @@ static int64_t vnow(void)
 
 int retro_shep_alarm(unsigned secs, unsigned *prev)
 {
-	int64_t now = vnow();
+	int64_t now = retro_shep_now();
 
 	if (now < 0)
 		return -1;
@@ -387,7 +387,7 @@ static void ns_tv(int64_t ns, struct timeval *tv)
 
 int retro_shep_itimer(const struct itimerval *set, struct itimerval *old)
 {
-	int64_t now = vnow();
+	int64_t now = retro_shep_now();
 
 	if (now < 0)
 		return -1;
@@ -564,7 +564,7 @@ static int vt_settime(int kind, intptr_t key, int abs,
 	struct vtimer *t;
 	int64_t now;
 
-	if (!retro_shep_on || !vt_used || (now = vnow()) < 0)
+	if (!retro_shep_on || !vt_used || (now = retro_shep_now()) < 0)
 		return 1;
 	vt_take();
 	t = vt_find(kind, key);
@@ -582,7 +582,7 @@ static int vt_gettime(int kind, intptr_t key, struct itimerspec *cur)
 	struct vtimer *t;
 	int64_t now;
 
-	if (!retro_shep_on || !vt_used || (now = vnow()) < 0)
+	if (!retro_shep_on || !vt_used || (now = retro_shep_now()) < 0)
 		return 1;
 	vt_take();
 	t = vt_find(kind, key);
@@ -775,7 +775,7 @@ int64_t retro_shep_timerfd_due(int fd)
 	struct vtimer *t;
 	int64_t now, r = -2;
 
-	if (!retro_shep_on || !vt_used || (now = vnow()) < 0)
+	if (!retro_shep_on || !vt_used || (now = retro_shep_now()) < 0)
 		return -2;
 	vt_take();
 	if ((t = vt_fd(fd)) != NULL)
@@ -790,7 +790,7 @@ uint64_t retro_shep_timerfd_take(int fd, int slept)
 	int64_t now;
 	uint64_t n = 0;
 
-	if (!retro_shep_on || !vt_used || (now = vnow()) < 0)
+	if (!retro_shep_on || !vt_used || (now = retro_shep_now()) < 0)
 		return 0;
 	vt_take();
 	if ((t = vt_fd(fd)) != NULL) {
@@ -812,7 +812,7 @@ int64_t retro_shep_timerfd_next(void)
 {
 	int64_t now, at = 0;
 
-	if (!retro_shep_on || !vt_used || (now = vnow()) < 0)
+	if (!retro_shep_on || !vt_used || (now = retro_shep_now()) < 0)
 		return -1;
 	vt_take();
 	/* the ones expired already are readable (kicked) */
@@ -830,7 +830,7 @@ void retro_shep_timerfd_kick(void)
 	int fds[NVTIMERS], n = 0;
 	int64_t now;
 
-	if (!retro_shep_on || !vt_used || (now = vnow()) < 0)
+	if (!retro_shep_on || !vt_used || (now = retro_shep_now()) < 0)
 		return;
 	vt_take();
 	for (int i = 0; i < vt_used; i++)
@@ -870,7 +870,7 @@ int64_t retro_shep_alarm_in(void)
 {
 	int64_t now, at = next_signal(NULL);
 
-	if (!at || (now = vnow()) < 0)
+	if (!at || (now = retro_shep_now()) < 0)
 		return -1;
 	return at > now ? at - now : 0;
 }
@@ -901,7 +901,7 @@ static void timer_signal(const struct vtimer *t, int overrun)
 void retro_shep_alarm_fire(void)
 {
 	struct { struct vtimer t; int overrun; } due[NVTIMERS];
-	int64_t now = vnow(), first = next_signal(NULL);
+	int64_t now = retro_shep_now(), first = next_signal(NULL);
 	int n = 0;
 
 	/* the earliest is due (the caller knows); the others by now */

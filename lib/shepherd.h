@@ -159,6 +159,9 @@ int retro_shep_timed_out(void) __attribute__((visibility("hidden")));
 typedef int (*retro_wait_fn)(void *arg, const struct timespec *dl, long *res);
 int retro_shep_wait(retro_wait_fn wait, void *arg, int64_t timeout, long *res)
 	__attribute__((visibility("hidden")));
+/* The thread's monotonic clock on V, in ns, or -1 when time is not
+ * virtual (no driver, or a naive replay). */
+int64_t retro_shep_now(void) __attribute__((visibility("hidden")));
 /* ns from the thread's clock clk (on V when virtual) to abstime, at least
  * 0; -1 when clk cannot be read. */
 int64_t retro_shep_until(clockid_t clk, const struct timespec *abstime)

@@ -578,6 +578,14 @@ static struct wfd *wfd_of(struct drv *d, int fd)
 static void wfd_write(struct drv *d, struct wfd *e, const void *data,
 		      size_t len, int64_t off)
 {
+	/* the same file under another name (a hard link): what is held
+	 * there was written first */
+	for (size_t i = 0; i < NWFDS; i++) {
+		struct wfd *o = &d->wfds[i];
+		if (o != e && o->path && o->win && o->dev == e->dev &&
+		    o->ino == e->ino)
+			wfd_flush(d, o);
+	}
 	if (e->win && (off < e->base || off + (int64_t)len > e->base + WIN_SIZE))
 		wfd_flush(d, e);
 	if (!e->win && !e->nowin && len < WIN_SIZE / 2) {

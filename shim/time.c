@@ -418,15 +418,6 @@ static int ep_slice(void *arg, const struct timespec *dl, long *res)
 	return r != 0 || !dl;
 }
 
-static int64_t vnow_mono(void)
-{
-	struct timespec ts;
-
-	if (retro_shep_clock(CLOCK_MONOTONIC, &ts) < 0)
-		return -1;
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* Shepherd mode: epoll_pwait with timeout ns (-1: none) squeezed on V.
  * A timerfd on V that expires first ends a slice of the wait: it is made
  * readable, and the set says whether it holds it.  1 with the result
@@ -449,11 +440,11 @@ static int shep_epoll(int epfd, struct epoll_event *ev, int max,
 		*r = n;
 		return 1;
 	}
-	if (timeout > 0 && (deadline = vnow_mono()) >= 0)
+	if (timeout > 0 && (deadline = retro_shep_now()) >= 0)
 		deadline += timeout;
 	for (;;) {
 		int64_t tn = retro_shep_timerfd_next();
-		int64_t left = deadline >= 0 && (now = vnow_mono()) >= 0
+		int64_t left = deadline >= 0 && (now = retro_shep_now()) >= 0
 				       ? (deadline > now ? deadline - now : 0)
 				       : timeout;
 		int capped = tn >= 0 && (left < 0 || tn < left);
@@ -766,7 +757,7 @@ static int shep_sigwait(int kind, const sigset_t *set, siginfo_t *info,
 	int64_t deadline = -1, now;
 	long res;
 
-	if ((now = vnow_mono()) < 0 || (timeout && !ts_valid(timeout)))
+	if ((now = retro_shep_now()) < 0 || (timeout && !ts_valid(timeout)))
 		return 0;
 	if (timeout)
 		deadline = now + (int64_t)timeout->tv_sec * 1000000000 +
@@ -796,7 +787,7 @@ static int shep_sigwait(int kind, const sigset_t *set, siginfo_t *info,
 		}
 		if (due == 0)
 			continue; /* the next timer */
-		now = vnow_mono();
+		now = retro_shep_now();
 		left = deadline < 0 ? -1 : deadline > now ? deadline - now : 0;
 		cap = due >= 0 && (left < 0 || due < left) ? due : left;
 		if (retro_shep_wait(sig_slice, &a, cap, &res) < 0)
@@ -806,7 +797,7 @@ static int shep_sigwait(int kind, const sigset_t *set, siginfo_t *info,
 			return 1;
 		}
 		if (cap == left && left >= 0 &&
-		    (deadline <= vnow_mono() || due < 0 || left < due)) {
+		    (deadline <= retro_shep_now() || due < 0 || left < due)) {
 			*out = -EAGAIN; /* its own timeout */
 			return 1;
 		}
@@ -958,7 +949,7 @@ static int shep_futex(uint32_t *uaddr, int op, uint32_t val,
 	int64_t to = -1;
 	long res;
 
-	if ((cmd != FUTEX_WAIT && cmd != FUTEX_WAIT_BITSET) || vnow_mono() < 0 ||
+	if ((cmd != FUTEX_WAIT && cmd != FUTEX_WAIT_BITSET) || retro_shep_now() < 0 ||
 	    (ts && !ts_valid(ts)))
 		return 0;
 	if (ts && cmd == FUTEX_WAIT)
