@@ -569,6 +569,8 @@ int retro_import_dirs(struct retro_store *st, const char *extra, uint32_t proc,
 	if (st->rdonly)
 		return EROFS;
 	ndirs = retro_spool_dirs(st->path, dirs);
+	if (ndirs == 2)
+		retro_spool_link(dirs[1], st->path); /* the store may have moved */
 	if (extra && extra[0] == '/' && strlen(extra) < PATH_MAX) {
 		int k;
 		for (k = 0; k < ndirs && strcmp(dirs[k], extra); k++)
@@ -698,9 +700,14 @@ int retro_import_dirs(struct retro_store *st, const char *extra, uint32_t proc,
 		i = j;
 	}
 out:
-	/* An emptied shared-memory spool goes; the shim makes it again. */
-	for (int k = 1; !rc && k < ndirs; k++)
-		retro_os_unlinkat(AT_FDCWD, dirs[k], AT_REMOVEDIR);
+	/* An emptied shared-memory spool goes; the shim makes it again.  Its
+	 * link to the store goes first, and comes back if a segment came. */
+	for (int k = 1; !rc && k < ndirs; k++) {
+		snprintf(path, sizeof path, "%s/" RETRO_SPOOL_LINK, dirs[k]);
+		retro_os_unlinkat(AT_FDCWD, path, 0);
+		if (retro_os_unlinkat(AT_FDCWD, dirs[k], AT_REMOVEDIR) < 0)
+			retro_spool_link(dirs[k], st->path);
+	}
 	free(refs);
 	return rc;
 }

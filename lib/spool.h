@@ -26,6 +26,8 @@
  * complete; an old NAME.new was abandoned by a killed process. */
 #define RETRO_SEG_NEW ".new"
 #define RETRO_SEG_NEW_AGE 60 /* seconds */
+/* In a shared-memory spool directory: the path of its store (sweep.c). */
+#define RETRO_SPOOL_LINK "STORE"
 /* The pool: `record`'s periodic import does not remove the segments it
  * has imported from the shared-memory spool.  It zeroes them and renames
  * them free-NAME, and a recording thread that needs a new segment renames

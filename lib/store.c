@@ -298,6 +298,9 @@ static void make_fast_spool(const char *store)
 		if (retro_os_mkdirat(AT_FDCWD, dir, 0700) < 0)
 			return;
 	}
+	/* the link back first: a sweep spares a new directory for a minute,
+	 * and then only one whose store names it */
+	retro_spool_link(dir, store);
 	if (join(f, sizeof f, store, "SPOOL"))
 		return;
 	fd = retro_os_openat(AT_FDCWD, f, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
@@ -331,9 +334,11 @@ int retro_spool_dirs(const char *store, char dirs[2][PATH_MAX])
 	if (dirs[k][n - 1] == '\n')
 		dirs[k][n - 1] = 0;
 	/* After a reboot the directory is gone: make it again, as ours. */
-	if (retro_os_fstatat(AT_FDCWD, dirs[k], &st, AT_SYMLINK_NOFOLLOW) < 0 &&
-	    retro_os_mkdirat(AT_FDCWD, dirs[k], 0700) < 0)
-		return k;
+	if (retro_os_fstatat(AT_FDCWD, dirs[k], &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (retro_os_mkdirat(AT_FDCWD, dirs[k], 0700) < 0)
+			return k;
+		retro_spool_link(dirs[k], store);
+	}
 	if (retro_os_fstatat(AT_FDCWD, dirs[k], &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 	    !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
 	    (st.st_mode & 077))
@@ -383,6 +388,8 @@ static int create_layout(const char *path, char *why, size_t whylen)
 	if (r)
 		return say(why, whylen, r, "%s", f);
 	make_fast_spool(path);
+	/* the spools of stores removed since the last one was made */
+	retro_spool_sweep();
 	if (join(f, sizeof f, path, "FORMAT") ||
 	    join(tmp, sizeof tmp, path, "FORMAT.tmp"))
 		return say(why, whylen, ENAMETOOLONG, "%s", path);

@@ -53,6 +53,12 @@ int retro_store_map(const struct retro_store *st, uintptr_t *lo,
 /* The spool directories of a store: STORE/spool, then the shared-memory
  * one named by STORE/SPOOL when it is usable.  Returns how many. */
 int retro_spool_dirs(const char *store, char dirs[2][PATH_MAX]);
+/* Names store (made absolute) in dir/STORE, the link back from a spool
+ * directory to its store, when it does not already. */
+void retro_spool_link(const char *dir, const char *store);
+/* Removes the shared-memory spool directories of this user whose store is
+ * gone and that hold nothing still needed (sweep.c).  Returns how many. */
+int retro_spool_sweep(void);
 /* A store this process makes from now on names dir as its spool (when dir
  * is a private directory of ours): how a store deleted while processes
  * recorded into it is made again around the segments they still write. */
