@@ -2167,7 +2167,10 @@ static int unconnected(const struct drv *d)
 				if (d->conns[k].expect_wake)
 					return 1; /* its wait returns now */
 			}
-		if (!conn && running(l->pid))
+		/* not connected and running; or gone since notice_ends
+		 * looked, so that a parent waiting for it may be waking
+		 * without expect_wake yet: the next round marks it */
+		if (!conn && !l->ended)
 			return 1;
 		if (conn && new_thread(d, l->pid))
 			return 1;

@@ -41,6 +41,23 @@ wait
 recorded=$(cat "$D/looks")
 expect_status "polling replay" 0 rr run -q "$S2" --shepherd 1 --root "$WORK/r2"
 expect_eq "looks" "$recorded" "$(cat "$WORK/r2$D/looks")"
+# The same with both CPUs busy, five times: a sleep child that ends while
+# its parent waits for it, not yet woken, must hold the peers back (the
+# flag came two looks early when the driver saw the child gone before it
+# marked its parent as waking).
+busy=""
+for i in 1 2; do
+	(while :; do :; done) &
+	busy="$busy $!"
+done
+trap 'kill $busy 2>/dev/null || true; cleanup' EXIT
+for i in 1 2 3 4 5; do
+	expect_status "polling replay, busy CPUs ($i)" 0 \
+		rr run -q "$S2" --shepherd 1 --root "$WORK/rb$i"
+	expect_eq "looks, busy CPUs ($i)" "$recorded" "$(cat "$WORK/rb$i$D/looks")"
+done
+kill $busy
+busy=""
 
 # A shepherded consumer (awk) reading a pipe fed by a peer producer that
 # sleeps between lines: the driver feeds it the producer's recorded bytes
