@@ -95,6 +95,8 @@ struct hb {
 	uint32_t *vc;      /* n x n */
 	uint32_t **fork_vc; /* a child's parent clock at its fork */
 	unsigned char *started;
+	uint32_t **sig_vc; /* per process: the clocks of kills not yet taken */
+	int64_t *sig_start, *sig_end; /* the last of those kills */
 	uint32_t **held;   /* per process: lock objects it holds */
 	uint32_t *nheld;
 	struct map objs;   /* key -> index in o */
@@ -507,10 +509,14 @@ static int32_t child_of(struct hb *h, int32_t p, int64_t pid)
 	return -1;
 }
 
+/* A read of a->obj.  copy_file_range and splice read their first fd,
+ * which is their object; the bytes they put into a file are `landed`
+ * events of their own. */
 static int is_read(int c)
 {
 	return c == RC_read || c == RC_pread || c == RC_pread64 ||
-	       c == RC_readv || c == RC_preadv || c == RC_preadv64;
+	       c == RC_readv || c == RC_preadv || c == RC_preadv64 ||
+	       c == RC_copy_file_range || c == RC_splice;
 }
 
 /* The path id argument of a call that names one path (kind K_PATH*). */
@@ -534,6 +540,8 @@ static int writes_fd(const struct retro_action *a, int64_t *fd)
 {
 	const struct retro_call_desc *d = &retro_calls[a->call];
 
+	if (is_read(a->call))
+		return 0; /* its object is what it reads */
 	for (int i = 0; i < d->nargs; i++)
 		if (d->kind[i] == K_FDW) {
 			*fd = (int64_t)a->arg[i];
@@ -571,6 +579,21 @@ static struct hobj *content(struct hb *h, uint64_t path)
 	return obj(h, KEY_CONTENT, content_of(h, path), path);
 }
 
+/* fork -> the child's first action (or first early effect) */
+static void begin(struct hb *h, int32_t p)
+{
+	int32_t pp;
+
+	if (h->started[p])
+		return;
+	pp = proc_ix(h, h->r->procs[p].parent);
+	h->started[p] = 1;
+	if (h->fork_vc[p])
+		join(h, vc_of(h, p), h->fork_vc[p]);
+	else if (pp >= 0)
+		join(h, vc_of(h, p), vc_of(h, pp));
+}
+
 static void action(struct hb *h, const struct retro_action *a)
 {
 	int32_t p = proc_ix(h, a->proc);
@@ -581,14 +604,15 @@ static void action(struct hb *h, const struct retro_action *a)
 	if (p < 0)
 		return;
 	v = vc_of(h, p);
-	if (!h->started[p]) {
-		/* fork -> the child's first action */
-		int32_t pp = proc_ix(h, h->r->procs[p].parent);
-		h->started[p] = 1;
-		if (h->fork_vc[p])
-			join(h, v, h->fork_vc[p]);
-		else if (pp >= 0)
-			join(h, v, vc_of(h, pp));
+	begin(h, p);
+	if (h->sig_vc[p] &&
+	    (a->start >= h->sig_end[p] ||
+	     ((a->flags & RA_SIGNAL) && a->start >= h->sig_start[p]))) {
+		/* kill -> the signal's delivery: what the process did
+		 * after the kill returned, or in a handler since it began */
+		join(h, v, h->sig_vc[p]);
+		hb_free(h, h->sig_vc[p], h->n * sizeof *h->sig_vc[p]);
+		h->sig_vc[p] = NULL;
 	}
 	c = ++v[p];
 
@@ -666,6 +690,15 @@ static void action(struct hb *h, const struct retro_action *a)
 		p1 = path_arg(a, 0);
 		if (succeeded(a) && kind_of(h, p1) == OK_FILE)
 			modify(h, content(h, p1), RF_CONTENT, p, c, a, 0);
+		return;
+	case RC_utimensat: /* a file's times: what an age check sees */
+		p1 = a->arg[1];
+		if (succeeded(a) && p1 && kind_of(h, p1) == OK_FILE)
+			modify(h, content(h, p1), RF_CONTENT, p, c, a, 0);
+		return;
+	case RC_futimens:
+		if (succeeded(a) && a->obj && kind_of(h, a->obj) == OK_FILE)
+			modify(h, content(h, a->obj), RF_CONTENT, p, c, a, 0);
 		return;
 	case RC_landed: /* bytes a copy put into a file */
 		p1 = a->arg[1];
@@ -757,6 +790,10 @@ static void action(struct hb *h, const struct retro_action *a)
 			 a->call == RC_statx || a->call == RC_faccessat;
 		if (a->ret == 0 || a->err == ENOENT)
 			entry_observe(h, a->arg[at], p, c, a);
+		/* a stat sees the file's size and times: its age */
+		if (a->ret == 0 && a->call != RC_access &&
+		    a->call != RC_faccessat && kind_of(h, a->arg[at]) == OK_FILE)
+			observe(h, content(h, a->arg[at]), p, c, a);
 		return;
 	}
 	if (is_read(a->call)) {
@@ -798,9 +835,9 @@ static void action(struct hb *h, const struct retro_action *a)
 			 * anonymous pipe several processes write (a shell's
 			 * pipeline, make's jobserver) is shared output */
 			struct hobj *so = obj(h, KEY_STREAM, o, o);
+			/* its bytes went in at its start (early()) */
 			modify(h, so, RF_STREAM, p, c, a,
 			       append || kind_of(h, o) == OK_PIPE);
-			stream_write(h, so, p, a->ret);
 			break;
 		}
 		case OK_FILE:
@@ -873,8 +910,74 @@ static void release_early(struct hb *h, const struct retro_action *a)
 	}
 }
 
-/* The order of the pass: every action at its end, and releases
- * (releases()) once more at their start; ties by start, then by the
+/* The process a kill signalled: the one with that pid that had begun by
+ * the kill's end (the last such), else the first to begin after it (a
+ * child forked and signalled before its first record); -1 when none. */
+static int32_t kill_target(struct hb *h, const struct retro_action *a)
+{
+	int32_t pid = (int32_t)a->arg[0], before = -1, after = -1;
+
+	for (size_t i = 0; i < h->r->nprocs; i++) {
+		const struct retro_proc *q = &h->r->procs[i];
+		if (q->pid != pid ||
+		    ((q->flags & RP_ENDED) && q->end < a->start))
+			continue;
+		if (q->start <= a->end)
+			before = (int32_t)i;
+		else if (after < 0)
+			after = (int32_t)i;
+	}
+	return before >= 0 ? before : after;
+}
+
+/* What takes effect at an action's start, not at its end: a lock's
+ * release (releases()); bytes into a pipe, FIFO or socket, which a reader
+ * can return before the write records its end; and a kill, whose handler
+ * can run before the kill returns. */
+static int early(struct hb *h, const struct retro_action *a)
+{
+	int64_t fd;
+	int k;
+
+	if (releases(a))
+		return 1;
+	if (a->call == RC_kill)
+		return succeeded(a) && (int)a->arg[1] != 0 &&
+		       (int32_t)a->arg[0] > 0;
+	if (!writes_fd(a, &fd) || !a->obj || a->ret <= 0 || !succeeded(a))
+		return 0;
+	k = kind_of(h, a->obj);
+	return k == OK_STREAM || k == OK_PIPE;
+}
+
+static void early_action(struct hb *h, const struct retro_action *a)
+{
+	int32_t p = proc_ix(h, a->proc), k;
+
+	if (p < 0)
+		return;
+	begin(h, p);
+	if (releases(a)) {
+		release_early(h, a);
+	} else if (a->call == RC_kill) {
+		/* kill -> the signal's delivery (taken in action()) */
+		k = kill_target(h, a);
+		if (k < 0 || k == p)
+			return;
+		if (h->sig_vc[k]) {
+			join(h, h->sig_vc[k], vc_of(h, p));
+		} else {
+			h->sig_vc[k] = snapshot(h, NULL, p);
+			h->sig_start[k] = a->start;
+		}
+		h->sig_end[k] = a->end;
+	} else {
+		stream_write(h, obj(h, KEY_STREAM, a->obj, a->obj), p, a->ret);
+	}
+}
+
+/* The order of the pass: every action at its end, and what takes effect
+ * early (early()) once more at its start; ties by start, then by the
  * order the actions came in (by start).  The actions come in by start, so
  * an event can be taken once its key is no later than the next action's
  * start: nothing still to come sorts before it.  Only the actions under
@@ -965,7 +1068,7 @@ static int pass(struct hb *h, struct source *src, uint64_t *events)
 	while (!h->oom && (have == 1 || q.n)) {
 		struct event ev;
 		if (have == 1 && (!q.n || q.e[0].key > next.start)) {
-			int rel = releases(&next);
+			int rel = early(h, &next);
 			struct held *k;
 			if (next.state == 2 || next.call == RC_end) {
 				k = hb_alloc(h, sizeof *k);
@@ -989,7 +1092,7 @@ static int pass(struct hb *h, struct source *src, uint64_t *events)
 		ev = ev_pop(&q);
 		(*events)++;
 		if (ev.seq & 1)
-			release_early(h, &ev.h->a);
+			early_action(h, &ev.h->a);
 		else
 			action(h, &ev.h->a);
 		if (--ev.h->refs == 0)
@@ -1027,6 +1130,9 @@ static int hb_begin(struct hb *h)
 	h->fork_vc = hb_alloc(h, (h->n + 1) * sizeof *h->fork_vc);
 	h->started = hb_alloc(h, h->n + 1);
 	h->held = hb_alloc(h, (h->n + 1) * sizeof *h->held);
+	h->sig_vc = hb_alloc(h, (h->n + 1) * sizeof *h->sig_vc);
+	h->sig_start = hb_alloc(h, (h->n + 1) * sizeof *h->sig_start);
+	h->sig_end = hb_alloc(h, (h->n + 1) * sizeof *h->sig_end);
 	h->nheld = hb_alloc(h, (h->n + 1) * sizeof *h->nheld);
 	return h->oom ? ENOMEM : 0;
 }
@@ -1056,6 +1162,11 @@ static void hb_end(struct hb *h)
 		free(h->fork_vc[i]);
 	for (size_t i = 0; h->held && i < h->n; i++)
 		free(h->held[i]);
+	for (size_t i = 0; h->sig_vc && i < h->n; i++)
+		free(h->sig_vc[i]);
+	free(h->sig_vc);
+	free(h->sig_start);
+	free(h->sig_end);
 	free(h->o);
 	free(h->f);
 	free(h->dead);

@@ -133,29 +133,50 @@ static size_t sleeps_of(const struct sleeps *s, uint32_t id,
 	return k - lo;
 }
 
-/* Calls fn for each sleep that supplied f's slack: the second action's
- * process's own sleeps inside the window, and those of the children it
- * waited for inside it (a shell's `sleep 1` is a child). */
+/* Whether process id is anc or one of its descendants. */
+static int descends(const struct retro_recording *r, uint32_t id, uint32_t anc)
+{
+	for (size_t hops = 0; id && hops <= r->nprocs; hops++) {
+		const struct retro_proc *p;
+		if (id == anc)
+			return 1;
+		p = retro_proc_find(r, id);
+		id = p ? p->parent : 0;
+	}
+	return 0;
+}
+
+/* Calls fn for each sleep that supplied f's slack, inside the window
+ * between the two actions: those of the second action's process (even
+ * when it is the first's ancestor), of its ancestors below the one it
+ * shares with the first action's process, and
+ * of their children that ended inside the window (a shell script's
+ * `sleep 1; cp src T`: the sleep is a sibling of cp). */
 static void each_sleep(const struct retro_recording *r, const struct sleeps *s,
 		       const struct retro_finding *f,
-		       void (*fn)(const struct sleep *, void *), void *arg)
+		       void (*fn)(const struct sleep *, uint32_t, void *), void *arg)
 {
 	const struct retro_proc *p = retro_proc_find(r, f->second.proc);
+	uint32_t below = 0; /* the chain's process under p */
 
-	if (!p)
-		return;
-	for (size_t q = 0; q < r->nprocs; q++) {
-		const struct retro_proc *c = &r->procs[q];
-		const struct sleep *a;
-		size_t n;
-		if (c != p &&
-		    (c->parent != p->id || !(c->flags & RP_ENDED) ||
-		     c->end <= f->first.end || c->start >= f->second.start))
-			continue;
-		n = sleeps_of(s, c->id, &a);
-		for (size_t k = 0; k < n; k++)
-			if (a[k].end > f->first.end && a[k].start < f->second.start)
-				fn(&a[k], arg);
+	for (size_t hops = 0; p && hops <= r->nprocs &&
+			      (!hops || !descends(r, f->first.proc, p->id));
+	     hops++, below = p->id, p = retro_proc_find(r, p->parent)) {
+		for (size_t q = 0; q < r->nprocs; q++) {
+			const struct retro_proc *c = &r->procs[q];
+			const struct sleep *a;
+			size_t n;
+			if (c != p &&
+			    (c->parent != p->id || c->id == below ||
+			     !(c->flags & RP_ENDED) || c->end <= f->first.end ||
+			     c->start >= f->second.start))
+				continue;
+			n = sleeps_of(s, c->id, &a);
+			for (size_t k = 0; k < n; k++)
+				if (a[k].end > f->first.end &&
+				    a[k].start < f->second.start)
+					fn(&a[k], p->id, arg);
+		}
 	}
 }
 
@@ -173,8 +194,9 @@ struct out {
 	int json, nsl;
 };
 
-static void sleep_json(const struct sleep *a, void *arg)
+static void sleep_json(const struct sleep *a, uint32_t chain, void *arg)
 {
+	(void)chain;
 	struct out *o = arg;
 	char b[1024];
 
@@ -201,8 +223,9 @@ static const char *frame(const char *site)
 	return b;
 }
 
-static void sleep_human(const struct sleep *a, void *arg)
+static void sleep_human(const struct sleep *a, uint32_t chain, void *arg)
 {
+	(void)chain;
 	struct out *o = arg;
 	char b[1024];
 
@@ -333,17 +356,42 @@ out:
 /* What --confirm found for one finding: for each replay, 1 when the first
  * action's process diverged, 0 when not, -1 when it was not run (why). */
 struct confirm {
+	uint32_t shep; /* the process re-executed */
 	int naive, consistent, scaled;
 	char why[128];
 };
 
-static void confirm_finding(struct retro_store *st, const struct retro_finding *f,
-		    double scale, struct confirm *k)
+/* each_sleep's callback for slack_supplier: the last process on the
+ * chain is the highest. */
+static void sleep_chain(const struct sleep *a, uint32_t chain, void *arg)
+{
+	(void)a;
+	*(uint32_t *)arg = chain;
+}
+
+/* The process to re-execute to squeeze f's slack: the highest process on
+ * each_sleep's chain whose sleeps, or whose children's, supplied it (the
+ * shell that ran `sleep 1; cp src T`); the second action's process when
+ * no sleep did. */
+static uint32_t slack_supplier(const struct retro_recording *r,
+			       const struct sleeps *s,
+			       const struct retro_finding *f)
+{
+	uint32_t id = f->second.proc;
+
+	each_sleep(r, s, f, sleep_chain, &id);
+	return id;
+}
+
+static void confirm_finding(struct retro_store *st, const struct retro_recording *r,
+			    const struct sleeps *sl, const struct retro_finding *f,
+			    double scale, struct confirm *k)
 {
 	const char *s = retro_store_path(st);
-	uint32_t shep = f->second.proc, watch = f->first.proc;
+	uint32_t shep = slack_supplier(r, sl, f), watch = f->first.proc;
 
 	k->why[0] = 0;
+	k->shep = shep;
 	k->consistent = k->scaled = -1;
 	k->naive = replay_diverges(s, shep, watch, -1, k->why, sizeof k->why);
 	if (k->naive >= 0)
@@ -396,12 +444,14 @@ int cmd_check(int argc, char **argv)
 			break;
 		case 's': {
 			double s = strtod(optarg, &end);
-			if (end == optarg || *end || s < 0) {
+			if (end == optarg || *end || !(s >= 0)) {
 				errorf("check", "--min-slack: not a number of "
 						"seconds: %s", optarg);
 				return EX_USAGE;
 			}
-			min_slack = (int64_t)(s * 1e9);
+			/* inf, or more than int64 ns hold: every finding */
+			min_slack = s * 1e9 >= 9e18 ? INT64_MAX
+						    : (int64_t)(s * 1e9);
 			break;
 		}
 		case 'h':
@@ -469,13 +519,14 @@ int cmd_check(int argc, char **argv)
 				struct confirm k;
 				int nv, cv, sv;
 				char *why = k.why;
-				confirm_finding(st, &f[i], scale, &k);
+				confirm_finding(st, &r, &sl, &f[i], scale, &k);
 				nv = k.naive;
 				cv = k.consistent;
 				sv = k.scaled;
-				printf(",\"confirm\":{\"naive_diverged\":%s,"
+				printf(",\"confirm\":{\"shepherded\":%u,"
+				       "\"naive_diverged\":%s,"
 				       "\"consistent_diverged\":%s,\"confirmed\":%s",
-				       nv < 0 ? "null" : nv ? "true" : "false",
+				       k.shep, nv < 0 ? "null" : nv ? "true" : "false",
 				       cv < 0 ? "null" : cv ? "true" : "false",
 				       nv == 1 && cv == 0 ? "true" : "false");
 				if (scale >= 0)
@@ -527,9 +578,10 @@ int cmd_check(int argc, char **argv)
 				       p2 ? proc_name(p2) : "?");
 			if (confirm) {
 				struct confirm k;
+				const struct retro_proc *ps;
 				int nv, cv, sv;
 				char *why = k.why;
-				confirm_finding(st, &f[i], scale, &k);
+				confirm_finding(st, &r, &sl, &f[i], scale, &k);
 				nv = k.naive;
 				cv = k.consistent;
 				sv = k.scaled;
@@ -537,9 +589,12 @@ int cmd_check(int argc, char **argv)
 					printf("   confirm: could not replay: %s\n",
 					       why);
 				else
-					printf("   confirm: naive replay of %s: %s; "
+					printf("   confirm: naive replay of %s "
+					       "(process %u): %s; "
 					       "consistent replay: %s%s\n",
-					       p2 ? proc_name(p2) : "?",
+					       (ps = retro_proc_find(&r, k.shep))
+						       ? proc_name(ps) : "?",
+					       k.shep,
 					       nv ? "the first action's outcome "
 						    "changed"
 						  : "no change",

@@ -1814,7 +1814,8 @@ static void on_msg(struct drv *d, struct conn *c, const struct retro_sh_msg *m)
 							pl->since)
 					   : 0;
 			const struct retro_proc *p = retro_proc_find(d->r, proc);
-			int64_t vs = p ? p->start : d->V;
+			/* --scale: as much earlier as its parent runs */
+			int64_t vs = p ? p->start - (pl ? pl->shift : 0) : d->V;
 			if (pl) {
 				/* a child starts no earlier than its fork */
 				for (size_t k = 0; k < d->nconns; k++)
@@ -1822,6 +1823,12 @@ static void on_msg(struct drv *d, struct conn *c, const struct retro_sh_msg *m)
 					    d->conns[k].v > vs)
 						vs = d->conns[k].v;
 			}
+			/* naive: every action at its wall-clock offset
+			 * from its root's start, children's too (from their
+			 * own recorded start, a child of a squeezed sleep
+			 * would act as late as recorded) */
+			if (pl && d->o->naive)
+				vs = pl->vstart;
 			if (!proc)
 				emit(d, "H note: pid %d is a child the recording "
 					"does not have; it runs unmatched",
