@@ -7,6 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 
 static long sys_openat(int dfd, const char *p, int fl, int mode)
 {
@@ -347,6 +351,18 @@ out_close:
 void retro_os_unslurp(void *buf, size_t cap)
 {
 	retro_os.munmap(buf, cap);
+}
+
+int retro_os_setid_exec(const char *path, const struct stat *st)
+{
+	struct statfs fs;
+
+	if (!((st->st_mode & S_ISUID) && st->st_uid != geteuid()) &&
+	    !((st->st_mode & S_ISGID) && st->st_gid != getegid()))
+		return 0;
+	if (retro_sys2(SYS_statfs, path, &fs) == 0 && (fs.f_flags & ST_NOSUID))
+		return 0;
+	return retro_sys2(SYS_prctl, PR_GET_NO_NEW_PRIVS, 0) != 1;
 }
 
 uint64_t retro_os_starttime(const char *statpath)

@@ -116,4 +116,10 @@ void retro_os_unslurp(void *buf, size_t cap);
 #include <stdint.h>
 uint64_t retro_os_starttime(const char *statpath);
 
+/* Whether an exec of path (st: its stat) would run with other ids: a
+ * setuid or setgid bit for an owner that is not us, on a mount without
+ * nosuid, in a process without no_new_privs.  The loader then ignores
+ * LD_PRELOAD. */
+int retro_os_setid_exec(const char *path, const struct stat *st);
+
 #endif

@@ -39,6 +39,8 @@
 #include <sys/resource.h>
 #include <sys/select.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
 #include <sys/time.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -1923,21 +1925,31 @@ int64_t retro_shep_until(clockid_t clk, const struct timespec *abstime)
 	return d > 0 ? d : 0;
 }
 
-/* A read of a regular file: its access time becomes what relatime makes
- * of the times on V: V's now when it was not after the modification or is
- * a day old, else what it was.  The kernel's own choice is not kept: it
- * puts the host's clock there, after comparing with a change time that is
- * the host's too, and an overlay may not move it at all. */
+/* A read of a regular file: its access time becomes what the mount's
+ * option makes of the times on V.  Under relatime (the default): V's now
+ * when it was not after the modification or is a day old, else what it
+ * was; under strictatime, V's now; under noatime, what it was.  The
+ * kernel's own choice is not kept: it puts the host's clock there, after
+ * comparing with a change time that is the host's too, and an overlay may
+ * not move it at all. */
 static void shep_stamp_read(struct retro_call *c, int fd)
 {
 	struct timespec ts[2];
+	struct statfs fs;
 	struct stat st;
 	const struct timespec *a0 = &c->atime0;
+	int strict = 0;
 
 	if (!c->atime_known || retro_shep_clock(CLOCK_REALTIME, &ts[0]) < 0 ||
 	    retro_os_fstatat(fd, "", &st, AT_EMPTY_PATH) < 0)
 		return;
-	if (!(a0->tv_sec < st.st_mtim.tv_sec ||
+	if (retro_sys2(SYS_fstatfs, fd, &fs) == 0) {
+		if (fs.f_flags & ST_NOATIME)
+			ts[0] = *a0;
+		else
+			strict = !(fs.f_flags & ST_RELATIME);
+	}
+	if (!strict && !(a0->tv_sec < st.st_mtim.tv_sec ||
 	      (a0->tv_sec == st.st_mtim.tv_sec &&
 	       a0->tv_nsec <= st.st_mtim.tv_nsec) ||
 	      ts[0].tv_sec - a0->tv_sec >= 24 * 3600))
@@ -3826,8 +3838,7 @@ static void exec_check(const char *path)
 
 	if (!path || retro_os_fstatat(AT_FDCWD, path, &st, 0) < 0)
 		return;
-	if (((st.st_mode & S_ISUID) && st.st_uid != geteuid()) ||
-	    ((st.st_mode & S_ISGID) && st.st_gid != getegid())) {
+	if (retro_os_setid_exec(path, &st)) {
 		retro_unsupported(3, path);
 		return;
 	}

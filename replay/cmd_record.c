@@ -2,6 +2,7 @@
 #include "config.h"
 #include "cmd.h"
 #include "store_int.h"
+#include "os.h"
 #include "hash.h"
 
 #include <errno.h>
@@ -205,8 +206,7 @@ static void setid_check(const char *cmd)
 	}
 	if (!found || !S_ISREG(st.st_mode))
 		return;
-	if (((st.st_mode & S_ISUID) && st.st_uid != geteuid()) ||
-	    ((st.st_mode & S_ISGID) && st.st_gid != getegid()))
+	if (retro_os_setid_exec(path, &st))
 		fprintf(stderr, "retro: warning: %s is setuid/setgid: the loader "
 				"ignores LD_PRELOAD for it, so neither it nor what "
 				"it starts is recorded\n", path);

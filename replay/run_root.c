@@ -163,6 +163,23 @@ static void unescape(char *s)
 	*d = 0;
 }
 
+
+/* The access-time option of the mount dir is on, for the overlay that
+ * covers it: a shepherded read then moves atime as it did when recorded
+ * (the shim asks the overlay's mount, fstatfs). */
+static unsigned long atime_flags(const char *dir)
+{
+	struct statvfs sv;
+
+	if (statvfs(dir, &sv) < 0)
+		return 0;
+	if (sv.f_flag & ST_NOATIME)
+		return MS_NOATIME;
+	if (sv.f_flag & ST_RELATIME)
+		return MS_RELATIME;
+	return MS_STRICTATIME;
+}
+
 /* Remounts every mount outside the overlays and ROOT read-only. */
 static int remount_ro(struct root *rt)
 {
@@ -296,7 +313,8 @@ int root_enter(struct root *rt)
 		}
 		snprintf(opt, sizeof opt, "lowerdir=%s,upperdir=%s,workdir=%s%s",
 			 rt->dirs[i], upper, work, userns ? ",userxattr" : "");
-		if (mount("overlay", rt->dirs[i], "overlay", 0, opt) < 0) {
+		if (mount("overlay", rt->dirs[i], "overlay",
+			  atime_flags(rt->dirs[i]), opt) < 0) {
 			snprintf(rt->why, sizeof rt->why,
 				 "cannot mount an overlay on %.1024s (upper "
 				 "layer %.1024s): %s", rt->dirs[i], upper,

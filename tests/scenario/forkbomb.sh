@@ -13,13 +13,22 @@ if [ "$(id -u)" != 0 ] || ! id nobody >/dev/null 2>&1 ||
 fi
 NB="setpriv --reuid=nobody --regid=nogroup --clear-groups"
 chmod 711 "$WORK"
+# nobody must reach the programs: a tree cloned under /root (0700) is not
+bin=$WORK/bin
+mkdir "$bin"
+cp "$RETRO_REPLAY" "$PROGS/p_forkbomb" "$bin/"
+cp "$RETRO_SHIM" "$bin/libretro.so"
+chmod 755 "$bin" "$bin"/*
+RETRO_REPLAY=$bin/retro-replay
+RETRO_SHIM=$bin/libretro.so
+export RETRO_SHIM
 D=$WORK/nb
 mkdir "$D"
 chmod 777 "$D"
 # depth 7, fan-out 4: up to 21845 processes, held to 100 at a time
 set +e
 timeout 120 $NB prlimit --nproc=100 "$RETRO_REPLAY" record -q -o "$D/s" -- \
-	"$PROGS/p_forkbomb" "$D/f" 7 4 >"$WORK/out" 2>"$WORK/err"
+	"$bin/p_forkbomb" "$D/f" 7 4 >"$WORK/out" 2>"$WORK/err"
 st=$?
 set -e
 [ $st = 0 ] || fail "the recording exited $st (124: it did not end): $(cat "$WORK/err")"

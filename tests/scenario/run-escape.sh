@@ -50,6 +50,9 @@ fingerprint() {
 		-printf '%p %y %m %s %i %l\n' | sort
 	 find "$G" -type f -exec sha256sum {} + | sort)
 }
+# out and err exist before: on tmpfs a directory's size counts its entries
+: >"$WORK/out"
+: >"$WORK/err"
 before=$(fingerprint)
 
 n=0
