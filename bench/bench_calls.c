@@ -8,8 +8,10 @@
  *                               call in 1025)
  *     bench_calls clock N       clock_gettime(CLOCK_MONOTONIC)
  *     bench_calls nsleep0 N     nanosleep(2) of 0 ns, timer slack 1 ns
- *     bench_calls rawpwrite N   pwrite as a raw syscall(2): only the trap
- *                               layer sees it
+ *     bench_calls rawpwrite N   pwrite as a syscall instruction of the
+ *                               program's own: only the trap layer sees it
+ *     bench_calls syspwrite N   pwrite through syscall(2), which the shim
+ *                               interposes
  *     bench_calls mix N         N rounds of open+close and pwrite (store size)
  *
  * Prints "MODE N NS" where NS is nanoseconds per iteration (nothing when
@@ -40,11 +42,35 @@
 static char dir[4096], wpath[4200], rpath[4200], bigpath[4200];
 static volatile long sink;
 
+/* A system call by the program's own instruction: no library sees it. */
+static long raw3(long nr, long a, long b, long c)
+{
+	long r;
+
+	__asm__ volatile("syscall"
+			 : "=a"(r)
+			 : "a"(nr), "D"(a), "S"(b), "d"(c)
+			 : "rcx", "r11", "memory");
+	return r;
+}
+
+static long raw4(long nr, long a, long b, long c, long d)
+{
+	register long r10 __asm__("r10") = d;
+	long r;
+
+	__asm__ volatile("syscall"
+			 : "=a"(r)
+			 : "a"(nr), "D"(a), "S"(b), "d"(c), "r"(r10)
+			 : "rcx", "r11", "memory");
+	return r;
+}
+
 static int64_t mono_raw(void)
 {
 	struct timespec ts;
 
-	syscall(SYS_clock_gettime, CLOCK_MONOTONIC, &ts);
+	raw3(SYS_clock_gettime, CLOCK_MONOTONIC, (long)&ts, 0);
 	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
@@ -122,6 +148,14 @@ static void do_pwrite(int fd, const char *buf, long n)
 static void do_rawpwrite(int fd, const char *buf, long n)
 {
 	for (long i = 0; i < n; i++)
+		if (raw4(SYS_pwrite64, fd, (long)buf, 64, 0) != 64)
+			die("pwrite64 system call", wpath);
+}
+
+/* Through syscall(2). */
+static void do_syspwrite(int fd, const char *buf, long n)
+{
+	for (long i = 0; i < n; i++)
 		if (syscall(SYS_pwrite64, fd, buf, 64, 0) != 64)
 			die("syscall(pwrite64)", wpath);
 }
@@ -189,7 +223,7 @@ int main(int argc, char **argv)
 
 	if (argc != 3 || (n = atol(argv[2])) <= 0) {
 		fprintf(stderr,
-			"usage: bench_calls pwrite|rawpwrite|read|openclose|clock|"
+			"usage: bench_calls pwrite|rawpwrite|syspwrite|read|openclose|clock|"
 			"nsleep0|mix N\n");
 		return 2;
 	}
@@ -198,7 +232,7 @@ int main(int argc, char **argv)
 	setup();
 	memset(buf, 'w', sizeof buf);
 	if (!strcmp(mode, "pwrite") || !strcmp(mode, "rawpwrite") ||
-	    !strcmp(mode, "mix")) {
+	    !strcmp(mode, "syspwrite") || !strcmp(mode, "mix")) {
 		fd = open(wpath, O_WRONLY | O_CREAT, 0644);
 		if (fd < 0)
 			die("open", wpath);
@@ -212,6 +246,11 @@ int main(int argc, char **argv)
 		do_rawpwrite(fd, buf, warm);
 		t0 = mono_raw();
 		do_rawpwrite(fd, buf, n);
+		t1 = mono_raw();
+	} else if (!strcmp(mode, "syspwrite")) {
+		do_syspwrite(fd, buf, warm);
+		t0 = mono_raw();
+		do_syspwrite(fd, buf, n);
 		t1 = mono_raw();
 	} else if (!strcmp(mode, "read")) {
 		setup_big();

@@ -163,6 +163,11 @@ void retro_trap_debug(int on);
  * kernel's result.  rip and sp identify the call site; sel is the selector
  * when the call trapped, in force again while the call runs. */
 long retro_trapped(long nr, long a[6], uint64_t rip, uint64_t sp, char sel);
+/* Whether the trap layer hands system call nr to retro_trapped as it is
+ * (0 for those it treats itself: signal masks and actions, clone, fork,
+ * vfork, io_uring_setup).  The shim's syscall() calls retro_trapped
+ * directly for those, without a trap. */
+int retro_trap_plain(long nr);
 
 /* Program signal handlers (trap.c installs them behind a wrapper).  The
  * wrapper asks retro_sig_defer whether the recorder holds the thread's state

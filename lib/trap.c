@@ -470,6 +470,26 @@ static void chain(int sig, siginfo_t *si, void *ucv)
 		((void (*)(int))p->handler)(sig);
 }
 
+int retro_trap_plain(long nr)
+{
+	switch (nr) {
+	case SYS_rt_sigaction:
+	case SYS_rt_sigprocmask:
+	case SYS_clone:
+	case SYS_clone3:
+	case SYS_io_uring_setup:
+	case SYS_fork:
+	case SYS_vfork:
+	case SYS_rt_sigsuspend:
+	case SYS_ppoll:
+	case SYS_epoll_pwait:
+	case SYS_pselect6:
+		return 0; /* the handler's own cases below */
+	default:
+		return nr >= 0;
+	}
+}
+
 static void handler(int sig, siginfo_t *si, void *ucv)
 {
 	ucontext_t *uc = ucv;

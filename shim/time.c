@@ -991,6 +991,23 @@ RETRO_EXPORT long syscall(long nr, ...)
 			return r;
 		}
 	}
+	if (retro_trap_plain(nr)) {
+		/* recorded here as the trap layer would, without the trap's
+		 * 2 us: the same call site, the caller of syscall() */
+		int e = errno;
+		char sel = retro_selector;
+		long r = retro_trapped(nr, a,
+				       (uint64_t)(uintptr_t)__builtin_return_address(0),
+				       (uint64_t)(uintptr_t)__builtin_frame_address(0),
+				       sel);
+		retro_selector = sel; /* as the trap handler leaves it */
+		if ((unsigned long)r > -4096UL) {
+			errno = (int)-r;
+			return -1;
+		}
+		errno = e;
+		return r;
+	}
 	if (!real_syscall)
 		real_syscall = (long (*)(long, ...))dlsym(RTLD_NEXT, "syscall");
 	return real_syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);

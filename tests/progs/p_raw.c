@@ -1,4 +1,6 @@
-/* What only the trap layer sees: raw syscall(), stdio's internal writes,
+/* What only the trap layer sees: a syscall instruction of the program's
+ * own, stdio's internal writes; and raw syscall(), which the shim's
+ * syscall() records (the trap layer did before),
  * and a program that blocks every signal, handles signals of its own
  * (returning through a restorer), installs its own SIGSYS handler,
  * starts a thread and forks.  usage: p_raw DIR */
@@ -53,6 +55,19 @@ static int clone_child(void *arg)
 	return 7;
 }
 
+/* A system call that no library sees: only the trap layer can. */
+static __attribute__((noinline)) long asm_syscall3(long nr, long a, long b,
+						   long c)
+{
+	long r;
+
+	__asm__ volatile("syscall"
+			 : "=a"(r)
+			 : "a"(nr), "D"(a), "S"(b), "d"(c)
+			 : "rcx", "r11", "memory");
+	return r;
+}
+
 static void *thread(void *arg)
 {
 	FILE *f = fopen(arg, "w");
@@ -85,6 +100,11 @@ int main(int argc, char **argv)
 		return 1;
 	syscall(SYS_close, fd);
 	syscall(SYS_clock_nanosleep, CLOCK_MONOTONIC, 0, &ts, NULL);
+	snprintf(p, sizeof p, "%s/asm", argv[1]);
+	fd = asm_syscall3(SYS_open, (long)p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0 || asm_syscall3(SYS_write, fd, (long)"asm bytes\n", 10) != 10)
+		return 1;
+	asm_syscall3(SYS_close, fd, 0, 0);
 
 	/* stdio: glibc writes through its internal write */
 	snprintf(p, sizeof p, "%s/stdio", argv[1]);

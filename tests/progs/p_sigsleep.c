@@ -62,8 +62,21 @@ static long ms(const struct timespec *ts)
 	return (ts->tv_sec * 1000000000L + ts->tv_nsec) / 1000000L;
 }
 
+/* read(2) by a syscall instruction of the program's own, as the kernel
+ * returns it (-errno) */
+static long asm_read(int fd, void *buf, size_t n)
+{
+	long r;
+
+	__asm__ volatile("syscall"
+			 : "=a"(r)
+			 : "a"((long)SYS_read), "D"((long)fd), "S"(buf), "d"(n)
+			 : "rcx", "r11", "memory");
+	return r;
+}
+
 /* a read of a pipe whose writer writes after 400 ms, with SIGALRM at
- * 100 ms; raw: through syscall() */
+ * 100 ms; raw 1: through syscall(); raw 2: by a syscall instruction */
 static void pipe_read(int restart, int raw)
 {
 	int p[2], st;
@@ -86,8 +99,17 @@ static void pipe_read(int restart, int raw)
 	handler(restart);
 	arm(100);
 	errno = SENTINEL;
-	r = raw ? syscall(SYS_read, p[0], &c, 1) : read(p[0], &c, 1);
-	printf("%sread %s: %ld %s %c hits %d\n", raw ? "raw " : "",
+	if (raw == 2) {
+		r = asm_read(p[0], &c, 1);
+		if (r < 0) {
+			errno = (int)-r;
+			r = -1;
+		}
+	} else {
+		r = raw ? syscall(SYS_read, p[0], &c, 1) : read(p[0], &c, 1);
+	}
+	printf("%sread %s: %ld %s %c hits %d\n",
+	       raw == 2 ? "asm " : raw ? "raw " : "",
 	       restart ? "SA_RESTART" : "no SA_RESTART", r,
 	       ename(r < 0 ? errno : SENTINEL), r == 1 ? c : '-', (int)hits);
 	close(p[0]);
@@ -177,5 +199,7 @@ int main(void)
 	pipe_read(0, 0);
 	pipe_read(1, 1);
 	pipe_read(0, 1);
+	pipe_read(1, 2);
+	pipe_read(0, 2);
 	return 0;
 }

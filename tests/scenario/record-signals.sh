@@ -46,6 +46,8 @@ read SA_RESTART: 1 unchanged x hits 1
 read no SA_RESTART: -1 EINTR - hits 1
 raw read SA_RESTART: 1 unchanged x hits 1
 raw read no SA_RESTART: -1 EINTR - hits 1
+asm read SA_RESTART: 1 unchanged x hits 1
+asm read no SA_RESTART: -1 EINTR - hits 1
 W
 diff -u "$WORK/want" "$WORK/native.n" || fail "native semantics"
 
@@ -73,9 +75,12 @@ read 1 0
 read -1 4
 read 1 0
 read -1 4
+read 1 0
+read -1 4
 W
-	# without the trap layer, raw system calls are not seen
-	[ $mode = no-trap ] && sed -i '7d;12,13d' "$WORK/want"
+	# the raw calls go through syscall(), which the shim interposes:
+	# seen with the trap layer and without it; the asm reads only with it
+	[ $mode = no-trap ] && sed -i '14,15d' "$WORK/want"
 	diff -u "$WORK/want" "$WORK/calls" || fail "$mode: recorded sleeps and reads"
 	# the remaining time in the store is the one the program printed
 	rem_log=$(rr log --json -p p_sigsleep -c nanosleep "$S" |
