@@ -12,6 +12,10 @@
  *                               program's own: only the trap layer sees it
  *     bench_calls syspwrite N   pwrite through syscall(2), which the shim
  *                               interposes
+ *     bench_calls fwrite N      fwrite of 64 bytes and fflush: one write(2)
+ *                               that glibc makes itself (the trap layer
+ *                               sees it; after the first, through the
+ *                               rewritten site)
  *     bench_calls mix N         N rounds of open+close and pwrite (store size)
  *
  * Prints "MODE N NS" where NS is nanoseconds per iteration (nothing when
@@ -152,6 +156,16 @@ static void do_rawpwrite(int fd, const char *buf, long n)
 			die("pwrite64 system call", wpath);
 }
 
+/* stdio: glibc's own write, at the end of each fflush. */
+static void do_fwrite(FILE *f, const char *buf, long n)
+{
+	for (long i = 0; i < n; i++) {
+		if (fseek(f, 0, SEEK_SET) || fwrite(buf, 1, 64, f) != 64 ||
+		    fflush(f))
+			die("fwrite", wpath);
+	}
+}
+
 /* Through syscall(2). */
 static void do_syspwrite(int fd, const char *buf, long n)
 {
@@ -223,7 +237,7 @@ int main(int argc, char **argv)
 
 	if (argc != 3 || (n = atol(argv[2])) <= 0) {
 		fprintf(stderr,
-			"usage: bench_calls pwrite|rawpwrite|syspwrite|read|openclose|clock|"
+			"usage: bench_calls pwrite|rawpwrite|syspwrite|fwrite|read|openclose|clock|"
 			"nsleep0|mix N\n");
 		return 2;
 	}
@@ -232,7 +246,8 @@ int main(int argc, char **argv)
 	setup();
 	memset(buf, 'w', sizeof buf);
 	if (!strcmp(mode, "pwrite") || !strcmp(mode, "rawpwrite") ||
-	    !strcmp(mode, "syspwrite") || !strcmp(mode, "mix")) {
+	    !strcmp(mode, "syspwrite") || !strcmp(mode, "fwrite") ||
+	    !strcmp(mode, "mix")) {
 		fd = open(wpath, O_WRONLY | O_CREAT, 0644);
 		if (fd < 0)
 			die("open", wpath);
@@ -246,6 +261,14 @@ int main(int argc, char **argv)
 		do_rawpwrite(fd, buf, warm);
 		t0 = mono_raw();
 		do_rawpwrite(fd, buf, n);
+		t1 = mono_raw();
+	} else if (!strcmp(mode, "fwrite")) {
+		FILE *f = fdopen(fd, "w");
+		if (!f)
+			die("fdopen", wpath);
+		do_fwrite(f, buf, warm);
+		t0 = mono_raw();
+		do_fwrite(f, buf, n);
 		t1 = mono_raw();
 	} else if (!strcmp(mode, "syspwrite")) {
 		do_syspwrite(fd, buf, warm);

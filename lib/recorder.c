@@ -2380,6 +2380,69 @@ shep_intent(struct retro_call *c, const struct retro_call_desc *d)
 	}
 }
 
+/* An upper bound of what retro_intent writes into the spool: the path
+ * records of its arguments, its stack record, the action and its bytes,
+ * and some room for preimage events. */
+static size_t intent_bound(const struct retro_call *c,
+			   const struct retro_call_desc *d)
+{
+	size_t n = sizeof(struct retro_rec_action) +
+		   retro_rec_tail(RO_OFF | RO_HASH, (uint8_t)d->nargs) +
+		   sizeof(struct retro_rec_stack) + 1024;
+	struct fdent *e = d->nargs && d->kind[0] == K_FD ? fde((int)c->v[0])
+							 : NULL;
+	int kept_out = e && (e->flags & (FE_RANDOM | FE_EXTIN));
+
+	for (int i = 0; i < d->nargs; i++) {
+		uint64_t len = i + 1 < d->nargs ? c->v[i + 1] : 0;
+		switch (d->kind[i]) {
+		case K_PATH:
+		case K_PATHCHDIR:
+		case K_PATHAT:
+		case K_PATHW:
+		case K_PATHRM:
+		case K_PATHATRM:
+		case K_STR:
+			n += sizeof(struct retro_rec_path) + PATH_MAX + 8;
+			break;
+		case K_BUFOUT:
+			if (!kept_out)
+				break;
+			/* fall through */
+		case K_BUFIN:
+		case K_BUFKEEP:
+			n += len < DATA_MAX ? len : DATA_MAX;
+			break;
+		case K_IOVOUT:
+			if (!kept_out)
+				break;
+			/* fall through */
+		case K_IOVIN:
+			if (c->v[i]) {
+				size_t k = iov_total((const void *)c->v[i], (int)len);
+				n += k < DATA_MAX ? k : DATA_MAX;
+			}
+			break;
+		default:
+			break;
+		}
+	}
+	return (n + 7) & ~(size_t)7;
+}
+
+/* The importer resolves an action's path and stack ids among the records
+ * of its own segment: so everything one intent writes goes into one
+ * segment, by rotating first when it might not fit.  (Before, the action
+ * that came right after a rotation lost its call site.) */
+static void ensure_room(struct retro_thread *t, size_t need)
+{
+	struct retro_seg_hdr *sh = t->seg;
+
+	if (sh && RETRO_SEG_HDR + __atomic_load_n(&sh->used, __ATOMIC_RELAXED) +
+			  need + RETRO_SEG_RESERVE > sh->size)
+		rotate(t, need);
+}
+
 void retro_intent(struct retro_call *c)
 {
 	const struct retro_call_desc *d = &retro_calls[c->call];
@@ -2395,6 +2458,7 @@ void retro_intent(struct retro_call *c)
 	for (unsigned m = cinfo[c->call].ptrs; m; m &= m - 1)
 		if (bad_uptr(c->v[__builtin_ctz(m)]))
 			c->v[__builtin_ctz(m)] = 0;
+	ensure_room(t, intent_bound(c, d));
 	for (int i = 0; i < d->nargs; i++) {
 		uint64_t v = c->v[i];
 		switch (d->kind[i]) {
@@ -3667,6 +3731,7 @@ void retro_fork_child(void)
 {
 	struct retro_thread *t = tself;
 
+	retro_rewrite_atfork();
 	if (P.state != PS_ON)
 		return;
 	P.parent = P.proc;

@@ -168,6 +168,12 @@ long retro_trapped(long nr, long a[6], uint64_t rip, uint64_t sp, char sel);
  * vfork, io_uring_setup).  The shim's syscall() calls retro_trapped
  * directly for those, without a trap. */
 int retro_trap_plain(long nr);
+/* The trap layer's handler, after performing call nr that trapped with
+ * its instruction ending at after: rewrites the site to call the shim
+ * directly from then on, when it can (rewrite.c says when). */
+void retro_rewrite_site(uint64_t after, long nr);
+/* In a forked child: a patch another thread was making is not. */
+void retro_rewrite_atfork(void);
 
 /* Program signal handlers (trap.c installs them behind a wrapper).  The
  * wrapper asks retro_sig_defer whether the recorder holds the thread's state

@@ -572,6 +572,7 @@ static void handler(int sig, siginfo_t *si, void *ucv)
 					    (uint64_t)g[REG_RSP], prev);
 			retro_trap_uc = uc0;
 		}
+		retro_rewrite_site((uint64_t)g[REG_RIP], nr);
 		break;
 	}
 	}

@@ -1,0 +1,386 @@
+/* Lazy rewriting of trapped system call sites (see recorder.h).
+ *
+ * A call the trap layer catches costs a SIGSYS: about 2 us, against some
+ * 150 ns for a call the interposers record.  Most system calls in glibc
+ * are made as `mov $NR,%eax; syscall` (436 of its 526 sites), and stdio's
+ * writes, directory reads and the like go through them.  The first time
+ * such a site traps, its 5-byte mov is replaced by a `jmp` to a trampoline
+ * of its own, near it:
+ *
+ *     lea -128(%rsp),%rsp       the red zone stays the program's
+ *     mov $NR,%eax
+ *     call *retro_fastsys       the stub below, in our text
+ *     lea 128(%rsp),%rsp
+ *     jmp SITE+7                after the syscall instruction
+ *     .quad SITE+7              for the stub: the call site
+ *
+ * The syscall instruction itself stays: code that jumps to it directly
+ * (a loop around the call) still traps, and is still recorded.  The stub
+ * keeps every register the kernel would (all but rax, rcx and r11), the
+ * flags and the whole extended state (xsave), and calls
+ * retro_fastsys_c, which records the call as the SIGSYS handler would
+ * (retro_trapped) with a ucontext made from the saved registers, so the
+ * call site unwinds the same way.
+ *
+ * The 5 bytes are written with one atomic store, so another thread runs
+ * either the old instruction or the new one: only when they lie in one
+ * aligned 16-byte block (three sites in four), else the site keeps
+ * trapping.  Only sites in the C library and the dynamic loader are
+ * rewritten, only for calls the handler treats plainly
+ * (retro_trap_plain), and only when the byte before the mov is not a
+ * prefix that would make it another instruction.  RETRO_REWRITE=0 turns
+ * it off. */
+#include "config.h"
+#include "recorder.h"
+#include "os.h"
+#include "sys.h"
+
+#include <cpuid.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <link.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <ucontext.h>
+
+#ifndef SYSCALL_DISPATCH_FILTER_ALLOW
+#define SYSCALL_DISPATCH_FILTER_ALLOW 0
+#endif
+
+/* What the stub saved, lowest address first. */
+struct fastsys_frame {
+	uint64_t r15, r14, r13, r12, r11, r10, r9, r8, rdi, rsi, rdx, rcx,
+		rbx, rax, rbp, rflags, ret;
+};
+
+long retro_fastsys_c(struct fastsys_frame *f)
+	__attribute__((visibility("hidden")));
+uint64_t retro_xsave_size __attribute__((visibility("hidden")));
+extern void retro_fastsys(void) __attribute__((visibility("hidden")));
+
+/* Entered by `call` from a trampoline, 128 bytes below the program's
+ * stack pointer, with eax = NR and the arguments in rdi, rsi, rdx, r10,
+ * r8, r9.  Returns the kernel's result in rax. */
+__asm__(".text\n"
+	".globl retro_fastsys\n"
+	".hidden retro_fastsys\n"
+	".type retro_fastsys,@function\n"
+	"retro_fastsys:\n"
+	"\tpushfq\n"
+	"\tpushq %rbp\n"
+	"\tmovq %rsp, %rbp\n"
+	"\tpushq %rax\n"
+	"\tpushq %rbx\n"
+	"\tpushq %rcx\n"
+	"\tpushq %rdx\n"
+	"\tpushq %rsi\n"
+	"\tpushq %rdi\n"
+	"\tpushq %r8\n"
+	"\tpushq %r9\n"
+	"\tpushq %r10\n"
+	"\tpushq %r11\n"
+	"\tpushq %r12\n"
+	"\tpushq %r13\n"
+	"\tpushq %r14\n"
+	"\tpushq %r15\n"
+	"\tcld\n"
+	"\tsubq retro_xsave_size(%rip), %rsp\n"
+	"\tandq $-64, %rsp\n"
+	/* the xsave header must be zero before an xsave */
+	"\tmovq $0, 512(%rsp)\n"
+	"\tmovq $0, 520(%rsp)\n"
+	"\tmovq $0, 528(%rsp)\n"
+	"\tmovq $0, 536(%rsp)\n"
+	"\tmovq $0, 544(%rsp)\n"
+	"\tmovq $0, 552(%rsp)\n"
+	"\tmovq $0, 560(%rsp)\n"
+	"\tmovq $0, 568(%rsp)\n"
+	"\tmovl $0xfff9ffff, %eax\n" /* not AMX's tile state */
+	"\tmovl $-1, %edx\n"
+	"\txsave64 (%rsp)\n"
+	"\tmovq %rsp, %rbx\n"
+	"\tleaq -112(%rbp), %rdi\n"
+	"\tcall retro_fastsys_c\n"
+	"\tmovq %rax, -8(%rbp)\n"
+	"\tmovl $0xfff9ffff, %eax\n"
+	"\tmovl $-1, %edx\n"
+	"\txrstor64 (%rbx)\n"
+	"\tleaq -112(%rbp), %rsp\n"
+	"\tpopq %r15\n"
+	"\tpopq %r14\n"
+	"\tpopq %r13\n"
+	"\tpopq %r12\n"
+	"\tpopq %r11\n"
+	"\tpopq %r10\n"
+	"\tpopq %r9\n"
+	"\tpopq %r8\n"
+	"\tpopq %rdi\n"
+	"\tpopq %rsi\n"
+	"\tpopq %rdx\n"
+	"\tpopq %rcx\n"
+	"\tpopq %rbx\n"
+	"\tpopq %rax\n"
+	"\tpopq %rbp\n"
+	"\tpopfq\n"
+	"\tret\n"
+	".size retro_fastsys, .-retro_fastsys\n");
+
+#define TRAMP_SIZE 48
+#define TRAMP_DATA 32 /* offset of the .quad SITE+7 */
+#define TRAMP_RET 16  /* offset of the instruction after the call */
+#define REGION (64 * 1024)
+
+struct region {
+	uint8_t *base; /* the first 8 bytes: &retro_fastsys */
+	size_t used;
+};
+
+static struct region regions[32];
+static int nregions;
+static int lock;      /* the patcher's; taken with a trap held */
+static int rewrite_on = -1;
+
+/* Only tried: a signal handler that traps while its thread patches
+ * must not wait for itself.  The site that lost just traps once more. */
+static int try_lock(void)
+{
+	return !__atomic_exchange_n(&lock, 1, __ATOMIC_ACQUIRE);
+}
+
+void retro_rewrite_atfork(void)
+{
+	lock = 0;
+}
+
+static void spin_unlock(void)
+{
+	__atomic_store_n(&lock, 0, __ATOMIC_RELEASE);
+}
+
+static int within(uint64_t a, uint64_t b)
+{
+	int64_t d = (int64_t)(a - b);
+	return d > -((int64_t)1 << 31) + REGION && d < ((int64_t)1 << 31) - REGION;
+}
+
+/* A trampoline slot within reach of site, or NULL. */
+static uint8_t *tramp_alloc(uint64_t site)
+{
+	struct region *r;
+	long p;
+
+	for (int i = 0; i < nregions; i++) {
+		r = &regions[i];
+		if (within((uint64_t)r->base, site) &&
+		    r->used + TRAMP_SIZE <= REGION) {
+			r->used += TRAMP_SIZE;
+			return r->base + r->used - TRAMP_SIZE;
+		}
+	}
+	if (nregions == (int)(sizeof regions / sizeof *regions))
+		return NULL;
+	/* below the library, in steps of 16 MiB, up to 1 GiB away */
+	for (uint64_t d = 16u << 20; d <= (1u << 30); d += 16u << 20) {
+		uint64_t at = ((site - d) & ~(uint64_t)0xffff);
+		p = retro_os.mmap((void *)at, REGION, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS |
+					  MAP_FIXED_NOREPLACE,
+				  -1, 0);
+		if (p < 0)
+			continue;
+		if ((uint64_t)p != at || !within((uint64_t)p, site)) {
+			retro_os.munmap((void *)p, REGION);
+			continue;
+		}
+		r = &regions[nregions++];
+		r->base = (uint8_t *)p;
+		*(uint64_t *)r->base = (uint64_t)(uintptr_t)retro_fastsys;
+		r->used = 64 + TRAMP_SIZE;
+		return r->base + 64;
+	}
+	return NULL;
+}
+
+static void put32(uint8_t *p, int32_t v)
+{
+	memcpy(p, &v, 4);
+}
+
+/* One locked 16-byte compare-and-exchange (the block is 16-aligned). */
+static int cas16(void *p, const uint64_t old[2], const uint64_t new[2])
+{
+	uint64_t lo = old[0], hi = old[1];
+	char ok;
+
+	__asm__ volatile("lock cmpxchg16b %1\n\tsete %0"
+			 : "=q"(ok), "+m"(*(volatile uint64_t(*)[2])p), "+a"(lo),
+			   "+d"(hi)
+			 : "b"(new[0]), "c"(new[1])
+			 : "memory", "cc");
+	return ok;
+}
+
+/* The trampoline for the site whose mov is at mov: see the top. */
+static void tramp_fill(uint8_t *t, const uint8_t *base, uint64_t mov,
+		       uint32_t nr)
+{
+	static const uint8_t code[TRAMP_SIZE] = {
+		0x48, 0x8d, 0x64, 0x24, 0x80,		   /* lea -128(%rsp) */
+		0xb8, 0, 0, 0, 0,			   /* mov $NR,%eax */
+		0xff, 0x15, 0, 0, 0, 0,			   /* call *(rip) */
+		0x48, 0x8d, 0xa4, 0x24, 0x80, 0, 0, 0,	   /* lea 128(%rsp) */
+		0xe9, 0, 0, 0, 0,			   /* jmp SITE+7 */
+		0x0f, 0x0b, 0x90,			   /* ud2; nop */
+	};
+
+	memcpy(t, code, sizeof code);
+	memcpy(t + 6, &nr, 4);
+	put32(t + 12, (int32_t)((int64_t)(uintptr_t)base -
+				(int64_t)(uintptr_t)(t + TRAMP_RET)));
+	put32(t + 25, (int32_t)((int64_t)(mov + 7) -
+				(int64_t)(uintptr_t)(t + 29)));
+	*(uint64_t *)(t + TRAMP_DATA) = mov + 7;
+}
+
+/* Is the code at addr in the C library or the loader? */
+static int in_libc(uint64_t addr)
+{
+	Dl_info di;
+	const char *b;
+
+	if (!dladdr((void *)(uintptr_t)addr, &di) || !di.dli_fname)
+		return 0;
+	b = strrchr(di.dli_fname, '/');
+	b = b ? b + 1 : di.dli_fname;
+	return !strncmp(b, "libc.so", 7) || !strncmp(b, "ld-linux", 8);
+}
+
+static int rewrite_enabled(void)
+{
+	if (rewrite_on < 0) {
+		const char *e = getenv("RETRO_REWRITE");
+		unsigned a, b, c, d;
+		rewrite_on = !(e && e[0] == '0');
+		/* xsave, enabled by the kernel (OSXSAVE), and its size */
+		if (rewrite_on && (!__get_cpuid(1, &a, &b, &c, &d) ||
+				   !(c & (1u << 27)) ||
+				   !__get_cpuid_count(0xd, 0, &a, &b, &c, &d) ||
+				   b < 576))
+			rewrite_on = 0;
+		else if (rewrite_on)
+			retro_xsave_size = ((uint64_t)b + 63) & ~(uint64_t)63;
+	}
+	return rewrite_on;
+}
+
+void retro_rewrite_site(uint64_t after, long nr)
+{
+	uint64_t sc = after - 2, mov = sc - 5, blk = mov & ~(uint64_t)15;
+	const uint8_t *m = (const uint8_t *)(uintptr_t)mov;
+	uint8_t *t;
+	uint32_t imm;
+	uint64_t old[2], new[2], pg = blk & ~(uint64_t)4095;
+
+	if (!rewrite_enabled() || !retro_trap_plain(nr) ||
+	    nr == SYS_rt_sigreturn || nr == SYS_exit || nr == SYS_exit_group ||
+	    nr == SYS_execve || nr == SYS_execveat)
+		return;
+	/* the 5 bytes in one aligned 16-byte block, for one atomic store */
+	if (((mov + 4) & ~(uint64_t)15) != blk)
+		return;
+	if (m[5] != 0x0f || m[6] != 0x05 || m[0] != 0xb8)
+		return;
+	memcpy(&imm, m + 1, 4);
+	if (imm != (uint32_t)nr)
+		return;
+	/* a REX or operand-size prefix would make it another instruction */
+	if ((m[-1] & 0xf0) == 0x40 || m[-1] == 0x66 || !in_libc(mov))
+		return;
+	if (!try_lock())
+		return;
+	if (m[0] != 0xb8) /* another thread did it */
+		goto out;
+	t = tramp_alloc(mov);
+	if (!t)
+		goto out;
+	{
+		/* the regions are never writable and executable at once
+		 * but while a trampoline is written (other threads may run
+		 * the others meanwhile) */
+		struct region *r = NULL;
+		for (int i = 0; i < nregions && !r; i++)
+			if (t >= regions[i].base && t < regions[i].base + REGION)
+				r = &regions[i];
+		if (retro_sys3(SYS_mprotect, r->base, REGION,
+			       PROT_READ | PROT_WRITE | PROT_EXEC) < 0)
+			goto out;
+		tramp_fill(t, r->base, mov, (uint32_t)nr);
+		retro_sys3(SYS_mprotect, r->base, REGION, PROT_READ | PROT_EXEC);
+	}
+	if (retro_sys3(SYS_mprotect, pg, 4096,
+		       PROT_READ | PROT_WRITE | PROT_EXEC) < 0)
+		goto out; /* not allowed here: the site keeps trapping */
+	memcpy(old, (const void *)(uintptr_t)blk, 16);
+	memcpy(new, old, 16);
+	{
+		uint8_t *n = (uint8_t *)new + (mov - blk);
+		n[0] = 0xe9;
+		put32(n + 1, (int32_t)((int64_t)(uintptr_t)t - (int64_t)(mov + 5)));
+	}
+	cas16((void *)(uintptr_t)blk, old, new);
+	retro_sys3(SYS_mprotect, pg, 4096, PROT_READ | PROT_EXEC);
+out:
+	spin_unlock();
+}
+
+long retro_fastsys_c(struct fastsys_frame *f)
+{
+	long nr = (long)f->rax, ret;
+	long a[6] = { (long)f->rdi, (long)f->rsi, (long)f->rdx,
+		      (long)f->r10, (long)f->r8, (long)f->r9 };
+	uint64_t site = *(const uint64_t *)(uintptr_t)(f->ret - TRAMP_RET +
+							TRAMP_DATA);
+	uint64_t sp = (uint64_t)(uintptr_t)(&f->ret + 1) + 128;
+	char sel = retro_selector;
+	int e = errno;
+	ucontext_t uc;
+	greg_t *g;
+	const void *uc0;
+
+	if (sel == SYSCALL_DISPATCH_FILTER_ALLOW)
+		/* inside one of our interposers: its own libc call */
+		return retro_sys6(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+	retro_selector = SYSCALL_DISPATCH_FILTER_ALLOW;
+	memset(&uc, 0, sizeof uc);
+	g = uc.uc_mcontext.gregs;
+	g[REG_R8] = (greg_t)f->r8;
+	g[REG_R9] = (greg_t)f->r9;
+	g[REG_R10] = (greg_t)f->r10;
+	g[REG_R11] = (greg_t)f->r11;
+	g[REG_R12] = (greg_t)f->r12;
+	g[REG_R13] = (greg_t)f->r13;
+	g[REG_R14] = (greg_t)f->r14;
+	g[REG_R15] = (greg_t)f->r15;
+	g[REG_RDI] = (greg_t)f->rdi;
+	g[REG_RSI] = (greg_t)f->rsi;
+	g[REG_RBP] = (greg_t)f->rbp;
+	g[REG_RBX] = (greg_t)f->rbx;
+	g[REG_RDX] = (greg_t)f->rdx;
+	g[REG_RAX] = (greg_t)f->rax;
+	g[REG_RCX] = (greg_t)f->rcx;
+	g[REG_RSP] = (greg_t)sp;
+	g[REG_RIP] = (greg_t)site;
+	g[REG_EFL] = (greg_t)f->rflags;
+	uc.uc_mcontext.fpregs = &uc.__fpregs_mem;
+	uc0 = retro_trap_uc;
+	retro_trap_uc = &uc;
+	ret = retro_trapped(nr, a, site, sp, sel);
+	retro_trap_uc = uc0;
+	retro_selector = sel;
+	errno = e;
+	return ret;
+}
