@@ -703,6 +703,8 @@ out:
 	/* An emptied shared-memory spool goes; the shim makes it again.  Its
 	 * link to the store goes first, and comes back if a segment came. */
 	for (int k = 1; !rc && k < ndirs; k++) {
+		if (pooled[k])
+			continue; /* not empty: record's pool is there */
 		snprintf(path, sizeof path, "%s/" RETRO_SPOOL_LINK, dirs[k]);
 		retro_os_unlinkat(AT_FDCWD, path, 0);
 		if (retro_os_unlinkat(AT_FDCWD, dirs[k], AT_REMOVEDIR) < 0)
