@@ -8,7 +8,8 @@
 #   (3) flock(1), (4) parent writes then forks a child that overwrites,
 #   (5) O_EXCL create after the holder's unlink (no stat before it),
 #   (6) two `cat F > out` readers (coreutils cat uses copy_file_range),
-#   (7) kill -> signal handler (semantics.md: kill -> signal delivery)
+#   (7) kill -> signal handler (semantics.md: kill -> signal delivery),
+#   (7b) rename publishing that the reader does not poll for
 #  findings:
 #   (8) O_APPEND and shared stdout: none by default, both with --all
 #   (9) `sleep 1; cp src f`: the sleep that supplied the slack is named
@@ -91,6 +92,15 @@ rr record -q -o "$WORK/sig.store" -- sh -c "cd '$D'; sh '$WORK/sig.sh' & \
 	until [ -s pid ]; do sleep 0.05; done; echo a > S; kill -USR1 \$(cat pid); wait" >/dev/null
 expect_eq "sig: recorded" b "$(cat "$D/S")"
 clean sig
+
+# (7b) rename publishing without polling: the reader opens F once, after
+# the writer renamed the new version in; it saw the entry the rename made,
+# which orders it after the rename and the write before it
+echo old >"$D/F"
+rr record -q -o "$WORK/ren.store" -- sh -c "cd '$D'; \
+	(echo new > F.tmp; mv F.tmp F) & (sleep 0.3; cat F > seen) & wait" >/dev/null
+expect_eq "ren: recorded" new "$(cat "$D/seen")"
+clean ren
 
 # (8) appends and shared standard output
 rr record -q -o "$WORK/app.store" -- sh -c "cd '$D'; \
