@@ -174,6 +174,9 @@ int retro_trap_plain(long nr);
 void retro_rewrite_site(uint64_t after, long nr);
 /* In a forked child: a patch another thread was making is not. */
 void retro_rewrite_atfork(void);
+/* Finds where the C library's and the loader's code lie (not from a signal
+ * handler: it asks the loader). */
+void retro_rewrite_init(void);
 
 /* Program signal handlers (trap.c installs them behind a wrapper).  The
  * wrapper asks retro_sig_defer whether the recorder holds the thread's state

@@ -36,7 +36,6 @@
 #include "sys.h"
 
 #include <cpuid.h>
-#include <dlfcn.h>
 #include <errno.h>
 #include <link.h>
 #include <signal.h>
@@ -246,17 +245,47 @@ static void tramp_fill(uint8_t *t, const uint8_t *base, uint64_t mov,
 	*(uint64_t *)(t + TRAMP_DATA) = mov + 7;
 }
 
-/* Is the code at addr in the C library or the loader? */
+/* The executable segments of the C library and the loader, found once
+ * at set-up: the handler runs where the loader's lock may be held (a
+ * trapped call inside dlopen), so it must not ask the loader (dladdr). */
+static struct { uint64_t lo, hi; } texts[8];
+static int ntexts;
+
+static int text_of(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	const char *b = info->dlpi_name ? strrchr(info->dlpi_name, '/') : NULL;
+
+	(void)size;
+	(void)arg;
+	b = b ? b + 1 : info->dlpi_name;
+	if (!b || (strncmp(b, "libc.so", 7) && strncmp(b, "ld-linux", 8)))
+		return 0;
+	for (int i = 0; i < info->dlpi_phnum && ntexts < 8; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X)) {
+			texts[ntexts].lo = info->dlpi_addr + ph->p_vaddr;
+			texts[ntexts].hi = texts[ntexts].lo + ph->p_memsz;
+			ntexts++;
+		}
+	}
+	return 0;
+}
+
+static int rewrite_enabled(void);
+
+void retro_rewrite_init(void)
+{
+	if (!ntexts)
+		dl_iterate_phdr(text_of, NULL);
+	rewrite_enabled(); /* getenv, cpuid: here, not in the handler */
+}
+
 static int in_libc(uint64_t addr)
 {
-	Dl_info di;
-	const char *b;
-
-	if (!dladdr((void *)(uintptr_t)addr, &di) || !di.dli_fname)
-		return 0;
-	b = strrchr(di.dli_fname, '/');
-	b = b ? b + 1 : di.dli_fname;
-	return !strncmp(b, "libc.so", 7) || !strncmp(b, "ld-linux", 8);
+	for (int i = 0; i < ntexts; i++)
+		if (addr > texts[i].lo && addr + 16 <= texts[i].hi)
+			return 1;
+	return 0;
 }
 
 static int rewrite_enabled(void)
@@ -290,7 +319,7 @@ void retro_rewrite_site(uint64_t after, long nr)
 	    nr == SYS_execve || nr == SYS_execveat)
 		return;
 	/* the 5 bytes in one aligned 16-byte block, for one atomic store */
-	if (((mov + 4) & ~(uint64_t)15) != blk)
+	if (((mov + 4) & ~(uint64_t)15) != blk || !in_libc(mov))
 		return;
 	if (m[5] != 0x0f || m[6] != 0x05 || m[0] != 0xb8)
 		return;
@@ -298,7 +327,7 @@ void retro_rewrite_site(uint64_t after, long nr)
 	if (imm != (uint32_t)nr)
 		return;
 	/* a REX or operand-size prefix would make it another instruction */
-	if ((m[-1] & 0xf0) == 0x40 || m[-1] == 0x66 || !in_libc(mov))
+	if ((m[-1] & 0xf0) == 0x40 || m[-1] == 0x66)
 		return;
 	if (!try_lock())
 		return;

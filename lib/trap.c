@@ -297,6 +297,7 @@ int retro_trap_setup(uint64_t lo, uint64_t hi)
 	for (int sig = 1; sig < 65; sig++)
 		if (sig != SIGSYS && sig != SIGKILL && sig != SIGSTOP)
 			fix_restorer(sig);
+	retro_rewrite_init();
 	trap_on = 1;
 	return 0;
 }

@@ -21,6 +21,17 @@ wait_segment() {
 	done
 	fail "no segment in $1's spool"
 }
+# a live writer: sleep 30 recording into store $1 ($sleeper)
+start_sleeper() {
+	LD_PRELOAD=$RETRO_SHIM RETRO_STORE=$WORK/$1 sleep 30 &
+	sleeper=$!
+	wait_segment "$1"
+}
+# ... killed, without the import at its exit
+kill_sleeper() {
+	kill -KILL "$sleeper"
+	wait "$sleeper" 2>/dev/null || true
+}
 gone() { [ ! -e "$1" ] || fail "$2: $1 was kept: $(ls -la "$1")"; }
 kept() { [ -d "$1" ] || fail "$2: $1 was removed"; }
 
@@ -64,31 +75,25 @@ make_store
 gone "$c" "a dead writer's records, 8 days old"
 
 # a live writer: kept whatever the age
-LD_PRELOAD=$RETRO_SHIM RETRO_STORE=$WORK/d sleep 30 &
-sleeper=$!
-wait_segment d
+start_sleeper d
 d=$(spool_of d)
 rm -rf "$WORK/d"
 age '8 days ago' "$d"
 make_store
 kept "$d" "a live writer's spool"
-kill -KILL "$sleeper"
-wait "$sleeper" 2>/dev/null || true
+kill_sleeper
 age '8 days ago' "$d"
 make_store
 gone "$d" "the same, once the writer is dead"
 
 # a moved store: opening it links its spool again, and a week-old spool
 # it still names is kept
-LD_PRELOAD=$RETRO_SHIM RETRO_STORE=$WORK/e sleep 30 &
-sleeper=$!
-wait_segment e
+start_sleeper e
 e=$(spool_of e)
 mv "$WORK/e" "$WORK/e2"
 rr ps "$WORK/e2" >/dev/null
 expect_eq "link after the move" "$WORK/e2" "$(cat "$e/STORE")"
-kill -KILL "$sleeper"
-wait "$sleeper" 2>/dev/null || true
+kill_sleeper
 age '8 days ago' "$e"
 make_store
 kept "$e" "a moved store's spool"
