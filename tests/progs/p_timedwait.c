@@ -3,6 +3,7 @@
  * and once woken by another thread that sleeps first.  Prints what each returned and how
  * many seconds the clocks moved across it, in tenths: what a replay must
  * reproduce exactly. */
+#define _GNU_SOURCE /* sem_clockwait */
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>

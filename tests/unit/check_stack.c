@@ -205,7 +205,8 @@ START_TEST(describe_fifo_module)
 	self_get(&m);
 	m.build_id_len = 0;
 	test_tmpdir(dir, sizeof dir);
-	snprintf(m.path, sizeof m.path, "%s/fifo-module", dir);
+	ck_assert_int_lt(snprintf(m.path, sizeof m.path, "%s/fifo-module", dir),
+			 (int)sizeof m.path);
 	ck_assert_int_eq(mkfifo(m.path, 0600), 0);
 	st = test_store_new(dir, "s", store, sizeof store);
 	key = record_stack(&st, &m, 0, &pc, 1, 1, store);
