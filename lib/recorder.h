@@ -177,6 +177,8 @@ void retro_rewrite_atfork(void);
 /* Finds where the C library's and the loader's code lie (not from a signal
  * handler: it asks the loader). */
 void retro_rewrite_init(void);
+/* RETRO_TRAP_DEBUG: say when a rewritten site traps again. */
+extern int retro_rewrite_debug;
 
 /* Program signal handlers (trap.c installs them behind a wrapper).  The
  * wrapper asks retro_sig_defer whether the recorder holds the thread's state

@@ -36,6 +36,8 @@
 #include "sys.h"
 
 #include <cpuid.h>
+#include <linux/futex.h>
+#include <time.h>
 #include <errno.h>
 #include <link.h>
 #include <signal.h>
@@ -143,21 +145,50 @@ static int nregions;
 static int lock;      /* the patcher's; taken with a trap held */
 static int rewrite_on = -1;
 
-/* Only tried: a signal handler that traps while its thread patches
- * must not wait for itself.  The site that lost just traps once more. */
+/* A signal handler that traps while its own thread patches must not wait
+ * for itself: the lock is only tried, by the thread that holds it.  Other
+ * threads wait for it (a futex, 2 ms at a time, up to 16 ms): a holder
+ * preempted on a busy machine kept a thread trapping at every call of a
+ * site it was about to rewrite (500 traps in a test with four threads on
+ * two CPUs).  A thread that still finds it taken just traps once more. */
+static int holder; /* the tid of the thread that holds the lock */
+
 static int try_lock(void)
 {
-	return !__atomic_exchange_n(&lock, 1, __ATOMIC_ACQUIRE);
+	long me = 0;
+
+	for (int tries = 0;; tries++) {
+		if (!__atomic_exchange_n(&lock, 1, __ATOMIC_ACQUIRE)) {
+			__atomic_store_n(&holder,
+					 (int)(me ? me : retro_sys0(SYS_gettid)),
+					 __ATOMIC_RELAXED);
+			return 1;
+		}
+		if (!me)
+			me = retro_sys0(SYS_gettid);
+		if (tries == 8 ||
+		    __atomic_load_n(&holder, __ATOMIC_RELAXED) == (int)me)
+			return 0;
+		{
+			/* until the holder lets go, 2 ms at most a time */
+			struct timespec ts = { 0, 2000000 };
+			retro_sys6(SYS_futex, (long)&lock, FUTEX_WAIT_PRIVATE, 1,
+				   (long)&ts, 0, 0);
+		}
+	}
 }
 
 void retro_rewrite_atfork(void)
 {
+	holder = 0;
 	lock = 0;
 }
 
 static void spin_unlock(void)
 {
+	__atomic_store_n(&holder, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&lock, 0, __ATOMIC_RELEASE);
+	retro_sys3(SYS_futex, (long)&lock, FUTEX_WAKE_PRIVATE, 1 << 30);
 }
 
 static int within(uint64_t a, uint64_t b)
@@ -306,6 +337,40 @@ static int rewrite_enabled(void)
 	return rewrite_on;
 }
 
+/* Does the jmp at m land in one of our trampoline regions? */
+static int in_region(const uint8_t *m)
+{
+	int32_t rel;
+	uint64_t to;
+
+	memcpy(&rel, m + 1, 4);
+	to = (uint64_t)(uintptr_t)m + 5 + (uint64_t)(int64_t)rel;
+	for (int i = 0; i < nregions; i++)
+		if (to >= (uint64_t)(uintptr_t)regions[i].base &&
+		    to < (uint64_t)(uintptr_t)regions[i].base + REGION)
+			return 1;
+	return 0;
+}
+
+int retro_rewrite_debug;
+
+/* RETRO_TRAP_DEBUG: what became of a trapped site.  (No stdio: this runs
+ * in the SIGSYS handler.) */
+static void dbg(const char *what)
+{
+	char b[96];
+	size_t n = 0;
+
+	if (!retro_rewrite_debug)
+		return;
+	memcpy(b, "retro: site: ", 13);
+	n = 13;
+	while (*what && n < sizeof b - 1)
+		b[n++] = *what++;
+	b[n++] = '\n';
+	retro_sys3(SYS_write, 2, b, n);
+}
+
 void retro_rewrite_site(uint64_t after, long nr)
 {
 	uint64_t sc = after - 2, mov = sc - 5, blk = mov & ~(uint64_t)15;
@@ -321,21 +386,32 @@ void retro_rewrite_site(uint64_t after, long nr)
 	/* the 5 bytes in one aligned 16-byte block, for one atomic store */
 	if (((mov + 4) & ~(uint64_t)15) != blk || !in_libc(mov))
 		return;
-	if (m[5] != 0x0f || m[6] != 0x05 || m[0] != 0xb8)
+	if (m[0] == 0xe9 && m[5] == 0x0f && m[6] == 0x05 && in_region(m)) {
+		/* it ran the mov just before another thread rewrote it */
+		dbg("already rewritten");
 		return;
+	}
+	if (m[5] != 0x0f || m[6] != 0x05 || m[0] != 0xb8) {
+		dbg("not mov $NR,%eax; syscall");
+		return;
+	}
 	memcpy(&imm, m + 1, 4);
 	if (imm != (uint32_t)nr)
 		return;
 	/* a REX or operand-size prefix would make it another instruction */
 	if ((m[-1] & 0xf0) == 0x40 || m[-1] == 0x66)
 		return;
-	if (!try_lock())
+	if (!try_lock()) {
+		dbg("another thread is rewriting");
 		return;
+	}
 	if (m[0] != 0xb8) /* another thread did it */
 		goto out;
 	t = tramp_alloc(mov);
-	if (!t)
+	if (!t) {
+		dbg("no room for a trampoline near it");
 		goto out;
+	}
 	{
 		/* the regions are never writable and executable at once
 		 * but while a trampoline is written (other threads may run
@@ -345,14 +421,19 @@ void retro_rewrite_site(uint64_t after, long nr)
 			if (t >= regions[i].base && t < regions[i].base + REGION)
 				r = &regions[i];
 		if (retro_sys3(SYS_mprotect, r->base, REGION,
-			       PROT_READ | PROT_WRITE | PROT_EXEC) < 0)
+			       PROT_READ | PROT_WRITE | PROT_EXEC) < 0) {
+			dbg("trampolines cannot be made executable");
 			goto out;
+		}
 		tramp_fill(t, r->base, mov, (uint32_t)nr);
 		retro_sys3(SYS_mprotect, r->base, REGION, PROT_READ | PROT_EXEC);
 	}
 	if (retro_sys3(SYS_mprotect, pg, 4096,
 		       PROT_READ | PROT_WRITE | PROT_EXEC) < 0)
+	{
+		dbg("its page cannot be made writable");
 		goto out; /* not allowed here: the site keeps trapping */
+	}
 	memcpy(old, (const void *)(uintptr_t)blk, 16);
 	memcpy(new, old, 16);
 	{
@@ -360,7 +441,8 @@ void retro_rewrite_site(uint64_t after, long nr)
 		n[0] = 0xe9;
 		put32(n + 1, (int32_t)((int64_t)(uintptr_t)t - (int64_t)(mov + 5)));
 	}
-	cas16((void *)(uintptr_t)blk, old, new);
+	dbg(cas16((void *)(uintptr_t)blk, old, new) ? "rewritten"
+						      : "changed meanwhile");
 	retro_sys3(SYS_mprotect, pg, 4096, PROT_READ | PROT_EXEC);
 out:
 	spin_unlock();

@@ -436,6 +436,7 @@ static long emu_clone(greg_t *g)
 void retro_trap_debug(int on)
 {
 	trap_debug = on;
+	retro_rewrite_debug = on;
 }
 
 /* RETRO_TRAP_DEBUG: "T<tid> <nr>" for each trapped call, on stderr. */

@@ -53,14 +53,11 @@ expect_eq "actions without a call site, small segments" 0 \
 	"$(rr log --json --stacks "$WORK/s-small" | json_map 'o["call"] if "site" not in o and o["call"] not in ("start", "end", "preimage", "fdinfo", "timereads", "image", "landed") else None' | wc -l)"
 
 # and the point: write (1) trapped on every call without rewriting, and
-# at most a few times with it in the main thread.  In about one run in
-# forty, one of the four threads kept trapping at a site another thread
-# had rewritten (500 traps; its calls still recorded; cause not found
-# yet): so the total is only held well below the unrewritten count.
+# a few times with it.  (A thread that found another rewriting the site
+# used to give up at once; with the other preempted, it trapped on each
+# of its 500 writes, about one run in forty here.  It now waits for it.)
 traps() { grep -c "^T[0-9]* 1$" "$WORK/$1.traps" || true; }
-main=$(grep -m1 '^T[0-9]* ' "$WORK/rewrite.traps" | cut -d' ' -f1)
 [ "$(traps trap)" -ge 3200 ] || fail "without rewriting, only $(traps trap) writes trapped"
-[ "$(grep -c "^$main 1$" "$WORK/rewrite.traps")" -le 20 ] ||
-	fail "with rewriting, the main thread's writes trapped $(grep -c "^$main 1$" "$WORK/rewrite.traps") times"
-[ "$(traps rewrite)" -le 600 ] || fail "with rewriting, $(traps rewrite) writes trapped"
+[ "$(traps rewrite)" -le 20 ] ||
+	fail "with rewriting, $(traps rewrite) writes trapped: $(grep '^retro: site:' "$WORK/rewrite.traps" | sort | uniq -c)"
 pass
