@@ -184,7 +184,7 @@ void retro_rewrite_atfork(void)
 	lock = 0;
 }
 
-static void spin_unlock(void)
+static void unlock(void)
 {
 	__atomic_store_n(&holder, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&lock, 0, __ATOMIC_RELEASE);
@@ -445,7 +445,7 @@ void retro_rewrite_site(uint64_t after, long nr)
 						      : "changed meanwhile");
 	retro_sys3(SYS_mprotect, pg, 4096, PROT_READ | PROT_EXEC);
 out:
-	spin_unlock();
+	unlock();
 }
 
 long retro_fastsys_c(struct fastsys_frame *f)
