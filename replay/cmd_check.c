@@ -196,10 +196,10 @@ struct out {
 
 static void sleep_json(const struct sleep *a, uint32_t chain, void *arg)
 {
-	(void)chain;
 	struct out *o = arg;
 	char b[1024];
 
+	(void)chain;
 	printf("%s{\"call\":\"%s\",\"duration_ns\":%lld,\"start_ns\":%lld,"
 	       "\"proc\":%u,\"site\":",
 	       o->nsl++ ? "," : "", retro_calls[a->call].name,
@@ -225,12 +225,11 @@ static const char *frame(const char *site)
 
 static void sleep_human(const struct sleep *a, uint32_t chain, void *arg)
 {
-	(void)chain;
 	struct out *o = arg;
 	char b[1024];
-
 	const struct retro_proc *p = retro_proc_find(o->r, a->proc);
 
+	(void)chain;
 	printf("   %s %s %.3f s by %s (process %u) at %.3f s, at %s\n",
 	       o->nsl++ ? "       and" : "slack from:", retro_calls[a->call].name,
 	       (double)(a->end - a->start) / 1e9, p ? proc_name(p) : "?",
