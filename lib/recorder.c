@@ -1543,8 +1543,6 @@ struct call_info {
 	uint8_t need_off; /* a write without an offset: its landing is kept */
 	int8_t argv;      /* index of a K_ARGV argument, or -1 */
 	uint8_t ptrs;     /* arguments the recorder reads through, a bit each */
-	int8_t buf;       /* index of the first byte-buffer argument, or -1 */
-	uint32_t bound;   /* what an intent writes but for the bytes (at most) */
 };
 static struct call_info cinfo[RC_NCALLS];
 
@@ -1585,25 +1583,6 @@ static void call_info_init(void)
 		}
 		cinfo[c].need_off = fdw && !off && d->rkind == R_SSIZE;
 		cinfo[c].argv = -1;
-		cinfo[c].buf = -1;
-		cinfo[c].bound = (uint32_t)(sizeof(struct retro_rec_action) +
-					    retro_rec_tail(RO_OFF | RO_HASH,
-							   (uint8_t)d->nargs) +
-					    sizeof(struct retro_rec_stack) + 1024);
-		for (int i = 0; i < d->nargs; i++) {
-			switch (d->kind[i]) {
-			case K_PATH: case K_PATHCHDIR: case K_PATHAT:
-			case K_PATHW: case K_PATHRM: case K_PATHATRM: case K_STR:
-				cinfo[c].bound += sizeof(struct retro_rec_path) +
-						  PATH_MAX + 8;
-				break;
-			case K_BUFIN: case K_BUFKEEP: case K_BUFOUT:
-			case K_IOVIN: case K_IOVOUT:
-				if (cinfo[c].buf < 0 && i + 1 < d->nargs)
-					cinfo[c].buf = (int8_t)i;
-				break;
-			}
-		}
 		for (int i = 0; i < d->nargs; i++) {
 			if (d->kind[i] == K_ARGV)
 				cinfo[c].argv = (int8_t)i;
@@ -2401,41 +2380,19 @@ shep_intent(struct retro_call *c, const struct retro_call_desc *d)
 	}
 }
 
-/* The importer resolves an action's path and stack ids among the records
- * of its own segment: so everything one intent writes (its arguments'
- * path records, its stack record, the action and its bytes, and room for
- * preimage events) goes into one segment, by rotating first when it might
- * not fit.  (Before, the action that came right after a rotation lost its
- * call site.)  The bound is cinfo's, plus the bytes of the first buffer
- * argument that the action keeps (a read's only from a terminal, a socket
- * or /dev/urandom). */
-static void ensure_room(struct retro_thread *t, const struct retro_call *c)
+/* The importer resolves an action's call site among the records of its
+ * own segment that come before it (paths are the store's, by id).  So
+ * the stack record and the action go into one segment: when they might
+ * not both fit, the thread rotates first.  (Before, the action right after
+ * a rotation lost its call site.) */
+static void room_for(struct retro_thread *t, size_t need)
 {
-	const struct call_info *ci = &cinfo[c->call];
 	struct retro_seg_hdr *sh = t->seg;
-	int64_t room, need = ci->bound;
 
-	if (!sh)
-		return;
-	room = (int64_t)sh->size - RETRO_SEG_HDR - RETRO_SEG_RESERVE -
-	       (int64_t)__atomic_load_n(&sh->used, __ATOMIC_RELAXED);
-	if (ci->buf >= 0) {
-		int k = retro_calls[c->call].kind[ci->buf];
-		uint64_t n = c->v[ci->buf + 1];
-		if (k == K_BUFOUT || k == K_IOVOUT) {
-			/* a read keeps its bytes only from outside */
-			struct fdent *e = fde((int)c->v[0]);
-			if (!e || !(e->flags & (FE_RANDOM | FE_EXTIN)))
-				n = 0;
-		}
-		if (n && (k == K_IOVIN || k == K_IOVOUT))
-			n = c->v[ci->buf] ? iov_total((const void *)c->v[ci->buf],
-						      (int)n)
-					  : 0;
-		need += (int64_t)(n < DATA_MAX ? n : DATA_MAX);
-	}
-	if (room < need)
-		rotate(t, (size_t)need);
+	if (sh && (int64_t)sh->size - RETRO_SEG_HDR - RETRO_SEG_RESERVE -
+			      (int64_t)__atomic_load_n(&sh->used, __ATOMIC_RELAXED) <
+			  (int64_t)need)
+		rotate(t, need);
 }
 
 void retro_intent(struct retro_call *c)
@@ -2453,7 +2410,6 @@ void retro_intent(struct retro_call *c)
 	for (unsigned m = cinfo[c->call].ptrs; m; m &= m - 1)
 		if (bad_uptr(c->v[__builtin_ctz(m)]))
 			c->v[__builtin_ctz(m)] = 0;
-	ensure_room(t, c);
 	for (int i = 0; i < d->nargs; i++) {
 		uint64_t v = c->v[i];
 		switch (d->kind[i]) {
@@ -2585,11 +2541,16 @@ void retro_intent(struct retro_call *c)
 			break;
 		}
 	}
-	stack = capture_stack(t, c->ra, c->sp);
 	{
 		const struct call_info *ci = &cinfo[c->call];
 		int opt = (ci->need_off ? RO_OFF : 0) |
 			  (ci->has_out && !datacap ? RO_HASH : 0);
+		room_for(t, sizeof(struct retro_rec_stack) +
+				    align8(sizeof *a +
+					   retro_rec_tail((uint8_t)opt,
+							  (uint8_t)d->nargs) +
+					   datacap));
+		stack = capture_stack(t, c->ra, c->sp);
 		a = action_new(t, c->call, datacap, d->nargs, opt);
 	}
 	if (a) {

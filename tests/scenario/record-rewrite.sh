@@ -45,7 +45,7 @@ diff -u "$WORK/trap.sites" "$WORK/rewrite.sites" || fail "writes or their sites 
 grep -q "1000 stdio .* <- " "$WORK/rewrite.sites" || fail "no 1000 stdio writes: $(cat "$WORK/rewrite.sites")"
 
 # every action keeps its call site when the spool rotates segments often
-# (64 KiB): what an intent writes goes into one segment (before, the
+# (64 KiB): an action and its call-site record go into one segment (before, the
 # action right after a rotation lost its site, trapped or not)
 mkdir "$WORK/small"
 RETRO_SPOOL_SIZE=65536 rr record -q -o "$WORK/s-small" -- "$PROGS/p_rewrite" "$WORK/small" >/dev/null
