@@ -300,6 +300,22 @@ long retro_os_open_file(const char *path)
 	return fd;
 }
 
+long retro_os_read_line(const char *path, char *buf, size_t n)
+{
+	long fd = retro_os_open_file(path), k;
+
+	if (fd < 0)
+		return -1;
+	k = retro_os_read((int)fd, buf, n - 1);
+	retro_os.close((int)fd);
+	if (k < 0)
+		return -1;
+	buf[k] = 0;
+	if (k > 0 && buf[k - 1] == '\n')
+		buf[--k] = 0;
+	return k;
+}
+
 long retro_os_slurp(const char *path, size_t max, void **bufp, size_t *lenp,
 		    size_t *capp)
 {

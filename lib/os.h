@@ -101,6 +101,10 @@ void retro_os_reset(void);
  * blocking (a FIFO put in a store's place must not hang a reader).
  * Returns the fd, -EINVAL when path is not a regular file, or -errno. */
 long retro_os_open_file(const char *path);
+/* Reads a small regular file (retro_os_open_file: never a FIFO, never
+ * through a symlink) into buf, NUL-terminated, without its trailing
+ * newline.  Returns its length, or -1. */
+long retro_os_read_line(const char *path, char *buf, size_t n);
 
 /* Reads the whole regular file at path (at most max bytes) into an anonymous
  * mapping of *cap bytes; *len receives the length read.  Returns 0, -EFBIG

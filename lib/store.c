@@ -316,23 +316,13 @@ int retro_spool_dirs(const char *store, char dirs[2][PATH_MAX])
 {
 	char f[PATH_MAX];
 	struct stat st;
-	long fd, n;
 	int k = 0;
 
 	if (join(dirs[k], PATH_MAX, store, "spool") == 0)
 		k++;
-	if (join(f, sizeof f, store, "SPOOL"))
+	if (join(f, sizeof f, store, "SPOOL") ||
+	    retro_os_read_line(f, dirs[k], PATH_MAX) <= 0 || dirs[k][0] != '/')
 		return k;
-	fd = retro_os_open_file(f);
-	if (fd < 0)
-		return k;
-	n = retro_os_read((int)fd, dirs[k], PATH_MAX - 1);
-	retro_os.close((int)fd);
-	if (n <= 1 || dirs[k][0] != '/')
-		return k;
-	dirs[k][n] = 0;
-	if (dirs[k][n - 1] == '\n')
-		dirs[k][n - 1] = 0;
 	/* After a reboot the directory is gone: make it again, as ours. */
 	if (retro_os_fstatat(AT_FDCWD, dirs[k], &st, AT_SYMLINK_NOFOLLOW) < 0) {
 		if (retro_os_mkdirat(AT_FDCWD, dirs[k], 0700) < 0)

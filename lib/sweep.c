@@ -34,29 +34,10 @@
 
 #define RETRO_ORPHAN_AGE (7 * 86400) /* seconds */
 
-/* Reads at most n - 1 bytes of a small file, NUL-terminated, without a
- * trailing newline; -1 when it cannot be read. */
-static long read_small(int dfd, const char *name, char *buf, size_t n)
-{
-	long fd = retro_os_openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC,
-				  0);
-	long k;
-
-	if (fd < 0)
-		return -1;
-	k = retro_os_read((int)fd, buf, n - 1);
-	retro_os.close((int)fd);
-	if (k < 0)
-		return -1;
-	buf[k] = 0;
-	if (k > 0 && buf[k - 1] == '\n')
-		buf[--k] = 0;
-	return k;
-}
-
 void retro_spool_link(const char *dir, const char *store)
 {
 	char abs[PATH_MAX], cur[PATH_MAX], tmp[PATH_MAX], line[PATH_MAX + 1];
+	char link[PATH_MAX + 8];
 	long dfd, fd;
 	int n;
 
@@ -68,13 +49,14 @@ void retro_spool_link(const char *dir, const char *store)
 			return;
 		store = abs;
 	}
+	if (snprintf(link, sizeof link, "%s/" RETRO_SPOOL_LINK, dir) >=
+		    (int)sizeof link ||
+	    (retro_os_read_line(link, cur, sizeof cur) >= 0 && !strcmp(cur, store)))
+		return;
 	dfd = retro_os_openat(AT_FDCWD, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC,
 			      0);
 	if (dfd < 0)
 		return;
-	if (read_small((int)dfd, RETRO_SPOOL_LINK, cur, sizeof cur) >= 0 &&
-	    !strcmp(cur, store))
-		goto out;
 	n = snprintf(tmp, sizeof tmp, RETRO_SPOOL_LINK ".%d", (int)getpid());
 	fd = retro_os_openat((int)dfd, tmp,
 			     O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -93,15 +75,18 @@ out:
 	retro_os.close((int)dfd);
 }
 
-/* Does the store named in DIR/STORE still use DIR as its spool? */
-static int linked(int dfd, const char *dir)
+/* Does the store named in DIR/STORE still use DIR as its spool?  (Both
+ * files are read by retro_os_read_line: whoever has the store's path now,
+ * a FIFO there cannot hang the sweep.) */
+static int linked(const char *dir)
 {
 	char store[PATH_MAX], spool[PATH_MAX], f[PATH_MAX + 8];
 
-	if (read_small(dfd, RETRO_SPOOL_LINK, store, sizeof store) <= 0 ||
+	if (snprintf(f, sizeof f, "%s/" RETRO_SPOOL_LINK, dir) >= (int)sizeof f ||
+	    retro_os_read_line(f, store, sizeof store) <= 0 ||
 	    snprintf(f, sizeof f, "%s/SPOOL", store) >= (int)sizeof f)
 		return 0;
-	return read_small(AT_FDCWD, f, spool, sizeof spool) > 0 &&
+	return retro_os_read_line(f, spool, sizeof spool) > 0 &&
 	       !strcmp(spool, dir);
 }
 
@@ -142,7 +127,7 @@ static void sweep_one(const char *dir, time_t now)
 			      O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
 	if (dfd < 0)
 		return;
-	if (linked((int)dfd, dir) ||
+	if (linked(dir) ||
 	    retro_os_fstatat((int)dfd, "", &sb, AT_EMPTY_PATH) < 0 ||
 	    now - sb.st_mtime < RETRO_SEG_NEW_AGE) {
 		retro_os.close((int)dfd);

@@ -116,6 +116,17 @@ make_store
 gone "$base/retro-spool-$(id -u)-0123456789abcdef" "an old spool without a link"
 kept "$base/retro-spool-$(id -u)-fedcba9876543210" "a new spool without a link"
 
+# a link to a store path that now holds a FIFO named SPOOL (anybody may
+# have made one there since): the sweep neither hangs nor keeps the orphan
+g=$base/retro-spool-$(id -u)-00000000000000ff
+mkdir -m 700 "$g" "$WORK/fifo"
+mkfifo "$WORK/fifo/SPOOL"
+echo "$WORK/fifo" >"$g/STORE"
+age '2 hours ago' "$g"
+timeout 20 "$RETRO_REPLAY" record -q -o "$WORK/after-fifo" -- true ||
+	fail "making a store with a FIFO behind a spool's link: exit $?"
+gone "$g" "a spool linked to a FIFO"
+
 # another user's name pattern is never looked at
 mkdir -m 700 "$base/retro-spool-99999-0123456789abcdef"
 touch -d '8 days ago' "$base/retro-spool-99999-0123456789abcdef"
