@@ -1771,7 +1771,7 @@ static int timerfd_wait_on(struct retro_call *c, int64_t deadline)
 	if (now < 0 || (deadline >= 0 && now >= deadline))
 		return 0;
 	left = deadline >= 0 ? deadline - now : -1;
-	tn = retro_shep_timerfd_next();
+	tn = retro_shep_timerfd_next(&c->tfd_at);
 	memset(&m, 0, RETRO_SH_MSG_HDR + 1);
 	m.type = SH_BLOCK;
 	m.call = (uint16_t)c->call;
@@ -1807,7 +1807,7 @@ static void shep_fdwait(struct retro_call *c)
 		}
 	}
 	/* timerfds on V that expired before the wait are readable */
-	retro_shep_timerfd_kick();
+	retro_shep_timerfd_kick(0);
 	if (c->vtfd && c->tfd_left >= 0 && (deadline = retro_shep_now()) >= 0)
 		deadline += c->tfd_left;
 	for (;;) {
@@ -1848,7 +1848,7 @@ static void shep_fdwait(struct retro_call *c)
 			break;
 		/* a timerfd's expiry on V: readable now, and the next slice
 		 * says whether this wait holds it */
-		retro_shep_timerfd_kick();
+		retro_shep_timerfd_kick(c->tfd_at);
 		c->vtfd = 2;
 	}
 	if (r == 0) {
@@ -2270,8 +2270,9 @@ shep_intent(struct retro_call *c, const struct retro_call_desc *d)
 		} else {
 			/* a timerfd on V may end the wait first; those that
 			 * expired before it are readable */
-			int64_t tn = retro_shep_timerfd_next();
-			retro_shep_timerfd_kick();
+			int64_t tn;
+			retro_shep_timerfd_kick(0);
+			tn = retro_shep_timerfd_next(&c->tfd_at);
 			m.type = SH_BLOCK;
 			m.timeout = fdwait_ns(c);
 			if (tn >= 0 && (m.timeout < 0 || tn < m.timeout)) {

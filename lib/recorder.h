@@ -62,6 +62,7 @@ struct retro_call {
 	char vtfd;    /* shepherd mode: a read of a timerfd on V, or a wait
 		       * on descriptors that a timerfd's expiry may end... */
 	int64_t tfd_left; /* ...before its own timeout (ns, -1: none) */
+	int64_t tfd_at;   /* ...at this moment on V */
 	char atime_known; /* shepherd mode, a read of a file: its access */
 	struct timespec atime0; /* time before the call */
 };

@@ -427,6 +427,8 @@ struct vtimer {
 	union sigval val;
 	int realtime;       /* absolute times are on the realtime clock */
 	int64_t at, every;  /* on V (monotonic ns); at 0: disarmed */
+	int64_t kicked;     /* VT_FD: the at its kernel timer was made to ring
+			     * for (retro_shep_timerfd_kick) */
 	int overrun;        /* VT_POSIX: expirations the last signal merged */
 };
 
@@ -525,6 +527,7 @@ static void vt_set(struct vtimer *t, int64_t now, int abs,
 		vt_get(t, now, old);
 	t->every = ts_ns(&set->it_interval);
 	t->overrun = 0;
+	t->kicked = 0; /* the caller disarms the kernel's timer */
 	if (!v)
 		t->at = 0;
 	else if (abs)
@@ -725,7 +728,7 @@ void retro_shep_timerfd_new(int fd, clockid_t clk)
 	if (t) {
 		t->kind = VT_FD;
 		t->fd = fd;
-		t->at = t->every = 0;
+		t->at = t->every = t->kicked = 0;
 		t->realtime = is_realtime(clk);
 	}
 	vt_give();
@@ -801,6 +804,7 @@ uint64_t retro_shep_timerfd_take(int fd, int slept)
 		if (slept && t->at > now)
 			now = t->at;
 		n = vt_expire(t, now);
+		t->kicked = 0;
 	}
 	vt_give();
 	if (t)
@@ -808,23 +812,26 @@ uint64_t retro_shep_timerfd_take(int fd, int slept)
 	return n;
 }
 
-int64_t retro_shep_timerfd_next(void)
+int64_t retro_shep_timerfd_next(int64_t *at)
 {
-	int64_t now, at = 0;
+	int64_t now, next = 0;
 
+	*at = 0;
 	if (!retro_shep_on || !vt_used || (now = retro_shep_now()) < 0)
 		return -1;
 	vt_take();
-	/* the ones expired already are readable (kicked) */
+	/* the ones made readable do not count; one that expired between a
+	 * kick and now does, at once */
 	for (int i = 0; i < vt_used; i++)
-		if (vt[i].kind == VT_FD && vt[i].at > now &&
-		    (!at || vt[i].at < at))
-			at = vt[i].at;
+		if (vt[i].kind == VT_FD && vt[i].at &&
+		    vt[i].kicked != vt[i].at && (!next || vt[i].at < next))
+			next = vt[i].at;
 	vt_give();
-	return !at ? -1 : at - now;
+	*at = next;
+	return !next ? -1 : next > now ? next - now : 0;
 }
 
-void retro_shep_timerfd_kick(void)
+void retro_shep_timerfd_kick(int64_t upto)
 {
 	struct itimerspec soon;
 	int fds[NVTIMERS], n = 0;
@@ -832,10 +839,14 @@ void retro_shep_timerfd_kick(void)
 
 	if (!retro_shep_on || !vt_used || (now = retro_shep_now()) < 0)
 		return;
+	if (upto > now)
+		now = upto;
 	vt_take();
 	for (int i = 0; i < vt_used; i++)
-		if (vt[i].kind == VT_FD && vt[i].at && vt[i].at <= now)
+		if (vt[i].kind == VT_FD && vt[i].at && vt[i].at <= now) {
 			fds[n++] = vt[i].fd;
+			vt[i].kicked = vt[i].at;
+		}
 	vt_give();
 	memset(&soon, 0, sizeof soon);
 	soon.it_value.tv_nsec = 1;

@@ -228,12 +228,18 @@ int64_t retro_shep_timerfd_due(int fd) __attribute__((visibility("hidden")));
  * slept, the thread has just slept until the next expiry, which counts. */
 uint64_t retro_shep_timerfd_take(int fd, int slept)
 	__attribute__((visibility("hidden")));
-/* ns until the process's next timerfd expiry on V, -1 when none (those
- * expired already do not count: retro_shep_timerfd_kick made them
- * readable). */
-int64_t retro_shep_timerfd_next(void) __attribute__((visibility("hidden")));
-/* Every timerfd expired on V is made readable for the kernel's poll. */
-void retro_shep_timerfd_kick(void) __attribute__((visibility("hidden")));
+/* ns until the process's next timerfd expiry on V that is not readable
+ * yet, 0 when one expired but was not made readable, -1 when none (those
+ * retro_shep_timerfd_kick made readable do not count); its moment on V
+ * into *at. */
+int64_t retro_shep_timerfd_next(int64_t *at)
+	__attribute__((visibility("hidden")));
+/* Every timerfd expired on V by now, or by upto when that is later, is
+ * made readable for the kernel's poll.  upto is the moment a wait that
+ * was cut at a timerfd's expiry aimed at: the driver may end such a wait
+ * a little before it (0: now). */
+void retro_shep_timerfd_kick(int64_t upto)
+	__attribute__((visibility("hidden")));
 /* After a clock read: fires the alarm when V has passed it. */
 void retro_shep_alarm_check(void) __attribute__((visibility("hidden")));
 /* After a CALL with SHF_EXCL: 1 when the driver sent the recorded name to

@@ -432,7 +432,7 @@ static int shep_epoll(int epfd, struct epoll_event *ev, int max,
 
 	if (!real_epoll_pwait)
 		return 0;
-	retro_shep_timerfd_kick(); /* expired before the wait: readable */
+	retro_shep_timerfd_kick(0); /* expired before the wait: readable */
 	if (timeout == 0)
 		return 0;
 	n = real_epoll_pwait(epfd, ev, max, 0, mask);
@@ -443,7 +443,7 @@ static int shep_epoll(int epfd, struct epoll_event *ev, int max,
 	if (timeout > 0 && (deadline = retro_shep_now()) >= 0)
 		deadline += timeout;
 	for (;;) {
-		int64_t tn = retro_shep_timerfd_next();
+		int64_t at, tn = retro_shep_timerfd_next(&at);
 		int64_t left = deadline >= 0 && (now = retro_shep_now()) >= 0
 				       ? (deadline > now ? deadline - now : 0)
 				       : timeout;
@@ -453,7 +453,7 @@ static int shep_epoll(int epfd, struct epoll_event *ev, int max,
 			return 0;
 		if (res != 0 || !capped)
 			break;
-		retro_shep_timerfd_kick();
+		retro_shep_timerfd_kick(at);
 		n = real_epoll_pwait(epfd, ev, max, SHEP_SLICE_MS, mask);
 		res = n >= 0 ? n : -errno;
 		if (res != 0)
