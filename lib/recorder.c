@@ -4062,7 +4062,9 @@ void retro_fini(int flush)
 				     "again; the recording stays in",
 				     P.spool, 0);
 		}
-		if (P.import_at_exit &&
+		/* sealed above: a recorder holding the importer's lock
+		 * imports them (store_int.h) */
+		if (P.import_at_exit && (gone || !retro_importer_present(P.store)) &&
 		    retro_store_open(P.store, 0, &st, why, sizeof why) == 0) {
 			retro_import_self_image = P.image;
 			retro_import_dirs(st, gone ? P.spool : NULL, P.proc, 0,

@@ -336,6 +336,42 @@ int retro_spool_dirs(const char *store, char dirs[2][PATH_MAX])
 	return k + 1;
 }
 
+long retro_importer_hold(const char *store)
+{
+	char f[PATH_MAX];
+	long fd, r;
+
+	if (join(f, sizeof f, store, RETRO_IMPORTER_FILE))
+		return -ENAMETOOLONG;
+	fd = retro_os_openat(AT_FDCWD, f,
+			     O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return fd;
+	r = retro_os_flock((int)fd, LOCK_SH);
+	if (r < 0) {
+		retro_os.close((int)fd);
+		return r;
+	}
+	return fd;
+}
+
+int retro_importer_present(const char *store)
+{
+	char f[PATH_MAX];
+	long fd;
+	int held;
+
+	if (join(f, sizeof f, store, RETRO_IMPORTER_FILE))
+		return 0;
+	fd = retro_os_openat(AT_FDCWD, f, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	/* taken only when nobody holds it; closing gives it back */
+	held = retro_os_flock((int)fd, LOCK_EX | LOCK_NB) == -EWOULDBLOCK;
+	retro_os.close((int)fd);
+	return held;
+}
+
 /* The one process holding the creation lock lays the store out. */
 static int create_layout(const char *path, char *why, size_t whylen)
 {

@@ -63,6 +63,24 @@ int retro_spool_sweep(void);
  * is a private directory of ours): how a store deleted while processes
  * recorded into it is made again around the segments they still write. */
 void retro_store_adopt_spool(const char *dir);
+/* The importer's lock, STORE/IMPORTER.  retro-replay record holds it
+ * (shared: two records into one store may) while it imports what the
+ * processes recording into the store leave in the spool, and until it has
+ * imported once more after letting go of it.  A process that ends while
+ * it is held leaves its sealed segments to that importer instead of
+ * opening LMDB, importing and syncing them itself: most of a short
+ * recorded process's fixed cost.  A process that sees the lock free after
+ * sealing its segments imports them itself; one that saw it held had
+ * sealed them before record's last import.  Whatever is left for any
+ * reason (a recorder killed) is in the spool, which every command
+ * imports. */
+#define RETRO_IMPORTER_FILE "IMPORTER"
+/* Takes the lock for store: a close-on-exec descriptor that holds it, or
+ * -errno. */
+long retro_importer_hold(const char *store);
+/* 1 when an importer holds store's lock now, else 0. */
+int retro_importer_present(const char *store);
+
 /* retro_import, also taking the segments of extra (a spool directory of a
  * store that is gone), when not NULL. */
 int retro_import_dirs(struct retro_store *st, const char *extra, uint32_t proc,

@@ -230,6 +230,7 @@ int cmd_record(int argc, char **argv)
 	struct retro_import_stats stats, sum;
 	struct sigaction ign = { .sa_handler = SIG_IGN }, oint, oquit;
 	int quiet = 0, trap = 0, want_stats = 0, c, status, r;
+	long lockfd;
 	pid_t pid;
 
 	while ((c = getopt_long(argc, argv, "+o:qth", opts, NULL)) != -1) {
@@ -290,6 +291,10 @@ int cmd_record(int argc, char **argv)
 	/* The command must not inherit the store's LMDB descriptors. */
 	retro_store_close(st);
 	st = NULL;
+	/* While it is held, the recorded processes leave their last
+	 * segments to our imports (store_int.h).  Without it, each imports
+	 * its own, as without record. */
+	lockfd = retro_importer_hold(store);
 	sigaction(SIGINT, &ign, &oint);
 	sigaction(SIGQUIT, &ign, &oquit);
 	pid = fork();
@@ -322,6 +327,19 @@ int cmd_record(int argc, char **argv)
 	r = import_now(&st, store, 0, &stats); /* and the pool goes */
 	if (!st)
 		return EX_USAGE;
+	if (lockfd >= 0) {
+		/* a process that saw the lock held had sealed its segments
+		 * before this import: those the one above missed */
+		struct retro_import_stats late;
+		close((int)lockfd);
+		memset(&late, 0, sizeof late);
+		if (!r)
+			r = import_now(&st, store, 0, &late);
+		if (!st)
+			return EX_USAGE;
+		add_stats(&stats, &late);
+		stats.skipped = late.skipped;
+	}
 	note_status(st, pid, status);
 	add_stats(&sum, &stats);
 	if (r)
@@ -340,8 +358,7 @@ int cmd_record(int argc, char **argv)
 				"shows where\n", store);
 	if (want_stats)
 		fprintf(stderr, "retro: record imported %u segment(s) holding "
-				"%llu action(s) (a process imports its last ones "
-				"itself at exit); %u made from the pages of "
+				"%llu action(s); %u made from the pages of "
 				"imported ones, %u kept for that\n",
 			sum.segments, (unsigned long long)sum.actions,
 			sum.reused, sum.pooled);
