@@ -154,6 +154,9 @@ static struct {
 	char cwd[PATH_MAX];
 	size_t cwdlen;
 	struct fdent *fds;
+	int fd_top; /* 1 + the highest fd ever known in fds: where a walk of
+		     * the table may stop (NFDS entries are 1 MiB, and a
+		     * walk of all would fault in every page) */
 	uint64_t inodes[NINODES];
 	struct module mods[NMODULES];
 	int nmods;
@@ -911,6 +914,17 @@ static int is_outside_input(const char *p)
 	       strcmp(p, "/dev/console") == 0 || strncmp(p, "socket:[", 8) == 0;
 }
 
+/* P.fd_top up to top, against other threads raising it too. */
+static inline void fd_top_raise(int top)
+{
+	int cur = __atomic_load_n(&P.fd_top, __ATOMIC_RELAXED);
+
+	while (top > cur &&
+	       !__atomic_compare_exchange_n(&P.fd_top, &cur, top, 1,
+					    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+}
+
 static void fd_bind_id(struct fdent *e, uint64_t id, const char *abs,
 		       uint32_t flags)
 {
@@ -925,6 +939,7 @@ static void fd_bind_id(struct fdent *e, uint64_t id, const char *abs,
 	}
 	e->path = id;
 	e->flags = FE_KNOWN | flags;
+	fd_top_raise((int)(e - P.fds) + 1);
 }
 
 static void fd_bind(struct retro_thread *t, int fd, const char *abs,
@@ -970,6 +985,7 @@ void retro_fd_dup(int oldfd, int newfd)
 		*n = *o;
 	else
 		n->flags = 0;
+	fd_top_raise(newfd + 1);
 }
 
 void retro_fd_forget(int fd)
@@ -3484,7 +3500,7 @@ static void emit_start(struct retro_thread *t, int scan_fds)
 		}
 		retro_os.close((int)fd);
 	}
-	for (int f = 0; P.fds && f < NFDS; f++) {
+	for (int f = 0; P.fds && f < P.fd_top; f++) {
 		struct fdent *e = &P.fds[f];
 		if (!(e->flags & FE_KNOWN))
 			continue;

@@ -36,6 +36,8 @@
 #include "sys.h"
 
 #include <cpuid.h>
+#include <sys/auxv.h>
+#include <sys/platform/x86.h>
 #include <linux/futex.h>
 #include <time.h>
 #include <errno.h>
@@ -324,15 +326,23 @@ static int rewrite_enabled(void)
 	if (rewrite_on < 0) {
 		const char *e = getenv("RETRO_REWRITE");
 		unsigned a, b, c, d;
+		uint64_t frame = getauxval(AT_MINSIGSTKSZ);
 		rewrite_on = !(e && e[0] == '0');
-		/* xsave, enabled by the kernel (OSXSAVE), and its size */
-		if (rewrite_on && (!__get_cpuid(1, &a, &b, &c, &d) ||
-				   !(c & (1u << 27)) ||
-				   !__get_cpuid_count(0xd, 0, &a, &b, &c, &d) ||
-				   b < 576))
+		/* xsave, enabled by the kernel (OSXSAVE), and its size.  The
+		 * C library has asked the CPU already; each cpuid is an exit
+		 * to the hypervisor in a virtual machine (~7 us here, at
+		 * every process start).  The kernel's signal frame holds the
+		 * same xsave area and more: a bound for it. */
+		if (rewrite_on && CPU_FEATURE_ACTIVE(XSAVE) && frame >= 576) {
+			retro_xsave_size = (frame + 63) & ~(uint64_t)63;
+		} else if (rewrite_on && (!__get_cpuid(1, &a, &b, &c, &d) ||
+					  !(c & (1u << 27)) ||
+					  !__get_cpuid_count(0xd, 0, &a, &b, &c, &d) ||
+					  b < 576)) {
 			rewrite_on = 0;
-		else if (rewrite_on)
+		} else if (rewrite_on) {
 			retro_xsave_size = ((uint64_t)b + 63) & ~(uint64_t)63;
+		}
 	}
 	return rewrite_on;
 }

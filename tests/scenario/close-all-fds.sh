@@ -35,4 +35,12 @@ rr record -q -o "$WORK/s6" -- "$PROGS/p_vmdeny" "$WORK/l6" || fail "p_vmdeny fai
 expect_eq "p_vmdeny wrote" xxxx "$(cat "$WORK/l6")"
 expect_eq "call sites of the four writes" "site site site site" \
 	"$(rr log --stacks -c write "$WORK/s6" | sed -n 's/^ *at \([a-z_]*\) .*/\1/p' | paste -sd " ")"
+# the descriptors a process starts with are in its recording: inherited
+# ones (fd 7), and in a forked child those its parent made, the highest
+# last (the walk of the table stops at the highest known)
+rr record -q -o "$WORK/s7" -- bash -c "exec 9>$WORK/nine 300>$WORK/big; cat /dev/null; true" \
+	7>"$WORK/seven" || fail "the shell failed"
+expect_eq "cat's descriptors" "7 $WORK/seven
+9 $WORK/nine
+300 $WORK/big" "$(rr log -c fdinfo "$WORK/s7" | sed -n 's/.* 2:cat  *--- fd \([0-9]*\) is "\(.*\)"$/\1 \2/p' | grep "^[0-9]* $WORK/")"
 pass
