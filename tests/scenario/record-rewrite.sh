@@ -1,6 +1,8 @@
 #!/bin/sh
-# The trap layer rewrites a glibc system call site after its first trap
-# (lib/rewrite.c): later calls from it reach the shim without a SIGSYS.
+# The trap layer rewrites a glibc system call site at its fourth trap
+# (lib/rewrite.c; sites that trap once or twice, at a process's start or
+# exit, are not worth it): later calls from it reach the shim without a
+# SIGSYS.
 # They are recorded as before (the same calls, bytes and call sites, in
 # threads and in a forked child), and the program cannot tell: EINTR and
 # SA_RESTART as without recording, errno left alone.  RETRO_REWRITE=0
@@ -60,4 +62,9 @@ traps() { grep -c "^T[0-9]* 1$" "$WORK/$1.traps" || true; }
 [ "$(traps trap)" -ge 3200 ] || fail "without rewriting, only $(traps trap) writes trapped"
 [ "$(traps rewrite)" -le 20 ] ||
 	fail "with rewriting, $(traps rewrite) writes trapped: $(grep '^retro: site:' "$WORK/rewrite.traps" | sort | uniq -c)"
+# a site is rewritten at its fourth trap, not before
+[ "$(traps rewrite)" -ge 4 ] ||
+	fail "with rewriting, only $(traps rewrite) writes trapped: rewritten before the fourth"
+grep -q '^retro: site: not hot yet$' "$WORK/rewrite.traps" ||
+	fail "no site was left alone for trapping fewer than four times"
 pass
