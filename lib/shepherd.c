@@ -132,8 +132,12 @@ static int exchange(struct retro_sh_msg *m)
 		if (n != (long)sizeof r)
 			return -1;
 	} while ((r.flags & SHR_TIMEOUT) && m->type == SH_WAKE);
+	/* V on the driver's side goes on from the CPU time this message
+	 * gave (the wait for the answer, spun, counts as the thread's own
+	 * CPU time): one clock read an exchange, and the same clock on both
+	 * sides */
 	vbase = r.v;
-	cpubase = cpu_ns();
+	cpubase = m->cpu;
 	rtoff = r.rtoff;
 	rflags = r.flags;
 	skip_ret = r.ret;
