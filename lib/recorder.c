@@ -1956,7 +1956,7 @@ static void shep_stamp_read(struct retro_call *c, int fd)
 	const struct timespec *a0 = &c->atime0;
 	int strict = 0;
 
-	if (!c->atime_known || retro_shep_clock(CLOCK_REALTIME, &ts[0]) < 0 ||
+	if (!c->atime_known || retro_shep_clock_call(CLOCK_REALTIME, &ts[0]) < 0 ||
 	    retro_os_fstatat(fd, "", &st, AT_EMPTY_PATH) < 0)
 		return;
 	if (retro_sys2(SYS_fstatfs, fd, &fs) == 0) {
@@ -2005,7 +2005,8 @@ static void shep_stamp(struct retro_call *c, const struct retro_call_desc *d,
 	}
 	if (fd < 0 || ((e = fde(fd)) && (e->flags & FE_NOTFILE)))
 		return;
-	if (retro_shep_clock(CLOCK_REALTIME, &ts[1]) < 0)
+	/* the call's moment on V, which the driver gave it */
+	if (retro_shep_clock_call(CLOCK_REALTIME, &ts[1]) < 0)
 		return; /* naive: the host's clocks, the host's file times */
 	ts[0] = ts[1];
 	if (!(c->flags & RA_CREATED))

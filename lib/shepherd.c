@@ -317,7 +317,7 @@ int retro_shep_setclock(int64_t ns, uint32_t thread)
 	return 0;
 }
 
-int retro_shep_clock(clockid_t clk, struct timespec *ts)
+static int shep_clock(clockid_t clk, struct timespec *ts, int fresh)
 {
 	int64_t v;
 
@@ -337,7 +337,7 @@ int retro_shep_clock(clockid_t clk, struct timespec *ts)
 	 * this process's is asked when the thread next talks to the driver */
 	if (!retro_shep_on || (conn < 0 && ready(0) < 0) || (rflags & SHR_NAIVE))
 		return -1;
-	v = vbase + (cpu_ns() - cpubase);
+	v = vbase + (fresh ? cpu_ns() - cpubase : 0);
 	if (v < vlast)
 		v = vlast;
 	vlast = v;
@@ -347,6 +347,16 @@ int retro_shep_clock(clockid_t clk, struct timespec *ts)
 	ts->tv_sec = v / 1000000000;
 	ts->tv_nsec = v % 1000000000;
 	return 0;
+}
+
+int retro_shep_clock(clockid_t clk, struct timespec *ts)
+{
+	return shep_clock(clk, ts, 1);
+}
+
+int retro_shep_clock_call(clockid_t clk, struct timespec *ts)
+{
+	return shep_clock(clk, ts, 0);
 }
 
 int64_t retro_shep_now(void)

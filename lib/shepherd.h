@@ -137,6 +137,11 @@ int64_t retro_shep_send(struct retro_sh_msg *m, uint32_t thread)
  * stays real. */
 int retro_shep_clock(clockid_t clk, struct timespec *ts)
 	__attribute__((visibility("hidden")));
+/* The same, at the moment the driver gave the thread's last call (no
+ * read of the thread's CPU clock, a system call): a file time that call
+ * set. */
+int retro_shep_clock_call(clockid_t clk, struct timespec *ts)
+	__attribute__((visibility("hidden")));
 /* The call just made returned err (0: success); sent with the next
  * message. */
 void retro_shep_result(int err) __attribute__((visibility("hidden")));
