@@ -454,7 +454,8 @@ static void pool_scan(const char *dir, const char *name, int flags,
 }
 
 /* Makes the imported segment at dir/name a pool file: zeroed (so that it
- * reads as a new one), its mtime now, renamed free-NAME.  Returns 0, or -1
+ * reads as a new one) as far as it was written, its mtime now, renamed
+ * free-NAME.  Returns 0, or -1
  * when it cannot, and then the caller removes it. */
 static int pool_put(const char *dir, const char *name, uint64_t *bytes)
 {
@@ -478,7 +479,20 @@ static int pool_put(const char *dir, const char *name, uint64_t *bytes)
 			  MAP_SHARED, (int)fd, 0);
 	if (m < 0)
 		goto out;
-	memset((void *)m, 0, (size_t)sb.st_size);
+	{
+		/* Only the header and the records reserved were ever written
+		 * (reserve, mark_loss in recorder.c): the rest is still zero,
+		 * and touching it would fault in every page of a segment its
+		 * process sealed early, at its exit. */
+		const struct retro_seg_hdr *h = (const void *)m;
+		uint64_t used = __atomic_load_n(&h->used, __ATOMIC_ACQUIRE);
+		uint64_t n = (uint64_t)sb.st_size;
+		if (used < n - RETRO_SEG_HDR)
+			n = (RETRO_SEG_HDR + used + 4095) & ~(uint64_t)4095;
+		if (n > (uint64_t)sb.st_size)
+			n = (uint64_t)sb.st_size;
+		memset((void *)m, 0, (size_t)n);
+	}
 	retro_os.munmap((void *)m, (size_t)sb.st_size);
 	if (retro_os_utimensat((int)fd, NULL, NULL, 0) < 0 ||
 	    retro_os_renameat(AT_FDCWD, path, AT_FDCWD, to) < 0)
