@@ -180,6 +180,9 @@ void retro_rewrite_atfork(void);
 void retro_rewrite_init(void);
 /* RETRO_TRAP_DEBUG: say when a rewritten site traps again. */
 extern int retro_rewrite_debug;
+/* Set once a thread shares this address space by a clone the trap layer
+ * made (pthread_create says so in __libc_single_threaded). */
+extern int retro_rewrite_shared_vm;
 
 /* Program signal handlers (trap.c installs them behind a wrapper).  The
  * wrapper asks retro_sig_defer whether the recorder holds the thread's state

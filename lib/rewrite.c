@@ -3,16 +3,19 @@
  * A call the trap layer catches costs a SIGSYS: about 2 us, against some
  * 150 ns for a call the interposers record.  Most system calls in glibc
  * are made as `mov $NR,%eax; syscall` (436 of its 526 sites), and stdio's
- * writes, directory reads and the like go through them.  The fourth time
- * such a site traps (SITE_HOT), its 5-byte mov is replaced by a `jmp` to a
- * trampoline of its own, near it:
+ * writes, directory reads and the like go through them; some more have a
+ * few register moves between the two (find_mov, mid_len: the internal
+ * openat that opendir uses).  The fourth time such a site traps
+ * (SITE_HOT), its 5-byte mov is replaced by a `jmp` to a trampoline of
+ * its own, near it:
  *
+ *     MID                       the moves between mov and syscall, if any
  *     lea -128(%rsp),%rsp       the red zone stays the program's
  *     mov $NR,%eax
  *     call *retro_fastsys       the stub below, in our text
  *     lea 128(%rsp),%rsp
- *     jmp SITE+7                after the syscall instruction
- *     .quad SITE+7              for the stub: the call site
+ *     jmp AFTER                 after the syscall instruction
+ *     .quad AFTER               for the stub: the call site
  *
  * The syscall instruction itself stays: code that jumps to it directly
  * (a loop around the call) still traps, and is still recorded.  The stub
@@ -23,9 +26,12 @@
  * call site unwinds the same way.
  *
  * The 5 bytes are written with one atomic store, so another thread runs
- * either the old instruction or the new one: only when they lie in one
- * aligned 16-byte block (three sites in four), else the site keeps
- * trapping.  Only sites in the C library and the dynamic loader are
+ * either the old instruction or the new one, when they lie in one aligned
+ * 16-byte block (three sites in four).  Else they are written plainly,
+ * with every signal blocked, but only while the process has one thread
+ * (alone()); with more, the site keeps trapping.  Only the mov's bytes
+ * change: code that jumps to an instruction after it runs the original
+ * ones.  Only sites in the C library and the dynamic loader are
  * rewritten, only for calls the handler treats plainly
  * (retro_trap_plain), and only when the byte before the mov is not a
  * prefix that would make it another instruction.  RETRO_REWRITE=0 turns
@@ -38,6 +44,7 @@
 #include <cpuid.h>
 #include <sys/auxv.h>
 #include <sys/platform/x86.h>
+#include <sys/single_threaded.h>
 #include <linux/futex.h>
 #include <time.h>
 #include <errno.h>
@@ -132,9 +139,11 @@ __asm__(".text\n"
 	"\tret\n"
 	".size retro_fastsys, .-retro_fastsys\n");
 
-#define TRAMP_SIZE 48
-#define TRAMP_DATA 32 /* offset of the .quad SITE+7 */
-#define TRAMP_RET 16  /* offset of the instruction after the call */
+#define TRAMP_MID 16  /* at most, copied from between the mov and syscall */
+#define TRAMP_SIZE (48 + TRAMP_MID)
+/* offsets from the code after the copied instructions: */
+#define TRAMP_DATA 32 /* of the .quad AFTER */
+#define TRAMP_RET 16  /* of the instruction after the call */
 #define REGION (64 * 1024)
 
 struct region {
@@ -257,10 +266,10 @@ static int cas16(void *p, const uint64_t old[2], const uint64_t new[2])
 }
 
 /* The trampoline for the site whose mov is at mov: see the top. */
-static void tramp_fill(uint8_t *t, const uint8_t *base, uint64_t mov,
-		       uint32_t nr)
+static void tramp_fill(uint8_t *t, const uint8_t *base, uint64_t after,
+		       uint32_t nr, const uint8_t *mid, size_t k)
 {
-	static const uint8_t code[TRAMP_SIZE] = {
+	static const uint8_t code[48] = {
 		0x48, 0x8d, 0x64, 0x24, 0x80,		   /* lea -128(%rsp) */
 		0xb8, 0, 0, 0, 0,			   /* mov $NR,%eax */
 		0xff, 0x15, 0, 0, 0, 0,			   /* call *(rip) */
@@ -269,13 +278,85 @@ static void tramp_fill(uint8_t *t, const uint8_t *base, uint64_t mov,
 		0x0f, 0x0b, 0x90,			   /* ud2; nop */
 	};
 
+	/* the instructions between the mov and the syscall first: they
+	 * neither read nor write eax (mid_len) */
+	memcpy(t, mid, k);
+	t += k;
 	memcpy(t, code, sizeof code);
 	memcpy(t + 6, &nr, 4);
 	put32(t + 12, (int32_t)((int64_t)(uintptr_t)base -
 				(int64_t)(uintptr_t)(t + TRAMP_RET)));
-	put32(t + 25, (int32_t)((int64_t)(mov + 7) -
-				(int64_t)(uintptr_t)(t + 29)));
-	*(uint64_t *)(t + TRAMP_DATA) = mov + 7;
+	put32(t + 25, (int32_t)((int64_t)after - (int64_t)(uintptr_t)(t + 29)));
+	memcpy(t + TRAMP_DATA, &after, 8);
+}
+
+/* The length of the instruction at p when it is one that may be copied
+ * into a trampoline from between a site's `mov $NR,%eax` and its
+ * `syscall`: a move or xor between registers, or an immediate into one,
+ * none of them eax or rax (the mov's), nothing that reads memory, jumps
+ * or depends on where it lies.  Else 0. */
+static size_t mid_len(const uint8_t *p)
+{
+	uint8_t rex = 0;
+	size_t n = 0;
+
+	if ((p[0] & 0xf0) == 0x40) {
+		rex = p[0];
+		n = 1;
+	}
+	switch (p[n]) {
+	case 0x89: /* mov r, r/m */
+	case 0x31: /* xor r, r/m */
+	case 0x8b: /* mov r/m, r */
+	case 0x33: { /* xor r/m, r */
+		uint8_t modrm = p[n + 1];
+		int reg = ((modrm >> 3) & 7) | (rex & 4 ? 8 : 0);
+		int rm = (modrm & 7) | (rex & 1 ? 8 : 0);
+		int dst = p[n] == 0x89 || p[n] == 0x31 ? rm : reg;
+		int src = p[n] == 0x89 || p[n] == 0x31 ? reg : rm;
+		if ((modrm >> 6) != 3 || dst == 0 || src == 0 || (rex & 2))
+			return 0;
+		return n + 2;
+	}
+	default:
+		/* mov $imm32, r32 (rex.W would make it imm64) */
+		if (p[n] >= 0xb8 && p[n] <= 0xbf && !(rex & 8) && !(rex & 2) &&
+		    ((p[n] & 7) | (rex & 1 ? 8 : 0)) != 0)
+			return n + 5;
+		return 0;
+	}
+}
+
+/* Where the `mov $nr,%eax` of the syscall at sc lies, with k bytes of
+ * copyable instructions between the two (mid_len): 0 when none is found.
+ * The mov must be the instruction the copied ones follow, so each
+ * candidate is decoded forward and must end exactly at the syscall. */
+static uint64_t find_mov(uint64_t sc, long nr, size_t *k)
+{
+	for (size_t d = 0; d <= TRAMP_MID; d++) {
+		const uint8_t *m = (const uint8_t *)(uintptr_t)(sc - 5 - d);
+		uint32_t imm;
+		size_t at = 5;
+		if (m[0] != 0xb8)
+			continue;
+		memcpy(&imm, m + 1, 4);
+		/* a REX or operand-size prefix would make it another
+		 * instruction */
+		if (imm != (uint32_t)nr || (m[-1] & 0xf0) == 0x40 ||
+		    m[-1] == 0x66)
+			continue;
+		while (at < 5 + d) {
+			size_t l = mid_len(m + at);
+			if (!l)
+				break;
+			at += l;
+		}
+		if (at == 5 + d) {
+			*k = d;
+			return sc - 5 - d;
+		}
+	}
+	return 0;
 }
 
 /* The executable segments of the C library and the loader, found once
@@ -381,6 +462,17 @@ static void dbg(const char *what)
 	retro_sys3(SYS_write, 2, b, n);
 }
 
+int retro_rewrite_shared_vm;
+
+/* Whether this is the only thread of the address space: no other can run
+ * a site while it is written.  The C library knows about pthread_create
+ * (a thread once made leaves it false for good), the trap layer about raw
+ * clones that share the memory. */
+static int alone(void)
+{
+	return __libc_single_threaded && !retro_rewrite_shared_vm;
+}
+
 /* A site is rewritten at its SITE_HOT-th trap.  Rewriting costs four
  * mprotects and a copy of libc's text page (~15 us a site here, measured
  * with perf on short recorded processes); a trap ~2.4 us.  Most sites a
@@ -416,34 +508,41 @@ static int hot(uint64_t mov)
 
 void retro_rewrite_site(uint64_t after, long nr)
 {
-	uint64_t sc = after - 2, mov = sc - 5, blk = mov & ~(uint64_t)15;
-	const uint8_t *m = (const uint8_t *)(uintptr_t)mov;
+	uint64_t sc = after - 2, mov, blk, pg, pg2;
+	const uint8_t *m;
 	uint8_t *t;
-	uint32_t imm;
-	uint64_t old[2], new[2], pg = blk & ~(uint64_t)4095;
+	uint64_t old[2], new[2];
+	size_t k = 0;
 
 	if (!rewrite_enabled() || !retro_trap_plain(nr) ||
 	    nr == SYS_rt_sigreturn || nr == SYS_exit || nr == SYS_exit_group ||
 	    nr == SYS_execve || nr == SYS_execveat)
 		return;
-	/* the 5 bytes in one aligned 16-byte block, for one atomic store */
-	if (((mov + 4) & ~(uint64_t)15) != blk || !in_libc(mov))
+	if (!in_libc(sc - 5 - TRAMP_MID)) {
+		dbg("not in the C library or the loader");
 		return;
-	if (m[0] == 0xe9 && m[5] == 0x0f && m[6] == 0x05 && in_region(m)) {
+	}
+	m = (const uint8_t *)(uintptr_t)(sc - 5);
+	if (m[0] == 0xe9 && in_region(m)) {
 		/* it ran the mov just before another thread rewrote it */
 		dbg("already rewritten");
 		return;
 	}
-	if (m[5] != 0x0f || m[6] != 0x05 || m[0] != 0xb8) {
-		dbg("not mov $NR,%eax; syscall");
+	mov = find_mov(sc, nr, &k);
+	if (!mov) {
+		dbg("no mov $NR,%eax before it, nor only register moves between");
 		return;
 	}
-	memcpy(&imm, m + 1, 4);
-	if (imm != (uint32_t)nr)
+	m = (const uint8_t *)(uintptr_t)mov;
+	blk = mov & ~(uint64_t)15;
+	pg = blk & ~(uint64_t)4095;
+	pg2 = (mov + 4) & ~(uint64_t)4095;
+	/* the 5 bytes in one aligned 16-byte block, for one atomic store,
+	 * unless no other thread can run them meanwhile */
+	if (((mov + 4) & ~(uint64_t)15) != blk && !alone()) {
+		dbg("its mov crosses a 16-byte block, and threads run");
 		return;
-	/* a REX or operand-size prefix would make it another instruction */
-	if ((m[-1] & 0xf0) == 0x40 || m[-1] == 0x66)
-		return;
+	}
 	if (!hot(mov)) {
 		dbg("not hot yet");
 		return;
@@ -472,7 +571,7 @@ void retro_rewrite_site(uint64_t after, long nr)
 			dbg("trampolines cannot be made executable");
 			goto out;
 		}
-		tramp_fill(t, r->base, mov, (uint32_t)nr);
+		tramp_fill(t, r->base, after, (uint32_t)nr, m + 5, k);
 		retro_sys3(SYS_mprotect, r->base, REGION, PROT_READ | PROT_EXEC);
 	}
 	if (retro_sys3(SYS_mprotect, pg, 4096,
@@ -480,6 +579,30 @@ void retro_rewrite_site(uint64_t after, long nr)
 	{
 		dbg("its page cannot be made writable");
 		goto out; /* not allowed here: the site keeps trapping */
+	}
+	if (((mov + 4) & ~(uint64_t)15) != blk) {
+		/* across two blocks (and maybe two pages), written plainly:
+		 * this is the only thread, and no signal handler of its own
+		 * may run the site half-written */
+		uint64_t all = ~0ull, mask;
+		uint8_t j[5];
+		j[0] = 0xe9;
+		put32(j + 1, (int32_t)((int64_t)(uintptr_t)t - (int64_t)(mov + 5)));
+		if (pg2 != pg &&
+		    retro_sys3(SYS_mprotect, pg2, 4096,
+			       PROT_READ | PROT_WRITE | PROT_EXEC) < 0) {
+			dbg("its page cannot be made writable");
+			retro_sys3(SYS_mprotect, pg, 4096, PROT_READ | PROT_EXEC);
+			goto out;
+		}
+		retro_sys4(SYS_rt_sigprocmask, SIG_SETMASK, &all, &mask, 8);
+		memcpy((void *)(uintptr_t)mov, j, 5);
+		retro_sys4(SYS_rt_sigprocmask, SIG_SETMASK, &mask, NULL, 8);
+		if (pg2 != pg)
+			retro_sys3(SYS_mprotect, pg2, 4096, PROT_READ | PROT_EXEC);
+		dbg("rewritten across two blocks, the only thread");
+		retro_sys3(SYS_mprotect, pg, 4096, PROT_READ | PROT_EXEC);
+		goto out;
 	}
 	memcpy(old, (const void *)(uintptr_t)blk, 16);
 	memcpy(new, old, 16);

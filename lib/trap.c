@@ -417,6 +417,8 @@ static long emu_clone(greg_t *g)
 	if (stack == 0 && !(flags & CLONE_VM))
 		return retro_sys6(SYS_clone, flags, 0, g[REG_RDX], g[REG_R10],
 				  g[REG_R8], 0);
+	if ((flags & CLONE_VM) && !(flags & CLONE_VFORK))
+		retro_rewrite_shared_vm = 1; /* a thread runs beside us */
 	if (stack) {
 		/* the child starts on its new stack at the trapped rip: put
 		 * its registers there, below a slot for the return */

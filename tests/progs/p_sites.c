@@ -1,0 +1,67 @@
+/* p_sites MODE N: hits a glibc system call site N times, for the trap
+ * layer's rewriting (record-rewrite-sites.sh).
+ *
+ *     p_sites dir N        opendir(".") and closedir N times: glibc opens
+ *                          the directory with its internal openat, whose
+ *                          `mov $NR,%eax` is followed by two register
+ *                          moves before the `syscall`
+ *     p_sites mmap N       mmap and munmap a private anonymous page N
+ *                          times (in this glibc the mmap site's mov
+ *                          crosses a 16-byte boundary)
+ *     p_sites mmap-thr N   the same while a second thread sleeps
+ *
+ * Prints how many of the N succeeded. */
+#include <dirent.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+static void *idle(void *arg)
+{
+	(void)arg;
+	pause();
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	long n, ok = 0;
+	pthread_t th;
+
+	if (argc != 3) {
+		fprintf(stderr, "usage: p_sites dir|mmap|mmap-thr N\n");
+		return 2;
+	}
+	n = atol(argv[2]);
+	if (!strcmp(argv[1], "dir")) {
+		for (long i = 0; i < n; i++) {
+			DIR *d = opendir(".");
+			if (d) {
+				ok++;
+				closedir(d);
+			}
+		}
+	} else if (!strcmp(argv[1], "mmap") || !strcmp(argv[1], "mmap-thr")) {
+		if (argv[1][4] && pthread_create(&th, NULL, idle, NULL)) {
+			perror("pthread_create");
+			return 1;
+		}
+		for (long i = 0; i < n; i++) {
+			void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+				       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			if (p != MAP_FAILED) {
+				ok++;
+				munmap(p, 4096);
+			}
+		}
+	} else {
+		fprintf(stderr, "p_sites: unknown mode %s\n", argv[1]);
+		return 2;
+	}
+	printf("%ld of %ld\n", ok, n);
+	fflush(stdout);
+	_exit(0); /* the idle thread does not end */
+}
