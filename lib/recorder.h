@@ -169,6 +169,9 @@ long retro_trapped(long nr, long a[6], uint64_t rip, uint64_t sp, char sel);
  * vfork, io_uring_setup).  The shim's syscall() calls retro_trapped
  * directly for those, without a trap. */
 int retro_trap_plain(long nr);
+/* rt_sigaction and rt_sigprocmask (arguments a) from a rewritten site:
+ * what the handler does for them, outside a signal frame (trap.c). */
+long retro_trap_sigcall(long nr, const long a[6]);
 /* The trap layer's handler, after performing call nr that trapped with
  * its instruction ending at after: rewrites the site to call the shim
  * directly from then on, when it can (rewrite.c says when). */

@@ -33,8 +33,11 @@
  * change: code that jumps to an instruction after it runs the original
  * ones.  Only sites in the C library and the dynamic loader are
  * rewritten, only for calls the handler treats plainly
- * (retro_trap_plain), and only when the byte before the mov is not a
- * prefix that would make it another instruction.  RETRO_REWRITE=0 turns
+ * (retro_trap_plain) and for rt_sigprocmask and rt_sigaction, which the
+ * stub emulates as the handler does (retro_trap_sigcall: the mask is the
+ * thread's own then, not the one the handler's return restores), and
+ * only when the byte before the mov is not a prefix that would make it
+ * another instruction.  RETRO_REWRITE=0 turns
  * it off. */
 #include "config.h"
 #include "recorder.h"
@@ -514,7 +517,9 @@ void retro_rewrite_site(uint64_t after, long nr)
 	uint64_t old[2], new[2];
 	size_t k = 0;
 
-	if (!rewrite_enabled() || !retro_trap_plain(nr) ||
+	if (!rewrite_enabled() ||
+	    (!retro_trap_plain(nr) && nr != SYS_rt_sigprocmask &&
+	     nr != SYS_rt_sigaction) ||
 	    nr == SYS_rt_sigreturn || nr == SYS_exit || nr == SYS_exit_group ||
 	    nr == SYS_execve || nr == SYS_execveat)
 		return;
@@ -636,6 +641,13 @@ long retro_fastsys_c(struct fastsys_frame *f)
 		/* inside one of our interposers: its own libc call */
 		return retro_sys6(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 	retro_selector = SYSCALL_DISPATCH_FILTER_ALLOW;
+	if (nr == SYS_rt_sigprocmask || nr == SYS_rt_sigaction) {
+		/* not recorded: kept from hiding SIGSYS, as trapped */
+		ret = retro_trap_sigcall(nr, a);
+		retro_selector = sel;
+		errno = e;
+		return ret;
+	}
 	memset(&uc, 0, sizeof uc);
 	g = uc.uc_mcontext.gregs;
 	g[REG_R8] = (greg_t)f->r8;

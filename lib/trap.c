@@ -402,6 +402,29 @@ static long emu_sigprocmask(ucontext_t *uc, long how, const uint64_t *set,
 	return 0;
 }
 
+long retro_trap_sigcall(long nr, const long a[6])
+{
+	ucontext_t uc;
+	uint64_t cur, now;
+	long r;
+
+	if (nr == SYS_rt_sigaction)
+		return emu_sigaction(a[0], (const void *)a[1], (void *)a[2],
+				     a[3]);
+	/* rt_sigprocmask: on the thread's mask itself, as the handler does
+	 * on the one its return restores */
+	r = retro_sys4(SYS_rt_sigprocmask, SIG_BLOCK, 0, (long)&cur, 8);
+	if (r < 0)
+		return r;
+	memcpy(&uc.uc_sigmask, &cur, sizeof cur);
+	r = emu_sigprocmask(&uc, a[0], (const uint64_t *)a[1], (uint64_t *)a[2],
+			    a[3]);
+	memcpy(&now, &uc.uc_sigmask, sizeof now);
+	if (r == 0 && now != cur)
+		r = retro_sys4(SYS_rt_sigprocmask, SIG_SETMASK, (long)&now, 0, 8);
+	return r;
+}
+
 static long emu_clone(greg_t *g)
 {
 	long flags = g[REG_RDI], stack = g[REG_RSI];
@@ -514,10 +537,12 @@ static void handler(int sig, siginfo_t *si, void *ucv)
 	case SYS_rt_sigaction:
 		ret = emu_sigaction(g[REG_RDI], (void *)g[REG_RSI],
 				    (void *)g[REG_RDX], g[REG_R10]);
+		retro_rewrite_site((uint64_t)g[REG_RIP], nr);
 		break;
 	case SYS_rt_sigprocmask:
 		ret = emu_sigprocmask(uc, g[REG_RDI], (void *)g[REG_RSI],
 				      (void *)g[REG_RDX], g[REG_R10]);
+		retro_rewrite_site((uint64_t)g[REG_RIP], nr);
 		break;
 	case SYS_clone:
 		ret = emu_clone(g);

@@ -9,14 +9,24 @@
  *                          times (in this glibc the mmap site's mov
  *                          crosses a 16-byte boundary)
  *     p_sites mmap-thr N   the same while a second thread sleeps
+ *     p_sites jmp N        sigsetjmp(env, 1) and siglongjmp N times, with
+ *                          SIGUSR1 and SIGSYS blocked at the sigsetjmp and
+ *                          unblocked before the siglongjmp: glibc saves and
+ *                          restores the mask with its internal
+ *                          rt_sigprocmask; counts the times the mask after
+ *                          the jump is the one saved, as sigprocmask
+ *                          reports it
  *
  * Prints how many of the N succeeded. */
 #include <dirent.h>
 #include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 static void *idle(void *arg)
@@ -28,11 +38,12 @@ static void *idle(void *arg)
 
 int main(int argc, char **argv)
 {
-	long n, ok = 0;
+	long n;
+	volatile long ok = 0; /* kept across siglongjmp */
 	pthread_t th;
 
 	if (argc != 3) {
-		fprintf(stderr, "usage: p_sites dir|mmap|mmap-thr N\n");
+		fprintf(stderr, "usage: p_sites dir|mmap|mmap-thr|jmp N\n");
 		return 2;
 	}
 	n = atol(argv[2]);
@@ -57,11 +68,44 @@ int main(int argc, char **argv)
 				munmap(p, 4096);
 			}
 		}
+	} else if (!strcmp(argv[1], "jmp")) {
+		static sigjmp_buf env;
+		sigset_t s, cur;
+		sigemptyset(&s);
+		sigaddset(&s, SIGUSR1);
+		sigaddset(&s, SIGSYS);
+		for (volatile long i = 0; i < n; i++) {
+			sigprocmask(SIG_BLOCK, &s, NULL);
+			if (sigsetjmp(env, 1) == 0) {
+				sigprocmask(SIG_UNBLOCK, &s, NULL);
+				siglongjmp(env, 1);
+			}
+			sigprocmask(SIG_BLOCK, NULL, &cur);
+			if (sigismember(&cur, SIGUSR1) &&
+			    sigismember(&cur, SIGSYS))
+				ok++;
+			sigprocmask(SIG_UNBLOCK, &s, NULL);
+		}
+		/* SIGSYS blocked as the program sees it, restored by
+		 * siglongjmp: a system call the trap layer catches must still
+		 * work (a really blocked SIGSYS would kill the process) */
+		sigprocmask(SIG_BLOCK, &s, NULL);
+		if (sigsetjmp(env, 1) == 0)
+			siglongjmp(env, 1);
+		{
+			long r;
+			__asm__ volatile("syscall"
+					 : "=a"(r)
+					 : "0"((long)SYS_getppid)
+					 : "rcx", "r11", "memory");
+			if (r != (long)getppid())
+				ok = -1;
+		}
 	} else {
 		fprintf(stderr, "p_sites: unknown mode %s\n", argv[1]);
 		return 2;
 	}
-	printf("%ld of %ld\n", ok, n);
+	printf("%ld of %ld\n", (long)ok, n);
 	fflush(stdout);
 	_exit(0); /* the idle thread does not end */
 }

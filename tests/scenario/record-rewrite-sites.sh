@@ -6,7 +6,10 @@
 #     trampoline);
 #   - a site whose mov crosses a 16-byte boundary (this glibc's mmap),
 #     written plainly while the process has one thread, and left trapping
-#     once a second thread runs.
+#     once a second thread runs;
+#   - the internal rt_sigprocmask that sigsetjmp and siglongjmp use, which
+#     the trap layer emulates (SIGSYS kept out of the real mask, reported
+#     back as the program set it): the rewritten site does the same.
 # Each is recorded as without rewriting, and the program's output is the
 # same.  Counted with RETRO_TRAP_DEBUG, which prints a line per trap.
 . "$SCENARIO_LIB"
@@ -50,4 +53,19 @@ if grep -q '^retro: site: rewritten across two blocks, the only thread$' "$WORK/
 else
 	echo "note: this glibc's mmap site does not cross a 16-byte block; that part is not checked"
 fi
+
+# sigsetjmp/siglongjmp with SIGUSR1 and SIGSYS in the saved mask: after
+# each jump the program sees both blocked again, rewritten or not
+for m in rewrite trap; do
+	[ $m = trap ] && export RETRO_REWRITE=0
+	RETRO_TRAP_DEBUG=1 rr record -q -o "$WORK/s-jmp-$m" -- "$PROGS/p_sites" jmp 300 \
+		>"$WORK/jmp-$m.out" 2>"$WORK/jmp-$m.traps"
+	unset RETRO_REWRITE
+	expect_eq "jmp ($m): output" "300 of 300" "$(cat "$WORK/jmp-$m.out")"
+done
+expect_eq "jmp natively" "300 of 300" "$("$PROGS/p_sites" jmp 300)"
+[ "$(traps 14 "$WORK/jmp-trap.traps")" -ge 600 ] ||
+	fail "without rewriting, only $(traps 14 "$WORK/jmp-trap.traps") rt_sigprocmask trapped"
+[ "$(traps 14 "$WORK/jmp-rewrite.traps")" -le 12 ] ||
+	fail "with rewriting, $(traps 14 "$WORK/jmp-rewrite.traps") rt_sigprocmask trapped"
 pass
