@@ -17,14 +17,21 @@
 mkdir "$WORK/d"
 cd "$WORK/d"
 traps() { grep -c "^T[0-9]* $1\$" "$2" || true; }
+# both MODE: records p_sites MODE 300 with rewriting and without
+# (RETRO_REWRITE=0), into $WORK/s-MODE-{rewrite,trap}, each printing
+# "300 of 300"; the traps in $WORK/MODE-{rewrite,trap}.traps
+both() {
+	for m in rewrite trap; do
+		RETRO_REWRITE=$([ $m = trap ] && echo 0 || echo 1) RETRO_TRAP_DEBUG=1 \
+			rr record -q -o "$WORK/s-$1-$m" -- "$PROGS/p_sites" "$1" 300 \
+			>"$WORK/$1-$m.out" 2>"$WORK/$1-$m.traps"
+		expect_eq "$1 ($m): output" "300 of 300" "$(cat "$WORK/$1-$m.out")"
+	done
+}
 
 # glibc's internal openat: before, every opendir trapped
+both dir
 for m in rewrite trap; do
-	[ $m = trap ] && export RETRO_REWRITE=0
-	RETRO_TRAP_DEBUG=1 rr record -q -o "$WORK/s-dir-$m" -- "$PROGS/p_sites" dir 300 \
-		>"$WORK/dir-$m.out" 2>"$WORK/dir-$m.traps"
-	unset RETRO_REWRITE
-	expect_eq "dir ($m): output" "300 of 300" "$(cat "$WORK/dir-$m.out")"
 	expect_eq "dir ($m): openat recorded" 300 \
 		"$(rr log -c openat "$WORK/s-dir-$m" | grep -c "openat(AT_FDCWD, \"$WORK/d\", O_RDONLY|O_NONBLOCK|O_DIRECTORY|O_CLOEXEC) = 3$")"
 done
@@ -56,13 +63,7 @@ fi
 
 # sigsetjmp/siglongjmp with SIGUSR1 and SIGSYS in the saved mask: after
 # each jump the program sees both blocked again, rewritten or not
-for m in rewrite trap; do
-	[ $m = trap ] && export RETRO_REWRITE=0
-	RETRO_TRAP_DEBUG=1 rr record -q -o "$WORK/s-jmp-$m" -- "$PROGS/p_sites" jmp 300 \
-		>"$WORK/jmp-$m.out" 2>"$WORK/jmp-$m.traps"
-	unset RETRO_REWRITE
-	expect_eq "jmp ($m): output" "300 of 300" "$(cat "$WORK/jmp-$m.out")"
-done
+both jmp
 expect_eq "jmp natively" "300 of 300" "$("$PROGS/p_sites" jmp 300)"
 [ "$(traps 14 "$WORK/jmp-trap.traps")" -ge 600 ] ||
 	fail "without rewriting, only $(traps 14 "$WORK/jmp-trap.traps") rt_sigprocmask trapped"
