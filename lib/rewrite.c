@@ -513,7 +513,7 @@ void retro_rewrite_site(uint64_t after, long nr)
 {
 	uint64_t sc = after - 2, mov, blk, pg, pg2;
 	const uint8_t *m;
-	uint8_t *t;
+	uint8_t *t, j[5];
 	uint64_t old[2], new[2];
 	size_t k = 0;
 
@@ -579,46 +579,31 @@ void retro_rewrite_site(uint64_t after, long nr)
 		tramp_fill(t, r->base, after, (uint32_t)nr, m + 5, k);
 		retro_sys3(SYS_mprotect, r->base, REGION, PROT_READ | PROT_EXEC);
 	}
-	if (retro_sys3(SYS_mprotect, pg, 4096,
-		       PROT_READ | PROT_WRITE | PROT_EXEC) < 0)
-	{
+	j[0] = 0xe9;
+	put32(j + 1, (int32_t)((int64_t)(uintptr_t)t - (int64_t)(mov + 5)));
+	/* the mov's page, and the next when the mov runs into it */
+	if (retro_sys3(SYS_mprotect, pg, pg2 - pg + 4096,
+		       PROT_READ | PROT_WRITE | PROT_EXEC) < 0) {
 		dbg("its page cannot be made writable");
 		goto out; /* not allowed here: the site keeps trapping */
 	}
 	if (((mov + 4) & ~(uint64_t)15) != blk) {
-		/* across two blocks (and maybe two pages), written plainly:
-		 * this is the only thread, and no signal handler of its own
-		 * may run the site half-written */
+		/* across two blocks, written plainly: this is the only
+		 * thread, and no signal handler of its own may run the site
+		 * half-written */
 		uint64_t all = ~0ull, mask;
-		uint8_t j[5];
-		j[0] = 0xe9;
-		put32(j + 1, (int32_t)((int64_t)(uintptr_t)t - (int64_t)(mov + 5)));
-		if (pg2 != pg &&
-		    retro_sys3(SYS_mprotect, pg2, 4096,
-			       PROT_READ | PROT_WRITE | PROT_EXEC) < 0) {
-			dbg("its page cannot be made writable");
-			retro_sys3(SYS_mprotect, pg, 4096, PROT_READ | PROT_EXEC);
-			goto out;
-		}
 		retro_sys4(SYS_rt_sigprocmask, SIG_SETMASK, &all, &mask, 8);
 		memcpy((void *)(uintptr_t)mov, j, 5);
 		retro_sys4(SYS_rt_sigprocmask, SIG_SETMASK, &mask, NULL, 8);
-		if (pg2 != pg)
-			retro_sys3(SYS_mprotect, pg2, 4096, PROT_READ | PROT_EXEC);
 		dbg("rewritten across two blocks, the only thread");
-		retro_sys3(SYS_mprotect, pg, 4096, PROT_READ | PROT_EXEC);
-		goto out;
+	} else {
+		memcpy(old, (const void *)(uintptr_t)blk, 16);
+		memcpy(new, old, 16);
+		memcpy((uint8_t *)new + (mov - blk), j, 5);
+		dbg(cas16((void *)(uintptr_t)blk, old, new) ? "rewritten"
+							      : "changed meanwhile");
 	}
-	memcpy(old, (const void *)(uintptr_t)blk, 16);
-	memcpy(new, old, 16);
-	{
-		uint8_t *n = (uint8_t *)new + (mov - blk);
-		n[0] = 0xe9;
-		put32(n + 1, (int32_t)((int64_t)(uintptr_t)t - (int64_t)(mov + 5)));
-	}
-	dbg(cas16((void *)(uintptr_t)blk, old, new) ? "rewritten"
-						      : "changed meanwhile");
-	retro_sys3(SYS_mprotect, pg, 4096, PROT_READ | PROT_EXEC);
+	retro_sys3(SYS_mprotect, pg, pg2 - pg + 4096, PROT_READ | PROT_EXEC);
 out:
 	unlock();
 }
@@ -628,8 +613,7 @@ long retro_fastsys_c(struct fastsys_frame *f)
 	long nr = (long)f->rax, ret;
 	long a[6] = { (long)f->rdi, (long)f->rsi, (long)f->rdx,
 		      (long)f->r10, (long)f->r8, (long)f->r9 };
-	uint64_t site = *(const uint64_t *)(uintptr_t)(f->ret - TRAMP_RET +
-							TRAMP_DATA);
+	uint64_t site;
 	uint64_t sp = (uint64_t)(uintptr_t)(&f->ret + 1) + 128;
 	char sel = retro_selector;
 	int e = errno;
@@ -648,6 +632,9 @@ long retro_fastsys_c(struct fastsys_frame *f)
 		errno = e;
 		return ret;
 	}
+	/* the trampoline's .quad AFTER, unaligned after copied moves */
+	memcpy(&site, (const void *)(uintptr_t)(f->ret - TRAMP_RET + TRAMP_DATA),
+	       sizeof site);
 	memset(&uc, 0, sizeof uc);
 	g = uc.uc_mcontext.gregs;
 	g[REG_R8] = (greg_t)f->r8;
