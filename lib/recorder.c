@@ -10,6 +10,7 @@
  * Everything the runtime asks of the kernel goes through retro_os (os.h) or
  * a raw syscall, never through a symbol the shim interposes. */
 #include "config.h"
+#include "got.h"
 #include "recorder.h"
 #define RETRO_SHIM_SIDE
 #include "shepherd.h"
@@ -66,7 +67,20 @@ enum { FE_KNOWN = 1, FE_NOSEEK = 2, FE_PREIMG = 4, FE_CREATED = 8,
 struct fdent {
 	uint64_t path;
 	uint32_t flags;
-	uint32_t pad;
+	uint32_t gen; /* new each time the entry changes (dircache) */
+};
+
+/* The absolute paths of directory descriptors a thread made paths
+ * relative to (openat and the other *at calls), so that such a call needs
+ * no readlinkat of /proc/self/fd.  An entry holds while its descriptor's
+ * entry (gen) and the process's renames (P.dir_epoch) are unchanged. */
+#define NDIRCACHE 4
+struct dircache {
+	int fd;
+	uint32_t gen;
+	uint32_t epoch;
+	uint32_t len;
+	char path[PATH_MAX];
 };
 
 struct retired {
@@ -116,6 +130,7 @@ struct retro_thread {
 	struct stack_cache scache[SCACHE];
 	char pbuf[2][PATH_MAX + 8];
 	char scratch[PATH_MAX + 8];
+	struct dircache dircache[NDIRCACHE];
 	/* Signals that arrived while the recorder held this thread's state
 	 * (guard set): their handlers run when it lets go (unguard). */
 	int npend;
@@ -157,6 +172,8 @@ static struct {
 	int fd_top; /* 1 + the highest fd ever known in fds: where a walk of
 		     * the table may stop (NFDS entries are 1 MiB, and a
 		     * walk of all would fault in every page) */
+	uint32_t fd_gen;    /* the last fdent.gen given */
+	uint32_t dir_epoch; /* directories this process renamed or removed */
 	uint64_t inodes[NINODES];
 	struct module mods[NMODULES];
 	int nmods;
@@ -265,18 +282,26 @@ static int64_t mono(void)
  * kernel's own clocksource is the TSC (so the kernel found it invariant
  * and synchronized between CPUs), a thread reads the TSC and extrapolates
  * from its own last CLOCK_MONOTONIC reading, taken at most TSC_SPAN_NS
- * earlier, at the rate measured over the process's life so far (at least
- * TSC_BASE_NS of it, so that the rate is good to a few ppm).  The error is
- * then a few ns, less than the clock's own jitter; the timeline across
- * processes stays the kernel's.  A thread's timestamps never go back.
- * RETRO_TSC=0 reads the clock every time. */
+ * earlier, at a rate measured over at least TSC_BASE_NS (so that it is
+ * good to a few ppm).  The error is then a few ns, less than the clock's
+ * own jitter; the timeline across processes stays the kernel's.  A
+ * thread's timestamps never go back.  RETRO_TSC=0 reads the clock every
+ * time.
+ *
+ * The rate is the machine's, so a process need not measure it again: it
+ * comes with an exec (the handoff) and, for other new processes, from the
+ * store's shared map, where the first process that measured it left it
+ * (for this boot only).  Until a process has a rate, each timestamp is one
+ * clock read. */
 #define TSC_SPAN_NS 1000000ll
 #define TSC_BASE_NS 20000000ll
 
 static struct {
 	int on;
+	int published; /* this process left its rate in the shared map */
 	uint64_t tsc0;
 	int64_t ns0;
+	uint64_t mult; /* ns per cycle, 32.32; 0 while unknown */
 } TC;
 
 static __thread struct {
@@ -323,26 +348,90 @@ static void tsc_init(int want)
 	TC.on = 1;
 }
 
+/* A plausible rate: 1/1024 to 256 ns a cycle. */
+static int tsc_rate_ok(uint64_t m)
+{
+	return m >= (1ull << 22) && m < (1ull << 40);
+}
+
+/* The rate in the store's shared map, tagged with the boot it holds for:
+ * check = mult ^ the boot id's two halves.  A torn pair fails the check. */
+static uint64_t boot_key(void)
+{
+	uint64_t a, b;
+
+	memcpy(&a, P.boot_id, 8);
+	memcpy(&b, P.boot_id + 8, 8);
+	return a ^ b ^ 0x7473632d72617465ull; /* "tsc-rate" */
+}
+
+static uint64_t tsc_shared_rate(void)
+{
+	struct retro_shared_hdr *sh = P.shared;
+	uint64_t m, check;
+
+	if (!sh)
+		return 0;
+	check = __atomic_load_n(&sh->tsc_check, __ATOMIC_ACQUIRE);
+	m = __atomic_load_n(&sh->tsc_mult, __ATOMIC_RELAXED);
+	return tsc_rate_ok(m) && (m ^ boot_key()) == check ? m : 0;
+}
+
+static void tsc_publish(uint64_t m)
+{
+	struct retro_shared_hdr *sh = P.shared;
+
+	if (!sh || TC.published)
+		return;
+	TC.published = 1;
+	__atomic_store_n(&sh->tsc_mult, m, __ATOMIC_RELAXED);
+	__atomic_store_n(&sh->tsc_check, m ^ boot_key(), __ATOMIC_RELEASE);
+}
+
+/* Takes a rate measured elsewhere (rate: the handoff's, or 0 for the
+ * shared map's). */
+static void tsc_adopt(uint64_t rate)
+{
+	if (!TC.on)
+		return;
+	if (!tsc_rate_ok(rate))
+		rate = tsc_shared_rate();
+	if (tsc_rate_ok(rate))
+		__atomic_store_n(&TC.mult, rate, __ATOMIC_RELAXED);
+}
+
 static __attribute__((noinline)) int64_t now_anchor(void)
 {
-	uint64_t c;
+	uint64_t c, m;
 	int64_t ns, base;
 
+	m = __atomic_load_n(&TC.mult, __ATOMIC_RELAXED);
+	if (!m) {
+		/* no rate yet: one clock read, and measure once it can be */
+		ns = mono();
+		if (ns - TC.ns0 < TSC_BASE_NS)
+			goto out;
+	}
 	tsc_pair(&c, &ns);
 	base = ns - TC.ns0;
-
+	if (base >= TSC_BASE_NS && c > TC.tsc0) {
+		/* this process's own, over TSC_BASE_NS at least */
+		unsigned __int128 own =
+			((unsigned __int128)(uint64_t)base << 32) / (c - TC.tsc0);
+		if (tsc_rate_ok((uint64_t)own)) {
+			m = (uint64_t)own;
+			__atomic_store_n(&TC.mult, m, __ATOMIC_RELAXED);
+			tsc_publish(m);
+		}
+	}
 	tclk.tsc = c;
 	tclk.ns = ns;
 	tclk.lim = 0;
-	if (base >= TSC_BASE_NS && c > TC.tsc0) {
-		unsigned __int128 m =
-			((unsigned __int128)(uint64_t)base << 32) / (c - TC.tsc0);
-		if (m > 0 && m < (1ull << 40)) {
-			tclk.mult = (uint64_t)m;
-			tclk.lim = (uint64_t)(((unsigned __int128)TSC_SPAN_NS
-					       << 32) / m);
-		}
+	if (m) {
+		tclk.mult = m;
+		tclk.lim = (uint64_t)(((unsigned __int128)TSC_SPAN_NS << 32) / m);
 	}
+out:
 	if (ns < tclk.last)
 		ns = tclk.last;
 	return tclk.last = ns;
@@ -848,26 +937,60 @@ static uint64_t intern(struct retro_thread *t, const char *s, size_t n)
 	return id;
 }
 
+static struct fdent *fde(int fd);
+static void fd_bind(struct retro_thread *t, int fd, const char *abs,
+		    uint32_t flags);
+
+/* The absolute path of directory descriptor dirfd into buf (PATH_MAX);
+ * its length, 0 when unknown.  Asked of the kernel the first time, then
+ * kept per thread (struct dircache).  Like a file descriptor's path in
+ * the table, a directory's is the one it had then: a rename by this
+ * process makes the kernel be asked again, one by another process does
+ * not. */
+static size_t dir_path(struct retro_thread *t, int dirfd, char *buf)
+{
+	struct fdent *e = fde(dirfd);
+	struct dircache *d = &t->dircache[(unsigned)dirfd % NDIRCACHE];
+	uint32_t epoch = __atomic_load_n(&P.dir_epoch, __ATOMIC_RELAXED);
+	char fp[32];
+	long r;
+
+	if (e && (e->flags & FE_KNOWN) && d->fd == dirfd && d->gen == e->gen &&
+	    d->epoch == epoch) {
+		memcpy(buf, d->path, d->len + 1);
+		return d->len;
+	}
+	fdpath(fp, dirfd);
+	r = retro_os_readlinkat(AT_FDCWD, fp, buf, PATH_MAX - 1);
+	if (r <= 0) {
+		buf[0] = 0;
+		return 0;
+	}
+	buf[r] = 0;
+	if (!e || buf[0] != '/')
+		return (size_t)r;
+	if (!(e->flags & FE_KNOWN))
+		fd_bind(t, dirfd, buf, 0); /* as fd_obj would */
+	d->fd = dirfd;
+	d->gen = e->gen;
+	d->epoch = epoch;
+	d->len = (uint32_t)r;
+	memcpy(d->path, buf, (size_t)r + 1);
+	return (size_t)r;
+}
+
 /* Makes path absolute against dirfd (AT_FDCWD: the tracked cwd) into buf. */
-static const char *absolute(char *buf, int dirfd, const char *path)
+static const char *absolute(struct retro_thread *t, char *buf, int dirfd,
+			    const char *path)
 {
 	size_t n;
 
 	if (path[0] == '/')
 		return path;
-	if (dirfd == AT_FDCWD) {
+	if (dirfd == AT_FDCWD)
 		n = cpy(buf, PATH_MAX, 0, P.cwd, P.cwdlen);
-	} else {
-		char fp[32];
-		long r;
-
-		fdpath(fp, dirfd);
-		r = retro_os_readlinkat(AT_FDCWD, fp, buf, PATH_MAX - 1);
-		if (r < 0)
-			r = 0;
-		buf[r] = 0;
-		n = (size_t)r;
-	}
+	else
+		n = dir_path(t, dirfd, buf);
 	if (path[0] == 0)
 		return buf;
 	if (n == 0 || buf[n - 1] != '/')
@@ -884,7 +1007,7 @@ static uint64_t intern_path(struct retro_thread *t, int slot, int dirfd,
 
 	if (!path)
 		return 0;
-	abs = absolute(t->pbuf[slot & 1], dirfd, path);
+	abs = absolute(t, t->pbuf[slot & 1], dirfd, path);
 	if (absp)
 		*absp = abs;
 	return intern(t, abs, strlen(abs));
@@ -914,6 +1037,11 @@ static int is_outside_input(const char *p)
 	       strcmp(p, "/dev/console") == 0 || strncmp(p, "socket:[", 8) == 0;
 }
 
+static inline uint32_t fd_gen_next(void)
+{
+	return __atomic_add_fetch(&P.fd_gen, 1, __ATOMIC_RELAXED);
+}
+
 /* P.fd_top up to top, against other threads raising it too. */
 static inline void fd_top_raise(int top)
 {
@@ -939,6 +1067,7 @@ static void fd_bind_id(struct fdent *e, uint64_t id, const char *abs,
 	}
 	e->path = id;
 	e->flags = FE_KNOWN | flags;
+	e->gen = fd_gen_next();
 	fd_top_raise((int)(e - P.fds) + 1);
 }
 
@@ -985,6 +1114,7 @@ void retro_fd_dup(int oldfd, int newfd)
 		*n = *o;
 	else
 		n->flags = 0;
+	n->gen = fd_gen_next();
 	fd_top_raise(newfd + 1);
 }
 
@@ -994,8 +1124,10 @@ void retro_fd_forget(int fd)
 
 	if (__builtin_expect(retro_shep_on, 0))
 		retro_shep_timerfd_gone(fd);
-	if (e)
+	if (e) {
 		e->flags = 0;
+		e->gen = fd_gen_next();
+	}
 }
 
 void retro_fd_pipe(const int fds[2])
@@ -1173,6 +1305,27 @@ static int access_mem(unw_addr_space_t as, unw_word_t addr, unw_word_t *val,
 	return unw_access_mem(as, addr, val, write, arg);
 }
 
+/* libunwind's sigprocmask.  It blocks every signal while it holds its
+ * cache's lock, so that a signal handler that unwinds on the same thread
+ * cannot wait for that lock forever, and around dl_iterate_phdr.  The
+ * recorder calls libunwind only with its guard set, and while the guard is
+ * set the program's handlers do not run on this thread (retro_sig_defer:
+ * they run when it lets go).  So there its blocking changes nothing, and
+ * costs two system calls per frame stepped: it is left out.  Outside the
+ * guard (unwind_init) it is libc's. */
+static int unw_sigprocmask(int how, const sigset_t *set, sigset_t *old)
+{
+	struct retro_thread *t = tself;
+
+	if (t && t->guard) {
+		/* only ever given back to us, inside the same guard */
+		if (old)
+			memset(old, 0, sizeof *old);
+		return 0;
+	}
+	return sigprocmask(how, set, old);
+}
+
 static void unwind_init(void)
 {
 	unw_accessors_t *(*get)(unw_addr_space_t) = NULL;
@@ -1185,8 +1338,11 @@ static void unwind_init(void)
 
 	/* libunwind's global cache takes a lock with every signal blocked:
 	 * two rt_sigprocmask calls per frame stepped.  Each thread's own
-	 * cache needs neither. */
+	 * cache needs neither, where libunwind is built with one (Debian's
+	 * 1.6 is not, and keeps the global cache; unw_sigprocmask). */
 	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+	retro_got_patch((void *)&unw_init_local, "sigprocmask",
+			(void *)unw_sigprocmask);
 	/* the first local cursor opens the pipe: inside the shim, so that
 	 * retro_internal_fds moves it (and notes it in unw_pipe) */
 	if (unw_getcontext(&ctx) || unw_init_local(&cur, &ctx))
@@ -2764,6 +2920,10 @@ void retro_result(struct retro_call *c, int64_t ret)
 	a->ret = ret;
 	a->end = end;
 	post_args(c, a, ret, failed);
+	if (!failed && (c->call == RC_rename || c->call == RC_renameat ||
+			 c->call == RC_renameat2 || c->call == RC_rmdir ||
+			 (c->call == RC_unlinkat && (c->v[2] & AT_REMOVEDIR))))
+		__atomic_add_fetch(&P.dir_epoch, 1, __ATOMIC_RELAXED); /* dir_path */
 	action_done(a);
 	if (--t->depth == 0 && t->nretired)
 		retire_flush(t);
@@ -2809,7 +2969,7 @@ void retro_open_pre(struct retro_call *c, int dirfd, const char *path,
 	if (!path || bad_uptr((uintptr_t)path) || !(flags & (O_CREAT | O_TRUNC)))
 		return;
 	t->guard = 1;
-	abs = absolute(t->scratch, dirfd, path);
+	abs = absolute(t, t->scratch, dirfd, path);
 	if (retro_os_fstatat(AT_FDCWD, abs, &st, 0) < 0) {
 		if (flags & O_CREAT)
 			c->flags |= RA_CREATED; /* confirmed on success */
@@ -2835,7 +2995,7 @@ void retro_open_post(struct retro_call *c, int fd, int dirfd,
 		return;
 	}
 	t->guard = 1;
-	abs = c->pathid ? c->abs : absolute(t->scratch, dirfd, path);
+	abs = c->pathid ? c->abs : absolute(t, t->scratch, dirfd, path);
 	if (c->flags & RA_CREATED) {
 		struct stat st;
 		fl |= FE_CREATED;
@@ -3298,6 +3458,7 @@ struct handoff {
 	uint32_t proc, image, parent, injected;
 	int32_t pid;
 	uint32_t nthreads; /* thread indices go on across exec */
+	uint64_t tsc_mult; /* the TSC's rate, when known (0: not) */
 	char preload[PATH_MAX];
 };
 
@@ -3667,6 +3828,7 @@ void retro_init(void)
 	retro_trap_debug(env_flag("RETRO_TRAP_DEBUG", 0));
 	P.want_trap = env_flag("RETRO_TRAP", 1);
 	tsc_init(env_flag("RETRO_TSC", 1));
+	tsc_adopt(have_h ? h.tsc_mult : 0);
 	if (P.want_trap && (!P.self_hi ||
 			    retro_trap_setup(P.self_lo, P.self_hi))) {
 		warn("the trap layer is not available; recording calls through "
@@ -3954,6 +4116,7 @@ char *const *retro_exec_prepare(char *const *envp)
 	h.parent = P.parent;
 	h.pid = P.pid;
 	h.nthreads = P.nthreads;
+	h.tsc_mult = __atomic_load_n(&TC.mult, __ATOMIC_RELAXED);
 	env = env_complete(envp, &h);
 	if (!env_has_shim(env)) {
 		/* The next program will not record: no handoff to leave. */

@@ -199,7 +199,9 @@ struct retro_shared_hdr {
 	uint64_t next_proc;
 	uint64_t used; /* bytes of loss records after the header */
 	uint64_t overflow; /* loss records that did not fit */
-	uint64_t pad[5];
+	uint64_t tsc_mult;  /* the TSC's rate as a process measured it */
+	uint64_t tsc_check; /* tsc_mult ^ a key of the boot it holds for */
+	uint64_t pad[3];
 };
 
 struct retro_loss_rec {

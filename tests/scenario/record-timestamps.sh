@@ -6,14 +6,26 @@
 # now()); a wrong rate, a stale anchor or a time that goes back would put
 # calls outside their brackets.  Both ways are tried: RETRO_TSC=0 reads the
 # kernel's clock every time.
+#
+# A process need not measure the TSC's rate itself: it gets it with an exec
+# from a process that had it ("exec"), or from the store's shared map,
+# where a process that measured it left it ("again": a second recording
+# into the store of the first).
 . "$SCENARIO_LIB"
 
-for tsc in 1 0; do
+for tsc in 1 0 exec again; do
 	S=$WORK/store$tsc
 	mkdir -p "$WORK/rec$tsc"
-	RETRO_TSC=$tsc rr record -q -o "$S" -- "$PROGS/p_stamps" \
-		"$WORK/rec$tsc/a" "$WORK/rec$tsc/b" >"$WORK/rec$tsc/stamps" ||
-		fail "recording p_stamps failed (RETRO_TSC=$tsc)"
+	a=$WORK/rec$tsc/a b=$WORK/rec$tsc/b
+	case $tsc in
+	exec) # sh lives 50 ms, time enough to measure the rate, then execs
+		RETRO_TSC=1 rr record -q -o "$S" -- sh -c \
+			'sleep 0.05; exec "$0" "$@"' "$PROGS/p_stamps" "$a" "$b" ;;
+	again) S=$WORK/storeexec
+		RETRO_TSC=1 rr record -q -o "$S" -- "$PROGS/p_stamps" "$a" "$b" ;;
+	*) RETRO_TSC=$tsc rr record -q -o "$S" -- "$PROGS/p_stamps" "$a" "$b" ;;
+	esac >"$WORK/rec$tsc/stamps" ||
+		fail "recording p_stamps failed ($tsc)"
 	rr log --json --call pwrite "$S" >"$WORK/log$tsc" 2>&1 ||
 		fail "log failed: $(cat "$WORK/log$tsc")"
 	out=$(python3 - "$WORK/rec$tsc/stamps" "$WORK/log$tsc" <<'PY'
