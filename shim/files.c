@@ -58,7 +58,12 @@ static int record_open(int call, open_fn fn, int dirfd, const char *path,
 	retro_open_pre(&c, dirfd, path, flags);
 	RETRO_SITE(c);
 	retro_intent(&c);
-	fd = fn(dirfd, path, flags, mode);
+	/* open, creat and their 64 forms are openat from the cwd in libc */
+	if (__libc_single_threaded)
+		fd = (int)shim_direct(SYS_openat, dirfd, SHIM_L(path), flags,
+				      (long)mode, 0, 0);
+	else
+		fd = fn(dirfd, path, flags, mode);
 	retro_open_post(&c, fd, dirfd, path, flags);
 	retro_result(&c, fd);
 	return fd;

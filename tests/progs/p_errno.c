@@ -447,6 +447,13 @@ int main(int argc, char **argv)
 		T("write EFAULT", write(fd3, lo, 4));
 		T("pwrite EFAULT", pwrite(fd3, hi, 4, 0));
 		T("read EFAULT", read(fd3, (void *)lo, 4));
+		/* at the end of the file: a pointer in the kernel's half
+		 * fails, one in the first page reads nothing */
+		T("read EFAULT at EOF",
+		  (lseek(fd3, 0, SEEK_END), read(fd3, (void *)hi, 4)));
+		T("read first page at EOF", read(fd3, (void *)lo, 4));
+		T("pread EFAULT past EOF", pread(fd3, (void *)hi, 4, 1 << 20));
+		T("lseek", lseek(fd3, 0, SEEK_SET));
 		T("writev EFAULT", writev(fd3, badiov, 1));
 		T("readv EFAULT", readv(fd3, badiov, 1));
 		T("nanosleep EFAULT", nanosleep((const struct timespec *)lo, NULL));
