@@ -2698,6 +2698,7 @@ static int replay_once(struct drv *d)
 	last_said = d->wall0;
 	for (;;) {
 		struct pollfd *pf = calloc(d->nconns + 1, sizeof *pf);
+		size_t npf = d->nconns + 1; /* conns accepted below are not in it */
 		int st, n, fired;
 		pid_t w;
 
@@ -2716,11 +2717,11 @@ static int replay_once(struct drv *d)
 			 * from another CPU costs tens of microseconds here */
 			int64_t until = mono_ns() + SPIN_NS;
 			do
-				n = poll(pf, d->nconns + 1, 0);
+				n = poll(pf, npf, 0);
 			while (n == 0 && mono_ns() < until);
 		}
 		if (n == 0)
-			n = poll(pf, d->nconns + 1, tmo);
+			n = poll(pf, npf, tmo);
 		if (!d->o->quiet && mono_ns() - last_said >= 1000000000) {
 			/* progress, once a second after the first */
 			last_said = mono_ns();
@@ -2742,12 +2743,10 @@ static int replay_once(struct drv *d)
 				d->nconns++;
 			}
 		}
-		for (size_t i = 0; n > 0 && i < d->nconns && i + 1 < d->nconns + 1;
-		     i++) {
+		for (size_t i = 0; n > 0 && i + 1 < npf; i++) {
 			static struct retro_sh_msg m;
 			ssize_t k;
-			if (i + 1 >= (size_t)(d->nconns + 1) ||
-			    !(pf[i + 1].revents & (POLLIN | POLLHUP | POLLERR)))
+			if (!(pf[i + 1].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;
 			k = read(d->conns[i].fd, &m, sizeof m);
 			if (k > (ssize_t)RETRO_SH_MSG_HDR) {
