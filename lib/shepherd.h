@@ -30,6 +30,8 @@ enum {
 		       * no reply */
 	SH_THREAD,    /* a thread is about to be made: the driver lets it
 		       * have the recorded thread's id, when it can */
+	SH_LANE,      /* a doorbell: a message waits in the thread's lane
+		       * (struct retro_sh_lane); no reply */
 };
 
 enum {
@@ -98,6 +100,7 @@ enum {
 	SHR_PPID = 1 << 6,    /* HELLO: ret is the process's recorded
 			       * parent pid, which getppid returns while the
 			       * live parent is the one it began with */
+	SHR_LANE = 1 << 7,    /* HELLO: the driver took the thread's lane */
 };
 
 #define RETRO_SH_FEED 256
@@ -112,6 +115,35 @@ struct retro_sh_reply {
 	int32_t status; /* SHR_SKIP: the wait status */
 	int64_t ret;    /* SHR_SKIP: what the call returns */
 };
+
+/* The fast lane.  A CALL or a SLEEP and its reply are most of a
+ * shepherded thread's traffic; over the socket each costs four system
+ * calls on the two sides.  So a thread also shares a lane with the
+ * driver: a memfd its HELLO carries (SCM_RIGHTS), used once the reply says
+ * SHR_LANE.  The thread writes the message into msg and counts it in req;
+ * the driver answers into reply and sets rep to that count.  Both look at
+ * the lane while they spin, with no system call.  A side that stops
+ * spinning says so first, and the other then wakes it: the driver, asleep
+ * in poll, with a doorbell on the socket (SH_LANE); the thread, asleep on
+ * the rep futex, with FUTEX_WAKE.  Messages of other types go on the
+ * socket; sock_sent tells the driver how many came before the lane's, so
+ * that it takes those first.  A reply that carries bytes (SHR_DATA) goes on
+ * the socket too, and onsock says so. */
+struct retro_sh_lane {
+	uint32_t req;        /* thread: lane messages written so far */
+	uint32_t shim_waits; /* thread: asleep on rep */
+	uint64_t sock_sent;  /* thread: socket messages sent before req's */
+	/* the driver's words on a cache line of their own */
+	uint32_t rep __attribute__((aligned(64))); /* driver: the req its
+						    * answer is for */
+	uint32_t drv_sleeps; /* driver: asleep in poll; ring the doorbell */
+	uint32_t onsock;     /* driver: the answer is on the socket */
+	uint32_t pad;
+	struct retro_sh_reply reply;
+	struct retro_sh_msg msg __attribute__((aligned(64)));
+};
+#define RETRO_SH_LANE_SIZE \
+	((sizeof(struct retro_sh_lane) + 4095) / 4096 * 4096)
 
 #ifdef RETRO_SHIM_SIDE
 #include <time.h>

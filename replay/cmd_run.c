@@ -30,8 +30,11 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/futex.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -104,6 +107,7 @@ struct opts {
 	int scaled;    /* --scale was given */
 	int propagate;
 	int quiet;
+	int no_lane;   /* RETRO_SH_LANE=0: every message on the socket */
 	char store[PATH_MAX];
 	char shim[PATH_MAX];
 };
@@ -166,6 +170,10 @@ struct conn {
 	const struct retro_proc *answer; /* a wait for this peer child is
 					  * answered with its recorded end */
 	int hello;         /* the pending reply answers its HELLO */
+	struct retro_sh_lane *lane; /* its lane (shepherd.h), or NULL */
+	uint32_t lane_seen; /* the last lane message taken */
+	int via_lane;      /* the pending reply answers a lane message */
+	uint64_t sock_got; /* socket messages taken (doorbells aside) */
 };
 
 struct live {
@@ -1640,6 +1648,8 @@ static void reply(struct drv *d, struct conn *c, int64_t v)
 			c->pi >= 0 ? retro_proc_find(d->r, d->lives[c->pi].proc)
 				   : NULL;
 		c->hello = 0;
+		if (c->lane)
+			rp.flags |= SHR_LANE;
 		if (p && p->ppid > 0) {
 			rp.flags |= SHR_PPID;
 			rp.ret = p->ppid;
@@ -1657,9 +1667,28 @@ static void reply(struct drv *d, struct conn *c, int64_t v)
 		rp.status = c->answer->status;
 		c->answer = NULL;
 	}
-	if (write(c->fd, &rp, sizeof rp) != (ssize_t)sizeof rp ||
-	    (c->feed && write(c->fd, c->feed, c->nfeed) != (ssize_t)c->nfeed))
+	if (c->via_lane) {
+		struct retro_sh_lane *L = c->lane;
+		c->via_lane = 0;
+		if (c->feed) {
+			/* bytes go on the socket, and the answer before them */
+			if (write(c->fd, &rp, sizeof rp) != (ssize_t)sizeof rp ||
+			    write(c->fd, c->feed, c->nfeed) != (ssize_t)c->nfeed)
+				c->state = C_DEAD;
+			L->onsock = 1;
+		} else {
+			L->reply = rp;
+			L->onsock = 0;
+		}
+		__atomic_store_n(&L->rep, c->lane_seen, __ATOMIC_RELEASE);
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		if (__atomic_load_n(&L->shim_waits, __ATOMIC_RELAXED))
+			syscall(SYS_futex, &L->rep, FUTEX_WAKE, 1, NULL, NULL, 0);
+	} else if (write(c->fd, &rp, sizeof rp) != (ssize_t)sizeof rp ||
+		   (c->feed &&
+		    write(c->fd, c->feed, c->nfeed) != (ssize_t)c->nfeed)) {
 		c->state = C_DEAD;
+	}
 	free(c->feed);
 	c->feed = NULL;
 }
@@ -2304,9 +2333,122 @@ static int fire_timeout(struct drv *d)
 	return 1;
 }
 
+/* Takes one message from c's socket (MSG_DONTWAIT in flags: only if one
+ * is there).  A HELLO may bring the thread's lane.  Returns 1 when it took
+ * one, 0 when there was none. */
+static int conn_read(struct drv *d, struct conn *c, int flags)
+{
+	static struct retro_sh_msg m;
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} cm;
+	struct iovec iov = { &m, sizeof m };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = cm.buf,
+			     .msg_controllen = sizeof cm.buf };
+	struct cmsghdr *h;
+	ssize_t k = recvmsg(c->fd, &mh, MSG_CMSG_CLOEXEC | flags);
+	int fd = -1;
+
+	if (k < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	for (h = k > 0 ? CMSG_FIRSTHDR(&mh) : NULL; h; h = CMSG_NXTHDR(&mh, h))
+		if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS &&
+		    h->cmsg_len >= CMSG_LEN(sizeof(int)))
+			memcpy(&fd, CMSG_DATA(h), sizeof fd);
+	if (k <= (ssize_t)RETRO_SH_MSG_HDR) {
+		if (fd >= 0)
+			close(fd);
+		c->state = C_DEAD;
+		return 1;
+	}
+	if (fd >= 0) {
+		struct stat sb;
+		if (m.type == SH_HELLO && !c->lane && !d->o->no_lane &&
+		    fstat(fd, &sb) == 0 &&
+		    sb.st_size >= (off_t)RETRO_SH_LANE_SIZE) {
+			void *p = mmap(NULL, RETRO_SH_LANE_SIZE,
+				       PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+			if (p != MAP_FAILED) {
+				c->lane = p;
+				c->lane_seen = __atomic_load_n(&c->lane->req,
+							       __ATOMIC_ACQUIRE);
+				if (getenv("RETRO_RUN_DEBUG"))
+					fprintf(stderr, "[run] pid %d thread %u: "
+							"a lane\n",
+						(int)m.pid, m.thread);
+			}
+		}
+		close(fd);
+	}
+	d->last_msg = mono_ns();
+	if (m.type == SH_LANE)
+		return 1; /* a doorbell: lanes_take looks */
+	c->sock_got++;
+	((char *)&m)[k - 1] = 0;
+	on_msg(d, c, &m);
+	return 1;
+}
+
+static int lane_pending(const struct conn *c)
+{
+	return c->lane && c->state != C_DEAD &&
+	       __atomic_load_n(&c->lane->req, __ATOMIC_ACQUIRE) != c->lane_seen;
+}
+
+static int lanes_pending(const struct drv *d)
+{
+	for (size_t i = 0; i < d->nconns; i++)
+		if (lane_pending(&d->conns[i]))
+			return 1;
+	return 0;
+}
+
+/* Says in every lane whether the driver sleeps (shepherd.h). */
+static void lanes_sleep(struct drv *d, uint32_t on)
+{
+	for (size_t i = 0; i < d->nconns; i++)
+		if (d->conns[i].lane)
+			__atomic_store_n(&d->conns[i].lane->drv_sleeps, on,
+					 __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
+/* The messages waiting in lanes, each after what its thread sent on its
+ * socket before it. */
+static void lanes_take(struct drv *d)
+{
+	static struct retro_sh_msg lm;
+
+	for (size_t i = 0; i < d->nconns; i++) {
+		struct conn *c = &d->conns[i];
+		uint32_t req;
+		size_t n;
+		if (!lane_pending(c))
+			continue;
+		req = __atomic_load_n(&c->lane->req, __ATOMIC_ACQUIRE);
+		while (c->state != C_DEAD && c->sock_got < c->lane->sock_sent)
+			if (!conn_read(d, c, MSG_DONTWAIT))
+				break;
+		if (c->state == C_DEAD || c->sock_got < c->lane->sock_sent)
+			continue; /* (not there yet: next time) */
+		memcpy(&lm, &c->lane->msg, RETRO_SH_MSG_HDR);
+		n = strnlen(c->lane->msg.pathstr, sizeof lm.pathstr - 1);
+		memcpy(lm.pathstr, c->lane->msg.pathstr, n);
+		lm.pathstr[n] = 0;
+		c->lane_seen = req;
+		c->via_lane = 1;
+		d->last_msg = mono_ns();
+		on_msg(d, c, &lm);
+	}
+}
+
 static void drop_conn(struct drv *d, size_t i)
 {
 	close(d->conns[i].fd);
+	if (d->conns[i].lane)
+		munmap(d->conns[i].lane, RETRO_SH_LANE_SIZE);
 	d->conns[i] = d->conns[--d->nconns];
 }
 
@@ -2714,14 +2856,30 @@ static int replay_once(struct drv *d)
 		if (tmo > 0 && d->spin && any_running(d)) {
 			/* a thread that runs sends its next call soon: look
 			 * for it without sleeping a while, since a wake-up
-			 * from another CPU costs tens of microseconds here */
+			 * from another CPU costs tens of microseconds here.
+			 * Lanes are memory; the sockets are polled now and
+			 * then. */
 			int64_t until = mono_ns() + SPIN_NS;
-			do
-				n = poll(pf, npf, 0);
-			while (n == 0 && mono_ns() < until);
+			for (unsigned k = 0; !lanes_pending(d); k++) {
+				if (k % 32 == 0 &&
+				    ((n = poll(pf, npf, 0)) != 0 ||
+				     mono_ns() >= until))
+					break;
+				__builtin_ia32_pause();
+			}
 		}
-		if (n == 0)
-			n = poll(pf, npf, tmo);
+		if (n == 0 && !lanes_pending(d)) {
+			if (tmo != 0) {
+				/* asleep from here: a thread that writes its
+				 * lane now rings (shepherd.h) */
+				lanes_sleep(d, 1);
+				if (!lanes_pending(d))
+					n = poll(pf, npf, tmo);
+				lanes_sleep(d, 0);
+			} else {
+				n = poll(pf, npf, 0);
+			}
+		}
 		if (!d->o->quiet && mono_ns() - last_said >= 1000000000) {
 			/* progress, once a second after the first */
 			last_said = mono_ns();
@@ -2743,20 +2901,10 @@ static int replay_once(struct drv *d)
 				d->nconns++;
 			}
 		}
-		for (size_t i = 0; n > 0 && i + 1 < npf; i++) {
-			static struct retro_sh_msg m;
-			ssize_t k;
-			if (!(pf[i + 1].revents & (POLLIN | POLLHUP | POLLERR)))
-				continue;
-			k = read(d->conns[i].fd, &m, sizeof m);
-			if (k > (ssize_t)RETRO_SH_MSG_HDR) {
-				d->last_msg = mono_ns();
-				((char *)&m)[k - 1] = 0;
-				on_msg(d, &d->conns[i], &m);
-			}
-			else
-				d->conns[i].state = C_DEAD;
-		}
+		for (size_t i = 0; n > 0 && i + 1 < npf; i++)
+			if (pf[i + 1].revents & (POLLIN | POLLHUP | POLLERR))
+				conn_read(d, &d->conns[i], 0);
+		lanes_take(d);
 		free(pf);
 		for (size_t i = 0; i < d->nconns;)
 			if (d->conns[i].state == C_DEAD)
@@ -3112,6 +3260,10 @@ int cmd_run(int argc, char **argv)
 
 	memset(&o, 0, sizeof o);
 	o.scale = 1;
+	{
+		const char *e = getenv("RETRO_SH_LANE");
+		o.no_lane = e && !strcmp(e, "0");
+	}
 	memset(&plan, 0, sizeof plan);
 	while ((c = getopt_long(argc, argv, "hq", lopts, NULL)) != -1) {
 		switch (c) {
