@@ -582,7 +582,8 @@ int retro_import_dirs(struct retro_store *st, const char *extra, uint32_t proc,
 	memset(stats, 0, sizeof *stats);
 	if (st->rdonly)
 		return EROFS;
-	ndirs = retro_spool_dirs(st->path, dirs);
+	/* a spool that is gone holds nothing to import */
+	ndirs = retro_spool_dirs(st->path, dirs, 0);
 	if (ndirs == 2)
 		retro_spool_link(dirs[1], st->path); /* the store may have moved */
 	if (extra && extra[0] == '/' && strlen(extra) < PATH_MAX) {

@@ -3773,7 +3773,7 @@ void retro_init(void)
 	}
 	{
 		char dirs[2][PATH_MAX];
-		int n = retro_spool_dirs(P.store, dirs);
+		int n = retro_spool_dirs(P.store, dirs, 1);
 		if (n == 0) {
 			warn("not recording: no spool directory in", P.store, 0);
 			goto out_disable;

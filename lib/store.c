@@ -312,7 +312,7 @@ static void make_fast_spool(const char *store)
 	retro_os.close((int)fd);
 }
 
-int retro_spool_dirs(const char *store, char dirs[2][PATH_MAX])
+int retro_spool_dirs(const char *store, char dirs[2][PATH_MAX], int make)
 {
 	char f[PATH_MAX];
 	struct stat st;
@@ -325,6 +325,8 @@ int retro_spool_dirs(const char *store, char dirs[2][PATH_MAX])
 		return k;
 	/* After a reboot the directory is gone: make it again, as ours. */
 	if (retro_os_fstatat(AT_FDCWD, dirs[k], &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (!make)
+			return k;
 		if (retro_os_mkdirat(AT_FDCWD, dirs[k], 0700) < 0)
 			return k;
 		retro_spool_link(dirs[k], store);

@@ -51,8 +51,9 @@ int retro_store_map(const struct retro_store *st, uintptr_t *lo,
 		    uintptr_t *hi);
 
 /* The spool directories of a store: STORE/spool, then the shared-memory
- * one named by STORE/SPOOL when it is usable.  Returns how many. */
-int retro_spool_dirs(const char *store, char dirs[2][PATH_MAX]);
+ * one named by STORE/SPOOL when it is usable; make: made again when it is
+ * gone (after a reboot), for a writer.  Returns how many. */
+int retro_spool_dirs(const char *store, char dirs[2][PATH_MAX], int make);
 /* Names store (made absolute) in dir/STORE, the link back from a spool
  * directory to its store, when it does not already. */
 void retro_spool_link(const char *dir, const char *store);

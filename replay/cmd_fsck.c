@@ -271,7 +271,7 @@ static void check_spool(const char *store, struct report *rp)
 	struct dirent *de;
 	unsigned nseg = 0;
 	uint64_t nrec = 0;
-	int ndirs = retro_spool_dirs(store, dirs);
+	int ndirs = retro_spool_dirs(store, dirs, 0);
 
 	for (int k = 0; k < ndirs; k++) {
 	const char *dir = dirs[k];

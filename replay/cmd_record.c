@@ -95,7 +95,7 @@ static void store_identify(const char *store)
 		cur.dev = st.st_dev;
 		cur.ino = st.st_ino;
 	}
-	n = retro_spool_dirs(store, dirs);
+	n = retro_spool_dirs(store, dirs, 1);
 	snprintf(cur.spool, sizeof cur.spool, "%s", n > 1 ? dirs[1] : "");
 }
 
