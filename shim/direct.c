@@ -2,7 +2,9 @@
  * (shim.h, SHIM_GEN): the ones whose libc wrapper on x86-64 is exactly that
  * system call with the same arguments.  libc's wrapper does more only for
  * cancellation (a cancellation point in a process with threads), so this
- * is used only while the process has one thread.
+ * is used only while the process has one thread (__libc_single_threaded,
+ * which glibc also clears when a lone thread cancels itself: its next
+ * cancellation point is then libc's).
  *
  * Why: the call then leaves from the shim's text, which Syscall User
  * Dispatch lets through on an address compare, where libc's syscall

@@ -97,6 +97,10 @@ RETRO_TIME_READS=1 rr record -q -o "$WORK/se" -- "$PROGS/p_errno" "$WORK/r" >"$W
 diff -u "$WORK/errno.native" "$WORK/errno.trap" || fail "errno differs when recorded"
 RETRO_TIME_READS=1 rr record --no-trap -q -o "$WORK/se2" -- "$PROGS/p_errno" "$WORK/t" >"$WORK/errno.notrap"
 diff -u "$WORK/errno.native" "$WORK/errno.notrap" || fail "errno differs when recorded without the trap layer"
+# a lone thread that cancels itself: cancelled at its read, recorded or not
+expect_eq "p_cancel" "cancelled" "$("$PROGS/p_cancel")"
+expect_eq "p_cancel recorded" "cancelled" \
+	"$(rr record -q -o "$WORK/sc" -- "$PROGS/p_cancel")"
 # and the failures are in the store with the errno the program saw
 expect_eq "a failed open recorded" "-1 2" \
 	"$(rr log --json -c open -P "$WORK/r/none/x" "$WORK/se" | json_map '"%s %s" % (o["ret"], o["errno"])')"
