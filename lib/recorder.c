@@ -3416,6 +3416,8 @@ static void thread_end(void *arg)
 
 	if (t != tself || P.state != PS_ON)
 		return;
+	if (retro_shep_on)
+		retro_shep_thread_gone();
 	quiesce(t, &mask);
 	thread_close(t);
 	tself = NULL;

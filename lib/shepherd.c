@@ -411,6 +411,17 @@ static int connect_driver(uint32_t thread)
 	return 0;
 }
 
+void retro_shep_thread_gone(void)
+{
+	/* its lane goes (a call after this one, from another key's
+	 * destructor, takes the socket); the driver keeps its own mapping
+	 * until the connection closes */
+	if (lane) {
+		retro_sys2(SYS_munmap, lane, RETRO_SH_LANE_SIZE);
+		lane = NULL;
+	}
+}
+
 static int ready(uint32_t thread)
 {
 	if (conn >= 0 && conn_pid == (int32_t)retro_sys0(SYS_getpid))

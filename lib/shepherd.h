@@ -301,6 +301,8 @@ pid_t retro_shep_ppid(pid_t live) __attribute__((visibility("hidden")));
 void retro_shep_forked_parent(void) __attribute__((visibility("hidden")));
 /* In a forked child: drop the parent's connections. */
 void retro_shep_forked(void) __attribute__((visibility("hidden")));
+/* The calling thread ends: its lane is unmapped. */
+void retro_shep_thread_gone(void) __attribute__((visibility("hidden")));
 #endif
 
 #endif

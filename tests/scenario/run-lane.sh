@@ -58,4 +58,18 @@ for mode in lane socket one-cpu; do
 			fail "$mode: $lanes threads had a lane, not 8 or more"
 	fi
 done
+
+# An ended thread's lane goes with it: 20 threads, one after another, and
+# then the process has one lane left, its main thread's.  (The count is
+# the replay's own, so that write diverges from the recorded 0: status 1.)
+S2=$WORK/store2
+rr record -q -o "$S2" -- "$PROGS/p_lanes" "$WORK/rec/lines" "$WORK/rec/count" 20 ||
+	fail "recording p_lanes failed"
+expect_eq "lanes when recorded" 0 "$(cat "$WORK/rec/count")"
+st=0
+rr run -q "$S2" --shepherd p_lanes --root "$WORK/root-lanes" 2>/dev/null || st=$?
+[ $st -le 1 ] || fail "run of p_lanes exited $st"
+expect_eq "lanes left after 20 threads ended" 1 \
+	"$(cat "$WORK/root-lanes$WORK/rec/count")"
+expect_eq "the threads' lines" 20 "$(wc -l <"$WORK/root-lanes$WORK/rec/lines")"
 pass
