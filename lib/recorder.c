@@ -3704,7 +3704,6 @@ static void atfork_parent(void)
 
 static void atfork_child(void)
 {
-	retro_shep_forked();
 	retro_fork_child();
 }
 
@@ -3869,6 +3868,10 @@ void retro_fork_child(void)
 {
 	struct retro_thread *t = tself;
 
+	/* every way a child comes: libc's fork, and a fork or clone the
+	 * trap layer caught (ready() in shepherd.c counts on it) */
+	if (retro_shep_on)
+		retro_shep_forked();
 	retro_rewrite_atfork();
 	if (P.state != PS_ON)
 		return;

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #define RETRO_SHIM_SIDE
 #include "config.h"
+#include "recorder.h"
 #include "shepherd.h"
 
 #include <errno.h>
@@ -422,9 +423,14 @@ void retro_shep_thread_gone(void)
 	}
 }
 
+/* Is the connection this process's?  A child closes its parent's in
+ * retro_shep_forked, which every fork the recorder sees calls; with the
+ * trap layer armed it sees every one, else a raw fork could pass unseen,
+ * and the pid tells. */
 static int ready(uint32_t thread)
 {
-	if (conn >= 0 && conn_pid == (int32_t)retro_sys0(SYS_getpid))
+	if (conn >= 0 && (retro_trap_active() ||
+			  conn_pid == (int32_t)retro_sys0(SYS_getpid)))
 		return 0;
 	return connect_driver(thread ? thread : my_thread);
 }

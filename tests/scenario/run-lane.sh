@@ -12,6 +12,8 @@
 #   - p_threads: 4 threads of 150 pwrites each, every thread with its own
 #     lane, the file as recorded;
 #   - sh running p_sleeps then p_random: forked children, sleeps.
+# Then: an ended thread's lane is unmapped (p_lanes), and a raw clone's
+# child gets its own connection (p_rawfork).
 . "$SCENARIO_LIB"
 need_mount_ns
 
@@ -72,4 +74,17 @@ rr run -q "$S2" --shepherd p_lanes --root "$WORK/root-lanes" 2>/dev/null || st=$
 expect_eq "lanes left after 20 threads ended" 1 \
 	"$(cat "$WORK/root-lanes$WORK/rec/count")"
 expect_eq "the threads' lines" 20 "$(wc -l <"$WORK/root-lanes$WORK/rec/lines")"
+
+# A child of a raw clone (no atfork handler runs in it; the trap layer's
+# fork hook is what gives it its own connection and lane): both processes
+# re-executed, no divergence, both files.
+S3=$WORK/store3
+rr record -q -o "$S3" -- "$PROGS/p_rawfork" "$WORK/rec/a" "$WORK/rec/b" \
+	>"$WORK/rec/said" || fail "recording p_rawfork failed"
+expect_eq "p_rawfork's processes" 2 "$(rr ps --json "$S3" | grep -c p_rawfork)"
+expect_status "replay of p_rawfork" 0 rr run -q "$S3" --shepherd 1 \
+	--root "$WORK/root-raw"
+expect_eq "the child's file" child "$(cat "$WORK/root-raw$WORK/rec/a")"
+expect_eq "the parent's file" parent "$(cat "$WORK/root-raw$WORK/rec/b")"
+expect_eq "the child's raw write" "raw child" "$(cat "$WORK/root-raw$WORK/rec/said")"
 pass
