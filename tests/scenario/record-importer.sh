@@ -54,16 +54,16 @@ expect_eq "imported at exit" "free" "$(rr cat "$S" "$WORK/w/k")"
 expect_status "fsck at the end" 0 rr fsck "$S"
 
 # A spool that is gone holds nothing to import: an import does not make it
-# again (before, the final import of every record made it and removed it).
+# again (before, every import did: the last one of each record, and ps's).
 spool=$(cat "$S/SPOOL")
 [ ! -e "$spool" ] || fail "the spool $spool is still there after record"
 if command -v strace >/dev/null 2>&1 &&
 	strace -f -qq -o /dev/null true >/dev/null 2>&1; then
-	strace -f -qq -e trace=mkdir,mkdirat -o "$WORK/mk" \
-		"$RETRO_REPLAY" record -q -o "$S" -- true ||
-		fail "recording true failed"
-	expect_eq "spool directories made by a record into a store" 1 \
-		"$(grep -c "\"$spool\"" "$WORK/mk" || true)"
+	# (how many times a record makes it is not fixed: an import while
+	# the command starts may find it empty and remove it, and the
+	# command's first segment makes it again)
+	"$RETRO_REPLAY" record -q -o "$S" -- true || fail "recording true failed"
+	[ ! -e "$spool" ] || fail "the spool $spool is still there after record"
 	strace -f -qq -e trace=mkdir,mkdirat -o "$WORK/mk2" \
 		"$RETRO_REPLAY" ps "$S" >/dev/null || fail "ps failed"
 	expect_eq "spool directories made by ps" 0 \
