@@ -192,6 +192,8 @@ void retro_crash_guard(const char *prog)
 		signal(SIGBUS, SIG_DFL);
 		return;
 	}
+	/* loaded now, so that its text is known (find_lmdb) */
+	retro_mdb_load();
 	dl_iterate_phdr(find_lmdb, NULL);
 	sigaltstack(&ss, NULL);
 	memset(&sa, 0, sizeof sa);

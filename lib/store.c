@@ -28,8 +28,11 @@ static int say(char *why, size_t n, int err, const char *fmt, const char *path)
 	if (why && n) {
 		int k = snprintf(why, n, fmt, path);
 		if (k >= 0 && (size_t)k < n) {
-			snprintf(why + k, n - (size_t)k, ": %s",
-				 retro_strerror(err));
+			/* liblmdb not loadable: say which file and why */
+			const char *r = err == ELIBACC && retro_mdb_why()[0]
+						? retro_mdb_why()
+						: retro_strerror(err);
+			snprintf(why + k, n - (size_t)k, ": %s", r);
 		}
 	}
 	return err;
@@ -132,6 +135,9 @@ static int env_open(struct retro_store *st, const char *path, int rdonly)
 
 	if (ms && atoll(ms) > 0)
 		mapsize = (size_t)atoll(ms);
+	rc = retro_mdb_load();
+	if (rc)
+		return rc;
 	rc = mdb_env_create(&st->env);
 	if (rc)
 		return retro_mdb_err(rc);

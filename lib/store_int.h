@@ -7,6 +7,52 @@
 #include <lmdb.h>
 #include <retro/retro.h>
 
+/* Every liblmdb function retro calls.  They are reached through retro_mdb,
+ * filled by retro_mdb_load (lib/mdb.c) from dlopen: the shim does not link
+ * liblmdb, so that a recorded process that never opens a store does not
+ * load it.  env_open loads it; retro-replay loads it at start. */
+#define RETRO_MDB_FNS(X)                                                     \
+	X(cursor_close) X(cursor_del) X(cursor_get) X(cursor_open)            \
+	X(cursor_put) X(dbi_open) X(drop) X(env_close) X(env_create)          \
+	X(env_info) X(env_open) X(env_set_assert) X(env_set_mapsize)          \
+	X(env_set_maxdbs) X(get) X(put) X(strerror) X(txn_abort)              \
+	X(txn_begin) X(txn_commit)
+
+struct retro_mdb_fns {
+#define RETRO_MDB_FIELD(n) __typeof__(&mdb_##n) n;
+	RETRO_MDB_FNS(RETRO_MDB_FIELD)
+#undef RETRO_MDB_FIELD
+};
+extern struct retro_mdb_fns retro_mdb;
+
+/* Loads liblmdb once.  Returns 0, or ELIBACC when it cannot be loaded or
+ * lacks a function; retro_mdb_why() then says which and why. */
+int retro_mdb_load(void);
+const char *retro_mdb_why(void);
+
+#ifndef RETRO_MDB_IMPL
+#define mdb_cursor_close (retro_mdb.cursor_close)
+#define mdb_cursor_del (retro_mdb.cursor_del)
+#define mdb_cursor_get (retro_mdb.cursor_get)
+#define mdb_cursor_open (retro_mdb.cursor_open)
+#define mdb_cursor_put (retro_mdb.cursor_put)
+#define mdb_dbi_open (retro_mdb.dbi_open)
+#define mdb_drop (retro_mdb.drop)
+#define mdb_env_close (retro_mdb.env_close)
+#define mdb_env_create (retro_mdb.env_create)
+#define mdb_env_info (retro_mdb.env_info)
+#define mdb_env_open (retro_mdb.env_open)
+#define mdb_env_set_assert (retro_mdb.env_set_assert)
+#define mdb_env_set_mapsize (retro_mdb.env_set_mapsize)
+#define mdb_env_set_maxdbs (retro_mdb.env_set_maxdbs)
+#define mdb_get (retro_mdb.get)
+#define mdb_put (retro_mdb.put)
+#define mdb_strerror (retro_mdb.strerror)
+#define mdb_txn_abort (retro_mdb.txn_abort)
+#define mdb_txn_begin (retro_mdb.txn_begin)
+#define mdb_txn_commit (retro_mdb.txn_commit)
+#endif
+
 struct pathcache;
 
 struct retro_store {

@@ -51,6 +51,13 @@ LD_PRELOAD=$RETRO_SHIM RETRO_STORE=$S sh -c 'echo free > "$1"' sh "$WORK/w/k"
 expect_eq "segments left with the lock free" "" \
 	"$(ls "$spool" 2>/dev/null | grep '\.seg$' || true)"
 expect_eq "imported at exit" "free" "$(rr cat "$S" "$WORK/w/k")"
+
+# liblmdb is loaded only by a process that opens the store (lib/mdb.c):
+# under record, none does; the exit import just above loaded it itself.
+rr record -q -o "$S" -- sh -c 'grep -c liblmdb "/proc/$$/maps" || true' \
+	>"$WORK/maps" || fail "recording the maps check failed"
+expect_eq "liblmdb mappings in a process recorded under record" "0" \
+	"$(cat "$WORK/maps")"
 expect_status "fsck at the end" 0 rr fsck "$S"
 
 # A spool that is gone holds nothing to import: an import does not make it
