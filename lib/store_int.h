@@ -15,8 +15,8 @@
 	X(cursor_close) X(cursor_del) X(cursor_get) X(cursor_open)            \
 	X(cursor_put) X(dbi_open) X(drop) X(env_close) X(env_create)          \
 	X(env_info) X(env_open) X(env_set_assert) X(env_set_mapsize)          \
-	X(env_set_maxdbs) X(get) X(put) X(strerror) X(txn_abort)              \
-	X(txn_begin) X(txn_commit)
+	X(env_set_maxdbs) X(env_stat) X(get) X(put) X(stat) X(strerror)       \
+	X(txn_abort) X(txn_begin) X(txn_commit)
 
 struct retro_mdb_fns {
 #define RETRO_MDB_FIELD(n) __typeof__(&mdb_##n) n;
@@ -45,8 +45,10 @@ const char *retro_mdb_why(void);
 #define mdb_env_set_assert (retro_mdb.env_set_assert)
 #define mdb_env_set_mapsize (retro_mdb.env_set_mapsize)
 #define mdb_env_set_maxdbs (retro_mdb.env_set_maxdbs)
+#define mdb_env_stat (retro_mdb.env_stat)
 #define mdb_get (retro_mdb.get)
 #define mdb_put (retro_mdb.put)
+#define mdb_stat (retro_mdb.stat)
 #define mdb_strerror (retro_mdb.strerror)
 #define mdb_txn_abort (retro_mdb.txn_abort)
 #define mdb_txn_begin (retro_mdb.txn_begin)
