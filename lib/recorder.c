@@ -175,6 +175,7 @@ static struct {
 	uint32_t fd_gen;    /* the last fdent.gen given */
 	uint32_t dir_epoch; /* directories this process renamed or removed */
 	uint64_t inodes[NINODES];
+	uint64_t inode_salt; /* this process's keys in inodes (inode_claim) */
 	struct module mods[NMODULES];
 	int nmods;
 	char modpaths[32768];
@@ -1554,10 +1555,13 @@ static uint64_t inode_key(const struct stat *st)
 
 /* Claims the inode for a pre-image.  Returns 1 the first time.  (0 marks
  * a free slot; a key of 0 becomes 1.  Setting bit 0 of every key instead
- * made inodes 2n and 2n + 1 one claim.) */
+ * made inodes 2n and 2n + 1 one claim.)  The claims are this process's: a
+ * forked child inherits its parent's table but salts its keys differently
+ * (retro_fork_child), so none of the parent's matches.  Zeroing the table
+ * instead wrote its eight pages, copies of the parent's, at every fork. */
 static int inode_claim(const struct stat *st)
 {
-	uint64_t k = inode_key(st);
+	uint64_t k = inode_key(st) ^ P.inode_salt;
 
 	k += !k;
 
@@ -3837,12 +3841,16 @@ void retro_init(void)
 		P.trap_err = ENOSYS;
 	}
 	retro_shep_init();
+	/* Before the first thread arms the trap layer: libunwind's set-up
+	 * makes a dozen system calls through libc (mmap, a pipe, mincore),
+	 * each a SIGSYS once armed.  The shim's interposers pass them
+	 * through while the state is PS_INIT. */
+	unwind_init();
 	P.state = PS_ON;
 	t = thread_new();
 	if (!t)
 		return;
 	t->guard = 1;
-	unwind_init();
 	emit_start(t, 1);
 	unguard(t);
 	return;
@@ -3881,7 +3889,7 @@ void retro_fork_child(void)
 	P.image = 0;
 	P.nthreads = 0;
 	P.have_exit_status = 0;
-	memset(P.inodes, 0, sizeof P.inodes);
+	P.inode_salt += 0x9E3779B97F4A7C15ull; /* inode_claim */
 	P.proc = next_proc_id();
 	if (!P.proc || !t) {
 		P.state = PS_DISABLED;

@@ -34,4 +34,16 @@ expect_eq "pre-images of both ($(ls -i "$A" "$B" | paste -sd " "))" \
 	"$(printf '%s\n' "$A" "$B" | sort)" "$(cat "$WORK/pre")"
 expect_eq "cat of the second before its change" "before ${2#f}" \
 	"$(rr cat --at 0 "$S" "$B")"
+
+# Claims are per process: a forked child (the subshell) gets its own
+# pre-image at its first change of a file its parent changed before, and
+# none at its second.  (The child salts the claims it inherits instead of
+# zeroing them: lib/recorder.c, inode_claim.)
+S2=$WORK/store2
+rr record -q -o "$S2" -- sh -c "echo p >>'$A'; (echo c >>'$A'; echo c2 >>'$A'); echo p2 >>'$A'"
+expect_eq "pre-images by process" "1 2" \
+	"$(rr log --json -c preimage "$S2" | json_map 'o["proc"]' | paste -sd " ")"
+expect_eq "the bytes of the child's pre-image" "$(printf 'before %s\nmore\np' "${1#f}")" \
+	"$(rr log --json -c preimage "$S2" | sed -n 2p |
+		json_map 'bytes.fromhex(o["data_hex"]).decode().rstrip()')"
 pass
