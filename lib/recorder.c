@@ -19,6 +19,7 @@
 #include "sys.h"
 #include "spool.h"
 #include "store_int.h"
+#include "calls_tab.h"
 #include <retro/retro.h>
 
 #define UNW_LOCAL_ONLY
@@ -854,7 +855,8 @@ static int rotate(struct retro_thread *t, size_t need)
 }
 
 
-static void *reserve(struct retro_thread *t, uint32_t len, uint16_t type)
+static __attribute__((noinline)) void *
+reserve_loop(struct retro_thread *t, uint32_t len, uint16_t type)
 {
 	for (int tries = 0; tries < 3; tries++) {
 		struct retro_seg_hdr *sh = t->seg;
@@ -913,6 +915,43 @@ static void *reserve(struct retro_thread *t, uint32_t len, uint16_t type)
 			return NULL;
 	}
 	return NULL;
+}
+
+/* A record's room in the thread's segment: the common case inline, the
+ * rest (no segment, a full one) in reserve_loop. */
+static inline __attribute__((always_inline)) void *
+reserve(struct retro_thread *t, uint32_t len, uint16_t type)
+{
+	struct retro_seg_hdr *sh = t->seg;
+	uint64_t off = len;
+	struct retro_rec_hdr *h;
+
+	if (__builtin_expect(!sh, 0))
+		return reserve_loop(t, len, type);
+	/* as in reserve_loop */
+	__asm__ volatile("xaddq %0, %1" : "+r"(off), "+m"(sh->used));
+	if (__builtin_expect(RETRO_SEG_HDR + off + len + RETRO_SEG_RESERVE >
+				     sh->size ||
+			     (off + len) / POPULATE_WINDOW !=
+				     off / POPULATE_WINDOW,
+			     0)) {
+		/* full: what reserve_loop does after its add (it adds
+		 * again to the full segment, which then rotates); or a
+		 * window to populate */
+		if (RETRO_SEG_HDR + off + len + RETRO_SEG_RESERVE > sh->size) {
+			if (sh == t->seg && rotate(t, len))
+				return NULL;
+			return reserve_loop(t, len, type);
+		}
+		if (!t->seg_mapped)
+			populate(sh, RETRO_SEG_HDR + (off + len) /
+						 POPULATE_WINDOW *
+						 POPULATE_WINDOW);
+	}
+	h = (void *)((char *)sh + RETRO_SEG_HDR + off);
+	h->len = len;
+	h->type = type;
+	return h;
 }
 
 /* ---- interning ----------------------------------------------------------- */
@@ -1502,8 +1541,9 @@ static void emit_clock(struct retro_thread *t)
 
 /* Reserves an action record with nargs arguments, the optional fields of
  * opt (RO_OFF, RO_HASH) and room for datacap bytes. */
-static struct retro_rec_action *action_new(struct retro_thread *t, int call,
-					   uint32_t datacap, int nargs, int opt)
+static inline __attribute__((always_inline)) struct retro_rec_action *
+action_new(struct retro_thread *t, int call, uint32_t datacap, int nargs,
+	   int opt)
 {
 	struct retro_rec_action *a;
 	size_t tail = retro_rec_tail((uint8_t)opt, (uint8_t)nargs);
@@ -1722,6 +1762,14 @@ struct call_info {
 };
 static struct call_info cinfo[RC_NCALLS];
 
+/* calls.def again, as constants this file can fold: where retro_intent and
+ * retro_result are expanded for one call (HOT_CALLS), each argument's kind
+ * is known when compiling, and the loops over the arguments and the
+ * switches on their kinds vanish. */
+static const struct retro_call_desc rdesc[RC_NCALLS] = {
+#include <retro/calls.def>
+};
+
 /* A pointer no program can have a mapping at: the first page, or beyond
  * the user half of the address space.  The call itself fails with EFAULT;
  * the recorder must not fault reading it first.  (A pointer into a hole of
@@ -1731,7 +1779,7 @@ static int bad_uptr(uint64_t p)
 	return p && (p < 4096 || p >= 0x800000000000ull);
 }
 
-static int reads_through(int kind)
+static inline int reads_through(int kind)
 {
 	switch (kind) {
 	case K_PATH: case K_PATHAT: case K_PATHW: case K_PATHRM:
@@ -1746,26 +1794,33 @@ static int reads_through(int kind)
 	}
 }
 
+static inline __attribute__((always_inline)) struct call_info
+ci_of(int c)
+{
+	const struct retro_call_desc *d = &rdesc[c];
+	struct call_info ci = { 0, 0, -1, 0 };
+	int fdw = 0, off = 0;
+
+#pragma GCC unroll 6
+	for (int i = 0; i < RETRO_MAXARGS; i++) {
+		if (i >= d->nargs)
+			break;
+		ci.has_out |= d->kind[i] == K_BUFOUT || d->kind[i] == K_IOVOUT;
+		fdw |= d->kind[i] == K_FDW;
+		off |= d->kind[i] == K_OFF || d->kind[i] == K_OFFPTR;
+		if (d->kind[i] == K_ARGV)
+			ci.argv = (int8_t)i;
+		if (reads_through(d->kind[i]))
+			ci.ptrs |= (uint8_t)(1u << i);
+	}
+	ci.need_off = fdw && !off && d->rkind == R_SSIZE;
+	return ci;
+}
+
 static void call_info_init(void)
 {
-	for (int c = 1; c < RC_NCALLS; c++) {
-		const struct retro_call_desc *d = &retro_calls[c];
-		int fdw = 0, off = 0;
-		for (int i = 0; i < d->nargs; i++) {
-			cinfo[c].has_out |= d->kind[i] == K_BUFOUT ||
-					    d->kind[i] == K_IOVOUT;
-			fdw |= d->kind[i] == K_FDW;
-			off |= d->kind[i] == K_OFF || d->kind[i] == K_OFFPTR;
-		}
-		cinfo[c].need_off = fdw && !off && d->rkind == R_SSIZE;
-		cinfo[c].argv = -1;
-		for (int i = 0; i < d->nargs; i++) {
-			if (d->kind[i] == K_ARGV)
-				cinfo[c].argv = (int8_t)i;
-			if (reads_through(d->kind[i]))
-				cinfo[c].ptrs |= (uint8_t)(1u << i);
-		}
-	}
+	for (int c = 1; c < RC_NCALLS; c++)
+		cinfo[c] = ci_of(c);
 }
 
 /* Arms the trap layer for this thread; when the kernel refuses, says so
@@ -2573,9 +2628,19 @@ static void room_for(struct retro_thread *t, size_t need)
 		rotate(t, need);
 }
 
-void retro_intent(struct retro_call *c)
+/* The size or count that follows argument i (calls.def puts one after
+ * every buffer).  Bounded: in the expanded bodies the compiler also sees
+ * the kinds a call's last argument does not have. */
+#define NEXT_ARG(c, i) ((i) + 1 < RETRO_MAXARGS ? (c)->v[(i) + 1] : 0)
+
+/* The body of retro_intent, expanded for each of HOT_CALLS with call a
+ * constant, and once for the others. */
+static inline __attribute__((always_inline)) void
+intent_body(struct retro_call *c, const int call)
 {
-	const struct retro_call_desc *d = &retro_calls[c->call];
+	const struct retro_call_desc *d = &rdesc[call];
+	const struct call_info ci =
+		__builtin_constant_p(call) ? ci_of(call) : cinfo[call];
 	struct retro_thread *t = c->t;
 	struct retro_rec_action *a;
 	uint64_t arg[RETRO_MAXARGS] = { 0 };
@@ -2585,11 +2650,15 @@ void retro_intent(struct retro_call *c)
 
 	t->guard = 1;
 	/* recorded as NULL: the call fails with EFAULT */
-	for (unsigned m = cinfo[c->call].ptrs; m; m &= m - 1)
-		if (bad_uptr(c->v[__builtin_ctz(m)]))
-			c->v[__builtin_ctz(m)] = 0;
-	for (int i = 0; i < d->nargs; i++) {
+#pragma GCC unroll 6
+	for (int i = 0; i < RETRO_MAXARGS; i++)
+		if ((ci.ptrs & (1u << i)) && bad_uptr(c->v[i]))
+			c->v[i] = 0;
+#pragma GCC unroll 6
+	for (int i = 0; i < RETRO_MAXARGS; i++) {
 		uint64_t v = c->v[i];
+		if (i >= d->nargs)
+			break;
 		switch (d->kind[i]) {
 		case K_FD:
 		case K_FDCLOSE:
@@ -2645,15 +2714,15 @@ void retro_intent(struct retro_call *c)
 			break;
 		case K_BUFIN:
 		case K_BUFKEEP:
-			datacap = (uint32_t)(c->v[i + 1] < DATA_MAX ? c->v[i + 1]
+			datacap = (uint32_t)(NEXT_ARG(c, i) < DATA_MAX ? NEXT_ARG(c, i)
 								    : DATA_MAX);
 			break;
 		case K_BUFOUT: {
 			/* bytes from outside are kept: a replay feeds them */
 			struct fdent *e = fde(c->fd);
 			if (e && (e->flags & (FE_RANDOM | FE_EXTIN)))
-				datacap = (uint32_t)(c->v[i + 1] < DATA_MAX
-							     ? c->v[i + 1]
+				datacap = (uint32_t)(NEXT_ARG(c, i) < DATA_MAX
+							     ? NEXT_ARG(c, i)
 							     : DATA_MAX);
 			break;
 		}
@@ -2663,12 +2732,12 @@ void retro_intent(struct retro_call *c)
 			size_t n;
 			if (!v || !e || !(e->flags & (FE_RANDOM | FE_EXTIN)))
 				break;
-			n = iov_total((const void *)v, (int)c->v[i + 1]);
+			n = iov_total((const void *)v, (int)NEXT_ARG(c, i));
 			datacap = (uint32_t)(n < DATA_MAX ? n : DATA_MAX);
 			break;
 		}
 		case K_IOVIN: {
-			size_t n = iov_total((const void *)v, (int)c->v[i + 1]);
+			size_t n = iov_total((const void *)v, (int)NEXT_ARG(c, i));
 			datacap = (uint32_t)(n < DATA_MAX ? n : DATA_MAX);
 			break;
 		}
@@ -2720,25 +2789,24 @@ void retro_intent(struct retro_call *c)
 		}
 	}
 	{
-		const struct call_info *ci = &cinfo[c->call];
-		int opt = (ci->need_off ? RO_OFF : 0) |
-			  (ci->has_out && !datacap ? RO_HASH : 0);
+		int opt = (ci.need_off ? RO_OFF : 0) |
+			  (ci.has_out && !datacap ? RO_HASH : 0);
 		room_for(t, sizeof(struct retro_rec_stack) +
 				    align8(sizeof *a +
 					   retro_rec_tail((uint8_t)opt,
 							  (uint8_t)d->nargs) +
 					   datacap));
 		stack = capture_stack(t, c->ra, c->sp);
-		a = action_new(t, c->call, datacap, d->nargs, opt);
+		a = action_new(t, call, datacap, d->nargs, opt);
 	}
 	if (a) {
 		memcpy(retro_rec_args(a), arg, (size_t)d->nargs * 8);
 		a->obj = c->obj;
 		a->stack = stack;
 		a->flags = c->flags;
-		if (cinfo[c->call].argv >= 0) {
+		if (ci.argv >= 0) {
 			/* Kept at intent: exec does not come back. */
-			char *const *av = (char *const *)c->v[cinfo[c->call].argv];
+			char *const *av = (char *const *)c->v[ci.argv];
 			char *dst = (char *)retro_rec_data(a);
 			uint32_t o = 0;
 			for (int k = 0; av && av[k]; k++) {
@@ -2763,23 +2831,27 @@ void retro_intent(struct retro_call *c)
 	errno = c->skip && c->serr ? c->serr : c->e0;
 }
 
-static void post_args(struct retro_call *c, struct retro_rec_action *a,
-		      int64_t ret, int failed)
+static inline __attribute__((always_inline)) void
+post_args(struct retro_call *c, const int call, struct retro_rec_action *a,
+	  int64_t ret, int failed)
 {
-	const struct retro_call_desc *d = &retro_calls[c->call];
+	const struct retro_call_desc *d = &rdesc[call];
 	uint64_t *arg = retro_rec_args(a);
 	size_t cap = retro_rec_datacap(a);
 	uint64_t n;
 
-	for (int i = 0; i < d->nargs; i++) {
+#pragma GCC unroll 6
+	for (int i = 0; i < RETRO_MAXARGS; i++) {
 		uint64_t v = c->v[i];
+		if (i >= d->nargs)
+			break;
 		switch (d->kind[i]) {
 		case K_BUFIN:
 		case K_BUFKEEP:
 		case K_BUFOUT:
 			if (failed || !v)
 				break;
-			n = d->rkind == R_SSIZE ? (uint64_t)ret : c->v[i + 1];
+			n = d->rkind == R_SSIZE ? (uint64_t)ret : NEXT_ARG(c, i);
 			if (a->opt & RO_HASH) {
 				/* bytes returned and not kept: their hash */
 				retro_hash128((const void *)v, n, retro_rec_hash(a));
@@ -2801,7 +2873,7 @@ static void post_args(struct retro_call *c, struct retro_rec_action *a,
 				break;
 			n = (uint64_t)ret;
 			if (a->opt & RO_HASH) {
-				iov_hash((const void *)v, (int)c->v[i + 1], n,
+				iov_hash((const void *)v, (int)NEXT_ARG(c, i), n,
 					 retro_rec_hash(a));
 				a->flags |= RA_HASH;
 				break;
@@ -2811,7 +2883,7 @@ static void post_args(struct retro_call *c, struct retro_rec_action *a,
 				n = cap;
 			}
 			iov_copy(retro_rec_data(a), (const void *)v,
-				 (int)c->v[i + 1], n);
+				 (int)NEXT_ARG(c, i), n);
 			a->datalen = (uint32_t)n;
 			a->flags |= RA_DATA;
 			break;
@@ -2886,13 +2958,15 @@ static void post_args(struct retro_call *c, struct retro_rec_action *a,
 	}
 }
 
-void retro_result(struct retro_call *c, int64_t ret)
+/* The body of retro_result, expanded as intent_body is. */
+static inline __attribute__((always_inline)) void
+result_body(struct retro_call *c, int64_t ret, const int call)
 {
 	int e1 = errno;
 	int64_t end = now();
 	struct retro_rec_action *a = c->rec;
 	struct retro_thread *t = c->t;
-	const struct retro_call_desc *d = &retro_calls[c->call];
+	const struct retro_call_desc *d = &rdesc[call];
 	int failed = 0;
 
 	if (!a)
@@ -2923,10 +2997,10 @@ void retro_result(struct retro_call *c, int64_t ret)
 	}
 	a->ret = ret;
 	a->end = end;
-	post_args(c, a, ret, failed);
-	if (!failed && (c->call == RC_rename || c->call == RC_renameat ||
-			 c->call == RC_renameat2 || c->call == RC_rmdir ||
-			 (c->call == RC_unlinkat && (c->v[2] & AT_REMOVEDIR))))
+	post_args(c, call, a, ret, failed);
+	if (!failed && (call == RC_rename || call == RC_renameat ||
+			 call == RC_renameat2 || call == RC_rmdir ||
+			 (call == RC_unlinkat && (c->v[2] & AT_REMOVEDIR))))
 		__atomic_add_fetch(&P.dir_epoch, 1, __ATOMIC_RELAXED); /* dir_path */
 	action_done(a);
 	if (--t->depth == 0 && t->nretired)
@@ -2959,6 +3033,42 @@ out:
 	if (__builtin_expect(retro_shep_on, 0) && c->alarm)
 		retro_shep_alarm_fire(); /* its handler runs before we return */
 	errno = e1;
+}
+
+/* The calls most programs make most often get bodies of their own, folded
+ * for their arguments' kinds (rdesc); the others share one. */
+#define HOT_CALLS(X)                                                         \
+	X(open) X(open64) X(openat) X(openat64) X(close) X(read) X(write)    \
+	X(pread) X(pread64) X(pwrite) X(pwrite64) X(lseek) X(lseek64)
+
+void retro_intent(struct retro_call *c)
+{
+	switch (c->call) {
+#define HOT(n)                                \
+	case RC_##n:                          \
+		intent_body(c, RC_##n);       \
+		break;
+		HOT_CALLS(HOT)
+#undef HOT
+	default:
+		intent_body(c, c->call);
+		break;
+	}
+}
+
+void retro_result(struct retro_call *c, int64_t ret)
+{
+	switch (c->call) {
+#define HOT(n)                                \
+	case RC_##n:                          \
+		result_body(c, ret, RC_##n);  \
+		break;
+		HOT_CALLS(HOT)
+#undef HOT
+	default:
+		result_body(c, ret, c->call);
+		break;
+	}
 }
 
 /* ---- open and friends ---------------------------------------------------- */
