@@ -114,6 +114,7 @@ struct retro_thread {
 	int32_t tid;
 	int guard;
 	int depth;
+	int *errnop; /* &errno: the thread's own, looked up once */
 	int nretired;
 	struct retired retired[4];
 	struct retired kept[NKEPT];
@@ -173,7 +174,6 @@ static struct {
 	int fd_top; /* 1 + the highest fd ever known in fds: where a walk of
 		     * the table may stop (NFDS entries are 1 MiB, and a
 		     * walk of all would fault in every page) */
-	uint32_t fd_gen;    /* the last fdent.gen given */
 	uint32_t dir_epoch; /* directories this process renamed or removed */
 	uint64_t inodes[NINODES];
 	uint64_t inode_salt; /* this process's keys in inodes (inode_claim) */
@@ -1077,9 +1077,12 @@ static int is_outside_input(const char *p)
 	       strcmp(p, "/dev/console") == 0 || strncmp(p, "socket:[", 8) == 0;
 }
 
-static inline uint32_t fd_gen_next(void)
+/* The entry's next generation: per entry, since the dircache keys on the
+ * descriptor and its entry's gen together (a counter shared by all took a
+ * locked add, two a recorded open and close). */
+static inline uint32_t fd_gen_next(const struct fdent *e)
 {
-	return __atomic_add_fetch(&P.fd_gen, 1, __ATOMIC_RELAXED);
+	return e->gen + 1;
 }
 
 /* P.fd_top up to top, against other threads raising it too. */
@@ -1107,7 +1110,7 @@ static void fd_bind_id(struct fdent *e, uint64_t id, const char *abs,
 	}
 	e->path = id;
 	e->flags = FE_KNOWN | flags;
-	e->gen = fd_gen_next();
+	e->gen = fd_gen_next(e);
 	fd_top_raise((int)(e - P.fds) + 1);
 }
 
@@ -1145,16 +1148,22 @@ static uint64_t fd_obj(struct retro_thread *t, int fd)
 void retro_fd_dup(int oldfd, int newfd)
 {
 	struct fdent *o = fde(oldfd), *n = fde(newfd);
+	uint32_t g;
 
 	if (__builtin_expect(retro_shep_on, 0))
 		retro_shep_timerfd_gone(newfd); /* replaced */
 	if (!n)
 		return;
-	if (o)
+	/* past both: none of newfd's earlier generations comes back */
+	g = n->gen;
+	if (o) {
 		*n = *o;
-	else
+		if (o->gen > g)
+			g = o->gen;
+	} else {
 		n->flags = 0;
-	n->gen = fd_gen_next();
+	}
+	n->gen = g + 1;
 	fd_top_raise(newfd + 1);
 }
 
@@ -1166,7 +1175,7 @@ void retro_fd_forget(int fd)
 		retro_shep_timerfd_gone(fd);
 	if (e) {
 		e->flags = 0;
-		e->gen = fd_gen_next();
+		e->gen = fd_gen_next(e);
 	}
 }
 
@@ -1218,7 +1227,8 @@ static uint64_t emit_stack(struct retro_thread *t, const uint64_t *pc, int k,
  * same return address, the program is in the same call chain.  The first
  * frame's address is ra itself, already compared; for a trapped call it
  * is the interrupted rip, which is in the signal frame, not in a slot of
- * the stack (at 0: nothing to read). */
+ * the stack: that entry's slot is its own pc, so the check reads it
+ * without a test for it. */
 static uint64_t capture_stack(struct retro_thread *t, uint64_t ra, uint64_t sp)
 {
 	struct stack_cache *e = &t->scache[(ra ^ (sp >> 4)) % SCACHE];
@@ -1229,11 +1239,10 @@ static uint64_t capture_stack(struct retro_thread *t, uint64_t ra, uint64_t sp)
 	int here = 0; /* the cursor's own frame is the program's */
 
 	if (ra && e->ra == ra && e->sp == sp && e->n) {
-		int ok = 1;
-		for (int i = 0; i < e->n && ok; i++)
-			ok = !e->at[i] ||
-			     *(const uint64_t *)e->at[i] == e->pc[i];
-		if (ok)
+		int i = 0;
+		while (i < e->n && *(const uint64_t *)e->at[i] == e->pc[i])
+			i++;
+		if (i == e->n)
 			return emit_stack(t, e->pc, e->n, e->id);
 	}
 	if (retro_trap_uc &&
@@ -1273,6 +1282,8 @@ static uint64_t capture_stack(struct retro_thread *t, uint64_t ra, uint64_t sp)
 		e->id = stack_id(pc, k);
 		memcpy(e->pc, pc, (size_t)k * 8);
 		memcpy(e->at, at, (size_t)k * 8);
+		if (!e->at[0]) /* nothing to read: compare pc[0] with itself */
+			e->at[0] = (uint64_t)(uintptr_t)&e->pc[0];
 	}
 	return emit_stack(t, pc, k, stack_id(pc, k));
 }
@@ -1856,7 +1867,7 @@ int retro_enter(struct retro_call *c, int call)
 		return 0;
 	c->t = t;
 	c->call = call;
-	c->e0 = errno;
+	c->e0 = *t->errnop;
 	c->rec = NULL;
 	c->datacap = 0;
 	c->flags = 0;
@@ -2828,7 +2839,7 @@ intent_body(struct retro_call *c, const int call)
 	if (__builtin_expect(retro_shep_on, 0))
 		shep_intent(c, d);
 	unguard(t);
-	errno = c->skip && c->serr ? c->serr : c->e0;
+	*t->errnop = c->skip && c->serr ? c->serr : c->e0;
 }
 
 static inline __attribute__((always_inline)) void
@@ -2962,10 +2973,10 @@ post_args(struct retro_call *c, const int call, struct retro_rec_action *a,
 static inline __attribute__((always_inline)) void
 result_body(struct retro_call *c, int64_t ret, const int call)
 {
-	int e1 = errno;
+	struct retro_thread *t = c->t;
+	int e1 = *t->errnop;
 	int64_t end = now();
 	struct retro_rec_action *a = c->rec;
-	struct retro_thread *t = c->t;
 	const struct retro_call_desc *d = &rdesc[call];
 	int failed = 0;
 
@@ -3032,7 +3043,7 @@ out:
 	retro_selector = c->sel;
 	if (__builtin_expect(retro_shep_on, 0) && c->alarm)
 		retro_shep_alarm_fire(); /* its handler runs before we return */
-	errno = e1;
+	*t->errnop = e1;
 }
 
 /* The calls most programs make most often get bodies of their own, folded
@@ -3480,6 +3491,7 @@ static struct retro_thread *thread_new(void)
 	t->index = __atomic_add_fetch(&P.nthreads, 1, __ATOMIC_RELAXED);
 	t->tid = (int32_t)retro_sys0(SYS_gettid);
 	t->retry_at = 64;
+	t->errnop = &errno;
 	tself = t;
 	r = segment_open(t, 0);
 	if (r == 0) {
