@@ -1229,22 +1229,16 @@ static uint64_t emit_stack(struct retro_thread *t, const uint64_t *pc, int k,
  * is the interrupted rip, which is in the signal frame, not in a slot of
  * the stack: that entry's slot is its own pc, so the check reads it
  * without a test for it. */
-static uint64_t capture_stack(struct retro_thread *t, uint64_t ra, uint64_t sp)
+static __attribute__((noinline)) uint64_t
+unwind_stack(struct retro_thread *t, uint64_t ra, uint64_t sp,
+	     struct stack_cache *e)
 {
-	struct stack_cache *e = &t->scache[(ra ^ (sp >> 4)) % SCACHE];
 	unw_context_t ctx;
 	unw_cursor_t cur;
 	uint64_t pc[RETRO_STACK_MAX], at[RETRO_STACK_MAX];
 	int k = 0, hops = 0;
 	int here = 0; /* the cursor's own frame is the program's */
 
-	if (ra && e->ra == ra && e->sp == sp && e->n) {
-		int i = 0;
-		while (i < e->n && *(const uint64_t *)e->at[i] == e->pc[i])
-			i++;
-		if (i == e->n)
-			return emit_stack(t, e->pc, e->n, e->id);
-	}
 	if (retro_trap_uc &&
 	    (uint64_t)((const ucontext_t *)retro_trap_uc)
 			    ->uc_mcontext.gregs[REG_RIP] == ra) {
@@ -1286,6 +1280,26 @@ static uint64_t capture_stack(struct retro_thread *t, uint64_t ra, uint64_t sp)
 			e->at[0] = (uint64_t)(uintptr_t)&e->pc[0];
 	}
 	return emit_stack(t, pc, k, stack_id(pc, k));
+}
+
+/* The cache's hit inline (a stack already in this segment costs no
+ * call), the unwinding out of line. */
+static inline __attribute__((always_inline)) uint64_t
+capture_stack(struct retro_thread *t, uint64_t ra, uint64_t sp)
+{
+	struct stack_cache *e = &t->scache[(ra ^ (sp >> 4)) % SCACHE];
+
+	if (ra && e->ra == ra && e->sp == sp && e->n) {
+		int i = 0;
+		while (i < e->n && *(const uint64_t *)e->at[i] == e->pc[i])
+			i++;
+		if (i == e->n) {
+			if (t->seen_stack[e->id % STACK_SLOTS] == e->id)
+				return e->id;
+			return emit_stack(t, e->pc, e->n, e->id);
+		}
+	}
+	return unwind_stack(t, ra, sp, e);
 }
 
 /* libunwind (1.6) checks, while it steps, that an address is readable by
