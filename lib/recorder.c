@@ -855,13 +855,46 @@ static int rotate(struct retro_thread *t, size_t need)
 }
 
 
-static __attribute__((noinline)) void *
-reserve_loop(struct retro_thread *t, uint32_t len, uint16_t type)
+/* Takes len bytes at the end of segment sh for a record of type.  Returns
+ * the record, or NULL when sh is full (what was added to its use is then
+ * past its end, and it is rotated). */
+static inline __attribute__((always_inline)) void *
+seg_take(struct retro_thread *t, struct retro_seg_hdr *sh, uint32_t len,
+	 uint16_t type)
 {
-	for (int tries = 0; tries < 3; tries++) {
+	uint64_t off = len;
+	struct retro_rec_hdr *h;
+
+	/* One instruction: a signal handler on this thread cannot split
+	 * it, so no lock prefix is needed. */
+	__asm__ volatile("xaddq %0, %1" : "+r"(off), "+m"(sh->used));
+	if (__builtin_expect(RETRO_SEG_HDR + off + len + RETRO_SEG_RESERVE >
+				     sh->size,
+			     0))
+		return NULL;
+	h = (void *)((char *)sh + RETRO_SEG_HDR + off);
+	/* Fault the next window in one call rather than one write fault per
+	 * page (MADV_POPULATE_WRITE, 5.14). */
+	if (__builtin_expect((off + len) / POPULATE_WINDOW !=
+				     off / POPULATE_WINDOW,
+			     0) &&
+	    !t->seg_mapped)
+		populate(sh, RETRO_SEG_HDR +
+				     (off + len) / POPULATE_WINDOW * POPULATE_WINDOW);
+	h->len = len;
+	h->type = type;
+	return h;
+}
+
+/* What reserve does when the thread has no segment, or full is full. */
+static __attribute__((noinline)) void *
+reserve_loop(struct retro_thread *t, struct retro_seg_hdr *full, uint32_t len,
+	     uint16_t type)
+{
+	/* a take, a rotation, a take in the new segment, and once more */
+	for (int tries = 0; tries < 4; tries++) {
 		struct retro_seg_hdr *sh = t->seg;
-		uint64_t off = len;
-		struct retro_rec_hdr *h;
+		void *h;
 
 		if (!sh) {
 			/* Lost: retry now and then, and say how much was lost. */
@@ -893,26 +926,15 @@ reserve_loop(struct retro_thread *t, uint32_t len, uint16_t type)
 			}
 			continue;
 		}
-		/* One instruction: a signal handler on this thread cannot
-		 * split it, so no lock prefix is needed. */
-		__asm__ volatile("xaddq %0, %1" : "+r"(off), "+m"(sh->used));
-		if (RETRO_SEG_HDR + off + len + RETRO_SEG_RESERVE <= sh->size) {
-			h = (void *)((char *)sh + RETRO_SEG_HDR + off);
-			/* Fault the next window in one call rather than one
-			 * write fault per page (MADV_POPULATE_WRITE, 5.14). */
-			if ((off + len) / POPULATE_WINDOW != off / POPULATE_WINDOW &&
-			    !t->seg_mapped)
-				populate(sh, RETRO_SEG_HDR + (off + len) /
-							 POPULATE_WINDOW *
-							 POPULATE_WINDOW);
-			h->len = len;
-			h->type = type;
-			return h;
+		if (sh == full) {
+			if (rotate(t, len))
+				return NULL;
+			continue;
 		}
-		if (sh != t->seg)
-			continue; /* a signal handler rotated meanwhile */
-		if (rotate(t, len))
-			return NULL;
+		h = seg_take(t, sh, len, type);
+		if (h)
+			return h;
+		full = sh; /* unless a signal handler rotated meanwhile */
 	}
 	return NULL;
 }
@@ -923,35 +945,12 @@ static inline __attribute__((always_inline)) void *
 reserve(struct retro_thread *t, uint32_t len, uint16_t type)
 {
 	struct retro_seg_hdr *sh = t->seg;
-	uint64_t off = len;
-	struct retro_rec_hdr *h;
+	void *h;
 
-	if (__builtin_expect(!sh, 0))
-		return reserve_loop(t, len, type);
-	/* as in reserve_loop */
-	__asm__ volatile("xaddq %0, %1" : "+r"(off), "+m"(sh->used));
-	if (__builtin_expect(RETRO_SEG_HDR + off + len + RETRO_SEG_RESERVE >
-				     sh->size ||
-			     (off + len) / POPULATE_WINDOW !=
-				     off / POPULATE_WINDOW,
-			     0)) {
-		/* full: what reserve_loop does after its add (it adds
-		 * again to the full segment, which then rotates); or a
-		 * window to populate */
-		if (RETRO_SEG_HDR + off + len + RETRO_SEG_RESERVE > sh->size) {
-			if (sh == t->seg && rotate(t, len))
-				return NULL;
-			return reserve_loop(t, len, type);
-		}
-		if (!t->seg_mapped)
-			populate(sh, RETRO_SEG_HDR + (off + len) /
-						 POPULATE_WINDOW *
-						 POPULATE_WINDOW);
-	}
-	h = (void *)((char *)sh + RETRO_SEG_HDR + off);
-	h->len = len;
-	h->type = type;
-	return h;
+	if (__builtin_expect(sh != NULL, 1) &&
+	    __builtin_expect((h = seg_take(t, sh, len, type)) != NULL, 1))
+		return h;
+	return reserve_loop(t, sh, len, type);
 }
 
 /* ---- interning ----------------------------------------------------------- */
@@ -1200,14 +1199,12 @@ static uint64_t stack_id(const uint64_t *pc, int k)
 	return retro_hash64(pc, (size_t)k * 8) | 1;
 }
 
-static uint64_t emit_stack(struct retro_thread *t, const uint64_t *pc, int k,
-			   uint64_t id)
+static __attribute__((noinline)) uint64_t
+stack_record(struct retro_thread *t, const uint64_t *pc, int k, uint64_t id,
+	     uint64_t *slot)
 {
-	uint64_t *slot = &t->seen_stack[id % STACK_SLOTS];
 	struct retro_rec_stack *s;
 
-	if (*slot == id)
-		return id;
 	s = reserve(t, sizeof *s, REC_STACK);
 	if (!s)
 		return 0;
@@ -1217,6 +1214,17 @@ static uint64_t emit_stack(struct retro_thread *t, const uint64_t *pc, int k,
 	__atomic_store_n(&s->h.state, RS_DONE, __ATOMIC_RELEASE);
 	*slot = id;
 	return id;
+}
+
+/* The call site id; its record once per segment (seen_stack). */
+static inline __attribute__((always_inline)) uint64_t
+emit_stack(struct retro_thread *t, const uint64_t *pc, int k, uint64_t id)
+{
+	uint64_t *slot = &t->seen_stack[id % STACK_SLOTS];
+
+	if (*slot == id)
+		return id;
+	return stack_record(t, pc, k, id, slot);
 }
 
 /* The call site: up to RETRO_STACK_MAX return addresses of the program's
@@ -1293,11 +1301,8 @@ capture_stack(struct retro_thread *t, uint64_t ra, uint64_t sp)
 		int i = 0;
 		while (i < e->n && *(const uint64_t *)e->at[i] == e->pc[i])
 			i++;
-		if (i == e->n) {
-			if (t->seen_stack[e->id % STACK_SLOTS] == e->id)
-				return e->id;
+		if (i == e->n)
 			return emit_stack(t, e->pc, e->n, e->id);
-		}
 	}
 	return unwind_stack(t, ra, sp, e);
 }
