@@ -14,9 +14,9 @@
 #define RETRO_MDB_FNS(X)                                                     \
 	X(cursor_close) X(cursor_del) X(cursor_get) X(cursor_open)            \
 	X(cursor_put) X(dbi_open) X(drop) X(env_close) X(env_create)          \
-	X(env_info) X(env_open) X(env_set_assert) X(env_set_mapsize)          \
-	X(env_set_maxdbs) X(env_stat) X(get) X(put) X(stat) X(strerror)       \
-	X(txn_abort) X(txn_begin) X(txn_commit)
+	X(env_get_fd) X(env_info) X(env_open) X(env_set_assert)               \
+	X(env_set_mapsize) X(env_set_maxdbs) X(env_stat) X(get) X(put)        \
+	X(stat) X(strerror) X(txn_abort) X(txn_begin) X(txn_commit)
 
 struct retro_mdb_fns {
 #define RETRO_MDB_FIELD(n) __typeof__(&mdb_##n) n;
@@ -40,6 +40,7 @@ const char *retro_mdb_why(void);
 #define mdb_drop (retro_mdb.drop)
 #define mdb_env_close (retro_mdb.env_close)
 #define mdb_env_create (retro_mdb.env_create)
+#define mdb_env_get_fd (retro_mdb.env_get_fd)
 #define mdb_env_info (retro_mdb.env_info)
 #define mdb_env_open (retro_mdb.env_open)
 #define mdb_env_set_assert (retro_mdb.env_set_assert)

@@ -288,9 +288,8 @@ int cmd_record(int argc, char **argv)
 		snprintf(preload, n, "%s%s%s", shim, old && *old ? " " : "",
 			 old ? old : "");
 	}
-	/* The command must not inherit the store's LMDB descriptors. */
-	retro_store_close(st);
-	st = NULL;
+	/* The store stays open: its descriptors are close-on-exec, and the
+	 * child only sets its environment and execs. */
 	/* While it is held, the recorded processes leave their last
 	 * segments to our imports (store_int.h).  Without it, each imports
 	 * its own, as without record. */
@@ -315,11 +314,6 @@ int cmd_record(int argc, char **argv)
 		_exit(errno == ENOENT ? 127 : 126);
 	}
 	free(preload);
-	r = retro_store_open(store, 0, &st, why, sizeof why);
-	if (r) {
-		errorf("record", "%s", why[0] ? why : retro_strerror(r));
-		return EX_USAGE;
-	}
 	memset(&sum, 0, sizeof sum);
 	if (wait_importing(&st, store, pid, &status, &sum))
 		return EX_USAGE;

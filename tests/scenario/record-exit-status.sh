@@ -43,6 +43,15 @@ for how in "" _Exit; do
 	expect_eq "stdio after _exit$how" "buffered once" "$(cat "$WORK/fe")"
 done
 
+# record keeps its store open while the command runs: the command gets
+# the descriptors it gets natively, none of LMDB's (data.mdb has no
+# O_CLOEXEC of its own).
+fds='for f in /proc/$$/fd/*; do printf "%s %s\n" "${f##*/}" "$(readlink "$f" | sed "s/:\[.*//")"; done'
+sh -c "$fds" 3>&- 4>&- 5>&- | cat >"$WORK/fd.native"
+rr record -q -o "$WORK/s6" -- sh -c "$fds" 3>&- 4>&- 5>&- | cat >"$WORK/fd.rec"
+diff -u "$WORK/fd.native" "$WORK/fd.rec" || fail "descriptors under record"
+grep -q mdb "$WORK/fd.rec" && fail "an LMDB descriptor reached the command"
+
 expect_status "--help" 0 rr record --help
 grep -q "usage: retro-replay record" "$WORK/out" || fail "record --help"
 pass
