@@ -10,12 +10,53 @@
 
 #include <elfutils/libdwfl.h>
 #include <dwarf.h>
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* libdw is loaded when a call site is first symbolized, not linked:
+ * mapping and relocating it with libelf, libz, liblzma and libbz2 cost
+ * every retro-replay command about 0.25 ms, and only --stacks uses it.
+ * When it cannot be loaded, frames show as module+offset. */
+#define DW_FNS(X)                                                            \
+	X(dwfl_begin) X(dwfl_end) X(dwfl_report_elf) X(dwfl_report_end)       \
+	X(dwfl_module_build_id) X(dwfl_module_addrname)                       \
+	X(dwfl_module_getsrc) X(dwfl_lineinfo)                                \
+	X(dwfl_standard_find_debuginfo) X(dwfl_offline_section_address)
+
+static struct {
+#define DW_FIELD(n) __typeof__(&n) n;
+	DW_FNS(DW_FIELD)
+#undef DW_FIELD
+} dw;
+static int dw_state; /* 0: not tried, 1: loaded, -1: failed */
+static Dwfl_Callbacks offline_cb;
+
+static int dw_load(void)
+{
+	void *h;
+
+	if (dw_state)
+		return dw_state > 0;
+	dw_state = -1;
+	h = dlopen(RETRO_DW_SONAME, RTLD_NOW | RTLD_LOCAL);
+	if (!h)
+		return 0;
+#define DW_SYM(n)                                    \
+	*(void **)&dw.n = dlsym(h, #n);              \
+	if (!dw.n)                                   \
+		return 0;
+	DW_FNS(DW_SYM)
+#undef DW_SYM
+	offline_cb.find_debuginfo = dw.dwfl_standard_find_debuginfo;
+	offline_cb.section_address = dw.dwfl_offline_section_address;
+	dw_state = 1;
+	return 1;
+}
 
 struct symmod {
 	uint64_t key;
@@ -27,11 +68,6 @@ struct symmod {
 
 static struct symmod symmods[64];
 static int nsymmods;
-
-static const Dwfl_Callbacks offline_cb = {
-	.find_debuginfo = dwfl_standard_find_debuginfo,
-	.section_address = dwfl_offline_section_address,
-};
 
 static struct symmod *symmod_get(struct retro_store *st, uint64_t key)
 {
@@ -69,7 +105,7 @@ static struct symmod *symmod_get(struct retro_store *st, uint64_t key)
 	mdb_txn_abort(txn);
 	m->key = key;
 	nsymmods++;
-	m->dwfl = dwfl_begin(&offline_cb);
+	m->dwfl = dw_load() ? dw.dwfl_begin(&offline_cb) : NULL;
 	if (!m->dwfl)
 		return m;
 	/* The path comes from the store: only a regular file is read (a
@@ -81,15 +117,16 @@ static struct symmod *symmod_get(struct retro_store *st, uint64_t key)
 	}
 	if (fd >= 0) {
 		/* on success libdwfl owns fd */
-		m->mod = dwfl_report_elf(m->dwfl, m->path, m->path, fd, 0, false);
+		m->mod = dw.dwfl_report_elf(m->dwfl, m->path, m->path, fd, 0,
+					    false);
 		if (!m->mod)
 			close(fd);
 	}
-	dwfl_report_end(m->dwfl, NULL, NULL);
+	dw.dwfl_report_end(m->dwfl, NULL, NULL);
 	if (m->mod && bidlen) {
 		const unsigned char *b;
 		GElf_Addr va;
-		int n = dwfl_module_build_id(m->mod, &b, &va);
+		int n = dw.dwfl_module_build_id(m->mod, &b, &va);
 		if (n != bidlen || memcmp(b, bid, (size_t)bidlen))
 			m->mismatch = 1;
 	}
@@ -100,7 +137,7 @@ void retro_stack_forget(void)
 {
 	for (int i = 0; i < nsymmods; i++)
 		if (symmods[i].dwfl)
-			dwfl_end(symmods[i].dwfl);
+			dw.dwfl_end(symmods[i].dwfl);
 	nsymmods = 0;
 }
 
@@ -145,10 +182,10 @@ int retro_stack_describe(struct retro_store *st, uint64_t key, char *buf,
 		if (m && m->mod && !m->mismatch) {
 			Dwfl_Line *l;
 			/* A return address points after the call. */
-			fn = dwfl_module_addrname(m->mod, off);
-			l = dwfl_module_getsrc(m->mod, off - 1);
+			fn = dw.dwfl_module_addrname(m->mod, off);
+			l = dw.dwfl_module_getsrc(m->mod, off - 1);
 			if (l)
-				file = dwfl_lineinfo(l, NULL, &line, NULL, NULL,
+				file = dw.dwfl_lineinfo(l, NULL, &line, NULL, NULL,
 						     NULL);
 		}
 		if (fn && file)

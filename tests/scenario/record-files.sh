@@ -76,6 +76,11 @@ diff -u "$WORK/want" "$WORK/files" || fail "files differ"
 rr log --stacks -c pwrite "$S" >"$WORK/stacks"
 grep -q "at main (p_files.c:[0-9]*)" "$WORK/stacks" ||
 	fail "call site: $(cat "$WORK/stacks")"
+# libdw is loaded for that, and only for that (the loader's own trace)
+LD_DEBUG=files rr log --stacks -c pwrite "$S" 2>"$WORK/ld" >/dev/null
+grep -q "file=libdw" "$WORK/ld" || fail "log --stacks did not load libdw"
+LD_DEBUG=files rr log -c pwrite "$S" 2>"$WORK/ld" >/dev/null
+grep -q "file=libdw" "$WORK/ld" && fail "log without --stacks loaded libdw"
 
 expect_status "fsck" 0 rr fsck "$S"
 grep -q "OK" "$WORK/out" || fail "fsck verdict"
