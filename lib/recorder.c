@@ -1323,6 +1323,8 @@ static __thread uint64_t good_page[NGOOD]
 	__attribute__((tls_model("initial-exec")));
 static __thread unsigned good_next __attribute__((tls_model("initial-exec")));
 static int unw_pipe[2] = { -1, -1 };
+/* Set while unwind_init makes libunwind open its pipe: see there. */
+static int unw_pipe_low;
 static int vm_refused;
 static int (*unw_access_mem)(unw_addr_space_t, unw_word_t, unw_word_t *, int,
 			     void *);
@@ -1396,7 +1398,9 @@ static int unw_sigprocmask(int how, const sigset_t *set, sigset_t *old)
 	return sigprocmask(how, set, old);
 }
 
-static void unwind_init(void)
+/* Puts access_mem in libunwind's local accessors.  Returns 0 when it is
+ * there. */
+static int unwind_hook(void)
 {
 	unw_accessors_t *(*get)(unw_addr_space_t) = NULL;
 	unw_accessors_t *acc;
@@ -1406,6 +1410,35 @@ static void unwind_init(void)
 	void *h;
 	int self = 0;
 
+	if (unw_getcontext(&ctx) || unw_init_local(&cur, &ctx))
+		return -1;
+	/* the accessor getter of the libunwind we unwind with: 1.6 exports
+	 * it under its generic name only, later versions under the local */
+	if (!dladdr((void *)&unw_init_local, &di) || !di.dli_fname ||
+	    !(h = dlopen(di.dli_fname, RTLD_NOW | RTLD_NOLOAD)))
+		return -1;
+	*(void **)&get = dlsym(h, "_ULx86_64_get_accessors");
+	if (!get)
+		*(void **)&get = dlsym(h, "_Ux86_64_get_accessors");
+	if (!get || !(acc = get(unw_local_addr_space)) || !acc->access_mem ||
+	    readable((uint64_t)(uintptr_t)&self) != 1)
+		return -1;
+	if (acc->access_mem != access_mem) {
+		unw_access_mem = acc->access_mem;
+		acc->access_mem = access_mem;
+	}
+	return 0;
+}
+
+static void unwind_init(void)
+{
+	/* The pipe libunwind opens at its first call here is closed again
+	 * before the program runs, so it stays at the lowest free numbers.
+	 * Moved up near RLIMIT_NOFILE, it made the kernel grow the process's
+	 * descriptor table to that size (20,000 entries here, a million in
+	 * a container), which every later listing of /proc/self/fd scanned
+	 * to its end. */
+	unw_pipe_low = 1;
 	/* libunwind's global cache takes a lock with every signal blocked:
 	 * two rt_sigprocmask calls per frame stepped.  Each thread's own
 	 * cache needs neither, where libunwind is built with one (Debian's
@@ -1413,30 +1446,19 @@ static void unwind_init(void)
 	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
 	retro_got_patch((void *)&unw_init_local, "sigprocmask",
 			(void *)unw_sigprocmask);
-	/* the first local cursor opens the pipe: inside the shim, so that
-	 * retro_internal_fds moves it (and notes it in unw_pipe) */
-	if (unw_getcontext(&ctx) || unw_init_local(&cur, &ctx))
+	if (unwind_hook() == 0) {
+		unw_pipe_low = 0;
+		for (int i = 0; i < 2; i++) {
+			if (unw_pipe[i] >= 0)
+				retro_sys1(SYS_close, unw_pipe[i]);
+			unw_pipe[i] = -1;
+		}
 		return;
-	/* the accessor getter of the libunwind we unwind with: 1.6 exports
-	 * it under its generic name only, later versions under the local */
-	if (!dladdr((void *)&unw_init_local, &di) || !di.dli_fname ||
-	    !(h = dlopen(di.dli_fname, RTLD_NOW | RTLD_NOLOAD)))
-		return;
-	*(void **)&get = dlsym(h, "_ULx86_64_get_accessors");
-	if (!get)
-		*(void **)&get = dlsym(h, "_Ux86_64_get_accessors");
-	if (!get || !(acc = get(unw_local_addr_space)) || !acc->access_mem ||
-	    readable((uint64_t)(uintptr_t)&self) != 1)
-		return;
-	if (acc->access_mem != access_mem) {
-		unw_access_mem = acc->access_mem;
-		acc->access_mem = access_mem;
 	}
-	for (int i = 0; i < 2; i++) {
-		if (unw_pipe[i] >= 0)
-			retro_sys1(SYS_close, unw_pipe[i]);
-		unw_pipe[i] = -1;
-	}
+	/* libunwind keeps its pipe: out of the program's way */
+	unw_pipe_low = 0;
+	if (unw_pipe[0] >= 0 && unw_pipe[1] >= 0)
+		retro_internal_fds(unw_pipe, 2);
 }
 
 int retro_internal(void)
@@ -1451,6 +1473,11 @@ void retro_internal_fds(int *fds, int n)
 	struct rlimit rl = { 0, 0 };
 	long lo = 64;
 
+	if (n == 2 && unw_pipe_low) {
+		unw_pipe[0] = fds[0];
+		unw_pipe[1] = fds[1];
+		return;
+	}
 	if (retro_os.getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
 	    rl.rlim_cur > 128 && rl.rlim_cur != RLIM_INFINITY)
 		lo = (long)rl.rlim_cur - 16;
