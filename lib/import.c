@@ -92,7 +92,7 @@ static int importable(const struct retro_seg_hdr *h, int flags)
 	    retro_import_self_image != UINT32_MAX)
 		return h->image < retro_import_self_image;
 	/* A writer that is still running has the same start time. */
-	return proc_starttime(h->pid) != h->starttime;
+	return !retro_os_same_start(proc_starttime(h->pid), h->starttime);
 }
 
 static uint64_t module_key(const struct retro_rec_module *m)

@@ -6,10 +6,12 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 static long sys_openat(int dfd, const char *p, int fl, int mode)
@@ -379,6 +381,21 @@ int retro_os_setid_exec(const char *path, const struct stat *st)
 	if (retro_sys2(SYS_statfs, path, &fs) == 0 && (fs.f_flags & ST_NOSUID))
 		return 0;
 	return retro_sys2(SYS_prctl, PR_GET_NO_NEW_PRIVS, 0) != 1;
+}
+
+uint64_t retro_os_starttime_now(void)
+{
+	static uint64_t tick_ns;
+	struct timespec ts;
+
+	if (!tick_ns) {
+		unsigned long hz = getauxval(AT_CLKTCK);
+		tick_ns = 1000000000ull / (hz ? hz : 100);
+	}
+	if (retro_sys2(SYS_clock_gettime, CLOCK_BOOTTIME, (long)&ts) < 0)
+		return retro_os_starttime("/proc/self/stat");
+	return ((uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec) /
+	       tick_ns;
 }
 
 uint64_t retro_os_starttime(const char *statpath)

@@ -3633,6 +3633,8 @@ struct handoff {
 	int32_t pid;
 	uint32_t nthreads; /* thread indices go on across exec */
 	uint64_t tsc_mult; /* the TSC's rate, when known (0: not) */
+	uint64_t starttime; /* an exec keeps the process's */
+	uint8_t boot_id[16];
 	char preload[PATH_MAX];
 };
 
@@ -3969,8 +3971,6 @@ void retro_init(void)
 	P.follow = env_flag("RETRO_FOLLOW", 1);
 	P.import_at_exit = env_flag("RETRO_IMPORT", 1);
 	P.pid = (int32_t)retro_sys0(SYS_getpid);
-	P.starttime = read_starttime();
-	read_boot_id(P.boot_id);
 	refresh_cwd();
 	{
 		long m = retro_os.mmap(NULL, NFDS * sizeof(struct fdent),
@@ -3981,12 +3981,18 @@ void retro_init(void)
 	}
 	have_h = handoff_take(&h);
 	if (have_h) {
+		/* what the image before this exec knew, without asking /proc
+		 * again */
 		P.proc = h.proc;
 		P.image = h.image;
 		P.parent = h.parent;
 		P.nthreads = h.nthreads;
+		P.starttime = h.starttime;
+		memcpy(P.boot_id, h.boot_id, sizeof P.boot_id);
 		env_strip(&h);
 	} else {
+		P.starttime = read_starttime();
+		read_boot_id(P.boot_id);
 		P.proc = next_proc_id();
 		if (!P.proc) {
 			warn("not recording: cannot allocate a process id in",
@@ -4053,7 +4059,7 @@ void retro_fork_child(void)
 		return;
 	P.parent = P.proc;
 	P.pid = (int32_t)retro_sys0(SYS_getpid);
-	P.starttime = read_starttime();
+	P.starttime = retro_os_starttime_now();
 	P.image = 0;
 	P.nthreads = 0;
 	P.have_exit_status = 0;
@@ -4298,6 +4304,8 @@ char *const *retro_exec_prepare(char *const *envp)
 	h.pid = P.pid;
 	h.nthreads = P.nthreads;
 	h.tsc_mult = __atomic_load_n(&TC.mult, __ATOMIC_RELAXED);
+	h.starttime = P.starttime;
+	memcpy(h.boot_id, P.boot_id, sizeof h.boot_id);
 	env = env_complete(envp, &h);
 	if (!env_has_shim(env)) {
 		/* The next program will not record: no handoff to leave. */

@@ -108,7 +108,7 @@ static int segment_holds(int dfd, const char *name)
 		return HOLDS_NOTHING; /* torn at its creation: no records */
 	if (h.pid > 0) {
 		snprintf(stat, sizeof stat, "/proc/%d/stat", (int)h.pid);
-		if (retro_os_starttime(stat) == h.starttime)
+		if (retro_os_same_start(retro_os_starttime(stat), h.starttime))
 			return HOLDS_LIVE;
 	}
 	return h.used ? HOLDS_RECORDS : HOLDS_NOTHING;

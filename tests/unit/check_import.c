@@ -816,8 +816,9 @@ END_TEST
 
 START_TEST(import_orphan)
 {
-	/* Unsealed, and its pid now belongs to another process (another
-	 * start time): the writer is gone, so it is imported. */
+	/* Unsealed, and its pid now belongs to another process (one that
+	 * started after the writer's start): the writer is gone, so it is
+	 * imported. */
 	struct fixture f;
 	struct retro_import_stats stats;
 
@@ -825,12 +826,34 @@ START_TEST(import_orphan)
 	basic_segment(&f.s, 8);
 	seg_hdr(&f.s)->sealed = 0;
 	seg_hdr(&f.s)->pid = getpid();
-	seg_hdr(&f.s)->starttime = own_starttime() + 1;
+	seg_hdr(&f.s)->starttime = own_starttime() - 1;
 	seg_write(&f.s, f.store, f.seg, sizeof f.seg);
 	import_ok(f.st, 0, 0, &stats);
 	ck_assert_uint_eq(stats.skipped, 0);
 	ck_assert_uint_eq(stats.segments, 1);
 	ck_assert_uint_eq(stats.inflight, 1);
+	fx_close(&f);
+}
+END_TEST
+
+START_TEST(import_late_start)
+{
+	/* A fork child takes its start time from the clock when it first
+	 * runs, ticks after the kernel's (retro_os_starttime_now): its
+	 * unsealed segment is still a live writer's, and stays. */
+	struct fixture f;
+	struct retro_import_stats stats;
+
+	fx_open(&f);
+	basic_segment(&f.s, 8);
+	seg_hdr(&f.s)->sealed = 0;
+	seg_hdr(&f.s)->pid = getpid();
+	seg_hdr(&f.s)->starttime = own_starttime() + 5;
+	seg_write(&f.s, f.store, f.seg, sizeof f.seg);
+	import_ok(f.st, 0, 0, &stats);
+	ck_assert_uint_eq(stats.skipped, 1);
+	ck_assert_uint_eq(stats.segments, 0);
+	ck_assert(test_exists(f.seg));
 	fx_close(&f);
 }
 END_TEST
@@ -1507,6 +1530,7 @@ Suite *make_import_suite(void)
 	tcase_add_test(tc, import_proc_filter);
 	tcase_add_test(tc, import_live_writer);
 	tcase_add_test(tc, import_orphan);
+	tcase_add_test(tc, import_late_start);
 	tcase_add_test(tc, import_two_threads);
 	tcase_add_test(tc, import_exec);
 	tcase_add_test(tc, import_exec_bytes);
