@@ -61,8 +61,12 @@ static void note_status(struct retro_store *st, pid_t pid, int status)
 	memcpy(val + 4, &sum, 8);
 	if (mdb_txn_begin(st->env, NULL, 0, &txn))
 		return;
-	if (mdb_put(txn, st->waits, &k, &v, 0) || mdb_txn_commit(txn))
+	if (mdb_put(txn, st->waits, &k, &v, 0)) {
 		mdb_txn_abort(txn);
+		return;
+	}
+	/* a commit frees its transaction, even when it fails */
+	mdb_txn_commit(txn);
 }
 
 /* Waits for the command.  Meanwhile, imports the segments its threads
