@@ -2,7 +2,6 @@
 #include "config.h"
 #include "cmd.h"
 
-#include <malloc.h>
 #include <string.h>
 
 static const struct {
@@ -50,12 +49,6 @@ int main(int argc, char **argv)
 		       RETRO_FORMAT_VERSION);
 		return EX_OK;
 	}
-	/* liblmdb callocs 3 MiB per environment opened.  glibc serves that
-	 * from mmap, already zero, until a free raises its threshold; after
-	 * that, the second open (record opens its store twice) gets it from
-	 * the heap and zeroes it: 768 page faults.  A fixed threshold keeps
-	 * every such block an mmap. */
-	mallopt(M_MMAP_THRESHOLD, 256 << 10);
 	for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++) {
 		static char prog[64];
 		if (strcmp(argv[1], cmds[i].name))
