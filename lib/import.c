@@ -73,14 +73,6 @@ static int cmp_seq(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-static uint64_t proc_starttime(int32_t pid)
-{
-	char path[64];
-
-	snprintf(path, sizeof path, "/proc/%d/stat", pid);
-	return retro_os_starttime(path);
-}
-
 /* May this segment be imported now? */
 static int importable(const struct retro_seg_hdr *h, int flags)
 {
@@ -91,8 +83,7 @@ static int importable(const struct retro_seg_hdr *h, int flags)
 	if (h->pid == (int32_t)retro_sys0(SYS_getpid) &&
 	    retro_import_self_image != UINT32_MAX)
 		return h->image < retro_import_self_image;
-	/* A writer that is still running has the same start time. */
-	return !retro_os_same_start(proc_starttime(h->pid), h->starttime);
+	return !retro_os_writer_alive(h->pid, h->starttime);
 }
 
 static uint64_t module_key(const struct retro_rec_module *m)

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
@@ -396,6 +397,22 @@ uint64_t retro_os_starttime_now(void)
 		return retro_os_starttime("/proc/self/stat");
 	return ((uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec) /
 	       tick_ns;
+}
+
+int retro_os_writer_alive(int32_t pid, uint64_t rec)
+{
+	char path[64];
+	uint64_t proc;
+	size_t n;
+
+	n = (size_t)snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	if (pid <= 0 || n >= sizeof path)
+		return 0;
+	proc = retro_os_starttime(path);
+	if (proc)
+		return proc <= rec;
+	/* gone, or no /proc to ask */
+	return retro_os_starttime("/proc/self/stat") == 0;
 }
 
 uint64_t retro_os_starttime(const char *statpath)

@@ -123,20 +123,18 @@ uint64_t retro_os_starttime(const char *statpath);
 /* A starttime for a process forked just now, from CLOCK_BOOTTIME instead
  * of /proc (a read of /proc/self/stat took 44 us of a fork child's start).
  * The clock is read after the kernel took the child's start, as late as
- * the child was first scheduled: under load, ticks later.  Compare with
- * retro_os_same_start. */
+ * the child was first scheduled: under load, ticks later.  See
+ * retro_os_writer_alive. */
 uint64_t retro_os_starttime_now(void);
 
-/* Is the process that holds a pid now, started at proc (from /proc, 0 when
- * there is none), the one that recorded rec as its start?  rec is its
- * start or later (retro_os_starttime_now).  Any other holder of the pid
- * took it after that one exited, so after rec was taken: proc >= rec,
- * and equal only if the pids (pid_max: 32768 here) went round within
- * one tick (10 ms). */
-static inline int retro_os_same_start(uint64_t proc, uint64_t rec)
-{
-	return proc && proc <= rec;
-}
+/* Is the process that recorded rec as its start (rec: its start or later,
+ * see retro_os_starttime_now) still running as pid?  Any other holder of
+ * the pid took it after that one exited, so after rec was taken: its
+ * start in /proc is rec or later, and equal only if the pids (pid_max:
+ * 32768 here) went round within one tick (10 ms).  Without a readable
+ * /proc it cannot tell, and says yes: a live writer's segment is never
+ * taken from under it. */
+int retro_os_writer_alive(int32_t pid, uint64_t rec);
 
 /* Whether an exec of path (st: its stat) would run with other ids: a
  * setuid or setgid bit for an owner that is not us, on a mount without

@@ -96,7 +96,6 @@ enum { HOLDS_NOTHING, HOLDS_RECORDS, HOLDS_LIVE };
 static int segment_holds(int dfd, const char *name)
 {
 	struct retro_seg_hdr h;
-	char stat[64];
 	long fd, k;
 
 	fd = retro_os_openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0);
@@ -106,11 +105,8 @@ static int segment_holds(int dfd, const char *name)
 	retro_os.close((int)fd);
 	if (k != (long)sizeof h || memcmp(h.magic, RETRO_SPOOL_MAGIC, 8))
 		return HOLDS_NOTHING; /* torn at its creation: no records */
-	if (h.pid > 0) {
-		snprintf(stat, sizeof stat, "/proc/%d/stat", (int)h.pid);
-		if (retro_os_same_start(retro_os_starttime(stat), h.starttime))
-			return HOLDS_LIVE;
-	}
+	if (h.pid > 0 && retro_os_writer_alive(h.pid, h.starttime))
+		return HOLDS_LIVE;
 	return h.used ? HOLDS_RECORDS : HOLDS_NOTHING;
 }
 

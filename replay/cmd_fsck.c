@@ -117,8 +117,11 @@ static void check_store(struct retro_store *st, struct report *rp)
 	if (mdb_cursor_open(txn, st->paths, &cur) == 0) {
 		while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
 			npaths++;
-			if (retro_check_record(RT_PATH, &k, &v) || v.mv_size == 0 ||
-			    memchr(v.mv_data, 0, v.mv_size))
+			/* "" is a path too: what the shim records when it
+			 * cannot learn one (no /proc: the executable, a
+			 * descriptor's object) */
+			if (retro_check_record(RT_PATH, &k, &v) ||
+			    (v.mv_size && memchr(v.mv_data, 0, v.mv_size)))
 				problem(rp, "path record %s fails its check",
 					keyhex(&k, hex));
 		}
