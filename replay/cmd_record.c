@@ -233,7 +233,7 @@ int cmd_record(int argc, char **argv)
 	struct retro_store *st;
 	struct retro_import_stats stats, sum;
 	struct sigaction ign = { .sa_handler = SIG_IGN }, oint, oquit;
-	int quiet = 0, trap = 0, want_stats = 0, c, status, r;
+	int quiet = 0, trap = 0, want_stats = 0, noproc, c, status, r;
 	long lockfd;
 	pid_t pid;
 
@@ -360,11 +360,20 @@ int cmd_record(int argc, char **argv)
 				"imported ones, %u kept for that\n",
 			sum.segments, (unsigned long long)sum.actions,
 			sum.reused, sum.pooled);
+	/* without /proc no importer can tell a writer that outlives the
+	 * command from one that is gone (retro_os_writer_alive) */
+	noproc = stats.skipped && retro_os_starttime("/proc/self/stat") == 0;
+	if (noproc)
+		fprintf(stderr, "retro: warning: %u segment(s) left in the spool: "
+				"without /proc, whether their processes still run "
+				"cannot be checked; 'retro-replay import %s' where "
+				"/proc is mounted takes them\n",
+			stats.skipped, store);
 	if (!quiet) {
 		char s[64];
 		status_str(status, s, sizeof s);
 		fprintf(stderr, "retro: recorded into %s (%s)", store, s);
-		if (stats.skipped)
+		if (stats.skipped && !noproc)
 			fprintf(stderr, "; %u segment(s) still being written by "
 					"processes that outlive the command",
 				stats.skipped);

@@ -14,10 +14,17 @@ unshare -m sh -c 'umount -l /proc' 2>/dev/null || {
 S=$WORK/store
 out=$(unshare -m sh -c 'umount -l /proc && exec "$@"' sh \
 	"$RETRO_REPLAY" record -q -o "$S" -- sh -c \
-	'echo one >"$1"; (echo two >>"$1") & wait; cat "$1"' sh "$WORK/f") ||
-	fail "record without /proc exited $?"
+	'echo one >"$1"; (echo two >>"$1") & wait; cat "$1"' sh "$WORK/f" \
+	2>"$WORK/rec.err") || fail "record without /proc exited $?"
 expect_eq "the command's output" "one
 two" "$out"
+# what it left, it says, even with -q
+if rr fsck "$S" | grep -q "^spool: 0 segment"; then
+	[ ! -s "$WORK/rec.err" ] || fail "record said: $(cat "$WORK/rec.err")"
+else
+	grep -q "segment(s) left in the spool: without /proc" "$WORK/rec.err" ||
+		fail "record did not say what it left: $(cat "$WORK/rec.err")"
+fi
 expect_status "fsck without /proc" 0 unshare -m sh -c \
 	'umount -l /proc && exec "$@"' sh "$RETRO_REPLAY" fsck "$S"
 # The subshell's segment was sealed when it ended, but the shell's first
