@@ -82,14 +82,18 @@ rr record -q -o "$WORK/cat.store" -- sh -c "cd '$D'; echo x > R; \
 clean cat
 
 # (7) a hand-off by signal: A writes S then signals B, whose handler
-# overwrites S
+# overwrites S.  B says it has its handler through a FIFO: a poll of a
+# pid file here once drew a finding, when B wrote the file just after
+# A's first look at it (a zero-slack look that the poll repeated; see
+# the session 12 note).
 cat >"$WORK/sig.sh" <<'EOF'
 trap 'echo b > S; exit 0' USR1
-echo $$ > pid
+echo ready > up
 while :; do sleep 0.05; done
 EOF
+mkfifo "$D/up"
 rr record -q -o "$WORK/sig.store" -- sh -c "cd '$D'; sh '$WORK/sig.sh' & \
-	until [ -s pid ]; do sleep 0.05; done; echo a > S; kill -USR1 \$(cat pid); wait" >/dev/null
+	read x < up; echo a > S; kill -USR1 \$!; wait" >/dev/null
 expect_eq "sig: recorded" b "$(cat "$D/S")"
 clean sig
 
