@@ -355,7 +355,23 @@ static struct val text(const char *s)
 	return (struct val){ s, strlen(s), 0 };
 }
 
-static char *val_human(struct val v)
+/* Where two byte values first differ (the shorter one's length when it
+ * is the other's start), or SIZE_MAX when they are not both bytes or no
+ * difference shows (values cut to the same length, other_bytes). */
+static size_t val_differs_at(struct val a, struct val b)
+{
+	size_t i = 0;
+
+	if (!a.bytes || !b.bytes)
+		return SIZE_MAX;
+	while (i < a.n && i < b.n &&
+	       ((const unsigned char *)a.p)[i] == ((const unsigned char *)b.p)[i])
+		i++;
+	return i == a.n && i == b.n ? SIZE_MAX : i;
+}
+
+/* v for a person, from byte from on ("..." marks what is left out). */
+static char *val_human(struct val v, size_t from)
 {
 	char *buf;
 	size_t len;
@@ -366,7 +382,11 @@ static char *val_human(struct val v)
 	f = open_memstream(&buf, &len);
 	if (!f)
 		return strdup("?");
-	print_escaped(f, v.p, v.n, 48);
+	if (from > v.n)
+		from = v.n;
+	if (from)
+		fputs("...", f);
+	print_escaped(f, (const unsigned char *)v.p + from, v.n - from, 48);
 	fclose(f);
 	return buf;
 }
@@ -389,9 +409,20 @@ static void divergence(struct drv *d, uint32_t proc, int shepherded,
 		       const char *path, int64_t at, struct val exp,
 		       struct val obs)
 {
-	char site[512] = "";
+	/* Contents that agree for a while are shown from a little before
+	 * where they part: the first 48 bytes of each could be the same. */
+	size_t at_byte = val_differs_at(exp, obs);
+	size_t from = at_byte != SIZE_MAX && at_byte >= 32 ? at_byte - 16 : 0;
+	char site[512] = "", where[64] = "", jwhere[48] = "";
 	char *jp = jsonize(path), *je = val_json(exp), *jo = val_json(obs),
-	     *he = val_human(exp), *ho = val_human(obs), *js;
+	     *he = val_human(exp, from), *ho = val_human(obs, from), *js;
+
+	if (at_byte != SIZE_MAX) {
+		snprintf(jwhere, sizeof jwhere, ",\"differs_at\":%zu", at_byte);
+		if (from)
+			snprintf(where, sizeof where, " (they differ from byte %zu)",
+				 at_byte);
+	}
 
 	if (a && a->stack)
 		retro_stack_describe(d->st, a->stack, site, sizeof site);
@@ -399,15 +430,15 @@ static void divergence(struct drv *d, uint32_t proc, int shepherded,
 	d->ndiv++;
 	emit(d,
 	     "J {\"proc\":%u,\"program\":\"%s\",\"kind\":\"%s\",\"call\":\"%s\","
-	     "\"path\":%s,\"at_ns\":%lld,\"expected\":%s,\"observed\":%s,"
+	     "\"path\":%s,\"at_ns\":%lld,\"expected\":%s,\"observed\":%s%s,"
 	     "\"site\":%s}",
 	     proc, pname(d, proc), shepherded ? "shepherded" : "peer",
 	     retro_calls[call].name, jp, (long long)(at - d->r->t0), je, jo,
-	     js);
+	     jwhere, js);
 	emit(d, "H divergence at %.6fs: %s %u (%s) %s %s: expected %s, "
-		"observed %s%s%s",
+		"observed %s%s%s%s",
 	     (double)(at - d->r->t0) / 1e9, shepherded ? "shepherded" : "peer",
-	     proc, pname(d, proc), retro_calls[call].name, path, he, ho,
+	     proc, pname(d, proc), retro_calls[call].name, path, he, ho, where,
 	     site[0] ? "  at " : "", site);
 	free(jp);
 	free(je);

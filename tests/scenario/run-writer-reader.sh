@@ -70,4 +70,21 @@ expect_eq "drop: the reader diverges" True \
 expect_eq "host F" "not safe" "$(cat "$D/F")"
 expect_eq "host out" safe "$(cat "$D/out")"
 expect_eq "host in" safe "$(cat "$D/in")"
+
+# 6. contents that differ only after the first 48 bytes, all that a
+# divergence shows of each: it shows them from a little before the first
+# difference, and says where
+long=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
+printf '%sx\n' "$long" >"$D/long"
+rr record -q -o "$WORK/s6" -- sh -c "'$PROGS/writer' '$D/long' '$D/copy' 0; \
+	'$PROGS/reader' '$D/copy' '$D/copy2' 0"
+w6=$(rr ps --json "$WORK/s6" | json_map 'o["id"] if o["program"] == "writer" else None')
+printf '%sy\n' "$long" >"$WORK/long2"
+expect_status "set-file, a late difference" 1 rr run "$WORK/s6" \
+	--shepherd "$w6" --set-file "$D/long=$WORK/long2" --root "$WORK/r6" \
+	--report "$WORK/r6.json"
+grep -q 'write '"$D"'/copy: expected \.\.\."aaaaaaaaaaaaaaaax\\n", observed \.\.\."aaaaaaaaaaaaaaaay\\n" (they differ from byte 50)' \
+	"$WORK/out" || fail "a late difference, shown: $(cat "$WORK/out")"
+expect_eq "a late difference, in the report" "[50]" \
+	"$(report "$WORK/r6.json" '[d["differs_at"] for d in o["divergences"] if d["call"] == "write"]')"
 pass
