@@ -10,10 +10,9 @@
 #define RETRO_MDB_IMPL
 #include "config.h"
 #include "store_int.h"
+#include "dl.h"
 
-#include <dlfcn.h>
 #include <errno.h>
-#include <stdio.h>
 #include <string.h>
 
 struct retro_mdb_fns retro_mdb;
@@ -23,37 +22,27 @@ static char why[256];
 
 int retro_mdb_load(void)
 {
-	struct retro_mdb_fns f;
-	const char *e;
-	void *h;
+#define RETRO_MDB_NAME(n) #n,
+	static const char *const names[] = { RETRO_MDB_FNS(RETRO_MDB_NAME) };
+#undef RETRO_MDB_NAME
+	void *fns[sizeof names / sizeof *names];
 	int s = __atomic_load_n(&state, __ATOMIC_ACQUIRE);
 
+	_Static_assert(sizeof fns == sizeof retro_mdb,
+		       "retro_mdb holds one pointer per name");
 	if (s)
 		return s > 0 ? 0 : ELIBACC;
 	/* Threads that race here get the same handle and the same
 	 * addresses: dlopen counts references and never unloads (no
 	 * dlclose). */
-	h = dlopen(RETRO_LMDB_SONAME, RTLD_NOW | RTLD_LOCAL);
-	if (!h) {
-		e = dlerror();
-		goto fail;
+	if (retro_dl_table(RETRO_LMDB_SONAME, "mdb_", names,
+			   sizeof names / sizeof *names, fns, why, sizeof why)) {
+		__atomic_store_n(&state, -1, __ATOMIC_RELEASE);
+		return ELIBACC;
 	}
-#define RETRO_MDB_SYM(n)                                            \
-	*(void **)&f.n = dlsym(h, "mdb_" #n);                       \
-	if (!f.n) {                                                 \
-		e = "liblmdb has no mdb_" #n " (too old?)";         \
-		goto fail;                                          \
-	}
-	RETRO_MDB_FNS(RETRO_MDB_SYM)
-#undef RETRO_MDB_SYM
-	memcpy(&retro_mdb, &f, sizeof f);
+	memcpy(&retro_mdb, fns, sizeof fns);
 	__atomic_store_n(&state, 1, __ATOMIC_RELEASE);
 	return 0;
-fail:
-	snprintf(why, sizeof why, "cannot load %s: %s", RETRO_LMDB_SONAME,
-		 e ? e : "unknown error");
-	__atomic_store_n(&state, -1, __ATOMIC_RELEASE);
-	return ELIBACC;
 }
 
 const char *retro_mdb_why(void)

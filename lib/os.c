@@ -412,7 +412,12 @@ int retro_os_writer_alive(int32_t pid, uint64_t rec)
 	if (proc)
 		return proc <= rec;
 	/* gone, or no /proc to ask */
-	return retro_os_starttime("/proc/self/stat") == 0;
+	return !retro_os_have_proc();
+}
+
+int retro_os_have_proc(void)
+{
+	return retro_os_starttime("/proc/self/stat") != 0;
 }
 
 uint64_t retro_os_starttime(const char *statpath)

@@ -136,6 +136,9 @@ uint64_t retro_os_starttime_now(void);
  * taken from under it. */
 int retro_os_writer_alive(int32_t pid, uint64_t rec);
 
+/* Is /proc mounted, and this process in it? */
+int retro_os_have_proc(void);
+
 /* Whether an exec of path (st: its stat) would run with other ids: a
  * setuid or setgid bit for an owner that is not us, on a mount without
  * nosuid, in a process without no_new_privs.  The loader then ignores

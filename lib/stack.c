@@ -7,10 +7,10 @@
 #include "config.h"
 #include "store_int.h"
 #include "spool.h"
+#include "dl.h"
 
 #include <elfutils/libdwfl.h>
 #include <dwarf.h>
-#include <dlfcn.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,20 +38,20 @@ static Dwfl_Callbacks offline_cb;
 
 static int dw_load(void)
 {
-	void *h;
+#define DW_NAME(n) #n,
+	static const char *const names[] = { DW_FNS(DW_NAME) };
+#undef DW_NAME
+	void *fns[sizeof names / sizeof *names];
+	char why[256];
 
+	_Static_assert(sizeof fns == sizeof dw, "dw holds one pointer per name");
 	if (dw_state)
 		return dw_state > 0;
 	dw_state = -1;
-	h = dlopen(RETRO_DW_SONAME, RTLD_NOW | RTLD_LOCAL);
-	if (!h)
+	if (retro_dl_table(RETRO_DW_SONAME, "", names,
+			   sizeof names / sizeof *names, fns, why, sizeof why))
 		return 0;
-#define DW_SYM(n)                                    \
-	*(void **)&dw.n = dlsym(h, #n);              \
-	if (!dw.n)                                   \
-		return 0;
-	DW_FNS(DW_SYM)
-#undef DW_SYM
+	memcpy(&dw, fns, sizeof fns);
 	offline_cb.find_debuginfo = dw.dwfl_standard_find_debuginfo;
 	offline_cb.section_address = dw.dwfl_offline_section_address;
 	dw_state = 1;

@@ -362,7 +362,7 @@ int cmd_record(int argc, char **argv)
 			sum.reused, sum.pooled);
 	/* without /proc no importer can tell a writer that outlives the
 	 * command from one that is gone (retro_os_writer_alive) */
-	noproc = stats.skipped && retro_os_starttime("/proc/self/stat") == 0;
+	noproc = stats.skipped && !retro_os_have_proc();
 	if (noproc)
 		fprintf(stderr, "retro: warning: %u segment(s) left in the spool: "
 				"without /proc, whether their processes still run "

@@ -3,6 +3,7 @@
 #include "config.h"
 #include "suites.h"
 #include "os.h"
+#include "dl.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -231,10 +232,34 @@ START_TEST(slurp_not_regular)
 }
 END_TEST
 
+/* retro_dl_table: what liblmdb and libdw are loaded with. */
+START_TEST(dl_table)
+{
+	static const char *const ok[] = { "len", "cmp" };
+	static const char *const missing[] = { "strlen", "no_such_function" };
+	void *fns[2] = { NULL, NULL };
+	char why[256];
+
+	ck_assert_int_eq(retro_dl_table("libc.so.6", "str", ok, 2, fns, why,
+					sizeof why), 0);
+	ck_assert_ptr_eq(fns[0], (void *)strlen);
+	ck_assert_ptr_eq(fns[1], (void *)strcmp);
+	ck_assert_int_eq(retro_dl_table("libc.so.6", "", missing, 2, fns, why,
+					sizeof why), -1);
+	ck_assert_str_eq(why, "cannot load libc.so.6: it has no "
+			      "no_such_function (too old?)");
+	ck_assert_int_eq(retro_dl_table("libretro-none.so.9", "", ok, 2, fns,
+					why, sizeof why), -1);
+	ck_assert_msg(strstr(why, "cannot load libretro-none.so.9: ") == why,
+		      "%s", why);
+}
+END_TEST
+
 Suite *make_os_suite(void)
 {
 	Suite *s = suite_create("os");
 	TCase *tc = tcase_create("slurp");
+	TCase *dl = tcase_create("dl");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, slurp_plain);
@@ -246,5 +271,7 @@ Suite *make_os_suite(void)
 	tcase_add_test(tc, slurp_empty);
 	tcase_add_test(tc, slurp_not_regular);
 	suite_add_tcase(s, tc);
+	tcase_add_test(dl, dl_table);
+	suite_add_tcase(s, dl);
 	return s;
 }
