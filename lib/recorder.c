@@ -157,9 +157,11 @@ static struct {
 	char store[PATH_MAX];
 	char spool[PATH_MAX];
 	char self[PATH_MAX]; /* path of libretro.so, for exec injection */
+	/* what a forked child changes first, together on one page */
 	uint32_t proc, image, parent;
 	int32_t pid;
 	uint64_t starttime;
+	uint64_t inode_salt; /* this process's keys in inodes (inode_claim) */
 	uint32_t nthreads;
 	size_t segsize;
 	int segfixed; /* RETRO_SPOOL_SIZE: every segment that size */
@@ -176,12 +178,12 @@ static struct {
 		     * walk of all would fault in every page) */
 	uint32_t dir_epoch; /* directories this process renamed or removed */
 	uint64_t inodes[NINODES];
-	uint64_t inode_salt; /* this process's keys in inodes (inode_claim) */
 	struct module mods[NMODULES];
 	int nmods;
 	char modpaths[32768];
 	size_t modpathlen;
 	uint64_t self_lo, self_hi;
+	const char *exe; /* the executable's path, in modpaths; or NULL */
 	uint8_t boot_id[16];
 	size_t preimage_max;
 	pthread_key_t key;
@@ -1178,13 +1180,28 @@ void retro_fd_forget(int fd)
 	}
 }
 
+/* Both ends of a new pipe: the kernel names them pipe:[INODE], which one
+ * fstat tells for both (2.6 us for each readlink of /proc here, 0.25 for
+ * the fstat; a shell makes a pipe for every $(...) and |). */
 void retro_fd_pipe(const int fds[2])
 {
+	struct stat st;
+
 	retro_fd_forget(fds[0]);
 	retro_fd_forget(fds[1]);
 	if (tself) {
-		fd_obj(tself, fds[0]);
-		fd_obj(tself, fds[1]);
+		if (retro_os_fstatat(fds[0], "", &st, AT_EMPTY_PATH) == 0 &&
+		    S_ISFIFO(st.st_mode)) {
+			char name[40];
+			size_t n = cpy(name, sizeof name, 0, "pipe:[", 6);
+			n += retro_utoa(name + n, (uint64_t)st.st_ino);
+			cpy(name, sizeof name, n, "]", 1);
+			fd_bind(tself, fds[0], name, 0);
+			fd_bind(tself, fds[1], name, 0);
+		} else {
+			fd_obj(tself, fds[0]);
+			fd_obj(tself, fds[1]);
+		}
 		if (fde(fds[0]))
 			P.fds[fds[0]].flags |= FE_NOSEEK | FE_PREIMG;
 		if (fde(fds[1]))
@@ -1538,11 +1555,13 @@ static int module_cb(struct dl_phdr_info *info, size_t size, void *arg)
 	}
 	if (hi == 0)
 		return 0;
+	int is_exe = 0;
 	if (!name || !name[0]) {
 		long r = retro_os_readlinkat(AT_FDCWD, "/proc/self/exe", exe,
 					     sizeof exe - 1);
 		exe[r > 0 ? r : 0] = 0;
 		name = exe;
+		is_exe = r > 0;
 	}
 	len = strlen(name);
 	if (P.modpathlen + len + 1 > sizeof P.modpaths)
@@ -1551,6 +1570,8 @@ static int module_cb(struct dl_phdr_info *info, size_t size, void *arg)
 	m->path = P.modpaths + P.modpathlen;
 	m->pathlen = (uint32_t)len;
 	P.modpathlen += len + 1;
+	if (is_exe)
+		P.exe = m->path; /* for emit_start, here and in forked children */
 	m->lo = lo;
 	m->hi = hi;
 	m->bias = info->dlpi_addr;
@@ -3782,9 +3803,13 @@ static void emit_start(struct retro_thread *t, int scan_fds)
 	uint64_t exeid;
 	struct retro_rec_action *a;
 
-	r = retro_os_readlinkat(AT_FDCWD, "/proc/self/exe", exe,
-				sizeof exe - 1);
-	exe[r > 0 ? r : 0] = 0;
+	if (P.exe) {
+		cpy(exe, sizeof exe, 0, P.exe, strlen(P.exe));
+	} else {
+		r = retro_os_readlinkat(AT_FDCWD, "/proc/self/exe", exe,
+					sizeof exe - 1);
+		exe[r > 0 ? r : 0] = 0;
+	}
 	n = 0;
 	fd = retro_os_openat(AT_FDCWD, "/proc/self/cmdline",
 			     O_RDONLY | O_CLOEXEC, 0);

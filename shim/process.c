@@ -39,6 +39,43 @@ RETRO_EXPORT pid_t getppid(void)
 	return __builtin_expect(retro_shep_on, 0) ? retro_shep_ppid(p) : p;
 }
 
+/* Queries that are not recorded and that a replay does not change (its
+ * pid namespace gives out the recorded pids), exported only so that the
+ * system call is made from the shim's text, which the trap layer lets
+ * through.  Made by libc's own functions, each would cost a SIGSYS (~2.4
+ * us here) at its first three calls from a site in every process
+ * (rewrite.c): a bash asks for its uids and gids three times as it
+ * starts, and a subshell for its pid first thing. */
+RETRO_EXPORT pid_t getpid(void)
+{
+	return (pid_t)retro_sys0(SYS_getpid);
+}
+
+RETRO_EXPORT uid_t getuid(void)
+{
+	return (uid_t)retro_sys0(SYS_getuid);
+}
+
+RETRO_EXPORT uid_t geteuid(void)
+{
+	return (uid_t)retro_sys0(SYS_geteuid);
+}
+
+RETRO_EXPORT gid_t getgid(void)
+{
+	return (gid_t)retro_sys0(SYS_getgid);
+}
+
+RETRO_EXPORT gid_t getegid(void)
+{
+	return (gid_t)retro_sys0(SYS_getegid);
+}
+
+RETRO_EXPORT pid_t getpgrp(void)
+{
+	return (pid_t)retro_sys0(SYS_getpgrp);
+}
+
 /* man 2 vfork.  POSIX lets vfork be fork: a conforming child only calls
  * exec or _exit, and the shim cannot run in a child that borrows the
  * parent's stack. */

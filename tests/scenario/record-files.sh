@@ -84,4 +84,15 @@ grep -q "file=libdw" "$WORK/ld" && fail "log without --stacks loaded libdw"
 
 expect_status "fsck" 0 rr fsck "$S"
 grep -q "OK" "$WORK/out" || fail "fsck verdict"
+
+# Both ends of a pipe are named as the kernel names them, pipe:[INODE]
+# (the shim takes the inode from one fstat, not from /proc/self/fd)
+P=$WORK/pipes
+want=$(rr record -q -o "$P" -- sh -c 'echo hi | readlink /proc/self/fd/0')
+case $want in pipe:\[[0-9]*\]) ;; *) fail "readlink of a pipe: $want" ;; esac
+rr log --json "$P" |
+	json_map '"%s %s" % (o["args"][0], o["path"]) if o["proc"] == 1 and o["call"] == "close" and o.get("path","").startswith("pipe:") else None' |
+	sort -u >"$WORK/pipe-ends"
+printf '3 %s\n4 %s\n' "$want" "$want" >"$WORK/pipe-want"
+diff -u "$WORK/pipe-want" "$WORK/pipe-ends" || fail "pipe ends misnamed"
 pass

@@ -69,4 +69,17 @@ expect_eq "jmp natively" "300 of 300" "$("$PROGS/p_sites" jmp 300)"
 	fail "without rewriting, only $(traps 14 "$WORK/jmp-trap.traps") rt_sigprocmask trapped"
 [ "$(traps 14 "$WORK/jmp-rewrite.traps")" -le 12 ] ||
 	fail "with rewriting, $(traps 14 "$WORK/jmp-rewrite.traps") rt_sigprocmask trapped"
+
+# getpid, getuid, geteuid, getgid, getegid and getpgrp called through the
+# program's PLT are made from the shim, and never trap; their answers are
+# the kernel's.  (bash's builtins ask for them; $$ and the ids by id(1).)
+want="$(id -u) $(id -g) $(id -un)"
+got=$(RETRO_REWRITE=0 RETRO_TRAP_DEBUG=1 rr record -q -o "$WORK/s-ids" -- \
+	sh -c 'echo "$(id -u) $(id -g) $(id -un)"' 2>"$WORK/ids.traps")
+expect_eq "ids under record" "$want" "$got"
+for nr in 39 102 104 107 108 111; do
+	[ "$(traps $nr "$WORK/ids.traps")" -eq 0 ] ||
+		fail "system call $nr trapped $(traps $nr "$WORK/ids.traps") times: $(grep -c . "$WORK/ids.traps") traps in all"
+done
+[ -s "$WORK/ids.traps" ] || fail "nothing trapped at all: is the trap layer armed?"
 pass
