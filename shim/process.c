@@ -46,35 +46,18 @@ RETRO_EXPORT pid_t getppid(void)
  * us here) at its first three calls from a site in every process
  * (rewrite.c): a bash asks for its uids and gids three times as it
  * starts, and a subshell for its pid first thing. */
-RETRO_EXPORT pid_t getpid(void)
-{
-	return (pid_t)retro_sys0(SYS_getpid);
-}
+#define PLAIN_QUERY(type, name)                 \
+	RETRO_EXPORT type name(void)            \
+	{                                       \
+		return (type)retro_sys0(SYS_##name); \
+	}
 
-RETRO_EXPORT uid_t getuid(void)
-{
-	return (uid_t)retro_sys0(SYS_getuid);
-}
-
-RETRO_EXPORT uid_t geteuid(void)
-{
-	return (uid_t)retro_sys0(SYS_geteuid);
-}
-
-RETRO_EXPORT gid_t getgid(void)
-{
-	return (gid_t)retro_sys0(SYS_getgid);
-}
-
-RETRO_EXPORT gid_t getegid(void)
-{
-	return (gid_t)retro_sys0(SYS_getegid);
-}
-
-RETRO_EXPORT pid_t getpgrp(void)
-{
-	return (pid_t)retro_sys0(SYS_getpgrp);
-}
+PLAIN_QUERY(pid_t, getpid)
+PLAIN_QUERY(uid_t, getuid)
+PLAIN_QUERY(uid_t, geteuid)
+PLAIN_QUERY(gid_t, getgid)
+PLAIN_QUERY(gid_t, getegid)
+PLAIN_QUERY(pid_t, getpgrp)
 
 /* man 2 vfork.  POSIX lets vfork be fork: a conforming child only calls
  * exec or _exit, and the shim cannot run in a child that borrows the
