@@ -362,6 +362,56 @@ static uint64_t find_mov(uint64_t sc, long nr, size_t *k)
 	return 0;
 }
 
+/* glibc's read, single-threaded: read's number is 0, which the compiler
+ * loads with a 2-byte xor, so no 5-byte mov precedes its syscall:
+ *
+ *     cmpb $0x0,__libc_single_threaded(%rip)    80 3d d32 00
+ *     je   CANCELLABLE                          74 r8
+ *     xor  %eax,%eax                            31 c0
+ *     syscall                                   0f 05
+ *
+ * (stdio's reads come here: sqlite's `.read` of a script trapped 1,440
+ * times, a make of this project 9,425.)  The jmp then takes the first 5
+ * bytes of the cmpb, and the trampoline starts with the cmpb and the je,
+ * their displacements made relative to where they now lie.  As with a
+ * mov, only the first instruction's bytes change: code that jumps to the
+ * je or the xor runs the original ones, and traps.  Returns the cmpb's
+ * address, or 0. */
+#define READ_FAST_LEN 11 /* cmpb, je, xor: the bytes before the syscall */
+static uint64_t find_read_fast(uint64_t sc, long nr)
+{
+	const uint8_t *m = (const uint8_t *)(uintptr_t)(sc - READ_FAST_LEN);
+
+	if (nr != 0 || m[0] != 0x80 || m[1] != 0x3d || m[6] != 0x00 ||
+	    m[7] != 0x74 || m[9] != 0x31 || m[10] != 0xc0)
+		return 0;
+	return sc - READ_FAST_LEN;
+}
+
+/* The trampoline's copy of that cmpb and je, for a trampoline at t:
+ * 13 bytes into mid, or 0 when a displacement does not fit. */
+static size_t read_fast_mid(const uint8_t *m, const uint8_t *t, uint8_t *mid)
+{
+	int32_t d;
+	int64_t target, jtarget, nd, nj;
+
+	memcpy(&d, m + 2, 4);
+	target = (int64_t)(uintptr_t)(m + 7) + d; /* the flag the cmpb reads */
+	jtarget = (int64_t)(uintptr_t)(m + 9) + (int8_t)m[8];
+	nd = target - (int64_t)(uintptr_t)(t + 7);
+	nj = jtarget - (int64_t)(uintptr_t)(t + 13);
+	if (nd != (int32_t)nd || nj != (int32_t)nj)
+		return 0;
+	mid[0] = 0x80;
+	mid[1] = 0x3d;
+	put32(mid + 2, (int32_t)nd);
+	mid[6] = 0x00;
+	mid[7] = 0x0f; /* je rel32 */
+	mid[8] = 0x84;
+	put32(mid + 9, (int32_t)nj);
+	return 13;
+}
+
 /* The executable segments of the C library and the loader, found once
  * at set-up: the handler runs where the loader's lock may be held (a
  * trapped call inside dlopen), so it must not ask the loader (dladdr). */
@@ -516,6 +566,8 @@ void retro_rewrite_site(uint64_t after, long nr)
 	uint8_t *t, j[5];
 	uint64_t old[2], new[2];
 	size_t k = 0;
+	int read_fast = 0;
+	uint8_t rmid[TRAMP_MID];
 
 	if (!rewrite_enabled() ||
 	    (!retro_trap_plain(nr) && nr != SYS_rt_sigprocmask &&
@@ -534,6 +586,14 @@ void retro_rewrite_site(uint64_t after, long nr)
 		return;
 	}
 	mov = find_mov(sc, nr, &k);
+	if (!mov && (mov = find_read_fast(sc, nr)) != 0) {
+		read_fast = 1;
+		m = (const uint8_t *)(uintptr_t)mov;
+		if (m[0] == 0xe9 && in_region(m)) {
+			dbg("already rewritten");
+			return;
+		}
+	}
 	if (!mov) {
 		dbg("no mov $NR,%eax before it, nor only register moves between");
 		return;
@@ -556,12 +616,16 @@ void retro_rewrite_site(uint64_t after, long nr)
 		dbg("another thread is rewriting");
 		return;
 	}
-	if (m[0] != 0xb8) /* another thread did it */
+	if (m[0] != (read_fast ? 0x80 : 0xb8)) /* another thread did it */
 		goto out;
 	t = tramp_alloc(mov);
 	if (!t) {
 		dbg("no room for a trampoline near it");
 		goto out;
+	}
+	if (read_fast && !(k = read_fast_mid(m, t, rmid))) {
+		dbg("its trampoline is out of the cmpb's reach");
+		goto out; /* the slot stays unused */
 	}
 	{
 		/* the regions are never writable and executable at once
@@ -576,7 +640,8 @@ void retro_rewrite_site(uint64_t after, long nr)
 			dbg("trampolines cannot be made executable");
 			goto out;
 		}
-		tramp_fill(t, r->base, after, (uint32_t)nr, m + 5, k);
+		tramp_fill(t, r->base, after, (uint32_t)nr,
+			   read_fast ? rmid : m + 5, k);
 		retro_sys3(SYS_mprotect, r->base, REGION, PROT_READ | PROT_EXEC);
 	}
 	j[0] = 0xe9;

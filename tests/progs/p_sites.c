@@ -9,6 +9,13 @@
  *                          times (in this glibc the mmap site's mov
  *                          crosses a 16-byte boundary)
  *     p_sites mmap-thr N   the same while a second thread sleeps
+ *     p_sites read N       reads its own executable 16 bytes at a time
+ *                          through stdio, with a 16-byte buffer: N reads
+ *                          at glibc's read, whose number 0 is loaded
+ *                          with a 2-byte xor, not a mov
+ *     p_sites read-thr N   the same, with a second thread started after
+ *                          half of them (glibc's read then takes its
+ *                          cancellable path)
  *     p_sites jmp N        sigsetjmp(env, 1) and siglongjmp N times, with
  *                          SIGUSR1 and SIGSYS blocked at the sigsetjmp and
  *                          unblocked before the siglongjmp: glibc saves and
@@ -43,7 +50,7 @@ int main(int argc, char **argv)
 	pthread_t th;
 
 	if (argc != 3) {
-		fprintf(stderr, "usage: p_sites dir|mmap|mmap-thr|jmp N\n");
+		fprintf(stderr, "usage: p_sites dir|mmap|mmap-thr|read|read-thr|jmp N\n");
 		return 2;
 	}
 	n = atol(argv[2]);
@@ -68,6 +75,24 @@ int main(int argc, char **argv)
 				munmap(p, 4096);
 			}
 		}
+	} else if (!strcmp(argv[1], "read") || !strcmp(argv[1], "read-thr")) {
+		static char vbuf[16];
+		char b[16];
+		FILE *f = fopen("/proc/self/exe", "r");
+		if (!f || setvbuf(f, vbuf, _IOFBF, sizeof vbuf)) {
+			perror("p_sites: /proc/self/exe");
+			return 1;
+		}
+		for (long i = 0; i < n; i++) {
+			if (i == n / 2 && argv[1][4] &&
+			    pthread_create(&th, NULL, idle, NULL)) {
+				perror("pthread_create");
+				return 1;
+			}
+			if (fread(b, 1, sizeof b, f) == sizeof b)
+				ok++;
+		}
+		fclose(f);
 	} else if (!strcmp(argv[1], "jmp")) {
 		static sigjmp_buf env;
 		sigset_t s, cur;

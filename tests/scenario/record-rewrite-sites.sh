@@ -61,6 +61,30 @@ else
 	echo "note: this glibc's mmap site does not cross a 16-byte block; that part is not checked"
 fi
 
+# glibc's read, whose number is loaded with `xor %eax,%eax`: rewritten
+# from the cmpb before it; the same reads recorded, with the same bytes
+both read
+for m in rewrite trap; do
+	rr log --json -c read "$WORK/s-read-$m" |
+		json_map '"%s %s %s" % (o.get("path"), o["ret"], o.get("hash"))' >"$WORK/read-$m.calls"
+	expect_eq "read ($m): reads recorded" 300 "$(grep -c "^/proc/self/exe 16 [0-9a-f]" "$WORK/read-$m.calls")"
+done
+diff -u "$WORK/read-trap.calls" "$WORK/read-rewrite.calls" ||
+	fail "the reads recorded differ, rewritten or not"
+[ "$(traps 0 "$WORK/read-trap.traps")" -ge 300 ] ||
+	fail "without rewriting, only $(traps 0 "$WORK/read-trap.traps") read trapped"
+[ "$(traps 0 "$WORK/read-rewrite.traps")" -le 8 ] ||
+	fail "with rewriting, $(traps 0 "$WORK/read-rewrite.traps") read trapped: $(grep '^retro: site:' "$WORK/read-rewrite.traps" | sort | uniq -c)"
+# a second thread after half of them: the rewritten site's cmpb sends the
+# rest to glibc's cancellable path, whose syscall traps; all recorded
+both read-thr
+for m in rewrite trap; do
+	expect_eq "read-thr ($m): reads recorded" 300 \
+		"$(rr log --json -c read "$WORK/s-read-thr-$m" | json_map 'o.get("path")' | grep -c "^/proc/self/exe$")"
+done
+[ "$(traps 0 "$WORK/read-thr-rewrite.traps")" -ge 150 ] ||
+	fail "with a second thread, only $(traps 0 "$WORK/read-thr-rewrite.traps") reads trapped"
+
 # sigsetjmp/siglongjmp with SIGUSR1 and SIGSYS in the saved mask: after
 # each jump the program sees both blocked again, rewritten or not
 both jmp
