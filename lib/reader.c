@@ -144,6 +144,42 @@ int retro_blob_get(struct retro_store *st, const uint64_t hash[2],
 	return 0;
 }
 
+/* The tables' order is liblmdb's default: the bytes, then the length. */
+static int key_cmp(const MDB_val *a, const MDB_val *b)
+{
+	size_t n = a->mv_size < b->mv_size ? a->mv_size : b->mv_size;
+	int c = n ? memcmp(a->mv_data, b->mv_data, n) : 0;
+
+	if (c)
+		return c;
+	return a->mv_size < b->mv_size ? -1 : a->mv_size > b->mv_size;
+}
+
+int retro_walk_next(MDB_cursor *cur, MDB_val *k, MDB_val *v, MDB_val *prev)
+{
+	int rc = mdb_cursor_get(cur, k, v, MDB_NEXT);
+
+	if (rc)
+		return rc;
+	if (prev->mv_data && key_cmp(prev, k) >= 0)
+		return RETRO_ECORRUPT;
+	*prev = *k;
+	return 0;
+}
+
+/* retro_walk_next over the table of what (records), saying in why when
+ * its keys go out of order. */
+static int walk(MDB_cursor *cur, MDB_val *k, MDB_val *v, MDB_val *prev,
+		const char *what, char *why, size_t whylen)
+{
+	int rc = retro_walk_next(cur, k, v, prev);
+
+	if (rc == RETRO_ECORRUPT && why)
+		snprintf(why, whylen, "the %s table's keys are out of order "
+				      "(a damaged page)", what);
+	return rc;
+}
+
 int retro_check_record(int table, const MDB_val *k, const MDB_val *v)
 {
 	const unsigned char *d = v->mv_data;
@@ -208,10 +244,12 @@ static int check_tables(struct retro_store *st, MDB_txn *txn,
 
 	*listed = 0;
 	for (int t = RT_PATH; t <= RT_SEGMENT; t++) {
+		MDB_val prev = { 0, NULL };
 		rc = mdb_cursor_open(txn, dbis[t], &cur);
 		if (rc)
 			break;
-		while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
+		while ((rc = walk(cur, &k, &v, &prev, what[t], why, whylen)) ==
+		       0) {
 			if (retro_check_record(t, &k, &v) == 0) {
 				uint64_t n;
 				if (t == RT_SEGMENT) {
@@ -568,7 +606,10 @@ static int derive_finish(struct derive *dv, struct retro_store *st,
 		MDB_val k, v;
 		if (mdb_txn_begin(st->env, NULL, MDB_RDONLY, &txn) == 0) {
 			if (mdb_cursor_open(txn, st->waits, &cur) == 0) {
-				while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
+				MDB_val prev = { 0, NULL };
+				/* a damaged table ends the walk: its records
+				 * were checked (check_tables) */
+				while (retro_walk_next(cur, &k, &v, &prev) == 0) {
 					int32_t pid, status;
 					int64_t when;
 					if (retro_check_record(RT_WAIT, &k, &v))
@@ -764,7 +805,7 @@ int retro_load(struct retro_store *st, struct retro_recording *r, char *why,
 	size_t cap = 0, nsh = 0;
 	MDB_txn *txn;
 	MDB_cursor *cur;
-	MDB_val k, v;
+	MDB_val k, v, prev = { 0, NULL };
 	uint64_t listed;
 	int rc;
 
@@ -778,7 +819,7 @@ int retro_load(struct retro_store *st, struct retro_recording *r, char *why,
 		mdb_txn_abort(txn);
 		return retro_mdb_err(rc);
 	}
-	while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
+	while ((rc = walk(cur, &k, &v, &prev, "action", why, whylen)) == 0) {
 		struct retro_action *acts;
 		size_t n;
 
@@ -971,7 +1012,7 @@ int retro_scan_open(struct retro_store *st, struct retro_recording *r,
 {
 	struct retro_scan *sc = calloc(1, sizeof *sc);
 	MDB_cursor *cur;
-	MDB_val k, v;
+	MDB_val k, v, prev = { 0, NULL };
 	size_t cap = 0;
 	uint64_t listed;
 	int rc;
@@ -998,7 +1039,7 @@ int retro_scan_open(struct retro_store *st, struct retro_recording *r,
 		rc = mdb_cursor_open(sc->txn, st->chunks, &cur);
 	if (rc)
 		goto fail;
-	while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0) {
+	while ((rc = walk(cur, &k, &v, &prev, "action", why, whylen)) == 0) {
 		struct retro_action *acts;
 		size_t n;
 

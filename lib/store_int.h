@@ -145,6 +145,13 @@ int retro_import_dirs(struct retro_store *st, const char *extra, uint32_t proc,
 enum { RT_PATH, RT_STACK, RT_MODULE, RT_WAIT, RT_CLOCK, RT_SEGMENT };
 int retro_check_record(int table, const MDB_val *k, const MDB_val *v);
 
+/* The next entry of a walk over a table with cur: 0, MDB_NOTFOUND at its
+ * end, or RETRO_ECORRUPT when the key does not come after the one before
+ * it (*prev, which this keeps; mv_size and mv_data 0 before the first).
+ * liblmdb keeps no checksums, and a page whose bounds or child pointers
+ * are overwritten can send a walk round the same entries for ever. */
+int retro_walk_next(MDB_cursor *cur, MDB_val *k, MDB_val *v, MDB_val *prev);
+
 /* Registers (unregisters) an open store's memory map with the crash guard
  * (guard.c), so that a fault on it is reported as the store's damage. */
 void retro_guard_map(const struct retro_store *st);

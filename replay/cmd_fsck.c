@@ -77,6 +77,20 @@ static const char *keyhex(const MDB_val *k, char *buf)
 	return buf;
 }
 
+/* The next entry of a table's walk: 1, or 0 at its end, or where its keys
+ * stop increasing (a damaged page sends liblmdb round in circles): said
+ * once as a problem of that table. */
+static int walk(struct report *rp, const char *table, MDB_cursor *cur,
+		MDB_val *k, MDB_val *v, MDB_val *prev)
+{
+	int rc = retro_walk_next(cur, k, v, prev);
+
+	if (rc == RETRO_ECORRUPT)
+		problem(rp, "%s: keys out of order: the table is damaged, and "
+			    "was checked only up to there", table);
+	return rc == 0;
+}
+
 static void check_store(struct retro_store *st, struct report *rp)
 {
 	char hex[33];
@@ -94,7 +108,8 @@ static void check_store(struct retro_store *st, struct report *rp)
 	}
 	/* blobs: content-addressed, so the key is the checksum */
 	if (mdb_cursor_open(txn, st->blobs, &cur) == 0) {
-		while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
+		MDB_val prev = { 0, NULL };
+		while (walk(rp, "blobs", cur, &k, &v, &prev)) {
 			uint64_t h[2];
 			nblobs++;
 			blobbytes += v.mv_size;
@@ -115,7 +130,8 @@ static void check_store(struct retro_store *st, struct report *rp)
 		mdb_cursor_close(cur);
 	}
 	if (mdb_cursor_open(txn, st->paths, &cur) == 0) {
-		while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
+		MDB_val prev = { 0, NULL };
+		while (walk(rp, "paths", cur, &k, &v, &prev)) {
 			npaths++;
 			/* "" is a path too: what the shim records when it
 			 * cannot learn one (no /proc: the executable, a
@@ -128,21 +144,24 @@ static void check_store(struct retro_store *st, struct report *rp)
 		mdb_cursor_close(cur);
 	}
 	if (mdb_cursor_open(txn, st->modules, &cur) == 0) {
-		while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0)
+		MDB_val prev = { 0, NULL };
+		while (walk(rp, "modules", cur, &k, &v, &prev))
 			if (retro_check_record(RT_MODULE, &k, &v))
 				problem(rp, "module record %s fails its check",
 					keyhex(&k, hex));
 		mdb_cursor_close(cur);
 	}
 	if (mdb_cursor_open(txn, st->waits, &cur) == 0) {
-		while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0)
+		MDB_val prev = { 0, NULL };
+		while (walk(rp, "exit statuses", cur, &k, &v, &prev))
 			if (retro_check_record(RT_WAIT, &k, &v))
 				problem(rp, "exit-status record %s fails its check",
 					keyhex(&k, hex));
 		mdb_cursor_close(cur);
 	}
 	if (mdb_cursor_open(txn, st->segments, &cur) == 0) {
-		while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
+		MDB_val prev = { 0, NULL };
+		while (walk(rp, "imported segments", cur, &k, &v, &prev)) {
 			uint64_t n;
 			if (retro_check_record(RT_SEGMENT, &k, &v)) {
 				problem(rp, "segment record %s fails its check",
@@ -155,14 +174,16 @@ static void check_store(struct retro_store *st, struct report *rp)
 		mdb_cursor_close(cur);
 	}
 	if (mdb_cursor_open(txn, st->clock, &cur) == 0) {
-		while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0)
+		MDB_val prev = { 0, NULL };
+		while (walk(rp, "clock anchors", cur, &k, &v, &prev))
 			if (retro_check_record(RT_CLOCK, &k, &v))
 				problem(rp, "clock record %s fails its check",
 					keyhex(&k, hex));
 		mdb_cursor_close(cur);
 	}
 	if (mdb_cursor_open(txn, st->stacks, &cur) == 0) {
-		while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
+		MDB_val prev = { 0, NULL };
+		while (walk(rp, "call sites", cur, &k, &v, &prev)) {
 			nstacks++;
 			if (retro_check_record(RT_STACK, &k, &v)) {
 				problem(rp, "call-site record %s fails its check",
@@ -181,7 +202,8 @@ static void check_store(struct retro_store *st, struct report *rp)
 		mdb_cursor_close(cur);
 	}
 	if (mdb_cursor_open(txn, st->chunks, &cur) == 0) {
-		while (mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0) {
+		MDB_val prev = { 0, NULL };
+		while (walk(rp, "actions", cur, &k, &v, &prev)) {
 			struct retro_action *acts;
 			size_t n;
 			uint32_t proc, thread;
