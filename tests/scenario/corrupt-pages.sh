@@ -109,7 +109,8 @@ L=$WORK/walk-loop
 mkdir -m 700 "$L" "$L/spool"
 cp "$S/FORMAT" "$L/"
 truncate -s 1M "$L/shared.map"
-xz -dc "$(dirname "$SCENARIO_LIB")/data/walk-loop.mdb.xz" >"$L/data.mdb"
+python3 -c 'import lzma, sys; sys.stdout.buffer.write(lzma.open(sys.argv[1]).read())' \
+	"$(dirname "$SCENARIO_LIB")/data/walk-loop.mdb.xz" >"$L/data.mdb"
 chmod 600 "$L"/*
 set +e
 timeout 60 "$RETRO_REPLAY" fsck "$L" >"$WORK/err" 2>&1
