@@ -144,24 +144,14 @@ int retro_blob_get(struct retro_store *st, const uint64_t hash[2],
 	return 0;
 }
 
-/* The tables' order is liblmdb's default: the bytes, then the length. */
-static int key_cmp(const MDB_val *a, const MDB_val *b)
-{
-	size_t n = a->mv_size < b->mv_size ? a->mv_size : b->mv_size;
-	int c = n ? memcmp(a->mv_data, b->mv_data, n) : 0;
-
-	if (c)
-		return c;
-	return a->mv_size < b->mv_size ? -1 : a->mv_size > b->mv_size;
-}
-
 int retro_walk_next(MDB_cursor *cur, MDB_val *k, MDB_val *v, MDB_val *prev)
 {
 	int rc = mdb_cursor_get(cur, k, v, MDB_NEXT);
 
 	if (rc)
 		return rc;
-	if (prev->mv_data && key_cmp(prev, k) >= 0)
+	if (prev->mv_data &&
+	    mdb_cmp(mdb_cursor_txn(cur), mdb_cursor_dbi(cur), prev, k) >= 0)
 		return RETRO_ECORRUPT;
 	*prev = *k;
 	return 0;

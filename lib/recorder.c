@@ -1555,13 +1555,11 @@ static int module_cb(struct dl_phdr_info *info, size_t size, void *arg)
 	}
 	if (hi == 0)
 		return 0;
-	int is_exe = 0;
 	if (!name || !name[0]) {
 		long r = retro_os_readlinkat(AT_FDCWD, "/proc/self/exe", exe,
 					     sizeof exe - 1);
 		exe[r > 0 ? r : 0] = 0;
 		name = exe;
-		is_exe = r > 0;
 	}
 	len = strlen(name);
 	if (P.modpathlen + len + 1 > sizeof P.modpaths)
@@ -1570,7 +1568,7 @@ static int module_cb(struct dl_phdr_info *info, size_t size, void *arg)
 	m->path = P.modpaths + P.modpathlen;
 	m->pathlen = (uint32_t)len;
 	P.modpathlen += len + 1;
-	if (is_exe)
+	if (name == exe && exe[0])
 		P.exe = m->path; /* for emit_start, here and in forked children */
 	m->lo = lo;
 	m->hi = hi;

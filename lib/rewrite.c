@@ -7,7 +7,8 @@
  * few register moves between the two (find_mov, mid_len: the internal
  * openat that opendir uses).  The fourth time such a site traps
  * (SITE_HOT), its 5-byte mov is replaced by a `jmp` to a trampoline of
- * its own, near it:
+ * its own, near it (glibc's read, whose number is loaded by a 2-byte xor,
+ * has its cmpb taken instead: find_read_fast):
  *
  *     MID                       the moves between mov and syscall, if any
  *     lea -128(%rsp),%rsp       the red zone stays the program's

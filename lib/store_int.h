@@ -12,8 +12,9 @@
  * liblmdb, so that a recorded process that never opens a store does not
  * load it.  env_open loads it; retro-replay loads it at start. */
 #define RETRO_MDB_FNS(X)                                                     \
-	X(cursor_close) X(cursor_del) X(cursor_get) X(cursor_open)            \
-	X(cursor_put) X(dbi_open) X(drop) X(env_close) X(env_create)          \
+	X(cmp) X(cursor_close) X(cursor_dbi) X(cursor_del) X(cursor_get)      \
+	X(cursor_open) X(cursor_put) X(cursor_txn) X(dbi_open) X(drop)        \
+	X(env_close) X(env_create)                                            \
 	X(env_get_fd) X(env_info) X(env_open) X(env_set_assert)               \
 	X(env_set_mapsize) X(env_set_maxdbs) X(env_stat) X(get) X(put)        \
 	X(stat) X(strerror) X(txn_abort) X(txn_begin) X(txn_commit)
@@ -31,7 +32,10 @@ int retro_mdb_load(void);
 const char *retro_mdb_why(void);
 
 #ifndef RETRO_MDB_IMPL
+#define mdb_cmp (retro_mdb.cmp)
 #define mdb_cursor_close (retro_mdb.cursor_close)
+#define mdb_cursor_dbi (retro_mdb.cursor_dbi)
+#define mdb_cursor_txn (retro_mdb.cursor_txn)
 #define mdb_cursor_del (retro_mdb.cursor_del)
 #define mdb_cursor_get (retro_mdb.cursor_get)
 #define mdb_cursor_open (retro_mdb.cursor_open)
@@ -147,7 +151,8 @@ int retro_check_record(int table, const MDB_val *k, const MDB_val *v);
 
 /* The next entry of a walk over a table with cur: 0, MDB_NOTFOUND at its
  * end, or RETRO_ECORRUPT when the key does not come after the one before
- * it (*prev, which this keeps; mv_size and mv_data 0 before the first).
+ * it in the table's order (mdb_cmp; *prev, which this keeps, has mv_data
+ * NULL before the first).
  * liblmdb keeps no checksums, and a page whose bounds or child pointers
  * are overwritten can send a walk round the same entries for ever. */
 int retro_walk_next(MDB_cursor *cur, MDB_val *k, MDB_val *v, MDB_val *prev);
