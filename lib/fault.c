@@ -60,6 +60,12 @@ static long f_write(int fd, const void *b, size_t n)
 		return saved.write(fd, b, n);
 	return fault_err ? -fault_err : saved.write(fd, b, half(n));
 }
+static long f_pwrite(int fd, const void *b, size_t n, off_t off)
+{
+	if (!fire())
+		return saved.pwrite(fd, b, n, off);
+	return fault_err ? -fault_err : saved.pwrite(fd, b, half(n), off);
+}
 static long f_fallocate(int fd, int mode, off_t off, off_t len)
 {
 	return fire() ? -fault_err : saved.fallocate(fd, mode, off, len);
@@ -194,6 +200,8 @@ static int install(const char *name)
 		retro_os.pread = f_pread, shortok = 1;
 	else if (!strcmp(name, "write"))
 		retro_os.write = f_write, shortok = 1;
+	else if (!strcmp(name, "pwrite"))
+		retro_os.pwrite = f_pwrite, shortok = 1;
 	else if (!strcmp(name, "getrandom"))
 		retro_os.getrandom = f_getrandom, shortok = 1;
 	else

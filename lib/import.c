@@ -357,6 +357,51 @@ static int put_chunks(struct seginfo *si)
 
 enum { SEG_DONE, SEG_SKIP, SEG_BAD, SEG_KNOWN };
 
+/* A segment's bytes as far as they were written (its header and the
+ * records `used` counts), their length in *lenp.  A small one, as most
+ * are, is read into a buffer kept for the next: mapping a 32 KiB segment,
+ * faulting its pages in and unmapping it took 10 us here, reading it 1.6
+ * us.  A bigger one is mapped (a copy would fault in as many pages of
+ * the buffer).  The copy is what the header counted when it was read. */
+#define SEG_READ_MAX (256u << 10)
+static void *seg_buf;
+
+static void *seg_read(long fd, size_t size, size_t *lenp)
+{
+	uint64_t used;
+	size_t n = size;
+	long m;
+
+	if (retro_os_pread((int)fd, &used, sizeof used,
+			   offsetof(struct retro_seg_hdr, used)) != (long)sizeof used)
+		return NULL;
+	if (size >= RETRO_SEG_HDR && used <= size - RETRO_SEG_HDR)
+		n = RETRO_SEG_HDR + (size_t)used;
+	if (n <= SEG_READ_MAX) {
+		struct retro_seg_hdr *c = seg_buf;
+		if (!c && !(c = seg_buf = malloc(SEG_READ_MAX)))
+			return NULL;
+		if (retro_os_pread((int)fd, c, n, 0) != (long)n)
+			return NULL;
+		/* a live segment (RETRO_IMPORT_LIVE) may have grown since */
+		if (n < size && c->used > n - RETRO_SEG_HDR)
+			c->used = n - RETRO_SEG_HDR;
+		*lenp = n;
+		return c;
+	}
+	m = retro_os.mmap(NULL, size, PROT_READ, MAP_SHARED, (int)fd, 0);
+	if (m < 0)
+		return NULL;
+	*lenp = size;
+	return (void *)m;
+}
+
+static void seg_done(void *map, size_t len)
+{
+	if (map != seg_buf)
+		retro_os.munmap(map, len);
+}
+
 static int import_one(struct retro_store *st, MDB_txn *txn,
 		      const char *path, struct segref *ref, int flags,
 		      struct retro_import_stats *stats, int *rcp)
@@ -366,7 +411,8 @@ static int import_one(struct retro_store *st, MDB_txn *txn,
 	unsigned char key[16];
 	MDB_val k = { 16, key }, v;
 	uint64_t count;
-	long fd, m;
+	size_t len;
+	long fd;
 	void *map;
 	int rc, verdict = SEG_DONE;
 
@@ -387,12 +433,10 @@ static int import_one(struct retro_store *st, MDB_txn *txn,
 		retro_os.close((int)fd);
 		return SEG_BAD;
 	}
-	m = retro_os.mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_SHARED,
-			  (int)fd, 0);
+	map = seg_read(fd, (size_t)sb.st_size, &len);
 	retro_os.close((int)fd);
-	if (m < 0)
+	if (!map)
 		return SEG_BAD;
-	map = (void *)m;
 	hdr = map;
 	if (memcmp(hdr->magic, RETRO_SPOOL_MAGIC, 8) != 0) {
 		/* Its creator may still be writing the header. */
@@ -411,15 +455,15 @@ static int import_one(struct retro_store *st, MDB_txn *txn,
 	ref->sealed = __atomic_load_n(&hdr->sealed, __ATOMIC_ACQUIRE) != 0;
 	if (hdr->flags & SEG_REUSED)
 		stats->reused++;
-	rc = retro_import_records(st, txn, map, (size_t)sb.st_size, stats,
-				  &count);
+	rc = retro_import_prefix(st, txn, map, len, (size_t)sb.st_size, stats,
+				 &count);
 	if (rc == RETRO_ECORRUPT) {
 		verdict = SEG_BAD;
 		goto out_unmap;
 	}
 	*rcp = rc;
 out_unmap:
-	retro_os.munmap(map, (size_t)sb.st_size);
+	seg_done(map, len);
 	return verdict;
 }
 
@@ -452,7 +496,7 @@ static int pool_put(const char *dir, const char *name, uint64_t *bytes)
 {
 	char path[PATH_MAX], to[PATH_MAX];
 	struct stat sb;
-	long fd, m;
+	long fd;
 	int r = -1;
 
 	snprintf(path, sizeof path, "%s/%s", dir, name);
@@ -466,25 +510,31 @@ static int pool_put(const char *dir, const char *name, uint64_t *bytes)
 	    !S_ISREG(sb.st_mode) || sb.st_size < (off_t)RETRO_SEG_HDR ||
 	    *bytes + (uint64_t)sb.st_size > RETRO_POOL_MAX)
 		goto out;
-	m = retro_os.mmap(NULL, (size_t)sb.st_size, PROT_READ | PROT_WRITE,
-			  MAP_SHARED, (int)fd, 0);
-	if (m < 0)
-		goto out;
 	{
 		/* Only the header and the records reserved were ever written
-		 * (reserve, mark_loss in recorder.c): the rest is still zero,
-		 * and touching it would fault in every page of a segment its
-		 * process sealed early, at its exit. */
-		const struct retro_seg_hdr *h = (const void *)m;
-		uint64_t used = __atomic_load_n(&h->used, __ATOMIC_ACQUIRE);
-		uint64_t n = (uint64_t)sb.st_size;
+		 * (reserve, mark_loss in recorder.c): the rest is still zero.
+		 * Written over from a zero buffer rather than through a
+		 * mapping of ours, which took a fault for each of those pages
+		 * and a TLB flush at its munmap. */
+		static const char zero[65536];
+		uint64_t n = (uint64_t)sb.st_size, o = 0, used;
+		if (retro_os_pread((int)fd, &used, sizeof used,
+				   offsetof(struct retro_seg_hdr, used)) !=
+		    (long)sizeof used)
+			goto out;
 		if (used < n - RETRO_SEG_HDR)
 			n = (RETRO_SEG_HDR + used + 4095) & ~(uint64_t)4095;
-		if (n > (uint64_t)sb.st_size)
-			n = (uint64_t)sb.st_size;
-		memset((void *)m, 0, (size_t)n);
+		while (o < n) {
+			size_t k = n - o < sizeof zero ? (size_t)(n - o)
+						       : sizeof zero;
+			long w = retro_os.pwrite((int)fd, zero, k, (off_t)o);
+			if (w == -EINTR)
+				continue;
+			if (w <= 0)
+				goto out;
+			o += (uint64_t)w;
+		}
 	}
-	retro_os.munmap((void *)m, (size_t)sb.st_size);
 	if (retro_os_utimensat((int)fd, NULL, NULL, 0) < 0 ||
 	    retro_os_renameat(AT_FDCWD, path, AT_FDCWD, to) < 0)
 		goto out;
@@ -521,6 +571,13 @@ int retro_import_records(struct retro_store *st, MDB_txn *txn,
 			 const void *map, size_t len,
 			 struct retro_import_stats *stats, uint64_t *nacts)
 {
+	return retro_import_prefix(st, txn, map, len, len, stats, nacts);
+}
+
+int retro_import_prefix(struct retro_store *st, MDB_txn *txn,
+			const void *map, size_t have, size_t len,
+			struct retro_import_stats *stats, uint64_t *nacts)
+{
 	struct seginfo si;
 	int rc;
 
@@ -529,7 +586,7 @@ int retro_import_records(struct retro_store *st, MDB_txn *txn,
 	si.txn = txn;
 	si.hdr = map;
 	si.stats = stats;
-	rc = retro_seg_walk(map, len, on_record, &si);
+	rc = retro_seg_walk_prefix(map, have, len, on_record, &si);
 	if (!rc)
 		rc = put_chunks(&si);
 	if (!rc) {

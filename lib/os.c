@@ -32,6 +32,10 @@ static long sys_write(int fd, const void *b, size_t n)
 {
 	return retro_sys3(SYS_write, fd, b, n);
 }
+static long sys_pwrite(int fd, const void *b, size_t n, off_t off)
+{
+	return retro_sys4(SYS_pwrite64, fd, b, n, off);
+}
 static long sys_fallocate(int fd, int mode, off_t off, off_t len)
 {
 	return retro_sys4(SYS_fallocate, fd, mode, off, len);
@@ -114,6 +118,7 @@ static long sys_getrlimit(int res, void *rl)
 	.read = sys_read, \
 	.pread = sys_pread, \
 	.write = sys_write, \
+	.pwrite = sys_pwrite, \
 	.fallocate = sys_fallocate, \
 	.ftruncate = sys_ftruncate, \
 	.mmap = sys_mmap, \

@@ -27,6 +27,7 @@ struct retro_os {
 	long (*read)(int fd, void *buf, size_t n);
 	long (*pread)(int fd, void *buf, size_t n, off_t off);
 	long (*write)(int fd, const void *buf, size_t n);
+	long (*pwrite)(int fd, const void *buf, size_t n, off_t off);
 	long (*fallocate)(int fd, int mode, off_t off, off_t len);
 	long (*ftruncate)(int fd, off_t len);
 	long (*mmap)(void *addr, size_t len, int prot, int flags, int fd,

@@ -43,17 +43,26 @@ int retro_seg_parse_name(const char *name, uint32_t *proc, uint32_t *image,
 
 int retro_seg_walk(const void *map, size_t len, retro_rec_fn fn, void *arg)
 {
+	return retro_seg_walk_prefix(map, len, len, fn, arg);
+}
+
+int retro_seg_walk_prefix(const void *map, size_t have, size_t len,
+			  retro_rec_fn fn, void *arg)
+{
 	const struct retro_seg_hdr *sh = map;
 	const char *base = map;
 	uint64_t end, off;
 
-	if (len < RETRO_SEG_HDR || memcmp(sh->magic, RETRO_SPOOL_MAGIC, 8) ||
+	if (have < RETRO_SEG_HDR || have > len ||
+	    memcmp(sh->magic, RETRO_SPOOL_MAGIC, 8) ||
 	    sh->version != RETRO_SPOOL_VERSION || sh->hdr_size != RETRO_SEG_HDR ||
 	    sh->size > len)
 		return RETRO_ECORRUPT;
 	end = __atomic_load_n(&sh->used, __ATOMIC_ACQUIRE) + RETRO_SEG_HDR;
 	if (end > sh->size)
 		end = sh->size; /* reservations past the end were rotated away */
+	if (end > have)
+		return RETRO_ECORRUPT; /* less than `used` counts was read */
 	for (off = RETRO_SEG_HDR; off + sizeof(struct retro_rec_hdr) <= end;) {
 		const struct retro_rec_hdr *h = (const void *)(base + off);
 		int r;

@@ -232,5 +232,9 @@ int retro_seg_parse_name(const char *name, uint32_t *proc, uint32_t *image,
  * value fn returned. */
 typedef int (*retro_rec_fn)(const struct retro_rec_hdr *rec, void *arg);
 int retro_seg_walk(const void *map, size_t len, retro_rec_fn fn, void *arg);
+/* The same over the first `have` bytes of a segment of len bytes: a copy,
+ * which must hold every record the copy's `used` counts. */
+int retro_seg_walk_prefix(const void *map, size_t have, size_t len,
+			  retro_rec_fn fn, void *arg);
 
 #endif

@@ -177,6 +177,11 @@ struct retro_import_stats;
 int retro_import_records(struct retro_store *st, MDB_txn *txn,
 			 const void *map, size_t len,
 			 struct retro_import_stats *stats, uint64_t *nacts);
+/* The same from the first `have` bytes of a segment of len bytes (a copy
+ * holding every record its `used` counts). */
+int retro_import_prefix(struct retro_store *st, MDB_txn *txn,
+			const void *map, size_t have, size_t len,
+			struct retro_import_stats *stats, uint64_t *nacts);
 
 /* The importer treats segments of this pid and image as its own. */
 extern uint32_t retro_import_self_image;

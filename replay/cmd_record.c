@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,9 +35,10 @@ static void help(FILE *f)
 		"      --no-trap       record calls through libc's symbols only\n"
 		"                      (RETRO_TRAP=0)\n"
 		"      --stats         at the end, say what record's own imports took\n"
-		"                      from the spool (segments, actions) and how many\n"
+		"                      from the spool (segments, actions), how many\n"
 		"                      segments were made from the pages of imported\n"
-		"                      ones\n"
+		"                      ones, and record's own CPU time (its imports;\n"
+		"                      not the command's)\n"
 		"  -h, --help          show this help\n\n"
 		"Environment passed to the recorded processes: RETRO_TIME_READS=1 "
 		"records every\nclock read; RETRO_FOLLOW=0 stops recording at an "
@@ -354,12 +356,21 @@ int cmd_record(int argc, char **argv)
 		fprintf(stderr, "retro: warning: some calls were not recorded "
 				"(the spool could not grow); 'retro-replay log %s' "
 				"shows where\n", store);
-	if (want_stats)
+	if (want_stats) {
+		struct rusage ru;
+		double cpu = 0;
+		/* ours only: the command and its children are not counted */
+		if (getrusage(RUSAGE_SELF, &ru) == 0)
+			cpu = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+			      (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) /
+				      1e6;
 		fprintf(stderr, "retro: record imported %u segment(s) holding "
 				"%llu action(s); %u made from the pages of "
-				"imported ones, %u kept for that\n",
+				"imported ones, %u kept for that; record's own CPU "
+				"time %.3f s\n",
 			sum.segments, (unsigned long long)sum.actions,
-			sum.reused, sum.pooled);
+			sum.reused, sum.pooled, cpu);
+	}
 	/* without /proc no importer can tell a writer that outlives the
 	 * command from one that is gone (retro_os_writer_alive) */
 	noproc = stats.skipped && !retro_os_have_proc();

@@ -584,6 +584,108 @@ START_TEST(import_blobs)
 }
 END_TEST
 
+/* The importer reads a segment as far as it was written, into a copy
+ * (retro_seg_walk_prefix): the copy must hold every record its `used`
+ * counts, and come from a segment no bigger than its header says. */
+static int count_rec(const struct retro_rec_hdr *h, void *arg)
+{
+	(void)h;
+	++*(int *)arg;
+	return 0;
+}
+
+START_TEST(walk_prefix)
+{
+	struct test_seg s;
+	size_t used;
+	int n = 0;
+
+	basic_segment(&s, 7);
+	used = RETRO_SEG_HDR + seg_hdr(&s)->used;
+	ck_assert_int_eq(retro_seg_walk_prefix(s.map, used, TEST_SEG_SIZE,
+					       count_rec, &n),
+			 0);
+	ck_assert_int_eq(n, 8); /* 2 paths, a clock, 5 actions (1 torn) */
+	n = 0;
+	ck_assert_int_eq(retro_seg_walk(s.map, TEST_SEG_SIZE, count_rec, &n), 0);
+	ck_assert_int_eq(n, 8);
+	/* one byte short of what `used` counts */
+	ck_assert_int_eq(retro_seg_walk_prefix(s.map, used - 1, TEST_SEG_SIZE,
+					       count_rec, &n),
+			 RETRO_ECORRUPT);
+	/* more read than the segment holds */
+	ck_assert_int_eq(retro_seg_walk_prefix(s.map, TEST_SEG_SIZE + 8,
+					       TEST_SEG_SIZE, count_rec, &n),
+			 RETRO_ECORRUPT);
+	/* a header that says the segment is bigger than the file */
+	seg_hdr(&s)->size = TEST_SEG_SIZE * 2;
+	ck_assert_int_eq(retro_seg_walk_prefix(s.map, used, TEST_SEG_SIZE,
+					       count_rec, &n),
+			 RETRO_ECORRUPT);
+	seg_free(&s);
+}
+END_TEST
+
+/* A segment written past what the importer reads into its copy (256 KiB)
+ * is mapped instead: both ways import the same. */
+START_TEST(import_big_segment)
+{
+	enum { SIZE = 1u << 20, CHUNK = 60000, N = 6 };
+	struct fixture f;
+	struct retro_import_stats stats;
+	struct retro_recording r;
+	unsigned char *map = calloc(1, SIZE);
+	struct retro_seg_hdr *h = (void *)map;
+	char name[64], p[PATH_MAX];
+	size_t used = 0;
+
+	ck_assert_ptr_nonnull(map);
+	fx_open(&f);
+	seg_init(&f.s, 9, 0, 1, 0, TID);
+	memcpy(map, f.s.map, RETRO_SEG_HDR);
+	h->size = SIZE;
+	for (int i = 0; i < N; i++) {
+		size_t len = (sizeof(struct retro_rec_action) +
+			      retro_rec_tail(RO_HASH, RETRO_MAXARGS) + CHUNK + 7) &
+			     ~(size_t)7;
+		struct retro_rec_action *a =
+			(void *)(map + RETRO_SEG_HDR + used);
+		a->h.len = (uint32_t)len;
+		a->h.type = REC_ACTION;
+		a->h.state = RS_DONE;
+		a->call = RC_write;
+		a->seq = (uint64_t)i + 1;
+		a->start = 1000 + i * 10;
+		a->end = a->start + 5;
+		a->ret = CHUNK;
+		a->nargs = RETRO_MAXARGS;
+		a->opt = RO_HASH;
+		a->flags = RA_DATA;
+		a->datalen = CHUNK;
+		memset(retro_rec_data(a), 'a' + i, CHUNK);
+		used += len;
+	}
+	h->used = used;
+	ck_assert_uint_gt(RETRO_SEG_HDR + used, 256u << 10);
+	ck_assert_int_eq(retro_seg_name(name, sizeof name, 9, 0, 1, 0), 0);
+	ck_assert_int_lt(snprintf(p, sizeof p, "%s/spool/%s", f.store, name),
+			 (int)sizeof p);
+	test_write_file(p, map, SIZE);
+	import_ok(f.st, 0, 0, &stats);
+	ck_assert_uint_eq(stats.segments, 1);
+	ck_assert_uint_eq(stats.bad, 0);
+	ck_assert_uint_eq(stats.actions, N);
+	ck_assert_uint_eq(stats.bytes, (uint64_t)N * CHUNK);
+	load_ok(f.st, &r);
+	ck_assert_uint_eq(r.nacts, N);
+	for (size_t i = 0; i < r.nacts; i++)
+		ck_assert_uint_eq(r.acts[i].datalen, CHUNK);
+	retro_recording_free(&r);
+	free(map);
+	fx_close(&f);
+}
+END_TEST
+
 START_TEST(import_twice)
 {
 	struct fixture f;
@@ -1508,6 +1610,8 @@ Suite *make_import_suite(void)
 	tcase_add_test(tc, check_record_kinds);
 	tcase_add_test(tc, load_finds_missing_chunk);
 	tcase_add_test(tc, import_twice);
+	tcase_add_test(tc, walk_prefix);
+	tcase_add_test(tc, import_big_segment);
 	tcase_add_test(tc, import_bad_magic_old);
 	tcase_add_test(tc, import_bad_magic_fresh);
 	tcase_add_test(tc, import_identity_mismatch);
