@@ -18,6 +18,11 @@
  *                               rewritten site)
  *     bench_calls mix N         N rounds of open+close and pwrite (store size)
  *
+ * With BENCH_SUD=1 the program first arms Syscall User Dispatch itself,
+ * its selector at ALLOW and no region exempt: every system call takes the
+ * kernel's slower entry and none is diverted.  Run without the shim, that
+ * is the part of the armed trap layer's cost that is the kernel's.
+ *
  * Prints "MODE N NS" where NS is nanoseconds per iteration (nothing when
  * BENCH_QUIET is set).  This is the
  * program that gets recorded, so it links nothing of retro's: run it under
@@ -38,6 +43,12 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+
+#ifndef PR_SET_SYSCALL_USER_DISPATCH
+#define PR_SET_SYSCALL_USER_DISPATCH 59
+#define PR_SYS_DISPATCH_ON 1
+#endif
+static volatile char sud_selector; /* 0: SYSCALL_DISPATCH_FILTER_ALLOW */
 
 /* The file read by "read": 64 KiB, so that the reads stay in one page-cache
  * neighbourhood and an lseek back is needed only once per 1024 reads. */
@@ -243,6 +254,10 @@ int main(int argc, char **argv)
 	}
 	mode = argv[1];
 	warm = n / 10 < 1000 ? 1000 : n / 10;
+	if (getenv("BENCH_SUD") && atoi(getenv("BENCH_SUD")) &&
+	    prctl(PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_ON, 0UL, 0UL,
+		  (unsigned long)&sud_selector))
+		die("prctl(PR_SET_SYSCALL_USER_DISPATCH)", NULL);
 	setup();
 	memset(buf, 'w', sizeof buf);
 	if (!strcmp(mode, "pwrite") || !strcmp(mode, "rawpwrite") ||
