@@ -4,6 +4,10 @@
 # clear error naming the store (2), fsck with its verdict (1).  Each of a
 # fixed list of damages (node offsets, page bounds, key and value sizes,
 # child page numbers, a cycle) goes into its own copy of one store.
+# Then two copies whose damage is only an order (two node offsets of a
+# table's first leaf swapped: every entry intact, in the wrong order, which
+# liblmdb never checks): there each reader must stop with an error naming
+# the table and the store (exit 2), and fsck report that table.
 . "$SCENARIO_LIB"
 
 S=$WORK/store
@@ -35,19 +39,20 @@ leaves = [p for p in pages if p[1] & 2]
 assert branches, "no branch page: the recording is too small"
 picked = branches + leaves[:: max(1, len(leaves) // 8)]
 n = 0
-def variant(name, pg, edits):
-    global n
-    b = bytearray(data)
-    for off, fmt, val in edits:
-        struct.pack_into(fmt, b, pg * PS + off, val)
-    d = os.path.join(out, "%02d-%s-p%d" % (n, name, pg))
-    n += 1
+def copy(d, b):
     os.makedirs(d)
     for f in ("FORMAT", "shared.map"):
         shutil.copy(os.path.join(src, f), d)
     os.mkdir(os.path.join(d, "spool"), 0o700)
     os.chmod(d, 0o700)
     open(os.path.join(d, "data.mdb"), "wb").write(b)
+def variant(name, pg, edits):
+    global n
+    b = bytearray(data)
+    for off, fmt, val in edits:
+        struct.pack_into(fmt, b, pg * PS + off, val)
+    copy(os.path.join(out, "%02d-%s-p%d" % (n, name, pg)), b)
+    n += 1
 for pg, flags in picked:
     o = pg * PS
     ptr = struct.unpack_from("<H", data, o + 16)[0]
@@ -64,6 +69,33 @@ for pg, flags in picked:
 for pg, flags in leaves:
     if (pg, flags) not in picked:
         variant("bounds", pg, [(12, "<H", 0xFFF0), (14, "<H", 0x0010)])
+
+# The order damages, in out-order/TABLE.
+def node(pg, i):
+    return pg * PS + struct.unpack_from("<H", data, pg * PS + 16 + 2 * i)[0]
+def nkeys(pg):
+    return (struct.unpack_from("<H", data, pg * PS + 12)[0] - 16) // 2
+def first_leaf(pg):
+    while not struct.unpack_from("<H", data, pg * PS + 10)[0] & 2:
+        lo, hi, fl = struct.unpack_from("<HHH", data, node(pg, 0))
+        pg = lo | hi << 16 | fl << 32  # a branch node's child
+    return pg
+# the newer meta page; its main table lists the named ones (MDB_db each)
+m = max((16, PS + 16), key=lambda o: struct.unpack_from("<Q", data, o + 128)[0])
+main = first_leaf(struct.unpack_from("<Q", data, m + 24 + 48 + 40)[0])
+roots = {}
+for i in range(nkeys(main)):
+    o = node(main, i)
+    ks = struct.unpack_from("<H", data, o + 6)[0]
+    roots[data[o + 8:o + 8 + ks].decode()] = \
+        struct.unpack_from("<Q", data, o + 8 + ks + 40)[0]
+for name in ("paths", "chunks"):
+    pg = first_leaf(roots[name])
+    assert nkeys(pg) >= 2, "%s: one entry in its first leaf" % name
+    b = bytearray(data)
+    p0, p1 = struct.unpack_from("<HH", b, pg * PS + 16)
+    struct.pack_into("<HH", b, pg * PS + 16, p1, p0)
+    copy(os.path.join(out + "-order", name), b)
 print(n)
 PY
 
@@ -126,6 +158,31 @@ for cmd in ps log files check; do
 	st=$?
 	set -e
 	case $st in 0 | 1 | 2) ;; *) fail "$cmd on walk-loop exited $st: $(cat "$WORK/err")" ;; esac
+done
+# The order damages: the table's name in the readers' message (lib/reader.c)
+# and in fsck's
+for t in paths:path:paths chunks:action:actions; do
+	table=${t%%:*} reader=${t#*:} fsck=${t##*:}
+	reader=${reader%:*}
+	v=$WORK/v-order/$table
+	for cmd in ps log files check; do
+		set +e
+		timeout 60 "$RETRO_REPLAY" "$cmd" --no-import "$v" >/dev/null 2>"$WORK/err"
+		st=$?
+		set -e
+		expect_eq "$cmd on the $table out of order: exit status ($(cat "$WORK/err"))" 2 "$st"
+		grep -qF "$v" "$WORK/err" ||
+			fail "$cmd on the $table out of order: the store is not named: $(cat "$WORK/err")"
+		grep -qF "the $reader table's keys are out of order (a damaged page)" "$WORK/err" ||
+			fail "$cmd on the $table out of order: $(cat "$WORK/err")"
+	done
+	set +e
+	timeout 60 "$RETRO_REPLAY" fsck "$v" >"$WORK/err" 2>&1
+	st=$?
+	set -e
+	expect_eq "fsck on the $table out of order: exit status ($(head -5 "$WORK/err"))" 1 "$st"
+	grep -q "^problem: $fsck: keys out of order: the table is damaged" "$WORK/err" ||
+		fail "fsck on the $table out of order: $(head -5 "$WORK/err")"
 done
 # The damages above include ones that do crash liblmdb: the guard has to
 # have turned some of those crashes into errors.
