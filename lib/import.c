@@ -362,7 +362,9 @@ enum { SEG_DONE, SEG_SKIP, SEG_BAD, SEG_KNOWN };
  * are, is read into a buffer kept for the next: mapping a 32 KiB segment,
  * faulting its pages in and unmapping it took 10 us here, reading it 1.6
  * us.  A bigger one is mapped (a copy would fault in as many pages of
- * the buffer).  The copy is what the header counted when it was read. */
+ * the buffer).  The copy is what the header counted when it was read.
+ * One buffer for the process: segments are read inside an LMDB write
+ * transaction, which liblmdb gives one thread at a time. */
 #define SEG_READ_MAX (256u << 10)
 static void *seg_buf;
 
@@ -524,6 +526,8 @@ static int pool_put(const char *dir, const char *name, uint64_t *bytes)
 			goto out;
 		if (used < n - RETRO_SEG_HDR)
 			n = (RETRO_SEG_HDR + used + 4095) & ~(uint64_t)4095;
+		if (n > (uint64_t)sb.st_size)
+			n = (uint64_t)sb.st_size; /* never past its end */
 		while (o < n) {
 			size_t k = n - o < sizeof zero ? (size_t)(n - o)
 						       : sizeof zero;

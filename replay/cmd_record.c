@@ -37,8 +37,8 @@ static void help(FILE *f)
 		"      --stats         at the end, say what record's own imports took\n"
 		"                      from the spool (segments, actions), how many\n"
 		"                      segments were made from the pages of imported\n"
-		"                      ones, and record's own CPU time (its imports;\n"
-		"                      not the command's)\n"
+		"                      ones, and record's own CPU time (mostly its\n"
+		"                      imports; not the command's)\n"
 		"  -h, --help          show this help\n\n"
 		"Environment passed to the recorded processes: RETRO_TIME_READS=1 "
 		"records every\nclock read; RETRO_FOLLOW=0 stops recording at an "
@@ -359,7 +359,8 @@ int cmd_record(int argc, char **argv)
 	if (want_stats) {
 		struct rusage ru;
 		double cpu = 0;
-		/* ours only: the command and its children are not counted */
+		/* ours: making the store and the imports, mostly; the
+		 * command and its children are not counted */
 		if (getrusage(RUSAGE_SELF, &ru) == 0)
 			cpu = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
 			      (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) /
