@@ -98,19 +98,11 @@ static int read_format(const char *path, char *why, size_t whylen)
 			   "%s: FORMAT is not a regular file", path);
 	if (fd < 0)
 		return say(why, whylen, (int)-fd, "%s/FORMAT", path);
-	n = 0;
-	for (;;) {
-		long k = retro_os_read((int)fd, buf + n, sizeof buf - 1 - (size_t)n);
-		if (k == -EINTR)
-			continue;
-		if (k < 0) {
-			retro_os.close((int)fd);
-			return say(why, whylen, (int)-k, "%s/FORMAT", path);
-		}
-		if (k == 0 || (n += k) == (long)sizeof buf - 1)
-			break;
-	}
+	/* retro_os_read reads until the buffer is full or the end */
+	n = retro_os_read((int)fd, buf, sizeof buf - 1);
 	retro_os.close((int)fd);
+	if (n < 0)
+		return say(why, whylen, (int)-n, "%s/FORMAT", path);
 	buf[n] = 0;
 	if (strncmp(buf, FORMAT_MAGIC, strlen(FORMAT_MAGIC)) != 0 ||
 	    sscanf(buf + strlen(FORMAT_MAGIC), "%u", &v) != 1)
