@@ -70,7 +70,7 @@ for pg, flags in leaves:
     if (pg, flags) not in picked:
         variant("bounds", pg, [(12, "<H", 0xFFF0), (14, "<H", 0x0010)])
 
-# The order damages, in out-order/TABLE.
+# The order damages, in v-order/TABLE (beside v/, out of the loop below).
 def node(pg, i):
     return pg * PS + struct.unpack_from("<H", data, pg * PS + 16 + 2 * i)[0]
 def nkeys(pg):
