@@ -368,14 +368,23 @@ enum { SEG_DONE, SEG_SKIP, SEG_BAD, SEG_KNOWN };
 #define SEG_READ_MAX (256u << 10)
 static void *seg_buf;
 
+/* A segment file's header field `used`: 0, or -1 when it cannot be read. */
+static int seg_used(long fd, uint64_t *used)
+{
+	return retro_os_pread((int)fd, used, sizeof *used,
+			      offsetof(struct retro_seg_hdr, used)) ==
+			       (long)sizeof *used
+		       ? 0
+		       : -1;
+}
+
 static void *seg_read(long fd, size_t size, size_t *lenp)
 {
 	uint64_t used;
 	size_t n = size;
 	long m;
 
-	if (retro_os_pread((int)fd, &used, sizeof used,
-			   offsetof(struct retro_seg_hdr, used)) != (long)sizeof used)
+	if (seg_used(fd, &used))
 		return NULL;
 	if (size >= RETRO_SEG_HDR && used <= size - RETRO_SEG_HDR)
 		n = RETRO_SEG_HDR + (size_t)used;
@@ -520,9 +529,7 @@ static int pool_put(const char *dir, const char *name, uint64_t *bytes)
 		 * and a TLB flush at its munmap. */
 		static const char zero[65536];
 		uint64_t n = (uint64_t)sb.st_size, o = 0, used;
-		if (retro_os_pread((int)fd, &used, sizeof used,
-				   offsetof(struct retro_seg_hdr, used)) !=
-		    (long)sizeof used)
+		if (seg_used(fd, &used))
 			goto out;
 		if (used < n - RETRO_SEG_HDR)
 			n = (RETRO_SEG_HDR + used + 4095) & ~(uint64_t)4095;
