@@ -1,0 +1,50 @@
+#!/bin/sh
+# Every recorded call names the call chain it was made from, also when
+# many call sites alternate: p_stacks writes from twelve functions, each at
+# a recursion depth of 0 to 2 and from one of two callers with alike
+# frames, 40 rounds.  The recorder caches the stacks it unwinds, keyed by
+# return address and stack pointer, and checks each hit against the stack
+# (lib/recorder.c, capture_stack): the site of every write must be its
+# writer, as deep as it was called, under the caller that called it.
+# (The cache had one entry per slot, chosen by the key's low bits; two hot
+# sites that met in one slot, as ASLR decided at each run, unwound at
+# every call.  Which stacks are unwound is not visible in the recording:
+# this checks that the cache that replaced it answers right.)
+. "$SCENARIO_LIB"
+
+rounds=40
+for mode in --trap --no-trap; do
+	S=$WORK/store$mode
+	rr record $mode -q -o "$S" -- "$PROGS/p_stacks" "$WORK/out$mode" $rounds ||
+		fail "$mode: exit status $?"
+	rr log --json --stacks -c write "$S" >"$WORK/log$mode"
+	got=$(json_map 'o["seq"] if o.get("path") == "'"$WORK/out$mode"'" else None' <"$WORK/log$mode" | wc -l)
+	expect_eq "$mode: writes" $((rounds * 12)) "$got"
+	python3 - "$WORK/log$mode" "$WORK/out$mode" <<'PY' || fail "$mode: call sites differ from the writers"
+import json, sys
+log, path = sys.argv[1], sys.argv[2]
+acts = [o for o in map(json.loads, open(log)) if o.get("path") == path]
+acts.sort(key=lambda o: o["seq"])
+bad = 0
+for i, o in enumerate(acts):
+    r, n = divmod(i, 12)
+    want_by = "a" if (r + n) % 2 else "b"
+    want_depth = (r * 7 + n) % 3
+    line = bytes.fromhex(o["data_hex"]).decode()
+    frames = [f.split(" (")[0] for f in o.get("site", "").split(" <- ")]
+    w = "w%d" % n
+    deep = 0
+    while deep < len(frames) and frames[deep] == w:
+        deep += 1
+    caller = frames[deep] if deep < len(frames) else None
+    if line != "%s %s\n" % (w, want_by) or deep != want_depth + 1 or \
+            caller != want_by:
+        bad += 1
+        if bad <= 5:
+            print("write %d: %r, site %s; expected %s at depth %d under %s"
+                  % (i, line, o.get("site"), w, want_depth, want_by))
+sys.exit(1 if bad else 0)
+PY
+	expect_status "$mode: fsck" 0 rr fsck "$S"
+done
+pass
