@@ -3421,12 +3421,20 @@ static const struct { int nr, call; } sysmap_list[] = {
 };
 #define NSYS 512
 static uint16_t sys2call[NSYS];
+uint8_t retro_trap_pass[RETRO_TRAP_NPASS];
 
 static void sysmap_init(void)
 {
 	for (size_t i = 0; i < sizeof sysmap_list / sizeof *sysmap_list; i++)
 		if (sysmap_list[i].nr < NSYS)
 			sys2call[sysmap_list[i].nr] = (uint16_t)sysmap_list[i].call;
+	/* what retro_trapped only performs: see retro_trap_pass */
+	for (long nr = 0; nr < RETRO_TRAP_NPASS; nr++)
+		retro_trap_pass[nr] = nr < NSYS && !sys2call[nr] &&
+#ifdef SYS_openat2
+				      nr != SYS_openat2 &&
+#endif
+				      retro_trap_plain(nr);
 }
 
 /* Records a trapped system call as `call` with arguments v, and performs

@@ -32,6 +32,13 @@ struct retro_thread;
 extern __thread volatile char retro_selector
 	__attribute__((tls_model("initial-exec"), visibility("hidden")));
 
+/* 1 for the system calls that a rewritten site's stub (rewrite.c) makes
+ * at once, without the extended state saved and without a call into C:
+ * the ones retro_trapped neither records nor emulates, only performs. */
+#define RETRO_TRAP_NPASS 512
+extern uint8_t retro_trap_pass[RETRO_TRAP_NPASS]
+	__attribute__((visibility("hidden")));
+
 /* The signal context of the trapped system call that the SIGSYS handler
  * is recording on this thread (trap.c), or NULL: the call site is
  * unwound from the interrupted registers, not through the signal frame. */

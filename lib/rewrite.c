@@ -20,11 +20,20 @@
  *
  * The syscall instruction itself stays: code that jumps to it directly
  * (a loop around the call) still traps, and is still recorded.  The stub
- * keeps every register the kernel would (all but rax, rcx and r11), the
- * flags and the whole extended state (xsave), and calls
- * retro_fastsys_c, which records the call as the SIGSYS handler would
- * (retro_trapped) with a ucontext made from the saved registers, so the
- * call site unwinds the same way.
+ * keeps every register the kernel would (all but rax, rcx and r11) and
+ * the flags.  A call it can make as it is, it makes from its own
+ * syscall instruction, in our text: one reached from inside an
+ * interposer (an fstat the shim passes on to libc), one that
+ * retro_trapped would only perform (an ioctl, an mmap: retro_trap_pass),
+ * and an rt_sigprocmask that leaves SIGSYS alone.  An xsave and an
+ * xrstor of the AVX-512 state cost ~140 ns here, a trip through
+ * retro_fastsys_c as much again: a recorded python3 loop creating small
+ * files made two such calls a file (isatty's ioctl, the shim's fstat),
+ * bash some fifteen rt_sigprocmask a process.  For the rest it
+ * also saves the whole extended state (xsave) and calls retro_fastsys_c,
+ * which records the call as the SIGSYS handler would (retro_trapped)
+ * with a ucontext made from the saved registers, so the call site
+ * unwinds the same way.
  *
  * The 5 bytes are written with one atomic store, so another thread runs
  * either the old instruction or the new one, when they lie in one aligned
@@ -76,6 +85,13 @@ long retro_fastsys_c(struct fastsys_frame *f)
 uint64_t retro_xsave_size __attribute__((visibility("hidden")));
 extern void retro_fastsys(void) __attribute__((visibility("hidden")));
 
+#define XSTR(x) STR(x)
+#define STR(x) #x
+#define SIGSYS_BIT_NO 30 /* SIGSYS - 1 */
+_Static_assert(SIGSYS - 1 == SIGSYS_BIT_NO, "SIGSYS's bit in a mask");
+_Static_assert(SIG_UNBLOCK == 1 && SYS_rt_sigprocmask == 14,
+	       "numbers written out for the stub below");
+
 /* Entered by `call` from a trampoline, 128 bytes below the program's
  * stack pointer, with eax = NR and the arguments in rdi, rsi, rdx, r10,
  * r8, r9.  Returns the kernel's result in rax. */
@@ -102,6 +118,49 @@ __asm__(".text\n"
 	"\tpushq %r14\n"
 	"\tpushq %r15\n"
 	"\tcld\n"
+	/* The light cases, with nothing but the registers saved: a site
+	 * reached inside an interposer (selector ALLOW), a call that
+	 * retro_trapped would only perform (retro_trap_pass), and an
+	 * rt_sigprocmask that the emulation would pass on as it is. */
+	"\tmovq retro_selector@gottpoff(%rip), %rcx\n"
+	"\tcmpb $0, %fs:(%rcx)\n"
+	"\tje 2f\n"
+	"\tcmpq $" XSTR(RETRO_TRAP_NPASS) ", %rax\n"
+	"\tjae 4f\n"
+	"\tleaq retro_trap_pass(%rip), %rcx\n"
+	"\tcmpb $0, (%rcx,%rax)\n"
+	"\tjne 2f\n"
+	"\tcmpq $" XSTR(SYS_rt_sigprocmask) ", %rax\n"
+	"\tjne 4f\n"
+	/* rt_sigprocmask (emu_sigprocmask): the same as the kernel's own
+	 * unless the program has SIGSYS blocked in its own eyes, or asks
+	 * to block it; the mask it is given back never shows SIGSYS */
+	"\tmovq retro_prog_sigsys_blocked@gottpoff(%rip), %rcx\n"
+	"\tcmpl $0, %fs:(%rcx)\n"
+	"\tjne 4f\n"
+	"\tcmpq $8, %r10\n"
+	"\tjne 4f\n"
+	"\ttestq %rsi, %rsi\n"
+	"\tjz 3f\n"
+	"\tcmpq $" XSTR(SIG_UNBLOCK) ", %rdi\n"
+	"\tje 3f\n"
+	"\tbtq $" XSTR(SIGSYS_BIT_NO) ", (%rsi)\n"
+	"\tjc 4f\n"
+	"3:\n"
+	"\tsyscall\n"
+	"\tmovq %rax, -8(%rbp)\n"
+	"\ttestq %rax, %rax\n"
+	"\tjnz 5f\n"
+	"\ttestq %rdx, %rdx\n"
+	"\tjz 5f\n"
+	"\tbtrq $" XSTR(SIGSYS_BIT_NO) ", (%rdx)\n"
+	"\tjmp 5f\n"
+	"2:\n"
+	"\tsyscall\n"
+	"\tmovq %rax, -8(%rbp)\n"
+	"\tjmp 5f\n"
+	/* the rest: into C, with the whole extended state saved */
+	"4:\n"
 	"\tsubq retro_xsave_size(%rip), %rsp\n"
 	"\tandq $-64, %rsp\n"
 	/* the xsave header must be zero before an xsave */
@@ -123,6 +182,7 @@ __asm__(".text\n"
 	"\tmovl $0xfff9ffff, %eax\n"
 	"\tmovl $-1, %edx\n"
 	"\txrstor64 (%rbx)\n"
+	"5:\n"
 	"\tleaq -112(%rbp), %rsp\n"
 	"\tpopq %r15\n"
 	"\tpopq %r14\n"

@@ -58,9 +58,10 @@ __thread const void *retro_trap_uc
 	__attribute__((tls_model("initial-exec"), visibility("hidden")));
 
 /* What the program believes about SIGSYS in its mask (it is never really
- * blocked). */
-static __thread int prog_sigsys_blocked
-	__attribute__((tls_model("initial-exec")));
+ * blocked).  The rewritten sites' stub reads it too (rewrite.c). */
+__thread int retro_prog_sigsys_blocked
+	__attribute__((tls_model("initial-exec"), visibility("hidden")));
+#define prog_sigsys_blocked retro_prog_sigsys_blocked
 
 struct ksigaction {
 	void *handler;
