@@ -3181,6 +3181,13 @@ void retro_open_pre(struct retro_call *c, int dirfd, const char *path,
 
 	if (!path || bad_uptr((uintptr_t)path) || !(flags & (O_CREAT | O_TRUNC)))
 		return;
+	if ((flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL)) {
+		/* The call makes the file or fails: there is nothing to
+		 * keep, and no stat is needed to know it is new (tar makes
+		 * every file it extracts so). */
+		c->flags |= RA_CREATED; /* confirmed on success */
+		return;
+	}
 	t->guard = 1;
 	abs = absolute(t, t->scratch, dirfd, path);
 	if (retro_os_fstatat(AT_FDCWD, abs, &st, 0) < 0) {

@@ -1,6 +1,8 @@
 /* A small file workload with known results: create, write, append, pwrite,
- * rename over a pre-existing file, truncate, unlink, stat, dup.
+ * rename over a pre-existing file, truncate, unlink, stat, dup, an
+ * exclusive create that fails.
  * usage: p_files DIR  (DIR/old must exist beforehand with "OLD\n") */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -59,6 +61,9 @@ int main(int argc, char **argv)
 	close(fd);
 	must(unlink(gone) == 0, "unlink");
 	must(open(gone, O_RDONLY) == -1, "open missing");
+	/* O_EXCL on a file that exists: it fails, and makes nothing */
+	must(open(b, O_WRONLY | O_CREAT | O_EXCL, 0644) == -1 && errno == EEXIST,
+	     "open b exclusive");
 	puts("p_files done");
 	return 0;
 }
