@@ -134,6 +134,7 @@ struct retro_thread {
 	struct retired kept[NKEPT];
 	unsigned kept_next;
 	int seg_mapped; /* seg is a kept one: its pages are mapped already */
+	int64_t seg_born; /* now() when seg was made (RETRO_SEG_SLOW) */
 	uint64_t seq;
 	uint64_t timereads;
 	uint64_t lost;      /* calls not recorded since lost_since */
@@ -627,6 +628,9 @@ static int segment_open(struct retro_thread *t, size_t need)
 	if (!P.segfixed && t->segno < 16 &&
 	    ((size_t)RETRO_SEG_FIRST << t->segno) < size)
 		size = (size_t)RETRO_SEG_FIRST << t->segno;
+	if (!P.segfixed && size > RETRO_SEG_SLOW &&
+	    now() - t->seg_born > RETRO_SEG_FAST_NS)
+		size = RETRO_SEG_SLOW;
 
 	if (need + RETRO_SEG_HDR + RETRO_SEG_RESERVE > size)
 		size = (need + RETRO_SEG_HDR + RETRO_SEG_RESERVE + 4095) & ~4095ul;
@@ -698,6 +702,7 @@ header:
 	}
 	t->seg = sh;
 	t->segsize = size;
+	t->seg_born = now();
 	t->seg_mapped = reused && fd < 0;
 	t->segno++;
 	/* Each segment carries what its records refer to. */
