@@ -628,8 +628,11 @@ static int segment_open(struct retro_thread *t, size_t need)
 	if (!P.segfixed && t->segno < 16 &&
 	    ((size_t)RETRO_SEG_FIRST << t->segno) < size)
 		size = (size_t)RETRO_SEG_FIRST << t->segno;
-	if (!P.segfixed && size > RETRO_SEG_SLOW &&
-	    now() - t->seg_born > RETRO_SEG_FAST_NS)
+	/* the last segment's pace: how long its MiB took */
+	if (!P.segfixed && size > RETRO_SEG_SLOW && t->segsize &&
+	    now() - t->seg_born >
+		    (int64_t)(RETRO_SEG_FAST_NS * (t->segsize / 4096) /
+			      (RETRO_SEG_SLOW / 4096)))
 		size = RETRO_SEG_SLOW;
 
 	if (need + RETRO_SEG_HDR + RETRO_SEG_RESERVE > size)
