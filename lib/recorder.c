@@ -40,6 +40,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/select.h>
+#include <sys/single_threaded.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
@@ -63,12 +64,21 @@
 
 enum { FE_KNOWN = 1, FE_NOSEEK = 2, FE_PREIMG = 4, FE_CREATED = 8,
        FE_RANDOM = 16, FE_NOTFILE = 32 /* a pipe, socket or device */,
-       FE_EXTIN = 64 /* a terminal or a socket: input from outside */ };
+       FE_EXTIN = 64 /* a terminal or a socket: input from outside */,
+       /* the file offset (off_usable): this process opened the file
+	* itself, not with O_APPEND, and shared it with no other
+	* descriptor since (FE_OFFOWN); a regular file, as a stat said
+	* (FE_REG); off holds its offset (FE_OFFVALID, while oepoch and
+	* vepoch are P's) */
+       FE_OFFOWN = 128, FE_REG = 256, FE_OFFVALID = 512 };
 
 struct fdent {
 	uint64_t path;
 	uint32_t flags;
 	uint32_t gen; /* new each time the entry changes (dircache) */
+	int64_t off;
+	uint32_t oepoch; /* P.off_epoch when the file was opened */
+	uint32_t vepoch; /* P.off_vepoch when off was learnt */
 };
 
 /* The absolute paths of directory descriptors a thread made paths
@@ -193,6 +203,16 @@ static struct {
 		     * the table may stop (NFDS entries are 1 MiB, and a
 		     * walk of all would fault in every page) */
 	uint32_t dir_epoch; /* directories this process renamed or removed */
+	/* File offsets kept by the shim (off_usable): on while every system
+	 * call of the process is seen (the trap layer armed, no io_uring).
+	 * off_epoch moves on when open file descriptions may have been
+	 * shared (fork, spawn, clone, descriptors sent): no file opened
+	 * before keeps its offset again.  off_vepoch moves on when an
+	 * offset may have moved unseen (a call not recorded): each is asked
+	 * of the kernel again, once. */
+	int off_on;
+	int off_check; /* RETRO_OFFSET_CHECK: 1 compare, 2 also say each */
+	uint32_t off_epoch, off_vepoch;
 	uint64_t inodes[NINODES];
 	struct module mods[NMODULES];
 	int nmods;
@@ -1135,6 +1155,9 @@ static void fd_bind_id(struct fdent *e, uint64_t id, const char *abs,
 	e->path = id;
 	e->flags = FE_KNOWN | flags;
 	e->gen = fd_gen_next(e);
+	e->off = 0; /* a new description starts at 0 (FE_OFFOWN) */
+	e->oepoch = P.off_epoch;
+	e->vepoch = P.off_vepoch;
 	fd_top_raise((int)(e - P.fds) + 1);
 }
 
@@ -1181,6 +1204,8 @@ void retro_fd_dup(int oldfd, int newfd)
 	/* past both: none of newfd's earlier generations comes back */
 	g = n->gen;
 	if (o) {
+		/* one description, two descriptors: neither keeps its offset */
+		o->flags &= ~(uint32_t)(FE_OFFOWN | FE_OFFVALID);
 		*n = *o;
 		if (o->gen > g)
 			g = o->gen;
@@ -1201,6 +1226,113 @@ void retro_fd_forget(int fd)
 		e->flags = 0;
 		e->gen = fd_gen_next(e);
 	}
+}
+
+/* ---- file offsets -------------------------------------------------------- */
+
+/* A write without an offset argument lands at the file's offset, which the
+ * recording keeps (RA_OFFSET).  Asked of the kernel (an lseek after the
+ * write) it costs a system call for every write: python3 writing small
+ * files makes one write a file.  So the shim keeps the offset itself where
+ * nothing it cannot see moves it: a regular file this process opened (not
+ * with O_APPEND), shared with nobody since, every system call of the
+ * process seen (the trap layer armed; the program's own calls that
+ * bypass libc's exported functions move offsets too), one thread, and a
+ * call not nested in another of the thread's (a signal handler's write
+ * while the interrupted one is in flight asks the kernel, and makes the
+ * interrupted one ask too).  What may share open file descriptions with
+ * another process (fork, spawn, clone, sending descriptors) leaves no
+ * file opened before it an offset kept again (retro_off_forget_all), and
+ * dup the two descriptors of one.  What moves an offset unseen (sendfile
+ * and the like, a call not recorded) makes the next write ask the kernel,
+ * whose answer is kept.  Still unseen: another process taking the
+ * descriptor with pidfd_getfd(2) (a debugger's move).
+ * RETRO_OFFSET_CACHE=0 turns it off; RETRO_OFFSET_CHECK=1 asks the kernel
+ * anyway, and a difference ends the process (the tests run with it). */
+static inline int off_usable(const struct retro_thread *t,
+			     const struct fdent *e)
+{
+	return (e->flags & (FE_OFFOWN | FE_REG | FE_OFFVALID)) ==
+		       (FE_OFFOWN | FE_REG | FE_OFFVALID) &&
+	       e->oepoch == P.off_epoch && e->vepoch == P.off_vepoch &&
+	       t->depth == 1 && P.off_on && __libc_single_threaded &&
+	       !retro_rewrite_shared_vm && !retro_shep_on;
+}
+
+/* The kernel said that e's offset is pos now, after a call of t. */
+static void off_learn(const struct retro_thread *t, struct fdent *e,
+		      int64_t pos)
+{
+	if ((e->flags & FE_OFFOWN) && t->depth == 1) {
+		e->off = pos;
+		e->vepoch = P.off_vepoch;
+		e->flags |= FE_OFFVALID;
+	} else {
+		e->flags &= ~(uint32_t)FE_OFFVALID;
+	}
+}
+
+/* fd's offset moved where the shim did not follow it. */
+static void off_lost(int fd)
+{
+	struct fdent *e = fde(fd);
+
+	if (e)
+		e->flags &= ~(uint32_t)FE_OFFVALID;
+}
+
+/* A read of t moved fd's offset n bytes on. */
+static inline void off_moved(const struct retro_thread *t, int fd, int64_t n)
+{
+	struct fdent *e = fde(fd);
+
+	if (!e || !(e->flags & FE_OFFVALID))
+		return;
+	if (off_usable(t, e))
+		e->off += n;
+	else
+		e->flags &= ~(uint32_t)FE_OFFVALID;
+}
+
+void retro_off_forget_all(void)
+{
+	__atomic_add_fetch(&P.off_epoch, 1, __ATOMIC_RELAXED);
+}
+
+void retro_off_disable(void)
+{
+	P.off_on = 0;
+	retro_off_forget_all();
+}
+
+/* RETRO_OFFSET_CHECK: a write placed at off from the offset kept, which
+ * is e->off now; against the kernel's.  A difference is a bug of the
+ * shim's: said, and the process ends with SIGABRT (the tests set it). */
+static void off_verify(int fd, int64_t off, const struct fdent *e)
+{
+	long pos = retro_os.lseek(fd, 0, SEEK_CUR);
+	char b[128];
+	size_t n;
+
+	if (P.off_check > 1) {
+		n = cpy(b, sizeof b, 0, "retro: offset kept: fd ", 23);
+		n += retro_utoa(b + n, (uint64_t)fd);
+		n = cpy(b, sizeof b, n, " at ", 4);
+		n += retro_utoa(b + n, (uint64_t)off);
+		n = cpy(b, sizeof b, n, "\n", 1);
+		retro_sys3(SYS_write, 2, b, n);
+	}
+	if (pos < 0 || pos == e->off)
+		return;
+	n = cpy(b, sizeof b, 0, "retro: offset cache wrong: fd ", 30);
+	n += retro_utoa(b + n, (uint64_t)fd);
+	n = cpy(b, sizeof b, n, " is at ", 7);
+	n += retro_utoa(b + n, (uint64_t)pos);
+	n = cpy(b, sizeof b, n, ", kept ", 7);
+	n += retro_utoa(b + n, (uint64_t)e->off);
+	n = cpy(b, sizeof b, n, "\n", 1);
+	retro_sys3(SYS_write, 2, b, n);
+	retro_sys2(SYS_kill, retro_sys0(SYS_getpid), SIGABRT);
 }
 
 /* Both ends of a new pipe: the kernel names them pipe:[INODE], which one
@@ -1943,6 +2075,8 @@ static void trap_arm(struct retro_thread *t)
 {
 	int r = P.trap_err ? P.trap_err : retro_trap_arm();
 
+	if (r)
+		retro_off_disable(); /* calls the shim does not see */
 	if (!r || __atomic_exchange_n(&P.trap_said, 1, __ATOMIC_ACQ_REL))
 		return;
 	emit_event(t, RC_notrap, (uint64_t)r, 0, 0);
@@ -3047,6 +3181,15 @@ post_args(struct retro_call *c, const int call, struct retro_rec_action *a,
 				long pos;
 				if (e && (e->flags & FE_NOSEEK))
 					break;
+				if ((call == RC_write || call == RC_writev) && e &&
+				    off_usable(c->t, e)) {
+					*retro_rec_off(a) = e->off;
+					a->flags |= RA_OFFSET;
+					e->off += ret;
+					if (__builtin_expect(P.off_check, 0))
+						off_verify((int)v, e->off - ret, e);
+					break;
+				}
 				pos = retro_os.lseek((int)v, 0, SEEK_CUR);
 				if (pos < 0) {
 					if (e)
@@ -3055,6 +3198,8 @@ post_args(struct retro_call *c, const int call, struct retro_rec_action *a,
 				}
 				*retro_rec_off(a) = pos - ret;
 				a->flags |= RA_OFFSET;
+				if (e)
+					off_learn(c->t, e, pos);
 			}
 			break;
 		case K_FDCLOSE:
@@ -3070,6 +3215,37 @@ post_args(struct retro_call *c, const int call, struct retro_rec_action *a,
 			break;
 		}
 	}
+	/* what else moves, shares or tells a file offset (off_usable) */
+	if (call == RC_read || call == RC_readv) {
+		if (!failed && ret > 0)
+			off_moved(c->t, (int)c->v[0], ret);
+	} else if (call == RC_lseek || call == RC_lseek64) {
+		struct fdent *e = fde((int)c->v[0]);
+		if (e && !failed)
+			off_learn(c->t, e, ret);
+	} else if (call == RC_fstat || call == RC_fstat64 ||
+		   call == RC_fstatat || call == RC_fstatat64) {
+		int at = call == RC_fstatat || call == RC_fstatat64;
+		const struct stat *st = (const void *)c->v[at ? 2 : 1];
+		struct fdent *e = fde((int)c->v[0]);
+		if (!failed && e && st && S_ISREG(st->st_mode) &&
+		    (!at || ((c->v[3] & AT_EMPTY_PATH) && c->v[1] &&
+			     !*(const char *)c->v[1])))
+			e->flags |= FE_REG;
+	} else if (call == RC_fcntl && c->v[1] == F_SETFL) {
+		struct fdent *e = fde((int)c->v[0]);
+		if (e) /* O_APPEND, maybe */
+			e->flags &= ~(uint32_t)(FE_OFFOWN | FE_OFFVALID);
+	} else if (call == RC_fork || call == RC_vfork ||
+		   call == RC_posix_spawn || call == RC_posix_spawnp) {
+		retro_off_forget_all();
+	} else if (call == RC_sendfile || call == RC_sendfile64) {
+		off_lost((int)c->v[0]);
+		off_lost((int)c->v[1]);
+	} else if (call == RC_copy_file_range || call == RC_splice) {
+		off_lost((int)c->v[0]);
+		off_lost((int)c->v[2]);
+	}
 }
 
 /* The body of retro_result, expanded as intent_body is. */
@@ -3083,8 +3259,12 @@ result_body(struct retro_call *c, int64_t ret, const int call)
 	const struct retro_call_desc *d = &rdesc[call];
 	int failed = 0;
 
-	if (!a)
+	if (!a) {
+		/* not recorded (a loss, or a forked child's copy of its
+		 * parent's call): whatever it did to offsets went unseen */
+		__atomic_add_fetch(&P.off_vepoch, 1, __ATOMIC_RELAXED);
 		goto out;
+	}
 	t->guard = 1;
 	switch (d->rkind) {
 	case R_INT:
@@ -3194,6 +3374,7 @@ void retro_open_pre(struct retro_call *c, int dirfd, const char *path,
 	struct stat st;
 	const char *abs;
 
+	c->reg = 0; /* read by retro_open_post, which follows */
 	if (!path || bad_uptr((uintptr_t)path) || !(flags & (O_CREAT | O_TRUNC)))
 		return;
 	if ((flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL)) {
@@ -3208,10 +3389,13 @@ void retro_open_pre(struct retro_call *c, int dirfd, const char *path,
 	if (retro_os_fstatat(AT_FDCWD, abs, &st, 0) < 0) {
 		if (flags & O_CREAT)
 			c->flags |= RA_CREATED; /* confirmed on success */
-	} else if ((flags & O_TRUNC) && (flags & O_ACCMODE) != O_RDONLY &&
-		   S_ISREG(st.st_mode) && st.st_size > 0 && inode_claim(&st)) {
-		uint64_t id = intern(t, abs, strlen(abs));
-		emit_preimage(t, id, abs, &st);
+	} else {
+		c->reg = (char)S_ISREG(st.st_mode); /* off_usable */
+		if ((flags & O_TRUNC) && (flags & O_ACCMODE) != O_RDONLY &&
+		    c->reg && st.st_size > 0 && inode_claim(&st)) {
+			uint64_t id = intern(t, abs, strlen(abs));
+			emit_preimage(t, id, abs, &st);
+		}
 	}
 	unguard(t);
 	errno = c->e0;
@@ -3235,11 +3419,18 @@ void retro_open_post(struct retro_call *c, int fd, int dirfd,
 		struct stat st;
 		fl |= FE_CREATED;
 		/* Ours from birth: no pre-image when it is reopened later. */
-		if (retro_os_fstatat(fd, "", &st, AT_EMPTY_PATH) == 0)
+		if (retro_os_fstatat(fd, "", &st, AT_EMPTY_PATH) == 0) {
 			inode_claim(&st);
+			if (S_ISREG(st.st_mode))
+				fl |= FE_REG;
+		}
 	}
 	if (flags & O_TRUNC)
 		fl |= FE_PREIMG; /* captured before the open emptied it */
+	if (c->reg)
+		fl |= FE_REG;
+	if (!(flags & (O_APPEND | O_PATH)))
+		fl |= FE_OFFOWN | FE_OFFVALID; /* at 0 (off_usable) */
 	if (c->pathid && fde(fd))
 		fd_bind_id(fde(fd), c->pathid, abs, fl);
 	else
@@ -3445,6 +3636,21 @@ static const struct { int nr, call; } sysmap_list[] = {
 static uint16_t sys2call[NSYS];
 uint8_t retro_trap_pass[RETRO_TRAP_NPASS];
 
+/* System calls not recorded that may move or share a file offset: they
+ * forget every offset kept (off_usable).  With a NULL, whether nr is one. */
+static int off_unseen(long nr, const long *a)
+{
+	switch (nr) {
+	case SYS_sendmsg: /* descriptors sent with SCM_RIGHTS, maybe */
+	case SYS_sendmmsg:
+		if (a)
+			retro_off_forget_all();
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 static void sysmap_init(void)
 {
 	for (size_t i = 0; i < sizeof sysmap_list / sizeof *sysmap_list; i++)
@@ -3456,7 +3662,10 @@ static void sysmap_init(void)
 #ifdef SYS_openat2
 				      nr != SYS_openat2 &&
 #endif
-				      retro_trap_plain(nr);
+#ifdef SYS_preadv2
+				      nr != SYS_preadv2 && nr != SYS_pwritev2 &&
+#endif
+				      !off_unseen(nr, NULL) && retro_trap_plain(nr);
 }
 
 /* Records a trapped system call as `call` with arguments v, and performs
@@ -3565,8 +3774,28 @@ long retro_trapped(long nr, long a[6], uint64_t rip, uint64_t sp, char sel)
 		return trapped_as(RC_openat, nr, a, b, rip, sp, sel);
 	}
 #endif
-	if (!call)
+#ifdef SYS_preadv2
+	if (nr == SYS_preadv2 || nr == SYS_pwritev2) {
+		/* recorded as the readv, writev, preadv or pwritev it
+		 * amounts to; performed as made */
+		int w = nr == SYS_pwritev2, at = a[3] != -1;
+		long b[6] = { a[0], a[1], a[2], a[3], 0, 0 };
+		if (w && (a[5] & RWF_APPEND)) {
+			/* at the end of the file; the offset moves there
+			 * only when given -1, and is asked after */
+			if (at)
+				return perform(nr, a, a[2], sel);
+			off_lost((int)a[0]);
+		}
+		return trapped_as(at ? (w ? RC_pwritev : RC_preadv)
+				     : (w ? RC_writev : RC_readv),
+				  nr, a, b, rip, sp, sel);
+	}
+#endif
+	if (!call) {
+		off_unseen(nr, a);
 		return perform(nr, a, a[2], sel);
+	}
 	if (nr == SYS_faccessat)
 		a[3] = 0; /* the system call has no flags */
 	return trapped_as(call, nr, a, a, rip, sp, sel);
@@ -4082,6 +4311,9 @@ void retro_init(void)
 	sysmap_init();
 	retro_trap_debug(env_flag("RETRO_TRAP_DEBUG", 0));
 	P.want_trap = env_flag("RETRO_TRAP", 1);
+	P.off_on = P.want_trap && env_flag("RETRO_OFFSET_CACHE", 1);
+	if ((s = getenv("RETRO_OFFSET_CHECK")))
+		P.off_check = atoi(s);
 	tsc_init(env_flag("RETRO_TSC", 1));
 	tsc_adopt(have_h ? h.tsc_mult : 0);
 	if (P.want_trap && (!P.self_hi ||
@@ -4089,6 +4321,7 @@ void retro_init(void)
 		warn("the trap layer is not available; recording calls through "
 		     "libc's exported symbols only", NULL, 0);
 		P.trap_err = ENOSYS;
+		P.off_on = 0;
 	}
 	retro_shep_init();
 	/* Before the first thread arms the trap layer: libunwind's set-up
@@ -4133,6 +4366,7 @@ void retro_fork_child(void)
 	retro_rewrite_atfork();
 	if (P.state != PS_ON)
 		return;
+	retro_off_forget_all(); /* every description shared with the parent */
 	P.parent = P.proc;
 	P.pid = (int32_t)retro_sys0(SYS_getpid);
 	P.starttime = retro_os_starttime_now();
@@ -4283,6 +4517,7 @@ void retro_unsupported(int what, const char *path)
 	uint64_t id;
 	int e = errno;
 
+	retro_off_disable(); /* io_uring's I/O moves offsets unseen */
 	if (P.state != PS_ON || !t)
 		return;
 	t->guard = 1;

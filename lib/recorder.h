@@ -59,6 +59,8 @@ struct retro_call {
 	uint64_t pathid; /* the last path argument, absolute, interned */
 	const char *abs;
 	char sel; /* the selector before retro_enter set ALLOW */
+	char reg; /* an open: its path named a regular file just before
+		   * (set by retro_open_pre) */
 	char skip;    /* shepherd mode: the call is not issued (a squeezed
 		       * sleep); the interposer returns sret */
 	char blocked; /* shepherd mode: announced as blocking */
@@ -134,6 +136,11 @@ void retro_exec_target(const char *file, int search);
 /* Says in the store that something is seen but not recorded:
  * 1 io_uring, 2 a static program, 3 a setuid/setgid program. */
 void retro_unsupported(int what, const char *path);
+/* File offsets the recorder keeps (recorder.c, off_usable): forgotten all
+ * at once when descriptions may be shared or moved unseen (a clone or
+ * fork the trap layer makes); off for good when not every call is seen. */
+void retro_off_forget_all(void);
+void retro_off_disable(void);
 void retro_exec_failed(char *const *newenv, char *const *envp);
 
 /* posix_spawn: the same environment completion, without a handoff. */

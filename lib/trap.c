@@ -438,6 +438,12 @@ static long emu_clone(greg_t *g)
 		 * child goes through the trampoline, flags untouched. */
 		flags &= ~(long)(CLONE_VM | CLONE_VFORK);
 	}
+	/* the child shares every open file description (or, with
+	 * CLONE_FILES, the table itself) */
+	if (flags & CLONE_FILES)
+		retro_off_disable();
+	else
+		retro_off_forget_all();
 	if (stack == 0 && !(flags & CLONE_VM))
 		return retro_sys6(SYS_clone, flags, 0, g[REG_RDX], g[REG_R10],
 				  g[REG_R8], 0);
@@ -567,6 +573,7 @@ static void handler(int sig, siginfo_t *si, void *ucv)
 		break;
 	case SYS_fork:
 	case SYS_vfork:
+		retro_off_forget_all();
 		ret = retro_sys0(SYS_fork);
 		if (ret == 0) {
 			retro_fork_child();
