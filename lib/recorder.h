@@ -136,9 +136,11 @@ void retro_exec_target(const char *file, int search);
 /* Says in the store that something is seen but not recorded:
  * 1 io_uring, 2 a static program, 3 a setuid/setgid program. */
 void retro_unsupported(int what, const char *path);
-/* File offsets the recorder keeps (recorder.c, off_usable): forgotten all
- * at once when descriptions may be shared or moved unseen (a clone or
- * fork the trap layer makes); off for good when not every call is seen. */
+/* File offsets the recorder keeps (recorder.c, off_usable).  forget_all:
+ * open file descriptions may now be shared with another process (a clone
+ * or fork the trap layer makes), and no file opened before keeps its
+ * offset again.  disable: not every call is seen any more (a clone that
+ * shares the descriptor table, io_uring). */
 void retro_off_forget_all(void);
 void retro_off_disable(void);
 void retro_exec_failed(char *const *newenv, char *const *envp);
