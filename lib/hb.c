@@ -338,7 +338,7 @@ static size_t finding(struct hb *h, struct hobj *o, int kind, int conflict,
 	f->conflict = conflict;
 	f->first = *first;
 	f->second = *second;
-	f->slack = second->start - first->end;
+	f->slack = retro_ns_sub(second->start, first->end);
 	return h->nf++;
 }
 

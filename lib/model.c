@@ -205,7 +205,7 @@ static void version(struct sim *s, struct pathent *pe, const struct retro_action
 	f->v = v;
 	v = &f->v[f->nv++];
 	memset(v, 0, sizeof *v);
-	v->t = a->start - s->r->t0;
+	v->t = retro_ns_sub(a->start, s->r->t0);
 	v->proc = a->proc;
 	v->call = a->call;
 	if (pe->obj < 0) {
@@ -721,7 +721,7 @@ static int run(struct sim *s, int64_t until)
 	prepass(s);
 	for (size_t i = 0; i < s->r->nacts && !s->err; i++) {
 		const struct retro_action *a = &s->r->acts[i];
-		if (a->start - s->r->t0 > until)
+		if (retro_ns_sub(a->start, s->r->t0) > until)
 			break;
 		apply(s, a);
 	}

@@ -11,6 +11,18 @@
 #include <stdint.h>
 #include <retro/retro.h>
 
+/* a - b for two recorded times, held at INT64_MAX or INT64_MIN where it
+ * would overflow: a damaged or made-up store can hold any time at all
+ * (the fuzzers' spool target found log's doing so undefined). */
+static inline int64_t retro_ns_sub(int64_t a, int64_t b)
+{
+	int64_t d;
+
+	if (__builtin_sub_overflow(a, b, &d))
+		return b < 0 ? INT64_MAX : INT64_MIN;
+	return d;
+}
+
 enum retro_obj_state {
 	RO_UNKNOWN = 0, /* existed before the recording; bytes not captured */
 	RO_ABSENT,      /* did not exist */

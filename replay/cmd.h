@@ -56,6 +56,10 @@ int select_procs(const struct retro_recording *r, const char *spec,
 
 /* Seconds as "%.6f" relative to the recording's start. */
 double rel_s(const struct retro_recording *r, int64_t t);
+/* a - b, held at INT64_MAX or INT64_MIN where it would overflow (times
+ * from a damaged or made-up store); rel_ns: t after the recording's start */
+int64_t ns_sub(int64_t a, int64_t b);
+int64_t rel_ns(const struct retro_recording *r, int64_t t);
 
 /* Describes a wait status: "exit 0", "signal 9 (Killed)". */
 void status_str(int status, char *buf, size_t n);

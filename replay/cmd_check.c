@@ -203,7 +203,8 @@ static void sleep_json(const struct sleep *a, uint32_t chain, void *arg)
 	printf("%s{\"call\":\"%s\",\"duration_ns\":%lld,\"start_ns\":%lld,"
 	       "\"proc\":%u,\"site\":",
 	       o->nsl++ ? "," : "", retro_calls[a->call].name,
-	       (long long)(a->end - a->start), (long long)(a->start - o->r->t0),
+	       (long long)ns_sub(a->end, a->start),
+	       (long long)rel_ns(o->r, a->start),
 	       a->proc);
 	json_cstr(stdout, site(o->st, a->stack, b, sizeof b));
 	printf("}");
@@ -232,7 +233,7 @@ static void sleep_human(const struct sleep *a, uint32_t chain, void *arg)
 	(void)chain;
 	printf("   %s %s %.3f s by %s (process %u) at %.3f s, at %s\n",
 	       o->nsl++ ? "       and" : "slack from:", retro_calls[a->call].name,
-	       (double)(a->end - a->start) / 1e9, p ? proc_name(p) : "?",
+	       (double)ns_sub(a->end, a->start) / 1e9, p ? proc_name(p) : "?",
 	       a->proc, rel_s(o->r, a->start),
 	       frame(site(o->st, a->stack, b, sizeof b)));
 }
@@ -247,8 +248,8 @@ static void side_json(struct out *o, const char *name,
 	       p ? p->pid : 0);
 	json_cstr(stdout, p ? proc_name(p) : NULL);
 	printf(",\"call\":\"%s\",\"start_ns\":%lld,\"end_ns\":%lld,\"site\":",
-	       retro_calls[a->call].name, (long long)(a->start - o->r->t0),
-	       (long long)(a->end - o->r->t0));
+	       retro_calls[a->call].name, (long long)rel_ns(o->r, a->start),
+	       (long long)rel_ns(o->r, a->end));
 	json_cstr(stdout, site(o->st, a->stack, b, sizeof b));
 	printf("}");
 }

@@ -455,7 +455,7 @@ static void print_json(struct retro_store *st, const struct retro_recording *r,
 	printf(",\"state\":\"%s\",\"ret\":%lld,\"errno\":%d,\"start_ns\":%lld,"
 	       "\"end_ns\":%lld,\"mono_start_ns\":%lld",
 	       a->state == 2 ? "done" : "in_flight", (long long)a->ret, a->err,
-	       (long long)(a->start - r->t0), (long long)(a->end - r->t0),
+	       (long long)rel_ns(r, a->start), (long long)rel_ns(r, a->end),
 	       (long long)a->start);
 	if (path) {
 		printf(",\"path\":");

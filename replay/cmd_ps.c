@@ -85,8 +85,8 @@ static void tree(const struct retro_recording *r, uint32_t parent, int depth,
 			printf("{\"id\":%u,\"pid\":%d,\"ppid\":%d,\"parent\":%u,"
 			       "\"start_ns\":%lld,\"end_ns\":%lld,\"exited\":%s,",
 			       p->id, p->pid, p->ppid, p->parent,
-			       (long long)(p->start - r->t0),
-			       (long long)(p->end - r->t0),
+			       (long long)rel_ns(r, p->start),
+			       (long long)rel_ns(r, p->end),
 			       (p->flags & RP_EXITED) ? "true" : "false");
 			if (p->flags & RP_EXITED) {
 				if (WIFEXITED(p->status))

@@ -433,11 +433,11 @@ static void divergence(struct drv *d, uint32_t proc, int shepherded,
 	     "\"path\":%s,\"at_ns\":%lld,\"expected\":%s,\"observed\":%s%s,"
 	     "\"site\":%s}",
 	     proc, pname(d, proc), shepherded ? "shepherded" : "peer",
-	     retro_calls[call].name, jp, (long long)(at - d->r->t0), je, jo,
+	     retro_calls[call].name, jp, (long long)rel_ns(d->r, at), je, jo,
 	     jwhere, js);
 	emit(d, "H divergence at %.6fs: %s %u (%s) %s %s: expected %s, "
 		"observed %s%s%s%s",
-	     (double)(at - d->r->t0) / 1e9, shepherded ? "shepherded" : "peer",
+	     rel_s(d->r, at), shepherded ? "shepherded" : "peer",
 	     proc, pname(d, proc), retro_calls[call].name, path, he, ho, where,
 	     site[0] ? "  at " : "", site);
 	free(jp);
@@ -2354,7 +2354,7 @@ static int fire_timeout(struct drv *d)
 	}
 	if (getenv("RETRO_RUN_DEBUG"))
 		fprintf(stderr, "[run] pid %d: its timed wait ends at %.6fs\n",
-			(int)best->pid, (double)(rp.v - d->r->t0) / 1e9);
+			(int)best->pid, rel_s(d->r, rp.v));
 	best->v = rp.v;
 	best->deadline = -1;
 	best->state = C_RUN;
@@ -2955,8 +2955,7 @@ static int replay_once(struct drv *d)
 			if (getenv("RETRO_RUN_DEBUG"))
 				fprintf(stderr, "[run] all blocked: the peers "
 						"move on to %.6fs\n",
-					(double)(d->peers[d->pi]->start -
-						 d->r->t0) / 1e9);
+					rel_s(d->r, d->peers[d->pi]->start));
 			advance(d, d->peers[d->pi]->start + 1);
 			if (!d->fed)
 				tmo = 0;
@@ -2988,7 +2987,7 @@ static int replay_once(struct drv *d)
 			if (d->peers[i]->end > vend)
 				vend = d->peers[i]->end;
 		emit(d, "W %lld %lld", (long long)(mono_ns() - d->wall0),
-		     (long long)(vend - d->vstart));
+		     (long long)ns_sub(vend, d->vstart));
 	}
 	for (size_t i = 0; i < r->nprocs; i++)
 		if (d->tainted[i])

@@ -1,5 +1,6 @@
 #include "config.h"
 #include "cmd.h"
+#include "model.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -149,9 +150,19 @@ int select_procs(const struct retro_recording *r, const char *spec,
 	return n;
 }
 
+int64_t ns_sub(int64_t a, int64_t b)
+{
+	return retro_ns_sub(a, b);
+}
+
+int64_t rel_ns(const struct retro_recording *r, int64_t t)
+{
+	return retro_ns_sub(t, r->t0);
+}
+
 double rel_s(const struct retro_recording *r, int64_t t)
 {
-	return (double)(t - r->t0) / 1e9;
+	return (double)rel_ns(r, t) / 1e9;
 }
 
 void status_str(int status, char *buf, size_t n)

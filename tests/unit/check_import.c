@@ -1598,6 +1598,26 @@ START_TEST(hb_lock_release_counts_from_its_start)
 }
 END_TEST
 
+/* Differences of recorded times, as log, ps, check and the model take
+ * them: exact where they fit, held at the bounds where they would
+ * overflow (a made-up spool segment's times reached log's undefined
+ * t - t0; tests/fuzz/regress/spool/time-before-start-overflow). */
+START_TEST(ns_sub_holds_at_the_bounds)
+{
+	ck_assert_int_eq(retro_ns_sub(5, 3), 2);
+	ck_assert_int_eq(retro_ns_sub(3, 5), -2);
+	ck_assert_int_eq(retro_ns_sub(INT64_MAX, 0), INT64_MAX);
+	ck_assert_int_eq(retro_ns_sub(0, INT64_MAX), -INT64_MAX);
+	ck_assert_int_eq(retro_ns_sub(1013581335467069863LL,
+				      -8531297262030962274LL), INT64_MAX);
+	ck_assert_int_eq(retro_ns_sub(-8531297262030962274LL,
+				      1013581335467069863LL), INT64_MIN);
+	ck_assert_int_eq(retro_ns_sub(INT64_MIN, 1), INT64_MIN);
+	ck_assert_int_eq(retro_ns_sub(-1, INT64_MIN), INT64_MAX);
+	ck_assert_int_eq(retro_ns_sub(INT64_MIN, INT64_MIN), 0);
+}
+END_TEST
+
 Suite *make_import_suite(void)
 {
 	Suite *s = suite_create("import");
@@ -1636,6 +1656,7 @@ Suite *make_import_suite(void)
 	tcase_add_test(tc, model_open_creat_existing);
 	tcase_add_test(tc, model_blob_tampered);
 	tcase_add_test(tc, model_data_lost);
+	tcase_add_test(tc, ns_sub_holds_at_the_bounds);
 	suite_add_tcase(s, tc);
 	return s;
 }
