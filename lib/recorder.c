@@ -200,7 +200,7 @@ static struct {
 	size_t cwdlen;
 	struct fdent *fds;
 	int fd_top; /* 1 + the highest fd ever known in fds: where a walk of
-		     * the table may stop (NFDS entries are 1 MiB, and a
+		     * the table may stop (NFDS entries are 2 MiB, and a
 		     * walk of all would fault in every page) */
 	uint32_t dir_epoch; /* directories this process renamed or removed */
 	/* File offsets kept by the shim (off_usable): on while every system
@@ -1242,11 +1242,11 @@ void retro_fd_forget(int fd)
  * while the interrupted one is in flight asks the kernel, and makes the
  * interrupted one ask too).  What may share open file descriptions with
  * another process (fork, spawn, clone, sending descriptors) leaves no
- * file opened before it an offset kept again (retro_off_forget_all), and
- * dup the two descriptors of one.  What moves an offset unseen (sendfile
- * and the like, a call not recorded) makes the next write ask the kernel,
- * whose answer is kept.  Still unseen: another process taking the
- * descriptor with pidfd_getfd(2) (a debugger's move).
+ * file opened before it an offset kept again (retro_off_forget_all); a
+ * dup leaves neither of its two descriptors one.  What moves an offset
+ * unseen (sendfile and the like, a call not recorded) makes the next
+ * write ask the kernel, whose answer is kept.  Still unseen: another
+ * process taking the descriptor with pidfd_getfd(2) (a debugger's move).
  * RETRO_OFFSET_CACHE=0 turns it off; RETRO_OFFSET_CHECK=1 asks the kernel
  * anyway, and a difference ends the process (the tests run with it). */
 static inline int off_usable(const struct retro_thread *t,
