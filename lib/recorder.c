@@ -1315,23 +1315,23 @@ static void off_verify(int fd, int64_t off, const struct fdent *e)
 	size_t n;
 
 	if (P.off_check > 1) {
-		n = cpy(b, sizeof b, 0, "retro: offset kept: fd ", 23);
+		n = cpy(b, sizeof b, 0, "offset kept: fd ", 16);
 		n += retro_utoa(b + n, (uint64_t)fd);
 		n = cpy(b, sizeof b, n, " at ", 4);
 		n += retro_utoa(b + n, (uint64_t)off);
-		n = cpy(b, sizeof b, n, "\n", 1);
-		retro_sys3(SYS_write, 2, b, n);
+		b[n] = 0;
+		warn(b, NULL, 0);
 	}
 	if (pos < 0 || pos == e->off)
 		return;
-	n = cpy(b, sizeof b, 0, "retro: offset cache wrong: fd ", 30);
+	n = cpy(b, sizeof b, 0, "offset cache wrong: fd ", 23);
 	n += retro_utoa(b + n, (uint64_t)fd);
 	n = cpy(b, sizeof b, n, " is at ", 7);
 	n += retro_utoa(b + n, (uint64_t)pos);
 	n = cpy(b, sizeof b, n, ", kept ", 7);
 	n += retro_utoa(b + n, (uint64_t)e->off);
-	n = cpy(b, sizeof b, n, "\n", 1);
-	retro_sys3(SYS_write, 2, b, n);
+	b[n] = 0;
+	warn(b, NULL, 0);
 	retro_sys2(SYS_kill, retro_sys0(SYS_getpid), SIGABRT);
 }
 

@@ -61,7 +61,6 @@ __thread const void *retro_trap_uc
  * blocked).  The rewritten sites' stub reads it too (rewrite.c). */
 __thread int retro_prog_sigsys_blocked
 	__attribute__((tls_model("initial-exec"), visibility("hidden")));
-#define prog_sigsys_blocked retro_prog_sigsys_blocked
 
 struct ksigaction {
 	void *handler;
@@ -374,7 +373,7 @@ static long emu_sigprocmask(ucontext_t *uc, long how, const uint64_t *set,
 {
 	uint64_t *frame = (uint64_t *)(void *)&uc->uc_sigmask;
 	uint64_t cur = *frame, s;
-	int was = prog_sigsys_blocked;
+	int was = retro_prog_sigsys_blocked;
 
 	if (size != 8)
 		return -EINVAL;
@@ -392,11 +391,11 @@ static long emu_sigprocmask(ucontext_t *uc, long how, const uint64_t *set,
 		*frame &= ~(SIGSYS_BIT | (1ull << (SIGKILL - 1)) |
 			    (1ull << (SIGSTOP - 1)));
 		if (how == SIG_BLOCK && (s & SIGSYS_BIT))
-			prog_sigsys_blocked = 1;
+			retro_prog_sigsys_blocked = 1;
 		else if (how == SIG_UNBLOCK && (s & SIGSYS_BIT))
-			prog_sigsys_blocked = 0;
+			retro_prog_sigsys_blocked = 0;
 		else if (how == SIG_SETMASK)
-			prog_sigsys_blocked = !!(s & SIGSYS_BIT);
+			retro_prog_sigsys_blocked = !!(s & SIGSYS_BIT);
 	}
 	if (old)
 		*old = (cur & ~SIGSYS_BIT) | (was ? SIGSYS_BIT : 0);
