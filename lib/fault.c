@@ -4,29 +4,41 @@
  * of the table: openat, read, write, fallocate, mmap, fcntl, ...) go wrong
  * after SKIP calls that work, COUNT times (default: every time after).
  * WHAT is an errno name (ENOSPC, EMFILE, ENFILE, EINTR, EIO, ENOMEM,
- * EDQUOT, EINVAL, EAGAIN, ENOENT) or SHORT: read, pread, write and
- * getrandom then do half of what was asked (at least one byte).  The
- * recorded program's own calls are never touched: only what lib/ does on
- * its behalf. */
+ * EDQUOT, EINVAL, EAGAIN, ENOENT), SHORT: read, pread, write and
+ * getrandom then do half of what was asked (at least one byte), or SLOW:
+ * the call waits a millisecond first and then works, which opens the
+ * window of a race for a test to hit.  The recorded program's own calls
+ * are never touched: only what lib/ does on its behalf.  retro-replay
+ * takes the same for its own calls from RETRO_REPLAY_FAULT. */
 #include "config.h"
 #include "os.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static int fault_err; /* 0: SHORT */
+static int fault_slow;
 static int fault_forever;
 static long fault_skip, fault_count;
 static struct retro_os saved;
 
+/* Does the call go wrong?  A SLOW one waits here and then works. */
 static int fire(void)
 {
+	static const struct timespec ms = { 0, 1000000 };
+	int go;
+
 	if (__atomic_fetch_sub(&fault_skip, 1, __ATOMIC_RELAXED) > 0)
 		return 0;
-	if (fault_forever)
-		return 1;
-	return __atomic_fetch_sub(&fault_count, 1, __ATOMIC_RELAXED) > 0;
+	go = fault_forever ||
+	     __atomic_fetch_sub(&fault_count, 1, __ATOMIC_RELAXED) > 0;
+	if (go && fault_slow) {
+		nanosleep(&ms, NULL);
+		return 0;
+	}
+	return go;
 }
 
 static size_t half(size_t n)
@@ -159,7 +171,7 @@ static const struct {
 } errs[] = { { "ENOSPC", ENOSPC }, { "EMFILE", EMFILE }, { "ENFILE", ENFILE },
 	     { "EINTR", EINTR },   { "EIO", EIO },       { "ENOMEM", ENOMEM },
 	     { "EDQUOT", EDQUOT }, { "EINVAL", EINVAL }, { "EAGAIN", EAGAIN },
-	     { "ENOENT", ENOENT }, { "SHORT", 0 } };
+	     { "ENOENT", ENOENT }, { "SHORT", 0 },     { "SLOW", -1 } };
 
 /* Puts the faulty entry in; 0, or EINVAL for an unknown name or a SHORT
  * on a call that moves no bytes. */
@@ -207,7 +219,7 @@ static int install(const char *name)
 	else
 		return EINVAL;
 #undef ENTRY
-	if (!fault_err && !shortok) {
+	if (!fault_err && !fault_slow && !shortok) {
 		retro_os = saved;
 		return EINVAL;
 	}
@@ -238,7 +250,8 @@ int retro_fault_setup(const char *spec)
 			break;
 	if (i == sizeof errs / sizeof *errs)
 		return EINVAL;
-	fault_err = errs[i].err;
+	fault_slow = errs[i].err < 0;
+	fault_err = fault_slow ? 0 : errs[i].err;
 	fault_skip = atol(b + 1);
 	c = strchr(b + 1, ':');
 	fault_count = c ? atol(c + 1) : 0;

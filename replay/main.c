@@ -1,7 +1,9 @@
 /* retro-replay: record programs and look inside their recordings. */
 #include "config.h"
 #include "cmd.h"
+#include "os.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static const struct {
@@ -56,6 +58,12 @@ int main(int argc, char **argv)
 		/* a damaged page that crashes liblmdb is a store error */
 		snprintf(prog, sizeof prog, "retro-replay %s", cmds[i].name);
 		retro_crash_guard(prog);
+		/* a test hook, as RETRO_FAULT is the shim's (lib/fault.c) */
+		if (retro_fault_setup(getenv("RETRO_REPLAY_FAULT"))) {
+			fprintf(stderr, "retro-replay: malformed RETRO_REPLAY_FAULT "
+					"'%s'\n", getenv("RETRO_REPLAY_FAULT"));
+			return EX_USAGE;
+		}
 		return cmds[i].fn(argc - 1, argv + 1);
 	}
 	fprintf(stderr, "retro-replay: unknown command '%s'\n\n", argv[1]);
