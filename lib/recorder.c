@@ -151,6 +151,11 @@ struct retro_thread {
 	int64_t lost_since;
 	int lost_err;
 	uint64_t retry_at;  /* lost count at which to retry a segment */
+	/* What this segment holds already: seen_path[] and seen_stack[]
+	 * keep id ^ seen_salt, and each new segment takes a new salt
+	 * instead of zeroing the 12 KiB of both: a forked child's first
+	 * segment then copies none of those pages from its parent. */
+	uint64_t seen_salt, seen_gen;
 	uint64_t seen_path[PATH_SLOTS];
 
 	uint64_t seen_stack[STACK_SLOTS];
@@ -220,6 +225,12 @@ static struct {
 	size_t modpathlen;
 	uint64_t self_lo, self_hi;
 	const char *exe; /* the executable's path, in modpaths; or NULL */
+	/* The image's arguments as the loader gave them to the shim's
+	 * constructor (retro_init_args), before any code of the program
+	 * ran: the bytes /proc/self/cmdline holds then.  NULL when the shim
+	 * started from another library's constructor first. */
+	int argc;
+	char **argv;
 	uint8_t boot_id[16];
 	size_t preimage_max;
 	pthread_key_t key;
@@ -371,18 +382,29 @@ static void tsc_pair(uint64_t *tsc, int64_t *ns)
 	}
 }
 
-static void tsc_init(int want)
-{
-	char cs[16] = { 0 };
-	long fd = retro_os_openat(AT_FDCWD,
-		"/sys/devices/system/clocksource/clocksource0/current_clocksource",
-		O_RDONLY | O_CLOEXEC, 0);
+static int tsc_rate_ok(uint64_t m);
 
-	if (fd < 0)
+/* known: the rate the image before an exec used (the handoff's), or 0.
+ * With one, the kernel's clock source was the TSC then, and the four
+ * system calls of asking again are spared. */
+static void tsc_init(int want, uint64_t known)
+{
+	if (!want)
 		return;
-	retro_os_read((int)fd, cs, sizeof cs - 1);
-	retro_os.close((int)fd);
-	if (!want || strcmp(cs, "tsc\n") != 0 || !__rdtsc())
+	if (!tsc_rate_ok(known)) {
+		char cs[16] = { 0 };
+		long fd = retro_os_openat(AT_FDCWD,
+			"/sys/devices/system/clocksource/clocksource0/"
+			"current_clocksource",
+			O_RDONLY | O_CLOEXEC, 0);
+		if (fd < 0)
+			return;
+		retro_os_read((int)fd, cs, sizeof cs - 1);
+		retro_os.close((int)fd);
+		if (strcmp(cs, "tsc\n") != 0)
+			return;
+	}
+	if (!__rdtsc())
 		return;
 	tsc_pair(&TC.tsc0, &TC.ns0);
 	TC.on = 1;
@@ -631,6 +653,20 @@ static struct retro_seg_hdr *kept_claim(struct retro_thread *t,
 	return NULL;
 }
 
+/* The next segment's salt for seen_path[] and seen_stack[]: splitmix64's
+ * finalizer of a per-thread count, a bijection, so no two segments of a
+ * thread (nor a forked child's first and its parent's segment then) share
+ * one.  An entry left from an earlier segment matches only when two
+ * 64-bit hashes happen to differ by exactly the two salts' difference. */
+static uint64_t seen_salt_next(struct retro_thread *t)
+{
+	uint64_t z = ++t->seen_gen * 0x9E3779B97F4A7C15ull;
+
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+	return z ^ (z >> 31);
+}
+
 /* A segment is made under a temporary name (NAME.new) and renamed to
  * NAME once its header is complete, so that an importer never finds a
  * segment without one: a process killed while making its segment (between
@@ -729,8 +765,7 @@ header:
 	t->seg_mapped = reused && fd < 0;
 	t->segno++;
 	/* Each segment carries what its records refer to. */
-	memset(t->seen_path, 0, sizeof t->seen_path);
-	memset(t->seen_stack, 0, sizeof t->seen_stack);
+	t->seen_salt = seen_salt_next(t);
 	return 0;
 out_unlink:
 	retro_os.close((int)fd);
@@ -1006,7 +1041,7 @@ static uint64_t intern(struct retro_thread *t, const char *s, size_t n)
 	uint64_t *slot = &t->seen_path[id % PATH_SLOTS];
 	struct retro_rec_path *p;
 
-	if (*slot == id)
+	if (*slot == (id ^ t->seen_salt))
 		return id;
 	p = reserve(t, align8(sizeof *p + n), REC_PATH);
 	if (!p) {
@@ -1017,7 +1052,7 @@ static uint64_t intern(struct retro_thread *t, const char *s, size_t n)
 	p->len = (uint32_t)n;
 	memcpy(p + 1, s, n);
 	__atomic_store_n(&p->h.state, RS_DONE, __ATOMIC_RELEASE);
-	*slot = id;
+	*slot = id ^ t->seen_salt;
 	return id;
 }
 
@@ -1384,7 +1419,7 @@ stack_record(struct retro_thread *t, const uint64_t *pc, int k, uint64_t id,
 	s->n = (uint32_t)k;
 	memcpy(s->pc, pc, (size_t)k * 8);
 	__atomic_store_n(&s->h.state, RS_DONE, __ATOMIC_RELEASE);
-	*slot = id;
+	*slot = id ^ t->seen_salt;
 	return id;
 }
 
@@ -1394,7 +1429,7 @@ emit_stack(struct retro_thread *t, const uint64_t *pc, int k, uint64_t id)
 {
 	uint64_t *slot = &t->seen_stack[id % STACK_SLOTS];
 
-	if (*slot == id)
+	if (*slot == (id ^ t->seen_salt))
 		return id;
 	return stack_record(t, pc, k, id, slot);
 }
@@ -4091,13 +4126,27 @@ static void emit_start(struct retro_thread *t, int scan_fds)
 		exe[r > 0 ? r : 0] = 0;
 	}
 	n = 0;
-	fd = retro_os_openat(AT_FDCWD, "/proc/self/cmdline",
-			     O_RDONLY | O_CLOEXEC, 0);
-	if (fd >= 0) {
-		n = retro_os_read((int)fd, args, PATH_MAX);
-		if (n < 0)
-			n = 0;
-		retro_os.close((int)fd);
+	if (scan_fds && P.argv) {
+		/* a new image: its arguments as /proc/self/cmdline would give
+		 * them, without the four system calls of reading it (a
+		 * forked child's may have been rewritten since) */
+		for (int i = 0; i < P.argc && P.argv[i] && n < PATH_MAX; i++) {
+			size_t k = strlen(P.argv[i]) + 1;
+			if (k > (size_t)(PATH_MAX - n))
+				k = (size_t)(PATH_MAX - n);
+			memcpy(args + n, P.argv[i], k);
+			n += (long)k;
+		}
+		P.argv = NULL;
+	} else {
+		fd = retro_os_openat(AT_FDCWD, "/proc/self/cmdline",
+				     O_RDONLY | O_CLOEXEC, 0);
+		if (fd >= 0) {
+			n = retro_os_read((int)fd, args, PATH_MAX);
+			if (n < 0)
+				n = 0;
+			retro_os.close((int)fd);
+		}
 	}
 	/* Intern first: a rotation under a record being filled would take
 	 * the record's segment away. */
@@ -4176,6 +4225,16 @@ static int env_flag(const char *name, int dflt)
 
 static void sysmap_init(void);
 
+/* Before a fork: map the shared map here, where every child finds it
+ * mapped and takes its process id from it, rather than open, allocate
+ * and map it again in each child (next_proc_id).  A shell that forks a
+ * thousand subshells maps it once. */
+void retro_fork_prepare(void)
+{
+	if (P.state == PS_ON)
+		shared_map();
+}
+
 static void atfork_parent(void)
 {
 	retro_shep_forked_parent();
@@ -4184,6 +4243,13 @@ static void atfork_parent(void)
 static void atfork_child(void)
 {
 	retro_fork_child();
+}
+
+void retro_init_args(int argc, char **argv)
+{
+	P.argc = argc;
+	P.argv = argv;
+	retro_init();
 }
 
 void retro_init(void)
@@ -4307,14 +4373,14 @@ void retro_init(void)
 	}
 	dl_iterate_phdr(module_cb, NULL);
 	pthread_key_create(&P.key, thread_end);
-	pthread_atfork(NULL, atfork_parent, atfork_child);
+	pthread_atfork(retro_fork_prepare, atfork_parent, atfork_child);
 	sysmap_init();
 	retro_trap_debug(env_flag("RETRO_TRAP_DEBUG", 0));
 	P.want_trap = env_flag("RETRO_TRAP", 1);
 	P.off_on = P.want_trap && env_flag("RETRO_OFFSET_CACHE", 1);
 	if ((s = getenv("RETRO_OFFSET_CHECK")))
 		P.off_check = atoi(s);
-	tsc_init(env_flag("RETRO_TSC", 1));
+	tsc_init(env_flag("RETRO_TSC", 1), have_h ? h.tsc_mult : 0);
 	tsc_adopt(have_h ? h.tsc_mult : 0);
 	if (P.want_trap && (!P.self_hi ||
 			    retro_trap_setup(P.self_lo, P.self_hi))) {

@@ -121,7 +121,9 @@ void retro_mapped(struct retro_call *c, void *addr, size_t len, int fd,
 		  int64_t off);
 void retro_map_flush(struct retro_call *c, void *addr, size_t len, int unmap);
 
-/* fork: retro_fork_child runs in the child (from pthread_atfork too). */
+/* fork: retro_fork_prepare runs in the parent before it (from
+ * pthread_atfork too), retro_fork_child in the child. */
+void retro_fork_prepare(void);
 void retro_fork_child(void);
 
 /* exec: prepares the handoff to the next image and, unless the user opted
@@ -222,6 +224,9 @@ void retro_thread_begin(void);
  * retro_fini(0) is for _exit and _Exit, which never flush it. */
 void retro_init(void);
 void retro_fini(int flush);
+/* The constructor's: retro_init, with the arguments glibc passes to an
+ * ELF constructor (the image's argc and argv). */
+void retro_init_args(int argc, char **argv);
 
 /* Returns 1 while the process records. */
 int retro_recording(void);

@@ -551,6 +551,8 @@ static void handler(int sig, siginfo_t *si, void *ucv)
 		retro_rewrite_site((uint64_t)g[REG_RIP], nr);
 		break;
 	case SYS_clone:
+		if (!(g[REG_RDI] & CLONE_VM))
+			retro_fork_prepare();
 		ret = emu_clone(g);
 		if (ret == 0) {
 			/* a fork-like child, here in the handler: it has no
@@ -573,6 +575,7 @@ static void handler(int sig, siginfo_t *si, void *ucv)
 	case SYS_fork:
 	case SYS_vfork:
 		retro_off_forget_all();
+		retro_fork_prepare();
 		ret = retro_sys0(SYS_fork);
 		if (ret == 0) {
 			retro_fork_child();

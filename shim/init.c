@@ -3,9 +3,12 @@
 #include "config.h"
 #include "recorder.h"
 
-__attribute__((constructor(101))) static void shim_init(void)
+/* glibc calls an ELF constructor with argc, argv and envp. */
+__attribute__((constructor(101))) static void shim_init(int argc, char **argv,
+							 char **envp)
 {
-	retro_init();
+	(void)envp;
+	retro_init_args(argc, argv);
 }
 
 __attribute__((destructor(101))) static void shim_fini(void)
