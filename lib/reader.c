@@ -497,6 +497,11 @@ static void derive_visit(struct derive *dv, struct retro_store *st,
 				p->argv = data;
 				p->argvlen = len;
 			}
+			/* the recorder kept only the first part (arg[5]) */
+			if (a->arg[5])
+				p->flags |= RP_ARGV_CUT;
+			else
+				p->flags &= ~(uint32_t)RP_ARGV_CUT;
 		}
 		break;
 	}

@@ -4109,12 +4109,23 @@ static void emit_image(struct retro_thread *t)
 	action_done(a);
 }
 
-/* Emits the start of a process image: argv, exe and inherited fds. */
+/* The most of an image's arguments its start record keeps: a long link
+ * line keeps its objects (the kernel allows 128 KiB an argument and
+ * more in all; past this the record says the rest was cut). */
+#define ARGV_MAX (256u << 10)
+
+/* Emits the start of a process image: argv, exe and inherited fds.  A
+ * new image's argv comes from its constructor's arguments, the bytes
+ * /proc/self/cmdline holds then, up to ARGV_MAX, without the four system
+ * calls of reading it; a forked child's from /proc (it may have
+ * rewritten them since), up to PATH_MAX.  arg[5] says they were cut. */
 static void emit_start(struct retro_thread *t, int scan_fds)
 {
 	char exe[PATH_MAX];
 	char *args = t->scratch;
+	char **av = NULL;
 	long n, fd, r;
+	int ac = 0, cut = 0;
 	uint64_t exeid;
 	struct retro_rec_action *a;
 
@@ -4127,24 +4138,29 @@ static void emit_start(struct retro_thread *t, int scan_fds)
 	}
 	n = 0;
 	if (scan_fds && P.argv) {
-		/* a new image: its arguments as /proc/self/cmdline would give
-		 * them, without the four system calls of reading it (a
-		 * forked child's may have been rewritten since) */
-		for (int i = 0; i < P.argc && P.argv[i] && n < PATH_MAX; i++) {
-			size_t k = strlen(P.argv[i]) + 1;
-			if (k > (size_t)(PATH_MAX - n))
-				k = (size_t)(PATH_MAX - n);
-			memcpy(args + n, P.argv[i], k);
+		av = P.argv;
+		P.argv = NULL;
+		for (; ac < P.argc && av[ac]; ac++) {
+			size_t k = strlen(av[ac]) + 1;
+			if (k > ARGV_MAX - (size_t)n) {
+				n = ARGV_MAX;
+				cut = 1;
+				break;
+			}
 			n += (long)k;
 		}
-		P.argv = NULL;
 	} else {
 		fd = retro_os_openat(AT_FDCWD, "/proc/self/cmdline",
 				     O_RDONLY | O_CLOEXEC, 0);
 		if (fd >= 0) {
-			n = retro_os_read((int)fd, args, PATH_MAX);
+			/* one byte more than is kept, to know it was cut */
+			n = retro_os_read((int)fd, args, PATH_MAX + 1);
 			if (n < 0)
 				n = 0;
+			if (n > PATH_MAX) {
+				n = PATH_MAX;
+				cut = 1;
+			}
 			retro_os.close((int)fd);
 		}
 	}
@@ -4154,14 +4170,28 @@ static void emit_start(struct retro_thread *t, int scan_fds)
 	a = action_new(t, RC_start, (uint32_t)n, RETRO_MAXARGS, 0);
 	if (a) {
 		uint64_t *arg = retro_rec_args(a);
+		char *d = (char *)retro_rec_data(a);
 		a->start = a->end = now();
 		arg[0] = exeid;
 		arg[1] = P.parent;
 		arg[2] = (uint64_t)P.pid;
 		arg[3] = (uint64_t)retro_sys0(SYS_getppid);
 		arg[4] = P.image;
+		arg[5] = (uint64_t)cut;
 		a->obj = exeid;
-		memcpy(retro_rec_data(a), args, (size_t)n);
+		if (av) {
+			size_t o = 0;
+			for (int i = 0; i <= ac && i < P.argc && av[i] &&
+					o < (size_t)n; i++) {
+				size_t k = strlen(av[i]) + 1;
+				if (k > (size_t)n - o)
+					k = (size_t)n - o;
+				memcpy(d + o, av[i], k);
+				o += k;
+			}
+		} else {
+			memcpy(d, args, (size_t)n);
+		}
 		a->datalen = (uint32_t)n;
 		a->flags |= RA_DATA;
 		action_done(a);

@@ -140,6 +140,8 @@ static void print_argv(FILE *f, struct retro_store *st,
 		i += k + 1;
 	}
 	fputc(']', f);
+	if (a->call == RC_start && a->arg[5])
+		fprintf(f, " (cut at %zu bytes)", n);
 	free(d);
 }
 

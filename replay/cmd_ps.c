@@ -102,6 +102,8 @@ static void tree(const struct retro_recording *r, uint32_t parent, int depth,
 			json_cstr(stdout, p->exe);
 			printf(",\"argv\":");
 			json_argv(stdout, p);
+			printf(",\"argv_cut\":%s",
+			       (p->flags & RP_ARGV_CUT) ? "true" : "false");
 			printf(",\"images\":%u,\"threads\":%u,\"actions\":%llu,"
 			       "\"time_reads\":%llu,\"inflight\":%s,\"loss\":%s}\n",
 			       p->images, p->threads, (unsigned long long)p->actions,
@@ -113,6 +115,8 @@ static void tree(const struct retro_recording *r, uint32_t parent, int depth,
 			       p->pid, p->ppid, rel_s(r, p->start),
 			       rel_s(r, p->end), st, depth * 2, "", proc_name(p));
 			argv_print(stdout, p);
+			if (p->flags & RP_ARGV_CUT)
+				printf(" [argv cut at %zu bytes]", p->argvlen);
 			if (p->flags & RP_LOSS)
 				printf("  [calls lost]");
 			putchar('\n');

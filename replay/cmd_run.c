@@ -2600,6 +2600,14 @@ static pid_t launch(struct drv *d, int pidx, const char *sock)
 	}
 	if (retro_blob_get(d->st, s->hash, &args, &alen))
 		return -1;
+	if (s->arg[5]) {
+		/* the recorder kept only the first part: run with those, it
+		 * would be another command */
+		emit(d, "E process %u (%s): its arguments were recorded only in "
+			"part (the first %zu bytes)", p->id, proc_name(p), alen);
+		free(args);
+		return -1;
+	}
 	for (size_t i = 0; i < alen; i++)
 		if (((char *)args)[i] == 0)
 			na++;

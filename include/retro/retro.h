@@ -92,6 +92,7 @@ enum {
 	RP_INFLIGHT = 1 << 1, /* ended with an action in flight (killed) */
 	RP_ENDED = 1 << 2,    /* end is known */
 	RP_LOSS = 1 << 3,     /* some of its calls were lost */
+	RP_ARGV_CUT = 1 << 4, /* argv is the first part of a longer one */
 };
 
 struct retro_proc {

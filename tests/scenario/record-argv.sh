@@ -1,11 +1,11 @@
 #!/bin/sh
 # The arguments of every recorded process image, as `ps` shows them, are
 # what /proc/PID/cmdline held when the image started: empty and spaced
-# arguments kept apart, a long command line cut at 4096 bytes as the
-# recorder reads it, an exec'd image's own, and a forked child's those of
-# its parent (read from /proc then: a child may have rewritten them).  A
-# new image takes them from the arguments the loader hands the shim's
-# constructor, without reading /proc.
+# arguments kept apart, an exec'd image's own, and a forked child's those
+# of its parent (read from /proc then: a child may have rewritten them).
+# A new image takes them from the arguments the loader hands the shim's
+# constructor, without reading /proc, up to 256 KiB; a forked child's are
+# read up to 4 KiB.  A cut command line says so in ps and log.
 . "$SCENARIO_LIB"
 
 # ps --json on stdin: each process's argv as one JSON line (PROGRAM: only
@@ -38,17 +38,41 @@ printf '%s\n' '["/bin/true", "x"]' '["/bin/true", "y"]' \
 rr ps --json "$WORK/s3" | argvs >"$WORK/got3"
 diff -u "$WORK/want3" "$WORK/got3" || fail "forked child's and exec'd images' arguments"
 
-# 5,000 bytes of arguments: the first 4,096 bytes of the command line.
+# A new image keeps up to 256 KiB of arguments: 5,000 bytes whole; three
+# of 100,000 bytes, the first 262,144 bytes of them, said to be cut.
 long=$(python3 -c 'print("x" * 2500)')
 rr record -q -o "$WORK/s4" -- /bin/true "$long" "$long" >/dev/null
+expect_eq "5,000 bytes of arguments, whole" \
+	"[\"/bin/true\", \"$long\", \"$long\"]" "$(argv_of "$WORK/s4" true)"
+expect_eq "5,000 bytes: not cut" false \
+	"$(rr ps --json "$WORK/s4" | json_map 'str(o["argv_cut"]).lower()')"
+huge=$(python3 -c 'print("y" * 100000)')
+rr record -q -o "$WORK/s6" -- /bin/true "$huge" "$huge" "$huge" >/dev/null
 python3 -c '
-import json, sys
-want = ("/bin/true\0" + "x" * 2500 + "\0" + "x" * 2500 + "\0").encode()[:4096]
-want = [a.decode() for a in want.split(b"\0")]
-if want[-1] == "":
-    want.pop()
-print(json.dumps(want))' >"$WORK/want4"
-expect_eq "long command line, cut at 4096 bytes" "$(cat "$WORK/want4")" "$(argv_of "$WORK/s4" true)"
+import json
+want = ("/bin/true\0" + ("y" * 100000 + "\0") * 3).encode()[:262144]
+print(json.dumps([a.decode() for a in want.split(b"\0")]))' >"$WORK/want6"
+expect_eq "300,000 bytes of arguments: the first 256 KiB" "$(cat "$WORK/want6")" "$(argv_of "$WORK/s6" true)"
+expect_eq "300,000 bytes: cut" true \
+	"$(rr ps --json "$WORK/s6" | json_map 'str(o["argv_cut"]).lower()')"
+rr ps "$WORK/s6" | grep -q '\[argv cut at 262144 bytes\]$' || fail "ps does not say the argv was cut: $(rr ps "$WORK/s6" | cut -c1-80)"
+rr log "$WORK/s6" | grep -q '+++ start .*(cut at 262144 bytes)$' || fail "log does not say the argv was cut"
+
+# run re-executes a program with its recorded arguments: 100,000 bytes
+# whole (before, the first 4,096), and refuses a command line that was cut
+# rather than run another command.
+rr record -q -o "$WORK/s8" -- /bin/true "$huge" >/dev/null
+expect_status "run: 100,000 bytes of arguments" 0 rr run "$WORK/s8" --shepherd 1 --root "$WORK/root8"
+grep -q '^consistent replay' "$WORK/out" || fail "run of s8: $(cat "$WORK/out" "$WORK/err")"
+expect_status "run: arguments cut" 2 rr run "$WORK/s6" --shepherd 1 --root "$WORK/root6"
+grep -q 'process 1 (true): its arguments were recorded only in part (the first 262144 bytes)' "$WORK/err" ||
+	fail "run does not say why: $(cat "$WORK/err")"
+
+# A forked child's arguments are read from /proc, up to 4,096 bytes.
+rr record -q -o "$WORK/s7" -- sh -c '(/bin/true; :); : '"$long$long" >/dev/null
+rr ps --json "$WORK/s7" | json_map '"%s %s %d" % (o["parent"] > 0 and o["program"] == "dash", str(o["argv_cut"]).lower(), len("\0".join(o["argv"])))' |
+	grep '^True' >"$WORK/got7"
+expect_eq "a forked shell's 5,000 bytes of arguments: 4,096 of them" "True true 4096" "$(cat "$WORK/got7")"
 
 # A forked child that rewrote its arguments in place before it recorded
 # anything of its own shows what /proc showed (the rewritten bytes).
