@@ -667,6 +667,8 @@ static uint64_t seen_salt_next(struct retro_thread *t)
 	return z ^ (z >> 31);
 }
 
+static size_t ready_bytes(void);
+
 /* A segment is made under a temporary name (NAME.new) and renamed to
  * NAME once its header is complete, so that an importer never finds a
  * segment without one: a process killed while making its segment (between
@@ -691,8 +693,13 @@ static int segment_open(struct retro_thread *t, size_t need)
 			      (RETRO_SEG_SLOW / 4096)))
 		size = RETRO_SEG_SLOW;
 
-	if (need + RETRO_SEG_HDR + RETRO_SEG_RESERVE > size)
-		size = (need + RETRO_SEG_HDR + RETRO_SEG_RESERVE + 4095) & ~4095ul;
+	/* A record of need bytes goes in after what segment_ready writes
+	 * first.  Sized for need alone, a record bigger than a segment (an
+	 * environment of 200 KB) found the modules' records in the way, in
+	 * every new segment, and was dropped. */
+	if (need && need + ready_bytes() + RETRO_SEG_HDR + RETRO_SEG_RESERVE > size)
+		size = (need + ready_bytes() + RETRO_SEG_HDR + RETRO_SEG_RESERVE +
+			4095) & ~4095ul;
 	n = cpy(path, sizeof path, 0, P.spool, strlen(P.spool));
 	path[n++] = '/';
 	r = retro_seg_name(path + n, sizeof path - n, P.proc, P.image, t->index,
@@ -898,6 +905,19 @@ static void segment_ready(struct retro_thread *t)
 		if (!t->seg)
 			break;
 	}
+}
+
+/* The most segment_ready writes in a new segment: a record per module,
+ * the clock's, and the paths waiting in lostpath[]. */
+static size_t ready_bytes(void)
+{
+	size_t n = sizeof(struct retro_rec_clock) +
+		   LOSTPATHS * align8(sizeof(struct retro_rec_path) +
+				      sizeof lostpath[0].s);
+
+	for (int i = 0; i < P.nmods; i++)
+		n += align8(sizeof(struct retro_rec_module) + P.mods[i].pathlen);
+	return n;
 }
 
 static int rotate(struct retro_thread *t, size_t need)
@@ -4067,31 +4087,39 @@ static void shared_loss(struct retro_thread *t, int64_t until)
 	__atomic_store_n(&l->magic, RETRO_LOSS_MAGIC, __ATOMIC_RELEASE);
 }
 
+/* The most of an environment an image's record keeps, in whole entries. */
+#define ENV_MAX (256u << 10)
+
 /* Emits what re-creating the image needs besides argv: cwd, umask and the
- * environment as the program got it (at most 64 KiB of whole entries). */
+ * environment as the program got it (at most ENV_MAX of whole entries;
+ * arg[2] says entries were left out, and run then refuses it). */
 static void emit_image(struct retro_thread *t)
 {
 	extern char **environ;
 	uint32_t n = 0;
 	uint64_t cwd;
 	long um;
+	int cut = 0;
 	struct retro_rec_action *a;
 
 	for (char **e = environ; e && *e; e++) {
 		size_t l = strlen(*e) + 1;
-		if (n + l > 65536)
+		if (n + l > ENV_MAX) {
+			cut = 1;
 			break;
+		}
 		n += (uint32_t)l;
 	}
 	um = retro_sys1(SYS_umask, 022);
 	retro_sys1(SYS_umask, um);
 	cwd = intern(t, P.cwd, P.cwdlen);
-	a = action_new(t, RC_image, n, 2, 0);
+	a = action_new(t, RC_image, n, 3, 0);
 	if (!a)
 		return;
 	a->start = a->end = now();
 	retro_rec_args(a)[0] = cwd;
 	retro_rec_args(a)[1] = (uint64_t)um;
+	retro_rec_args(a)[2] = (uint64_t)cut;
 	a->obj = cwd;
 	{
 		char *dst = (char *)retro_rec_data(a);
@@ -4816,6 +4844,7 @@ void retro_fini(int flush)
 	if (t && !t->guard) {
 		uint64_t mask;
 		int gone;
+		retro_shep_hello(t->index);
 		quiesce(t, &mask);
 		t->guard = 1;
 		gone = store_gone();

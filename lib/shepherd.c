@@ -435,6 +435,12 @@ static int ready(uint32_t thread)
 	return connect_driver(thread ? thread : my_thread);
 }
 
+void retro_shep_hello(uint32_t thread)
+{
+	if (retro_shep_on)
+		(void)ready(thread);
+}
+
 int64_t retro_shep_send(struct retro_sh_msg *m, uint32_t thread)
 {
 	if (!retro_shep_on || ready(thread) < 0)

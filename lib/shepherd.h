@@ -303,6 +303,10 @@ void retro_shep_forked_parent(void) __attribute__((visibility("hidden")));
 void retro_shep_forked(void) __attribute__((visibility("hidden")));
 /* The calling thread ends: its lane is unmapped. */
 void retro_shep_thread_gone(void) __attribute__((visibility("hidden")));
+/* A shepherded process that ends: says hello if it never did, so that
+ * the driver knows it ran under the shim even when it made no call the
+ * driver answers (coreutils' `true` without arguments). */
+void retro_shep_hello(uint32_t thread) __attribute__((visibility("hidden")));
 #endif
 
 #endif

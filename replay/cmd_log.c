@@ -333,8 +333,9 @@ static void print_pseudo(FILE *f, struct retro_store *st,
 	case RC_image:
 		fputs("+++ cwd ", f);
 		print_path(f, st, a->arg[0]);
-		fprintf(f, " umask %03llo, %u bytes of environment",
-			(unsigned long long)a->arg[1], (unsigned)a->datalen);
+		fprintf(f, " umask %03llo, %u bytes of environment%s",
+			(unsigned long long)a->arg[1], (unsigned)a->datalen,
+			a->arg[2] ? " (entries left out past it)" : "");
 		break;
 	case RC_preimage:
 		fputs("--- pre-image of ", f);

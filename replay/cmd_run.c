@@ -2600,11 +2600,13 @@ static pid_t launch(struct drv *d, int pidx, const char *sock)
 	}
 	if (retro_blob_get(d->st, s->hash, &args, &alen))
 		return -1;
-	if (s->arg[5]) {
+	if (s->arg[5] || (img && img->arg[2])) {
 		/* the recorder kept only the first part: run with those, it
 		 * would be another command */
-		emit(d, "E process %u (%s): its arguments were recorded only in "
-			"part (the first %zu bytes)", p->id, proc_name(p), alen);
+		emit(d, "E process %u (%s): its %s recorded only in part (the "
+			"first %zu bytes)", p->id, proc_name(p),
+		     s->arg[5] ? "arguments were" : "environment was",
+		     s->arg[5] ? alen : (size_t)img->datalen);
 		free(args);
 		return -1;
 	}
