@@ -51,6 +51,7 @@ struct seginfo {
 	size_t nacts, capacts;
 	struct retro_import_stats *stats;
 	int rc;
+	int dry; /* retro_seg_check: every check, nothing put */
 };
 
 static int cmp_seg(const void *a, const void *b)
@@ -107,6 +108,8 @@ static int put_module(struct seginfo *si, const struct retro_rec_module *m,
 	n += m->build_id_len;
 	if (m->pathlen > PATH_MAX)
 		return RETRO_ECORRUPT;
+	if (si->dry)
+		return 0;
 	memcpy(buf + n, m + 1, m->pathlen);
 	n += m->pathlen;
 	v.mv_size = n;
@@ -153,7 +156,8 @@ static int on_stack(struct seginfo *si, const struct retro_rec_stack *s)
 	}
 	v.mv_size = s->n * 24;
 	v.mv_data = frames;
-	rc = mdb_put(si->txn, si->st->stacks, &k, &v, MDB_NOOVERWRITE);
+	rc = si->dry ? 0 : mdb_put(si->txn, si->st->stacks, &k, &v,
+				   MDB_NOOVERWRITE);
 	if (rc && rc != MDB_KEYEXIST)
 		return retro_mdb_err(rc);
 	if (si->nstacks == si->capstacks) {
@@ -186,6 +190,8 @@ static int on_path(struct seginfo *si, const struct retro_rec_path *p)
 	if (p->len >= PATH_MAX * 2 || sizeof *p + p->len > p->h.len ||
 	    (retro_hash64(p + 1, p->len) | 1) != p->id)
 		return RETRO_ECORRUPT;
+	if (si->dry)
+		return 0;
 	v.mv_size = p->len;
 	v.mv_data = (void *)(p + 1);
 	rc = mdb_put(si->txn, si->st->paths, &k, &v, MDB_NOOVERWRITE);
@@ -260,7 +266,7 @@ static int on_action(struct seginfo *si, const struct retro_rec_action *rc_)
 	/* Kept bytes are hashed here, off the recording thread.  exec's argv
 	 * is kept at intent: the call never completes when it works. */
 	data = retro_rec_data(r);
-	if ((r->flags & RA_DATA) && !(r->flags & RA_DATA_LOST) &&
+	if (!si->dry && (r->flags & RA_DATA) && !(r->flags & RA_DATA_LOST) &&
 	    (a->state == 2 ||
 	     (r->call >= RC_execve && r->call <= RC_execveat))) {
 		retro_hash128(data, r->datalen, a->hash);
@@ -318,6 +324,8 @@ static int on_record(const struct retro_rec_hdr *h, void *arg)
 		be64(key, (uint64_t)c->mono);
 		val[0] = (uint64_t)c->real;
 		val[1] = retro_record_sum(key, 8, &val[0], 8);
+		if (si->dry)
+			return 0;
 		rc = mdb_put(si->txn, si->st->clock, &k, &v, MDB_NOOVERWRITE);
 		return rc == MDB_KEYEXIST ? 0 : retro_mdb_err(rc);
 	}
@@ -631,6 +639,23 @@ int retro_import_prefix(struct retro_store *st, MDB_txn *txn,
 		rc = retro_mdb_err(mdb_put(txn, st->segments, &k, &v, 0));
 	}
 	*nacts = si.nacts;
+	free(si.acts);
+	free(si.stacks);
+	return rc;
+}
+
+int retro_seg_check(const void *map, size_t len)
+{
+	struct retro_import_stats stats;
+	struct seginfo si;
+	int rc;
+
+	memset(&si, 0, sizeof si);
+	memset(&stats, 0, sizeof stats);
+	si.hdr = map;
+	si.stats = &stats;
+	si.dry = 1;
+	rc = retro_seg_walk_prefix(map, len, len, on_record, &si);
 	free(si.acts);
 	free(si.stacks);
 	return rc;

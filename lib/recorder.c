@@ -85,6 +85,15 @@ struct fdent {
  * relative to (openat and the other *at calls), so that such a call needs
  * no readlinkat of /proc/self/fd.  An entry holds while its descriptor's
  * entry (gen) and the process's renames (P.dir_epoch) are unchanged. */
+/* The longest absolute path absolute() makes: a directory's (PATH_MAX at
+ * most, as the kernel names it) and a relative path (as long again).  The
+ * kernel resolves such a path; it could not name it back to us. */
+#define ABS_MAX (2 * PATH_MAX)
+/* Strings of ABS_MAX bytes or more are interned cut, ABS_MAX - 1 bytes
+ * ending in CUT_MARK (intern_cut): the importer takes no path of 2 *
+ * PATH_MAX bytes or more. */
+#define CUT_MARK "...(cut)"
+
 #define NDIRCACHE 4
 struct dircache {
 	int fd;
@@ -161,7 +170,7 @@ struct retro_thread {
 	uint64_t seen_stack[STACK_SLOTS];
 	struct stack_cache scache[SCACHE_SETS][SCACHE_WAYS];
 	uint8_t scache_next[SCACHE_SETS]; /* the way to replace next */
-	char pbuf[2][PATH_MAX + 8];
+	char pbuf[2][ABS_MAX + 8];
 	char scratch[PATH_MAX + 8];
 	struct dircache dircache[NDIRCACHE];
 	/* Signals that arrived while the recorder held this thread's state
@@ -1055,12 +1064,17 @@ reserve(struct retro_thread *t, uint32_t len, uint16_t type)
 
 /* ---- interning ----------------------------------------------------------- */
 
+static uint64_t intern_cut(struct retro_thread *t, const char *s, size_t n);
+
 static uint64_t intern(struct retro_thread *t, const char *s, size_t n)
 {
-	uint64_t id = retro_hash64(s, n) | 1;
-	uint64_t *slot = &t->seen_path[id % PATH_SLOTS];
+	uint64_t id, *slot;
 	struct retro_rec_path *p;
 
+	if (__builtin_expect(n >= ABS_MAX, 0))
+		return intern_cut(t, s, n);
+	id = retro_hash64(s, n) | 1;
+	slot = &t->seen_path[id % PATH_SLOTS];
 	if (*slot == (id ^ t->seen_salt))
 		return id;
 	p = reserve(t, align8(sizeof *p + n), REC_PATH);
@@ -1074,6 +1088,22 @@ static uint64_t intern(struct retro_thread *t, const char *s, size_t n)
 	__atomic_store_n(&p->h.state, RS_DONE, __ATOMIC_RELEASE);
 	*slot = id ^ t->seen_salt;
 	return id;
+}
+
+/* A string longer than any path the kernel resolves (a failed open of
+ * 10,000 bytes): its first bytes and CUT_MARK.  Interned whole, it made
+ * its segment unreadable to the importer (which takes no path of 2 *
+ * PATH_MAX bytes or more), and every call in that segment was lost. */
+static __attribute__((noinline)) uint64_t
+intern_cut(struct retro_thread *t, const char *s, size_t n)
+{
+	char buf[ABS_MAX];
+	size_t k = ABS_MAX - 1 - (sizeof CUT_MARK - 1);
+
+	(void)n;
+	memcpy(buf, s, k);
+	memcpy(buf + k, CUT_MARK, sizeof CUT_MARK - 1);
+	return intern(t, buf, ABS_MAX - 1);
 }
 
 static struct fdent *fde(int fd);
@@ -1118,7 +1148,13 @@ static size_t dir_path(struct retro_thread *t, int dirfd, char *buf)
 	return (size_t)r;
 }
 
-/* Makes path absolute against dirfd (AT_FDCWD: the tracked cwd) into buf. */
+/* Makes path absolute against dirfd (AT_FDCWD: the tracked cwd) into buf
+ * (ABS_MAX + 8 bytes).  When the directory has no name the recorder knows
+ * (a working directory longer than PATH_MAX, whose getcwd fails; a
+ * descriptor /proc does not name), the path is kept as "?/" and the
+ * relative path, which no absolute path is: made "/" and the relative path
+ * it named another file, and a write in a directory 5,000 bytes deep was
+ * recorded as one to /leaf.txt. */
 static const char *absolute(struct retro_thread *t, char *buf, int dirfd,
 			    const char *path)
 {
@@ -1127,14 +1163,16 @@ static const char *absolute(struct retro_thread *t, char *buf, int dirfd,
 	if (path[0] == '/')
 		return path;
 	if (dirfd == AT_FDCWD)
-		n = cpy(buf, PATH_MAX, 0, P.cwd, P.cwdlen);
+		n = cpy(buf, ABS_MAX, 0, P.cwd, P.cwdlen);
 	else
 		n = dir_path(t, dirfd, buf);
+	if (n == 0 || buf[0] != '/')
+		n = cpy(buf, ABS_MAX, 0, "?", 1);
 	if (path[0] == 0)
 		return buf;
-	if (n == 0 || buf[n - 1] != '/')
-		n = cpy(buf, PATH_MAX, n, "/", 1);
-	cpy(buf, PATH_MAX, n, path, strlen(path));
+	if (buf[n - 1] != '/')
+		n = cpy(buf, ABS_MAX, n, "/", 1);
+	cpy(buf, ABS_MAX, n, path, strlen(path));
 	return buf;
 }
 

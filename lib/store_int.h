@@ -183,6 +183,11 @@ int retro_import_prefix(struct retro_store *st, MDB_txn *txn,
 			const void *map, size_t have, size_t len,
 			struct retro_import_stats *stats, uint64_t *nacts);
 
+/* Every check the importer makes of a mapped segment's records, nothing
+ * put (fsck): 0, RETRO_ECORRUPT (the importer would refuse it) or
+ * ENOMEM. */
+int retro_seg_check(const void *map, size_t len);
+
 /* The importer treats segments of this pid and image as its own. */
 extern uint32_t retro_import_self_image;
 

@@ -4,6 +4,7 @@
 #include "model.h"
 #include "pathnorm.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -69,13 +70,23 @@ int cmd_cat(int argc, char **argv)
 		help(stderr);
 		return EX_USAGE;
 	}
-	if (patharg[0] == '/') {
+	if (patharg[0] == '/' || strncmp(patharg, "?/", 2) == 0) {
+		/* "?/NAME": as the recorder keeps a path whose directory it
+		 * could not name (libretro(7)) */
 		snprintf(path, sizeof path, "%s", patharg);
 	} else {
 		char cwd[PATH_MAX];
-		if (!getcwd(cwd, sizeof cwd))
-			cwd[0] = 0;
-		snprintf(path, sizeof path, "%s/%s", cwd, patharg);
+		if (!getcwd(cwd, sizeof cwd)) {
+			errorf("cat", "%s: the working directory has no name to "
+			       "make it absolute with: %s", patharg,
+			       strerror(errno));
+			return EX_USAGE;
+		}
+		if ((size_t)snprintf(path, sizeof path, "%s/%s", cwd, patharg) >=
+		    sizeof path) {
+			errorf("cat", "%s: too long made absolute", patharg);
+			return EX_USAGE;
+		}
 	}
 	retro_path_normalize(path);
 	rc = open_for_reading("cat", storearg, noimp, &st);

@@ -334,8 +334,12 @@ static void check_spool(const char *store, struct report *rp)
 			continue;
 		}
 		rc = retro_seg_walk(map, (size_t)sb.st_size, count_rec, &nrec);
+		if (!rc)
+			rc = retro_seg_check(map, (size_t)sb.st_size);
 		if (rc)
-			problem(rp, "spool segment %s: %s", path, retro_strerror(rc));
+			problem(rp, "spool segment %s: %s%s", path,
+				retro_strerror(rc),
+				rc == RETRO_ECORRUPT ? " (no import takes it)" : "");
 		munmap(map, (size_t)sb.st_size);
 	}
 	closedir(d);
