@@ -171,7 +171,7 @@ struct retro_thread {
 	struct stack_cache scache[SCACHE_SETS][SCACHE_WAYS];
 	uint8_t scache_next[SCACHE_SETS]; /* the way to replace next */
 	char pbuf[2][ABS_MAX + 8];
-	char scratch[PATH_MAX + 8];
+	char scratch[ABS_MAX + 8]; /* absolute() builds in it too */
 	struct dircache dircache[NDIRCACHE];
 	/* Signals that arrived while the recorder held this thread's state
 	 * (guard set): their handlers run when it lets go (unguard). */
