@@ -38,6 +38,24 @@ expect_status "no /leaf.txt in the recording" 1 rr cat "$WORK/s2" /leaf.txt
 expect_eq "?/leaf.txt" "deep" "$(rr cat "$WORK/s2" '?/leaf.txt')"
 rm -rf "$WORK/$(printf 'd%.0s' $(seq 200))"
 
+# A directory the recorder can name (3,750 bytes) and a relative path of
+# 3,819 more: the file's whole absolute path, 7,591 bytes.
+mkdir "$WORK/m"
+rr record -q -o "$WORK/s4" -- python3 -c '
+import os, sys
+os.chdir(sys.argv[1])
+for i in range(15):
+    os.mkdir("e" * 249)
+    os.chdir("e" * 249)
+rel = "/".join(["f" * 200] * 19)
+os.makedirs(rel)
+with open(rel + "/x.txt", "w") as f:
+    f.write("long\n")' "$WORK/m" || fail "the long-path program failed"
+want=$(python3 -c 'import sys; print(len(sys.argv[1]) + 15 * 250 + 19 * 201 + 6)' "$WORK/m")
+rr log --json "$WORK/s4" | json_map 'len(o["path"]) if o["call"].startswith("open") and o.get("path", "").endswith("/x.txt") else None' >"$WORK/len"
+expect_eq "a path of $want bytes, whole" "$want" "$(cat "$WORK/len")"
+rm -rf "$WORK/m"
+
 # A segment whose path record says more bytes than it holds: the walk of
 # its records passes, the importer's checks do not.
 S3=$WORK/s3
