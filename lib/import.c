@@ -32,6 +32,8 @@ struct segref {
 	char name[64];
 	int dir;
 	int sealed; /* its writer said so: no one writes it again */
+	int live;   /* imported as a snapshot (RETRO_IMPORT_LIVE): its writer
+		     * goes on, so the file stays and no import is noted */
 	uint32_t proc, image, thread, segno;
 };
 
@@ -74,13 +76,11 @@ static int cmp_seq(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-/* May this segment be imported now?  sealed: its flag as seg_read read
- * it, before the records. */
-static int importable(const struct retro_seg_hdr *h, int sealed, int flags)
+/* Is this segment done with: no one writes it again?  sealed: its flag as
+ * seg_read read it, before the records. */
+static int finished(const struct retro_seg_hdr *h, int sealed)
 {
 	if (sealed)
-		return 1;
-	if (flags & RETRO_IMPORT_LIVE)
 		return 1;
 	if (h->pid == (int32_t)retro_sys0(SYS_getpid) &&
 	    retro_import_self_image != UINT32_MAX)
@@ -366,6 +366,10 @@ static int put_chunks(struct seginfo *si)
 
 enum { SEG_DONE, SEG_SKIP, SEG_BAD, SEG_KNOWN };
 
+static int import_seg(struct retro_store *st, MDB_txn *txn, const void *map,
+		      size_t have, size_t len, int snapshot,
+		      struct retro_import_stats *stats, uint64_t *nacts);
+
 /* A segment's bytes as far as they were written (its header and the
  * records `used` counts), their length in *lenp.  A small one, as most
  * are, is read into a buffer kept for the next: mapping a 32 KiB segment,
@@ -443,8 +447,8 @@ static int import_one(struct retro_store *st, MDB_txn *txn,
 {
 	const struct retro_seg_hdr *hdr;
 	struct stat sb;
-	unsigned char key[16];
-	MDB_val k = { 16, key }, v;
+	unsigned char key[16], lkey[20];
+	MDB_val k = { 16, key }, lk = { 20, lkey }, v;
 	uint64_t count;
 	size_t len;
 	long fd;
@@ -456,7 +460,11 @@ static int import_one(struct retro_store *st, MDB_txn *txn,
 	be32(key + 4, ref->image);
 	be32(key + 8, ref->thread);
 	be32(key + 12, ref->segno);
-	if (mdb_get(txn, st->segments, &k, &v) == 0)
+	memcpy(lkey, "live", 4);
+	memcpy(lkey + 4, key, 16);
+	/* Known, unless only a snapshot of it was taken: then whole again. */
+	if (mdb_get(txn, st->segments, &k, &v) == 0 &&
+	    mdb_get(txn, st->meta, &lk, &v) != 0)
 		return SEG_KNOWN;
 	fd = retro_os_open_file(path);
 	if (fd == -EINVAL)
@@ -483,15 +491,34 @@ static int import_one(struct retro_store *st, MDB_txn *txn,
 		verdict = SEG_BAD;
 		goto out_unmap;
 	}
-	if (!importable(hdr, sealed, flags)) {
-		verdict = SEG_SKIP;
-		goto out_unmap;
+	if (!finished(hdr, sealed)) {
+		if (!(flags & RETRO_IMPORT_LIVE)) {
+			verdict = SEG_SKIP;
+			goto out_unmap;
+		}
+		/* A snapshot: what the segment holds now goes in, and the
+		 * file stays for the writer's next records.  A later import
+		 * takes it whole: the chunks have the same keys (proc,
+		 * thread, first seq) and are written over, in-flight actions
+		 * with how they ended.  Before, the file was removed under
+		 * its writer, and every record after the snapshot was lost. */
+		ref->live = 1;
 	}
 	ref->sealed = sealed;
 	if (hdr->flags & SEG_REUSED)
 		stats->reused++;
-	rc = retro_import_prefix(st, txn, map, len, (size_t)sb.st_size, stats,
-				 &count);
+	rc = import_seg(st, txn, map, len, (size_t)sb.st_size, ref->live, stats,
+			&count);
+	if (!rc) {
+		/* meta "live" + the segment's key: taken as a snapshot */
+		MDB_val none = { 0, "" };
+		if (ref->live)
+			rc = retro_mdb_err(mdb_put(txn, st->meta, &lk, &none, 0));
+		else if ((rc = mdb_del(txn, st->meta, &lk, NULL)) == MDB_NOTFOUND)
+			rc = 0;
+		else
+			rc = retro_mdb_err(rc);
+	}
 	if (rc == RETRO_ECORRUPT) {
 		verdict = SEG_BAD;
 		goto out_unmap;
@@ -613,6 +640,15 @@ int retro_import_prefix(struct retro_store *st, MDB_txn *txn,
 			const void *map, size_t have, size_t len,
 			struct retro_import_stats *stats, uint64_t *nacts)
 {
+	return import_seg(st, txn, map, have, len, 0, stats, nacts);
+}
+
+/* retro_import_prefix; snapshot: of a segment still being written (the
+ * caller notes it in `meta`, see import_one). */
+static int import_seg(struct retro_store *st, MDB_txn *txn, const void *map,
+		      size_t have, size_t len, int snapshot,
+		      struct retro_import_stats *stats, uint64_t *nacts)
+{
 	struct seginfo si;
 	int rc;
 
@@ -624,6 +660,7 @@ int retro_import_prefix(struct retro_store *st, MDB_txn *txn,
 	rc = retro_seg_walk_prefix(map, have, len, on_record, &si);
 	if (!rc)
 		rc = put_chunks(&si);
+	(void)snapshot;
 	if (!rc) {
 		/* The segment is imported: how many actions it gave (which
 		 * readers total against the chunks), with the record's check.
@@ -731,6 +768,7 @@ int retro_import_dirs(struct retro_store *st, const char *extra, uint32_t proc,
 			strcpy(r.name, name);
 			r.dir = k;
 			r.sealed = 0;
+			r.live = 0;
 			if (n == cap) {
 				size_t c = cap ? cap * 2 : 64;
 				struct segref *q = realloc(refs, c * sizeof *q);
@@ -795,7 +833,7 @@ int retro_import_dirs(struct retro_store *st, const char *extra, uint32_t proc,
 			goto out;
 		}
 		for (size_t k = i; k < j; k++) {
-			if (!done[k])
+			if (!done[k] || refs[k].live)
 				continue;
 			/* Only a segment its writer sealed is safe to hand
 			 * to another: no one maps it for writing any more. */

@@ -13,7 +13,7 @@
  * load it.  env_open loads it; retro-replay loads it at start. */
 #define RETRO_MDB_FNS(X)                                                     \
 	X(cmp) X(cursor_close) X(cursor_dbi) X(cursor_del) X(cursor_get)      \
-	X(cursor_open) X(cursor_put) X(cursor_txn) X(dbi_open) X(drop)        \
+	X(cursor_open) X(cursor_put) X(cursor_txn) X(dbi_open) X(del) X(drop) \
 	X(env_close) X(env_create)                                            \
 	X(env_get_fd) X(env_info) X(env_open) X(env_set_assert)               \
 	X(env_set_mapsize) X(env_set_maxdbs) X(env_stat) X(get) X(put)        \
@@ -41,6 +41,7 @@ const char *retro_mdb_why(void);
 #define mdb_cursor_open (retro_mdb.cursor_open)
 #define mdb_cursor_put (retro_mdb.cursor_put)
 #define mdb_dbi_open (retro_mdb.dbi_open)
+#define mdb_del (retro_mdb.del)
 #define mdb_drop (retro_mdb.drop)
 #define mdb_env_close (retro_mdb.env_close)
 #define mdb_env_create (retro_mdb.env_create)

@@ -15,7 +15,8 @@ static void help(FILE *f)
 		   "gone (killed, crashed).  Other\ncommands do this first by "
 		   "themselves.\n\n"
 		   "  --live     also import segments of processes still running "
-		   "(a snapshot;\n             their later records stay in the spool)\n"
+		   "(a snapshot;\n             the segments stay in the spool, and "
+		   "a later import takes\n             them whole)\n"
 		   "  -h, --help show this help\n");
 }
 

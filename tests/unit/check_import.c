@@ -920,11 +920,27 @@ START_TEST(import_live_writer)
 		ck_assert_uint_eq(stats.skipped, 1);
 		ck_assert_uint_eq(stats.segments, 0);
 		ck_assert(test_exists(f.seg));
+		/* a snapshot: the file stays for the writer's next records */
 		import_ok(f.st, 0, RETRO_IMPORT_LIVE, &stats);
 		ck_assert_uint_eq(stats.skipped, 0);
 		ck_assert_uint_eq(stats.segments, 1);
 		ck_assert_uint_eq(stats.actions, 4);
+		ck_assert(test_exists(f.seg));
+		/* not taken again while it is written, and not known either */
+		import_ok(f.st, 0, 0, &stats);
+		ck_assert_uint_eq(stats.skipped, 1);
+		ck_assert_uint_eq(stats.segments, 0);
+		/* sealed: taken whole, once, and gone from the spool */
+		seg_hdr(&f.s)->sealed = 1;
+		seg_write(&f.s, f.store, f.seg, sizeof f.seg);
+		import_ok(f.st, 0, 0, &stats);
+		ck_assert_uint_eq(stats.segments, 1);
+		ck_assert_uint_eq(stats.actions, 4);
 		ck_assert(!test_exists(f.seg));
+		seg_write(&f.s, f.store, f.seg, sizeof f.seg);
+		import_ok(f.st, 0, 0, &stats);
+		ck_assert_uint_eq(stats.segments, 0);
+		ck_assert_uint_eq(stats.actions, 0);
 		fx_close(&f);
 	}
 }
