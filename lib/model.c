@@ -359,6 +359,11 @@ int retro_open_flags(const struct retro_action *a)
 
 uint64_t retro_open_path(const struct retro_action *a)
 {
+	/* O_TMPFILE names a directory; the file it makes, unnamed, is the
+	 * descriptor's object ("DIR/#INODE (deleted)") */
+	if (retro_is_open(a->call) && a->ret >= 0 && a->obj &&
+	    (retro_open_flags(a) & O_TMPFILE) == O_TMPFILE)
+		return a->obj;
 	return a->call == RC_openat || a->call == RC_openat64 ? a->arg[1]
 							      : a->arg[0];
 }
@@ -498,7 +503,7 @@ static void apply(struct sim *s, const struct retro_action *a)
 		pe = path_get(s, P(s, retro_open_path(a)));
 		if (!pe)
 			return;
-		if ((fl & O_CREAT) &&
+		if ((fl & O_CREAT || (fl & O_TMPFILE) == O_TMPFILE) &&
 		    (pe->obj == -1 || (a->flags & RA_CREATED))) {
 			pe->obj = new_obj(s, RO_FILE);
 			bind_fd(s, a->proc, a->ret, pe->obj);

@@ -3172,6 +3172,33 @@ intent_body(struct retro_call *c, const int call)
 	*t->errnop = c->skip && c->serr ? c->serr : c->e0;
 }
 
+/* linkat(fd, "", ..., AT_EMPTY_PATH), or of "/proc/self/fd/N" or
+ * "/dev/fd/N" with AT_SYMLINK_FOLLOW: N; else -1. */
+static int linked_fd(const struct retro_call *c)
+{
+	const char *p = (const char *)c->v[1];
+	int fl = (int)c->v[4];
+	long n = 0;
+
+	if (!p || bad_uptr((uintptr_t)p))
+		return -1;
+	if ((fl & AT_EMPTY_PATH) && !*p)
+		return (int)c->v[0];
+	if (!(fl & AT_SYMLINK_FOLLOW))
+		return -1;
+	if (!strncmp(p, "/proc/self/fd/", 14))
+		p += 14;
+	else if (!strncmp(p, "/dev/fd/", 8))
+		p += 8;
+	else
+		return -1;
+	if (*p < '0' || *p > '9')
+		return -1;
+	for (; *p >= '0' && *p <= '9' && n < NFDS; p++)
+		n = n * 10 + (*p - '0');
+	return *p || n >= NFDS ? -1 : (int)n;
+}
+
 static inline __attribute__((always_inline)) void
 post_args(struct retro_call *c, const int call, struct retro_rec_action *a,
 	  int64_t ret, int failed)
@@ -3338,6 +3365,13 @@ post_args(struct retro_call *c, const int call, struct retro_rec_action *a,
 	} else if (call == RC_copy_file_range || call == RC_splice) {
 		off_lost((int)c->v[0]);
 		off_lost((int)c->v[2]);
+	} else if (call == RC_linkat && !failed && c->rec) {
+		/* A file linked by its descriptor (how an O_TMPFILE file gets
+		 * a name): the source is the descriptor's object, not the
+		 * /proc path that names it */
+		struct fdent *e = fde(linked_fd(c));
+		if (e && (e->flags & FE_KNOWN))
+			retro_rec_args(c->rec)[1] = e->path;
 	}
 }
 
@@ -3524,6 +3558,31 @@ void retro_open_post(struct retro_call *c, int fd, int dirfd,
 		fl |= FE_REG;
 	if (!(flags & (O_APPEND | O_PATH)))
 		fl |= FE_OFFOWN | FE_OFFVALID; /* at 0 (off_usable) */
+	if ((flags & O_TMPFILE) == O_TMPFILE) {
+		/* An unnamed file in directory path, made by this call: its
+		 * name is the kernel's, "DIR/#INODE (deleted)".  Bound to
+		 * the directory, its writes were taken for the directory's,
+		 * with a pre-image of it as an empty file. */
+		char fp[32];
+		struct stat st;
+		long r;
+		fdpath(fp, fd);
+		r = retro_os_readlinkat(AT_FDCWD, fp, t->scratch, PATH_MAX - 1);
+		t->scratch[r > 0 ? r : 0] = 0;
+		if (r > 0 && t->scratch[0] == '/') {
+			fl |= FE_CREATED | FE_REG;
+			c->flags |= RA_CREATED; /* the object is new */
+			if (c->rec)
+				c->rec->flags |= RA_CREATED;
+			if (retro_os_fstatat(fd, "", &st, AT_EMPTY_PATH) == 0)
+				inode_claim(&st);
+			fd_bind(t, fd, t->scratch, fl);
+			if (c->rec)
+				c->rec->obj = P.fds && fd < NFDS ? P.fds[fd].path : 0;
+			unguard(t);
+			return;
+		}
+	}
 	if (c->pathid && fde(fd))
 		fd_bind_id(fde(fd), c->pathid, abs, fl);
 	else
