@@ -2010,25 +2010,44 @@ static void emit_preimage(struct retro_thread *t, uint64_t pathid,
 		retro_os_unslurp(buf, cap);
 }
 
-static void premod_fd(struct retro_thread *t, int fd, uint64_t obj)
+/* Before the first change through fd of a file that existed before: its
+ * pre-image, once per file.  The descriptor is bound then to the name the
+ * kernel gives the file, when that differs from the path it was opened
+ * by (a symbolic link, a directory renamed since): opened as LINK, the
+ * target's bytes were kept as LINK's, and its writes taken for LINK's.
+ * Returns the descriptor's object. */
+static uint64_t premod_fd(struct retro_thread *t, int fd, uint64_t obj)
 {
 	struct fdent *e = fde(fd);
 	struct stat st;
 	char fp[32];
+	long r;
 
 	if (e && (e->flags & (FE_PREIMG | FE_CREATED)))
-		return;
+		return obj;
 	if (retro_os_fstatat(fd, "", &st, AT_EMPTY_PATH) < 0)
-		return;
+		return obj;
 	if (e) {
 		e->flags |= FE_PREIMG;
 		if (!S_ISREG(st.st_mode))
 			e->flags |= FE_NOSEEK;
 	}
 	if (!S_ISREG(st.st_mode) || !inode_claim(&st))
-		return;
+		return obj;
 	fdpath(fp, fd);
+	r = retro_os_readlinkat(AT_FDCWD, fp, t->scratch, PATH_MAX - 1);
+	if (e && r > 0 && t->scratch[0] == '/' &&
+	    !(r > 10 && !memcmp(t->scratch + r - 10, " (deleted)", 10))) {
+		uint64_t id = intern(t, t->scratch, (size_t)r);
+		if (id != obj) {
+			/* before this call's record: readers bind the
+			 * descriptor anew from here on */
+			obj = e->path = id;
+			emit_event(t, RC_fdinfo, (uint64_t)fd, id, id);
+		}
+	}
 	emit_preimage(t, obj, fp, &st);
+	return obj;
 }
 
 static void premod_path(struct retro_thread *t, uint64_t id, const char *abs)
@@ -3013,7 +3032,7 @@ intent_body(struct retro_call *c, const int call)
 		case K_FDW: {
 			uint64_t o = fd_obj(t, (int)v);
 			arg[i] = v;
-			premod_fd(t, (int)v, o);
+			o = premod_fd(t, (int)v, o);
 			if (c->fd < 0) {
 				c->fd = (int)v;
 				c->obj = o;
