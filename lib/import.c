@@ -355,6 +355,8 @@ static int put_chunks(struct seginfo *si)
 		be64(key + 8, si->acts[i].seq);
 		v.mv_size = buf.len;
 		v.mv_data = buf.p;
+		if (si->dry)
+			continue;
 		rc = retro_mdb_err(mdb_put(si->txn, si->st->chunks, &k, &v, 0));
 		if (rc)
 			break;
@@ -693,6 +695,8 @@ int retro_seg_check(const void *map, size_t len)
 	si.stats = &stats;
 	si.dry = 1;
 	rc = retro_seg_walk_prefix(map, len, len, on_record, &si);
+	if (!rc)
+		rc = put_chunks(&si); /* encoded, not put */
 	free(si.acts);
 	free(si.stacks);
 	return rc;

@@ -4,7 +4,9 @@
  * retro_import imports a segment file.  Where the import succeeds, the
  * store must load (what the importer writes, the readers read), and for
  * half the inputs (the last byte's low bit) every reader of retro-replay
- * then runs over it (log symbolizing call sites when bit 1 is set too). */
+ * then runs over it (log symbolizing call sites when bit 1 is set too).
+ * fsck's dry run of the importer's checks (retro_seg_check) must say of
+ * every input what the import found: taken, or corrupt. */
 #include "config.h"
 #include "fuzz.h"
 #include "store_int.h"
@@ -41,6 +43,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		rc = mdb_txn_commit(txn);
 	else
 		mdb_txn_abort(txn);
+	if ((rc == 0 || rc == RETRO_ECORRUPT) &&
+	    retro_seg_check(seg, len) != rc) {
+		fprintf(stderr, "fuzz_spool: the import says %s, fsck's check "
+				"does not\n", retro_strerror(rc));
+		abort();
+	}
 	free(seg);
 	retro_store_close(st);
 	if (rc)
