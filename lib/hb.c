@@ -709,11 +709,9 @@ static void action(struct hb *h, const struct retro_action *a)
 	case RC_unlinkat:
 	case RC_rmdir:
 		p1 = path_arg(a, 0);
-		if (succeeded(a))
-			entry_modify(h, p1, p, c, a);
-		else if (a->err == ENOENT)
+		if (a->err == ENOENT && !succeeded(a))
 			entry_observe(h, p1, p, c, a);
-		return;
+		return; /* a removal was taken at its start (early_unlink) */
 	case RC_rename:
 	case RC_renameat:
 	case RC_renameat2:
@@ -934,12 +932,23 @@ static int32_t kill_target(struct hb *h, const struct retro_action *a)
  * release (releases()); bytes into a pipe, FIFO or socket, which a reader
  * can return before the write records its end; and a kill, whose handler
  * can run before the kill returns. */
+/* A name removed: taken at the call's start, as a release is.  The
+ * remove of a lock file is its release: when it and the O_EXCL create
+ * that takes the lock next overlap in time (the remover held up between
+ * its system call and its return, under load), the create still saw the
+ * name free, and check reported a write-write conflict of the two. */
+static int early_unlink(const struct retro_action *a)
+{
+	return (a->call == RC_unlink || a->call == RC_unlinkat ||
+		a->call == RC_rmdir) && succeeded(a);
+}
+
 static int early(struct hb *h, const struct retro_action *a)
 {
 	int64_t fd;
 	int k;
 
-	if (releases(a))
+	if (releases(a) || early_unlink(a))
 		return 1;
 	if (a->call == RC_kill)
 		return succeeded(a) && (int)a->arg[1] != 0 &&
@@ -957,7 +966,10 @@ static void early_action(struct hb *h, const struct retro_action *a)
 	if (p < 0)
 		return;
 	begin(h, p);
-	if (releases(a)) {
+	if (early_unlink(a)) {
+		uint32_t *v = vc_of(h, p);
+		entry_modify(h, path_arg(a, 0), p, ++v[p], a);
+	} else if (releases(a)) {
 		release_early(h, a);
 	} else if (a->call == RC_kill) {
 		/* kill -> the signal's delivery (taken in action()) */

@@ -1614,6 +1614,80 @@ START_TEST(hb_lock_release_counts_from_its_start)
 }
 END_TEST
 
+/* The O_EXCL lock-file idiom: process 1 creates /w/L (O_EXCL), writes
+ * /w/C, and removes L from 3000 to 4000; process 2's O_EXCL create of L
+ * succeeds at p2_created, and it writes /w/C at 5000.  Under load the
+ * remover can be held up between its unlink and its return, so that the
+ * create is recorded inside the unlink (CI, check-clean.sh, excl). */
+static void excl_action(struct test_seg *s, uint16_t call, uint64_t seq,
+			int64_t start, uint64_t path)
+{
+	struct retro_rec_action *a =
+		seg_add_action(s, RS_DONE, call, seq, start, start + 10, NULL, 0);
+	if (call == RC_pwrite) {
+		a->ret = 1;
+		a->obj = path;
+		retro_rec_args(a)[0] = 4;
+		retro_rec_args(a)[2] = 1;
+		return;
+	}
+	retro_rec_args(a)[0] = path;
+	if (call == RC_open) {
+		a->ret = 3;
+		a->obj = path;
+		a->flags = RA_CREATED;
+		retro_rec_args(a)[1] = O_WRONLY | O_CREAT | O_EXCL;
+		retro_rec_args(a)[2] = 0644;
+	}
+}
+
+static size_t excl_findings(int64_t p2_created)
+{
+	struct fixture f;
+	struct test_seg s2;
+	struct retro_recording r;
+	struct retro_import_stats stats;
+	struct retro_finding *out = NULL;
+	struct retro_rec_action *a;
+	size_t n = 0;
+
+	fx_open(&f);
+	seg_init(&f.s, 1, 0, 1, 0, 501);
+	seg_add_path(&f.s, ID_L, "/w/L");
+	seg_add_path(&f.s, ID_C, "/w/C");
+	excl_action(&f.s, RC_open, 1, 1000, ID_L);
+	excl_action(&f.s, RC_pwrite, 2, 2000, ID_C);
+	a = seg_add_action(&f.s, RS_DONE, RC_unlink, 3, 3000, 4000, NULL, 0);
+	retro_rec_args(a)[0] = ID_L;
+	seg_write(&f.s, f.store, NULL, 0);
+	seg_init(&s2, 2, 0, 1, 0, 502);
+	seg_add_path(&s2, ID_L, "/w/L");
+	seg_add_path(&s2, ID_C, "/w/C");
+	excl_action(&s2, RC_open, 1, p2_created, ID_L);
+	excl_action(&s2, RC_pwrite, 2, 5000, ID_C);
+	seg_write(&s2, f.store, NULL, 0);
+	seg_free(&s2);
+	import_ok(f.st, 0, 0, &stats);
+	ck_assert_uint_eq(stats.actions, 5);
+	load_ok(f.st, &r);
+	ck_assert_int_eq(retro_hb_check(f.st, &r, 0, &out, &n, NULL), 0);
+	free(out);
+	retro_recording_free(&r);
+	fx_close(&f);
+	return n;
+}
+
+START_TEST(hb_unlink_counts_from_its_start)
+{
+	/* the create recorded inside the remove */
+	ck_assert_uint_eq(excl_findings(3500), 0);
+	/* after it */
+	ck_assert_uint_eq(excl_findings(4100), 0);
+	/* a create before the remove began is not ordered by it */
+	ck_assert_uint_ne(excl_findings(2500), 0);
+}
+END_TEST
+
 /* Differences of recorded times, as log, ps, check and the model take
  * them: exact where they fit, held at the bounds where they would
  * overflow (a made-up spool segment's times reached log's undefined
@@ -1655,6 +1729,7 @@ Suite *make_import_suite(void)
 	tcase_add_test(tc, import_bad_call);
 	tcase_add_test(tc, import_proc_filter);
 	tcase_add_test(tc, import_live_writer);
+	tcase_add_test(tc, hb_unlink_counts_from_its_start);
 	tcase_add_test(tc, import_orphan);
 	tcase_add_test(tc, import_two_threads);
 	tcase_add_test(tc, import_exec);
