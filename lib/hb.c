@@ -716,17 +716,9 @@ static void action(struct hb *h, const struct retro_action *a)
 	case RC_renameat:
 	case RC_renameat2:
 		p1 = path_arg(a, 0);
-		p2 = path_arg(a, 1);
-		if (!succeeded(a)) {
-			if (a->err == ENOENT)
-				entry_observe(h, p1, p, c, a);
-			return;
-		}
-		entry_modify(h, p1, p, c, a);
-		entry_modify(h, p2, p, c, a);
-		set_content(h, p2, content_of(h, p1));
-		set_content(h, p1, fresh(h));
-		return;
+		if (!succeeded(a) && a->err == ENOENT)
+			entry_observe(h, p1, p, c, a);
+		return; /* a rename was taken at its start (early_unlink) */
 	case RC_link:
 	case RC_linkat:
 		p1 = path_arg(a, 0);
@@ -932,15 +924,33 @@ static int32_t kill_target(struct hb *h, const struct retro_action *a)
  * release (releases()); bytes into a pipe, FIFO or socket, which a reader
  * can return before the write records its end; and a kill, whose handler
  * can run before the kill returns. */
-/* A name removed: taken at the call's start, as a release is.  The
- * remove of a lock file is its release: when it and the O_EXCL create
- * that takes the lock next overlap in time (the remover held up between
- * its system call and its return, under load), the create still saw the
- * name free, and check reported a write-write conflict of the two. */
+/* A name removed or renamed: taken at the call's start, as a release is.
+ * The remove of a lock file is its release, and a rename publishes: when
+ * one and the call that sees its result (the O_EXCL create that takes
+ * the lock next, the open of the new name) overlap in time (the first
+ * process held up between its system call and its return, under load),
+ * the second still saw the change, and check reported a conflict of the
+ * two. */
 static int early_unlink(const struct retro_action *a)
 {
 	return (a->call == RC_unlink || a->call == RC_unlinkat ||
-		a->call == RC_rmdir) && succeeded(a);
+		a->call == RC_rmdir || a->call == RC_rename ||
+		a->call == RC_renameat || a->call == RC_renameat2) &&
+	       succeeded(a);
+}
+
+/* A rename's changes: both entries, and the content goes with the name.
+ * Taken at its start (early_unlink): publishing by rename is a release
+ * too. */
+static void rename_effect(struct hb *h, const struct retro_action *a,
+			  int32_t p, uint32_t c)
+{
+	uint64_t p1 = path_arg(a, 0), p2 = path_arg(a, 1);
+
+	entry_modify(h, p1, p, c, a);
+	entry_modify(h, p2, p, c, a);
+	set_content(h, p2, content_of(h, p1));
+	set_content(h, p1, fresh(h));
 }
 
 static int early(struct hb *h, const struct retro_action *a)
@@ -968,7 +978,11 @@ static void early_action(struct hb *h, const struct retro_action *a)
 	begin(h, p);
 	if (early_unlink(a)) {
 		uint32_t *v = vc_of(h, p);
-		entry_modify(h, path_arg(a, 0), p, ++v[p], a);
+		if (a->call == RC_unlink || a->call == RC_unlinkat ||
+		    a->call == RC_rmdir)
+			entry_modify(h, path_arg(a, 0), p, ++v[p], a);
+		else
+			rename_effect(h, a, p, ++v[p]);
 	} else if (releases(a)) {
 		release_early(h, a);
 	} else if (a->call == RC_kill) {

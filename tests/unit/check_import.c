@@ -1677,6 +1677,67 @@ static size_t excl_findings(int64_t p2_created)
 	return n;
 }
 
+/* Publishing by rename: process 1 writes /w/T and renames it to /w/F
+ * from 3000 to 4000; process 2 opens /w/F (it exists then) at p2_opened
+ * and reads it 100 later. */
+#define ID_PUBT test_path_id("/w/T")
+#define ID_PUBF test_path_id("/w/F")
+static size_t rename_findings(int64_t p2_opened)
+{
+	struct fixture f;
+	struct test_seg s2;
+	struct retro_recording r;
+	struct retro_import_stats stats;
+	struct retro_finding *out = NULL;
+	struct retro_rec_action *a;
+	size_t n = 0;
+
+	fx_open(&f);
+	seg_init(&f.s, 1, 0, 1, 0, 501);
+	seg_add_path(&f.s, ID_PUBT, "/w/T");
+	seg_add_path(&f.s, ID_PUBF, "/w/F");
+	excl_action(&f.s, RC_open, 1, 1000, ID_PUBT);
+	excl_action(&f.s, RC_pwrite, 2, 2000, ID_PUBT);
+	a = seg_add_action(&f.s, RS_DONE, RC_rename, 3, 3000, 4000, NULL, 0);
+	retro_rec_args(a)[0] = ID_PUBT;
+	retro_rec_args(a)[1] = ID_PUBF;
+	seg_write(&f.s, f.store, NULL, 0);
+	seg_init(&s2, 2, 0, 1, 0, 502);
+	seg_add_path(&s2, ID_PUBF, "/w/F");
+	a = seg_add_action(&s2, RS_DONE, RC_open, 1, p2_opened, p2_opened + 10,
+			   NULL, 0);
+	a->ret = 3;
+	a->obj = ID_PUBF;
+	retro_rec_args(a)[0] = ID_PUBF;
+	retro_rec_args(a)[1] = O_RDONLY;
+	a = seg_add_action(&s2, RS_DONE, RC_pread, 2, p2_opened + 100,
+			   p2_opened + 110, NULL, 0);
+	a->ret = 1;
+	a->obj = ID_PUBF;
+	retro_rec_args(a)[0] = 3;
+	retro_rec_args(a)[2] = 1;
+	seg_write(&s2, f.store, NULL, 0);
+	seg_free(&s2);
+	import_ok(f.st, 0, 0, &stats);
+	load_ok(f.st, &r);
+	ck_assert_int_eq(retro_hb_check(f.st, &r, 0, &out, &n, NULL), 0);
+	free(out);
+	retro_recording_free(&r);
+	fx_close(&f);
+	return n;
+}
+
+START_TEST(hb_rename_counts_from_its_start)
+{
+	/* the reader's open recorded inside the rename */
+	ck_assert_uint_eq(rename_findings(3500), 0);
+	/* after it */
+	ck_assert_uint_eq(rename_findings(4100), 0);
+	/* before it began: the read is not ordered after the write */
+	ck_assert_uint_ne(rename_findings(2500), 0);
+}
+END_TEST
+
 START_TEST(hb_unlink_counts_from_its_start)
 {
 	/* the create recorded inside the remove */
@@ -1730,6 +1791,7 @@ Suite *make_import_suite(void)
 	tcase_add_test(tc, import_proc_filter);
 	tcase_add_test(tc, import_live_writer);
 	tcase_add_test(tc, hb_unlink_counts_from_its_start);
+	tcase_add_test(tc, hb_rename_counts_from_its_start);
 	tcase_add_test(tc, import_orphan);
 	tcase_add_test(tc, import_two_threads);
 	tcase_add_test(tc, import_exec);
