@@ -1641,25 +1641,52 @@ static void excl_action(struct test_seg *s, uint16_t call, uint64_t seq,
 	}
 }
 
+/* Imports f's segments (nacts actions in all), runs check over them and
+ * closes f: the number of findings. */
+static size_t hb_count(struct fixture *f, uint64_t nacts)
+{
+	struct retro_recording r;
+	struct retro_import_stats stats;
+	struct retro_finding *out = NULL;
+	size_t n = 0;
+
+	import_ok(f->st, 0, 0, &stats);
+	ck_assert_uint_eq(stats.actions, nacts);
+	load_ok(f->st, &r);
+	ck_assert_int_eq(retro_hb_check(f->st, &r, 0, &out, &n, NULL), 0);
+	free(out);
+	retro_recording_free(&r);
+	fx_close(f);
+	return n;
+}
+
+/* Process 1's segment: it creates made (O_EXCL), writes written, and
+ * from 3000 to 4000 makes call (RC_unlink of made, or RC_rename of made
+ * to to). */
+static void writer_then(struct fixture *f, const char *made,
+			const char *written, uint16_t call, const char *to)
+{
+	struct retro_rec_action *a;
+
+	seg_init(&f->s, 1, 0, 1, 0, 501);
+	seg_add_path(&f->s, test_path_id(made), made);
+	seg_add_path(&f->s, test_path_id(written), written);
+	seg_add_path(&f->s, test_path_id(to), to);
+	excl_action(&f->s, RC_open, 1, 1000, test_path_id(made));
+	excl_action(&f->s, RC_pwrite, 2, 2000, test_path_id(written));
+	a = seg_add_action(&f->s, RS_DONE, call, 3, 3000, 4000, NULL, 0);
+	retro_rec_args(a)[0] = test_path_id(made);
+	retro_rec_args(a)[1] = test_path_id(to);
+	seg_write(&f->s, f->store, NULL, 0);
+}
+
 static size_t excl_findings(int64_t p2_created)
 {
 	struct fixture f;
 	struct test_seg s2;
-	struct retro_recording r;
-	struct retro_import_stats stats;
-	struct retro_finding *out = NULL;
-	struct retro_rec_action *a;
-	size_t n = 0;
 
 	fx_open(&f);
-	seg_init(&f.s, 1, 0, 1, 0, 501);
-	seg_add_path(&f.s, ID_L, "/w/L");
-	seg_add_path(&f.s, ID_C, "/w/C");
-	excl_action(&f.s, RC_open, 1, 1000, ID_L);
-	excl_action(&f.s, RC_pwrite, 2, 2000, ID_C);
-	a = seg_add_action(&f.s, RS_DONE, RC_unlink, 3, 3000, 4000, NULL, 0);
-	retro_rec_args(a)[0] = ID_L;
-	seg_write(&f.s, f.store, NULL, 0);
+	writer_then(&f, "/w/L", "/w/C", RC_unlink, "/w/L");
 	seg_init(&s2, 2, 0, 1, 0, 502);
 	seg_add_path(&s2, ID_L, "/w/L");
 	seg_add_path(&s2, ID_C, "/w/C");
@@ -1667,14 +1694,7 @@ static size_t excl_findings(int64_t p2_created)
 	excl_action(&s2, RC_pwrite, 2, 5000, ID_C);
 	seg_write(&s2, f.store, NULL, 0);
 	seg_free(&s2);
-	import_ok(f.st, 0, 0, &stats);
-	ck_assert_uint_eq(stats.actions, 5);
-	load_ok(f.st, &r);
-	ck_assert_int_eq(retro_hb_check(f.st, &r, 0, &out, &n, NULL), 0);
-	free(out);
-	retro_recording_free(&r);
-	fx_close(&f);
-	return n;
+	return hb_count(&f, 5);
 }
 
 /* Publishing by rename: process 1 writes /w/T and renames it to /w/F
@@ -1686,22 +1706,10 @@ static size_t rename_findings(int64_t p2_opened)
 {
 	struct fixture f;
 	struct test_seg s2;
-	struct retro_recording r;
-	struct retro_import_stats stats;
-	struct retro_finding *out = NULL;
 	struct retro_rec_action *a;
-	size_t n = 0;
 
 	fx_open(&f);
-	seg_init(&f.s, 1, 0, 1, 0, 501);
-	seg_add_path(&f.s, ID_PUBT, "/w/T");
-	seg_add_path(&f.s, ID_PUBF, "/w/F");
-	excl_action(&f.s, RC_open, 1, 1000, ID_PUBT);
-	excl_action(&f.s, RC_pwrite, 2, 2000, ID_PUBT);
-	a = seg_add_action(&f.s, RS_DONE, RC_rename, 3, 3000, 4000, NULL, 0);
-	retro_rec_args(a)[0] = ID_PUBT;
-	retro_rec_args(a)[1] = ID_PUBF;
-	seg_write(&f.s, f.store, NULL, 0);
+	writer_then(&f, "/w/T", "/w/T", RC_rename, "/w/F");
 	seg_init(&s2, 2, 0, 1, 0, 502);
 	seg_add_path(&s2, ID_PUBF, "/w/F");
 	a = seg_add_action(&s2, RS_DONE, RC_open, 1, p2_opened, p2_opened + 10,
@@ -1718,13 +1726,7 @@ static size_t rename_findings(int64_t p2_opened)
 	retro_rec_args(a)[2] = 1;
 	seg_write(&s2, f.store, NULL, 0);
 	seg_free(&s2);
-	import_ok(f.st, 0, 0, &stats);
-	load_ok(f.st, &r);
-	ck_assert_int_eq(retro_hb_check(f.st, &r, 0, &out, &n, NULL), 0);
-	free(out);
-	retro_recording_free(&r);
-	fx_close(&f);
-	return n;
+	return hb_count(&f, 5);
 }
 
 START_TEST(hb_rename_counts_from_its_start)
