@@ -711,14 +711,14 @@ static void action(struct hb *h, const struct retro_action *a)
 		p1 = path_arg(a, 0);
 		if (a->err == ENOENT && !succeeded(a))
 			entry_observe(h, p1, p, c, a);
-		return; /* a removal was taken at its start (early_unlink) */
+		return; /* a removal was taken at its start (early_entry) */
 	case RC_rename:
 	case RC_renameat:
 	case RC_renameat2:
 		p1 = path_arg(a, 0);
 		if (!succeeded(a) && a->err == ENOENT)
 			entry_observe(h, p1, p, c, a);
-		return; /* a rename was taken at its start (early_unlink) */
+		return; /* a rename was taken at its start (early_entry) */
 	case RC_link:
 	case RC_linkat:
 		p1 = path_arg(a, 0);
@@ -920,10 +920,6 @@ static int32_t kill_target(struct hb *h, const struct retro_action *a)
 	return before >= 0 ? before : after;
 }
 
-/* What takes effect at an action's start, not at its end: a lock's
- * release (releases()); bytes into a pipe, FIFO or socket, which a reader
- * can return before the write records its end; and a kill, whose handler
- * can run before the kill returns. */
 /* A name removed or renamed: taken at the call's start, as a release is.
  * The remove of a lock file is its release, and a rename publishes: when
  * one and the call that sees its result (the O_EXCL create that takes
@@ -931,7 +927,7 @@ static int32_t kill_target(struct hb *h, const struct retro_action *a)
  * process held up between its system call and its return, under load),
  * the second still saw the change, and check reported a conflict of the
  * two. */
-static int early_unlink(const struct retro_action *a)
+static int early_entry(const struct retro_action *a)
 {
 	return (a->call == RC_unlink || a->call == RC_unlinkat ||
 		a->call == RC_rmdir || a->call == RC_rename ||
@@ -940,7 +936,7 @@ static int early_unlink(const struct retro_action *a)
 }
 
 /* A rename's changes: both entries, and the content goes with the name.
- * Taken at its start (early_unlink): publishing by rename is a release
+ * Taken at its start (early_entry): publishing by rename is a release
  * too. */
 static void rename_effect(struct hb *h, const struct retro_action *a,
 			  int32_t p, uint32_t c)
@@ -953,12 +949,17 @@ static void rename_effect(struct hb *h, const struct retro_action *a,
 	set_content(h, p1, fresh(h));
 }
 
+/* What takes effect at an action's start, not at its end: a lock's
+ * release (releases()); a name removed or renamed (early_entry()); bytes
+ * into a pipe, FIFO or socket, which a reader can return before the write
+ * records its end; and a kill, whose handler can run before the kill
+ * returns. */
 static int early(struct hb *h, const struct retro_action *a)
 {
 	int64_t fd;
 	int k;
 
-	if (releases(a) || early_unlink(a))
+	if (releases(a) || early_entry(a))
 		return 1;
 	if (a->call == RC_kill)
 		return succeeded(a) && (int)a->arg[1] != 0 &&
@@ -976,13 +977,13 @@ static void early_action(struct hb *h, const struct retro_action *a)
 	if (p < 0)
 		return;
 	begin(h, p);
-	if (early_unlink(a)) {
-		uint32_t *v = vc_of(h, p);
-		if (a->call == RC_unlink || a->call == RC_unlinkat ||
-		    a->call == RC_rmdir)
-			entry_modify(h, path_arg(a, 0), p, ++v[p], a);
+	if (early_entry(a)) {
+		uint32_t c = ++vc_of(h, p)[p];
+		if (a->call == RC_rename || a->call == RC_renameat ||
+		    a->call == RC_renameat2)
+			rename_effect(h, a, p, c);
 		else
-			rename_effect(h, a, p, ++v[p]);
+			entry_modify(h, path_arg(a, 0), p, c, a);
 	} else if (releases(a)) {
 		release_early(h, a);
 	} else if (a->call == RC_kill) {

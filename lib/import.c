@@ -368,10 +368,6 @@ static int put_chunks(struct seginfo *si)
 
 enum { SEG_DONE, SEG_SKIP, SEG_BAD, SEG_KNOWN };
 
-static int import_seg(struct retro_store *st, MDB_txn *txn, const void *map,
-		      size_t have, size_t len, int snapshot,
-		      struct retro_import_stats *stats, uint64_t *nacts);
-
 /* A segment's bytes as far as they were written (its header and the
  * records `used` counts), their length in *lenp.  A small one, as most
  * are, is read into a buffer kept for the next: mapping a 32 KiB segment,
@@ -509,8 +505,8 @@ static int import_one(struct retro_store *st, MDB_txn *txn,
 	ref->sealed = sealed;
 	if (hdr->flags & SEG_REUSED)
 		stats->reused++;
-	rc = import_seg(st, txn, map, len, (size_t)sb.st_size, ref->live, stats,
-			&count);
+	rc = retro_import_prefix(st, txn, map, len, (size_t)sb.st_size, stats,
+				 &count);
 	if (!rc) {
 		/* meta "live" + the segment's key: taken as a snapshot */
 		MDB_val none = { 0, "" };
@@ -642,15 +638,6 @@ int retro_import_prefix(struct retro_store *st, MDB_txn *txn,
 			const void *map, size_t have, size_t len,
 			struct retro_import_stats *stats, uint64_t *nacts)
 {
-	return import_seg(st, txn, map, have, len, 0, stats, nacts);
-}
-
-/* retro_import_prefix; snapshot: of a segment still being written (the
- * caller notes it in `meta`, see import_one). */
-static int import_seg(struct retro_store *st, MDB_txn *txn, const void *map,
-		      size_t have, size_t len, int snapshot,
-		      struct retro_import_stats *stats, uint64_t *nacts)
-{
 	struct seginfo si;
 	int rc;
 
@@ -662,7 +649,6 @@ static int import_seg(struct retro_store *st, MDB_txn *txn, const void *map,
 	rc = retro_seg_walk_prefix(map, have, len, on_record, &si);
 	if (!rc)
 		rc = put_chunks(&si);
-	(void)snapshot;
 	if (!rc) {
 		/* The segment is imported: how many actions it gave (which
 		 * readers total against the chunks), with the record's check.

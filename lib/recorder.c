@@ -706,9 +706,12 @@ static int segment_open(struct retro_thread *t, size_t need)
 	 * first.  Sized for need alone, a record bigger than a segment (an
 	 * environment of 200 KB) found the modules' records in the way, in
 	 * every new segment, and was dropped. */
-	if (need && need + ready_bytes() + RETRO_SEG_HDR + RETRO_SEG_RESERVE > size)
-		size = (need + ready_bytes() + RETRO_SEG_HDR + RETRO_SEG_RESERVE +
-			4095) & ~4095ul;
+	if (need) {
+		size_t room = need + ready_bytes() + RETRO_SEG_HDR +
+			      RETRO_SEG_RESERVE;
+		if (room > size)
+			size = (room + 4095) & ~4095ul;
+	}
 	n = cpy(path, sizeof path, 0, P.spool, strlen(P.spool));
 	path[n++] = '/';
 	r = retro_seg_name(path + n, sizeof path - n, P.proc, P.image, t->index,
