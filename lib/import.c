@@ -54,7 +54,12 @@ struct seginfo {
 	struct retro_import_stats *stats;
 	int rc;
 	int dry; /* retro_seg_check: every check, nothing put */
+	int snapshot; /* RETRO_IMPORT_LIVE of a segment still written */
 };
+
+/* on_record's answer at the end of a snapshot's records (seginfo): no
+ * errno, project code (retro.h) or LMDB error is -1. */
+#define WALK_STOP (-1)
 
 static int cmp_seg(const void *a, const void *b)
 {
@@ -282,6 +287,14 @@ static int on_record(const struct retro_rec_hdr *h, void *arg)
 {
 	struct seginfo *si = arg;
 
+	/* A snapshot ends at a record its writer reserved and has not yet
+	 * filled.  Taking the records after it numbered the chunks apart
+	 * from the whole import that comes once the record is filled (a
+	 * chunk's key is its first action's seq, a chunk RETRO_CHUNK_MAX
+	 * actions): past the first chunk, the snapshot's keys were not
+	 * written over, and the actions in them were counted twice. */
+	if (si->snapshot && h->state == RS_TORN)
+		return WALK_STOP;
 	switch (h->type) {
 	case REC_ACTION:
 		if (h->len < sizeof(struct retro_rec_action))
@@ -505,8 +518,8 @@ static int import_one(struct retro_store *st, MDB_txn *txn,
 	ref->sealed = sealed;
 	if (hdr->flags & SEG_REUSED)
 		stats->reused++;
-	rc = retro_import_prefix(st, txn, map, len, (size_t)sb.st_size, stats,
-				 &count);
+	rc = retro_import_prefix(st, txn, map, len, (size_t)sb.st_size,
+				 ref->live, stats, &count);
 	if (!rc) {
 		/* meta "live" + the segment's key: taken as a snapshot */
 		MDB_val none = { 0, "" };
@@ -631,11 +644,11 @@ int retro_import_records(struct retro_store *st, MDB_txn *txn,
 			 const void *map, size_t len,
 			 struct retro_import_stats *stats, uint64_t *nacts)
 {
-	return retro_import_prefix(st, txn, map, len, len, stats, nacts);
+	return retro_import_prefix(st, txn, map, len, len, 0, stats, nacts);
 }
 
 int retro_import_prefix(struct retro_store *st, MDB_txn *txn,
-			const void *map, size_t have, size_t len,
+			const void *map, size_t have, size_t len, int snapshot,
 			struct retro_import_stats *stats, uint64_t *nacts)
 {
 	struct seginfo si;
@@ -646,7 +659,10 @@ int retro_import_prefix(struct retro_store *st, MDB_txn *txn,
 	si.txn = txn;
 	si.hdr = map;
 	si.stats = stats;
+	si.snapshot = snapshot;
 	rc = retro_seg_walk_prefix(map, have, len, on_record, &si);
+	if (rc == WALK_STOP)
+		rc = 0;
 	if (!rc)
 		rc = put_chunks(&si);
 	if (!rc) {

@@ -179,9 +179,10 @@ int retro_import_records(struct retro_store *st, MDB_txn *txn,
 			 const void *map, size_t len,
 			 struct retro_import_stats *stats, uint64_t *nacts);
 /* The same from the first `have` bytes of a segment of len bytes (a copy
- * holding every record its `used` counts). */
+ * holding every record its `used` counts).  snapshot: its writer goes on
+ * (RETRO_IMPORT_LIVE); the records up to the first it has not filled. */
 int retro_import_prefix(struct retro_store *st, MDB_txn *txn,
-			const void *map, size_t have, size_t len,
+			const void *map, size_t have, size_t len, int snapshot,
 			struct retro_import_stats *stats, uint64_t *nacts);
 
 /* Every check the importer makes of a mapped segment's records, nothing
