@@ -156,6 +156,9 @@ struct retro_thread {
 	int64_t seg_born; /* now() when seg was made (RETRO_SEG_SLOW) */
 	uint64_t seq;
 	uint64_t timereads;
+	/* The last open that might have created its file found it there:
+	 * the next is not tried with O_EXCL first (retro_open_pre). */
+	char excl_miss;
 	uint64_t lost;      /* calls not recorded since lost_since */
 	int64_t lost_since;
 	int lost_err;
@@ -3516,23 +3519,16 @@ void retro_result(struct retro_call *c, int64_t ret)
 
 /* ---- open and friends ---------------------------------------------------- */
 
-void retro_open_pre(struct retro_call *c, int dirfd, const char *path,
-		    int flags)
+/* What an open that may create or empty its file must know before it is
+ * issued: whether the file exists (RA_CREATED if not), and, when O_TRUNC
+ * is about to empty it, its bytes (a pre-image).  A stat tells. */
+static void open_pre_stat(struct retro_call *c, int dirfd, const char *path,
+			  int flags)
 {
 	struct retro_thread *t = c->t;
 	struct stat st;
 	const char *abs;
 
-	c->reg = 0; /* read by retro_open_post, which follows */
-	if (!path || bad_uptr((uintptr_t)path) || !(flags & (O_CREAT | O_TRUNC)))
-		return;
-	if ((flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL)) {
-		/* The call makes the file or fails: there is nothing to
-		 * keep, and no stat is needed to know it is new (tar makes
-		 * every file it extracts so). */
-		c->flags |= RA_CREATED; /* confirmed on success */
-		return;
-	}
 	t->guard = 1;
 	abs = absolute(t, t->scratch, dirfd, path);
 	if (retro_os_fstatat(AT_FDCWD, abs, &st, 0) < 0) {
@@ -3548,6 +3544,45 @@ void retro_open_pre(struct retro_call *c, int dirfd, const char *path,
 	}
 	unguard(t);
 	errno = c->e0;
+}
+
+void retro_open_pre(struct retro_call *c, int dirfd, const char *path,
+		    int flags, int try_excl)
+{
+	c->reg = 0; /* read by retro_open_post, which follows */
+	c->excl = 0;
+	if (!path || bad_uptr((uintptr_t)path) || !(flags & (O_CREAT | O_TRUNC)))
+		return;
+	if ((flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL)) {
+		/* The call makes the file or fails: there is nothing to
+		 * keep, and no stat is needed to know it is new (tar makes
+		 * every file it extracts so). */
+		c->flags |= RA_CREATED; /* confirmed on success */
+		return;
+	}
+	if (try_excl && (flags & O_CREAT) && !c->t->excl_miss) {
+		/* The thread's last such open made its file: this one is
+		 * tried with O_EXCL first, which answers whether the file
+		 * is new with the open itself, and the stat goes. */
+		c->excl = 1;
+		c->flags |= RA_CREATED; /* confirmed on success */
+		return;
+	}
+	open_pre_stat(c, dirfd, path, flags);
+}
+
+void retro_open_excl_failed(struct retro_call *c, int dirfd, const char *path,
+			    int flags, int err)
+{
+	if (err == EEXIST)
+		c->t->excl_miss = 1;
+	c->excl = 0;
+	c->flags &= (uint16_t)~RA_CREATED;
+	open_pre_stat(c, dirfd, path, flags);
+	if (c->rec) /* the intent is out: its record says what the stat did */
+		c->rec->flags = (uint16_t)((c->rec->flags &
+					    (uint16_t)~RA_CREATED) |
+					   (c->flags & RA_CREATED));
 }
 
 void retro_open_post(struct retro_call *c, int fd, int dirfd,
@@ -3567,6 +3602,7 @@ void retro_open_post(struct retro_call *c, int fd, int dirfd,
 	if (c->flags & RA_CREATED) {
 		struct stat st;
 		fl |= FE_CREATED;
+		t->excl_miss = 0; /* it made its file: the next may too */
 		/* Ours from birth: no pre-image when it is reopened later. */
 		if (retro_os_fstatat(fd, "", &st, AT_EMPTY_PATH) == 0) {
 			inode_claim(&st);
@@ -3902,7 +3938,7 @@ static long trapped_as(int call, long nr, long a[6], long v[6], uint64_t rip,
 		break;
 	}
 	if (path)
-		retro_open_pre(&c, dirfd, path, flags);
+		retro_open_pre(&c, dirfd, path, flags, 0);
 	retro_intent(&c);
 	if (call == RC_execve) {
 		retro_exec_target((const char *)a[0], 0);

@@ -61,6 +61,7 @@ struct retro_call {
 	char sel; /* the selector before retro_enter set ALLOW */
 	char reg; /* an open: its path named a regular file just before
 		   * (set by retro_open_pre) */
+	char excl; /* an open: to be issued with O_EXCL first (ditto) */
 	char skip;    /* shepherd mode: the call is not issued (a squeezed
 		       * sleep); the interposer returns sret */
 	char blocked; /* shepherd mode: announced as blocking */
@@ -98,9 +99,17 @@ void retro_note_created(struct retro_call *c);
 int retro_timeread(void);
 
 /* Before open-like calls: captures the pre-image of a file that O_TRUNC is
- * about to empty, and notes whether O_CREAT will create it. */
+ * about to empty, and notes whether O_CREAT will create it.  With
+ * try_excl, an open that may create its file can be marked instead
+ * (c->excl) to be issued with O_EXCL added: if that fails, the caller
+ * calls retro_open_excl_failed and issues the open as it was. */
 void retro_open_pre(struct retro_call *c, int dirfd, const char *path,
-		    int flags);
+		    int flags, int try_excl);
+/* The open marked c->excl failed with err: does the work retro_open_pre
+ * left out, corrects the recorded intent, and leaves errno as it was
+ * before the call. */
+void retro_open_excl_failed(struct retro_call *c, int dirfd, const char *path,
+			    int flags, int err);
 /* After a successful open: binds the new descriptor to its path. */
 void retro_open_post(struct retro_call *c, int fd, int dirfd,
 		     const char *path, int flags);

@@ -40,6 +40,16 @@ static int call_creat64(int d, const char *p, int f, mode_t m)
 	return REAL(creat64)(p, m);
 }
 
+/* open, creat and their 64 forms are openat from the cwd in libc */
+static int issue_open(open_fn fn, int dirfd, const char *path, int flags,
+		      mode_t mode)
+{
+	if (__libc_single_threaded)
+		return (int)shim_direct(SYS_openat, dirfd, SHIM_L(path), flags,
+					(long)mode, 0, 0);
+	return fn(dirfd, path, flags, mode);
+}
+
 static int record_open(int call, open_fn fn, int dirfd, const char *path,
 		       int flags, mode_t mode)
 {
@@ -55,15 +65,23 @@ static int record_open(int call, open_fn fn, int dirfd, const char *path,
 	if (call != RC_creat && call != RC_creat64)
 		c.v[i++] = (uint64_t)flags;
 	c.v[i] = mode;
-	retro_open_pre(&c, dirfd, path, flags);
+	retro_open_pre(&c, dirfd, path, flags, 1);
 	RETRO_SITE(c);
 	retro_intent(&c);
-	/* open, creat and their 64 forms are openat from the cwd in libc */
-	if (__libc_single_threaded)
-		fd = (int)shim_direct(SYS_openat, dirfd, SHIM_L(path), flags,
-				      (long)mode, 0, 0);
-	else
-		fd = fn(dirfd, path, flags, mode);
+	if (c.excl) {
+		/* creat takes no flags: open64 from the cwd is the same */
+		fd = issue_open(fn == call_creat || fn == call_creat64
+					? call_open64
+					: fn,
+				dirfd, path, flags | O_EXCL, mode);
+		if (fd >= 0)
+			goto done;
+		/* taken again as the program asked for it, after the work
+		 * the try stood in for; errno is the program's again */
+		retro_open_excl_failed(&c, dirfd, path, flags, errno);
+	}
+	fd = issue_open(fn, dirfd, path, flags, mode);
+done:
 	retro_open_post(&c, fd, dirfd, path, flags);
 	retro_result(&c, fd);
 	return fd;

@@ -135,6 +135,20 @@ int main(int argc, char **argv)
 	T("creat64", fd2 = creat64(P("c"), 0644));
 	close(fd2);
 	T("creat64 fail", creat64(P("none/c"), 0644));
+	/* O_CREAT without O_EXCL: the shim may try O_EXCL first */
+	T("open O_CREAT new", fd2 = open(P("n"), O_WRONLY | O_CREAT, 0644));
+	close(fd2);
+	T("open O_CREAT existing", fd2 = open(P("n"), O_WRONLY | O_CREAT, 0644));
+	close(fd2);
+	T("open O_CREAT dir", open(dir, O_WRONLY | O_CREAT, 0644));
+	T("symlink dangling", symlink("dangled", P("dangling")));
+	T("open O_CREAT dangling",
+	  fd2 = open(P("dangling"), O_WRONLY | O_CREAT | O_TRUNC, 0644));
+	close(fd2);
+	T("open O_CREAT made through it", fd2 = open(P("dangled"), O_RDONLY));
+	close(fd2);
+	T("open O_CREAT|O_EXCL existing",
+	  open(P("n"), O_WRONLY | O_CREAT | O_EXCL, 0644));
 	T("write", write(fd, "abcdefgh", 8));
 	T("write fail", write(999, "x", 1));
 	T("read", read(fd, buf, 4));
