@@ -477,13 +477,12 @@ static int import_one(struct retro_store *st, MDB_txn *txn,
 	if (mdb_get(txn, st->segments, &k, &v) == 0 &&
 	    mdb_get(txn, st->meta, &lk, &v) != 0)
 		return SEG_KNOWN;
-	fd = retro_os_open_file(path);
+	fd = retro_os_open_file_st(path, &sb);
 	if (fd == -EINVAL)
 		return SEG_BAD; /* not a file: never ours */
 	if (fd < 0)
 		return SEG_SKIP; /* raced with another importer */
-	if (retro_os_fstatat((int)fd, "", &sb, AT_EMPTY_PATH) < 0 ||
-	    (size_t)sb.st_size < RETRO_SEG_HDR) {
+	if ((size_t)sb.st_size < RETRO_SEG_HDR) {
 		retro_os.close((int)fd);
 		return SEG_BAD;
 	}

@@ -294,14 +294,20 @@ long retro_os_getrandom(void *buf, size_t n, unsigned flags)
 long retro_os_open_file(const char *path)
 {
 	struct stat st;
+
+	return retro_os_open_file_st(path, &st);
+}
+
+long retro_os_open_file_st(const char *path, struct stat *st)
+{
 	long fd, r;
 
 	fd = retro_os_openat(AT_FDCWD, path,
 			     O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0);
 	if (fd < 0)
 		return fd;
-	r = retro_os_fstatat((int)fd, "", &st, AT_EMPTY_PATH);
-	if (r < 0 || !S_ISREG(st.st_mode)) {
+	r = retro_os_fstatat((int)fd, "", st, AT_EMPTY_PATH);
+	if (r < 0 || !S_ISREG(st->st_mode)) {
 		retro_os.close((int)fd);
 		return r < 0 ? r : -EINVAL;
 	}
@@ -422,7 +428,14 @@ int retro_os_writer_alive(int32_t pid, uint64_t rec)
 
 int retro_os_have_proc(void)
 {
-	return retro_os_starttime("/proc/self/stat") != 0;
+	/* A /proc once there stays: asked once, not at every writer gone
+	 * (an importer asks for each process that ended). */
+	static int have;
+
+	if (!__atomic_load_n(&have, __ATOMIC_RELAXED) &&
+	    retro_os_starttime("/proc/self/stat") != 0)
+		__atomic_store_n(&have, 1, __ATOMIC_RELAXED);
+	return __atomic_load_n(&have, __ATOMIC_RELAXED);
 }
 
 uint64_t retro_os_starttime(const char *statpath)

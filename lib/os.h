@@ -102,6 +102,8 @@ void retro_os_reset(void);
  * blocking (a FIFO put in a store's place must not hang a reader).
  * Returns the fd, -EINVAL when path is not a regular file, or -errno. */
 long retro_os_open_file(const char *path);
+/* ...and its stat in *st. */
+long retro_os_open_file_st(const char *path, struct stat *st);
 /* Reads a small regular file (retro_os_open_file: never a FIFO, never
  * through a symlink) into buf, NUL-terminated, without its trailing
  * newline.  Returns its length, or -1. */

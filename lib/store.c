@@ -336,9 +336,11 @@ int retro_spool_dirs(const char *store, char dirs[2][PATH_MAX], int make)
 		if (retro_os_mkdirat(AT_FDCWD, dirs[k], 0700) < 0)
 			return k;
 		retro_spool_link(dirs[k], store);
+		if (retro_os_fstatat(AT_FDCWD, dirs[k], &st,
+				     AT_SYMLINK_NOFOLLOW) < 0)
+			return k;
 	}
-	if (retro_os_fstatat(AT_FDCWD, dirs[k], &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-	    !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
 	    (st.st_mode & 077))
 		return k; /* not ours, or not private: do not use it */
 	return k + 1;
