@@ -16,7 +16,8 @@
 	X(cursor_open) X(cursor_put) X(cursor_txn) X(dbi_open) X(del) X(drop) \
 	X(env_close) X(env_create)                                            \
 	X(env_get_fd) X(env_info) X(env_open) X(env_set_assert)               \
-	X(env_set_mapsize) X(env_set_maxdbs) X(env_stat) X(get) X(put)        \
+	X(env_set_flags) X(env_set_mapsize) X(env_set_maxdbs) X(env_stat)     \
+	X(env_sync) X(get) X(put)                                             \
 	X(stat) X(strerror) X(txn_abort) X(txn_begin) X(txn_commit)
 
 struct retro_mdb_fns {
@@ -49,9 +50,11 @@ const char *retro_mdb_why(void);
 #define mdb_env_info (retro_mdb.env_info)
 #define mdb_env_open (retro_mdb.env_open)
 #define mdb_env_set_assert (retro_mdb.env_set_assert)
+#define mdb_env_set_flags (retro_mdb.env_set_flags)
 #define mdb_env_set_mapsize (retro_mdb.env_set_mapsize)
 #define mdb_env_set_maxdbs (retro_mdb.env_set_maxdbs)
 #define mdb_env_stat (retro_mdb.env_stat)
+#define mdb_env_sync (retro_mdb.env_sync)
 #define mdb_get (retro_mdb.get)
 #define mdb_put (retro_mdb.put)
 #define mdb_stat (retro_mdb.stat)
