@@ -3560,10 +3560,13 @@ void retro_open_pre(struct retro_call *c, int dirfd, const char *path,
 		c->flags |= RA_CREATED; /* confirmed on success */
 		return;
 	}
-	if (try_excl && (flags & O_CREAT) && !c->t->excl_miss) {
+	if (try_excl && (flags & O_CREAT) && !c->t->excl_miss &&
+	    strncmp(path, "/dev/", 5) != 0) {
 		/* The thread's last such open made its file: this one is
 		 * tried with O_EXCL first, which answers whether the file
-		 * is new with the open itself, and the stat goes. */
+		 * is new with the open itself, and the stat goes.  Not a
+		 * path in /dev: a shell's `>/dev/null` between two new
+		 * files would cost a failed try each time. */
 		c->excl = 1;
 		c->flags |= RA_CREATED; /* confirmed on success */
 		return;

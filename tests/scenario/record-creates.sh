@@ -1,8 +1,9 @@
 #!/bin/sh
 # Opens that may create their file (O_CREAT without O_EXCL).  The shim
-# tries such an open with O_EXCL first while the thread's last one made its
-# file, instead of a stat beforehand (lib/recorder.c, retro_open_pre); when
-# the try fails it does the stat and issues the open as the program asked.
+# tries such an open (outside /dev) with O_EXCL first while the thread's
+# last one made its file, instead of a stat beforehand (lib/recorder.c,
+# retro_open_pre); when the try fails it does the stat and issues the open
+# as the program asked.
 # Either way the recording must say which opens created their file, keep
 # the bytes of every pre-existing file that O_TRUNC empties, and the
 # program must see what it would see without the shim: a dangling symlink
@@ -16,7 +17,7 @@ echo "old keep2" >"$D/keep2"
 ln -s target "$D/dangle"
 S=$WORK/store
 out=$(cd "$D" && rr record -q -o "$S" -- sh -c 'echo one >new1; echo new >keep
-	echo two >new2; echo new2 >keep2; echo t >dangle; echo again >new1
+	echo >/dev/null; echo two >new2; echo new2 >keep2; echo t >dangle; echo again >new1
 	{ echo x >dir; } 2>/dev/null; echo "dir: $?"')
 expect_eq "the shell's own view" "dir: 2" "$out"
 
