@@ -334,8 +334,12 @@ int cmd_record(int argc, char **argv)
 	 * status's commit below is, and with it everything before it (one
 	 * fdatasync, ~0.5 ms on ext4 here, where there were two).  A crash
 	 * of the machine between the two loses what a crash a moment
-	 * earlier would have: the spool is in shared memory. */
-	mdb_env_set_flags(st->env, MDB_NOSYNC, 1);
+	 * earlier would have, as long as the spool is in shared memory.
+	 * A spool on the disk (STORE/spool, when /dev/shm cannot be used)
+	 * keeps a flush per commit: its imported segments are removed
+	 * right after. */
+	if (cur.spool[0])
+		mdb_env_set_flags(st->env, MDB_NOSYNC, 1);
 	r = import_now(&st, store, 0, &stats); /* and the pool goes */
 	if (!st)
 		return EX_USAGE;
