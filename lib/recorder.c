@@ -156,12 +156,13 @@ struct retro_thread {
 	int64_t seg_born; /* now() when seg was made (RETRO_SEG_SLOW) */
 	uint64_t seq;
 	uint64_t timereads;
-	/* The last open that might have created its file found it there:
-	 * the next is not tried with O_EXCL first (retro_open_pre). */
-	char excl_miss;
 	uint64_t lost;      /* calls not recorded since lost_since */
 	int64_t lost_since;
 	int lost_err;
+	/* The last open that might have created its file found it there:
+	 * the next is not tried with O_EXCL first (retro_open_pre).  In the
+	 * padding before retry_at: the fields after it keep their places. */
+	char excl_miss;
 	uint64_t retry_at;  /* lost count at which to retry a segment */
 	/* What this segment holds already: seen_path[] and seen_stack[]
 	 * keep id ^ seen_salt, and each new segment takes a new salt
