@@ -11,6 +11,17 @@
 
 #include <retro/calls.def>
 
+/* The functions a child calls that its parent seldom has: resolved
+ * before the first fork, once, not by dlsym in every child.  There
+ * dlsym would first fault in the loader's code and libc's symbol
+ * tables, pages that fork does not copy: ~20 us a child here. */
+static void resolve_for_children(void)
+{
+	(void)REAL(execve);
+	(void)REAL(execvpe);
+	(void)REAL(_exit);
+}
+
 /* man 2 fork */
 RETRO_EXPORT pid_t fork(void)
 {
@@ -21,6 +32,7 @@ RETRO_EXPORT pid_t fork(void)
 		return REAL(fork)();
 	RETRO_SITE(c);
 	retro_intent(&c);
+	resolve_for_children();
 	r = REAL(fork)();
 	if (r == 0)
 		c.rec = NULL; /* the parent's record; the child has its own */
@@ -71,6 +83,7 @@ RETRO_EXPORT pid_t vfork(void)
 		return REAL(fork)();
 	RETRO_SITE(c);
 	retro_intent(&c);
+	resolve_for_children();
 	r = REAL(fork)();
 	if (r == 0)
 		c.rec = NULL;
