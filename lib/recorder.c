@@ -237,6 +237,10 @@ static struct {
 	char modpaths[32768];
 	size_t modpathlen;
 	uint64_t self_lo, self_hi;
+	/* the stack cache a process's forked descendants share (ssc_get) */
+	struct ssc_set *ssc;
+	uint64_t stack_end; /* __libc_stack_end: above every frame */
+	uint64_t stack_ok; /* [stack_ok, stack_end) known mapped */
 	const char *exe; /* the executable's path, in modpaths; or NULL */
 	/* The image's arguments as the loader gave them to the shim's
 	 * constructor (retro_init_args), before any code of the program
@@ -1562,6 +1566,170 @@ unwind_stack(struct retro_thread *t, uint64_t ra, uint64_t sp,
 	return emit_stack(t, pc, k, stack_id(pc, k));
 }
 
+/* The stack cache of a process's forked descendants.  A forked child
+ * inherits its parent's thread cache (above), but the calls a child makes
+ * and its parent never does (a subshell's redirections, its write to the
+ * pipe, its exit) miss in every child, and a bash child spent a sixth of
+ * its time unwinding them, libunwind's pages faulted in again each time.
+ * Before its first fork a process maps this cache shared; every child,
+ * grandchild and sibling below it, none of which has exec'd (exec drops
+ * the mapping), has the same addresses for all that was mapped then, so
+ * what one of them unwound the others can take.  Only on the main
+ * thread's stack, and only after the same check as a thread cache's hit:
+ * every return address is still in its slot.  Before reading a slot the
+ * entry's slots must lie between sp and the top of the stack, a range
+ * mincore found mapped, so that an entry from a sibling whose stack held
+ * something else (or a torn one) is a miss, never a fault.  Each entry
+ * is a seqlock: odd while written. */
+#define SSC_BITS 8
+#define SSC_WAYS 2
+#define SSC_SPAN (1u << 20) /* the deepest sp from the top it serves */
+struct ssc_ent {
+	uint64_t seq;
+	uint64_t ra, sp, id, n;
+	uint64_t pc[RETRO_STACK_MAX];
+	uint64_t at[RETRO_STACK_MAX]; /* at[0] 0: pc[0] is ra itself */
+};
+struct ssc_set {
+	uint64_t next;
+	struct ssc_ent e[SSC_WAYS];
+};
+
+extern void *__libc_stack_end;
+
+/* Maps the cache, in the parent before a fork (retro_fork_prepare). */
+static void ssc_map(void)
+{
+	long r;
+
+	if (P.ssc)
+		return;
+	r = retro_os.mmap(NULL, sizeof(struct ssc_set) << SSC_BITS,
+			  PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+			  -1, 0);
+	if (r < 0)
+		return;
+	P.stack_end = (uint64_t)(uintptr_t)__libc_stack_end;
+	P.stack_ok = P.stack_end;
+	P.ssc = (struct ssc_set *)r;
+}
+
+/* Is [sp, stack_end) mapped, sp on the main thread's stack?  mincore
+ * fails with ENOMEM where a page of the range is not mapped. */
+static int ssc_stack_ok(uint64_t sp)
+{
+	unsigned char vec[SSC_SPAN / 4096];
+	uint64_t lo = sp & ~4095ull;
+
+	if (sp >= P.stack_end || P.stack_end - sp > SSC_SPAN - 4096)
+		return 0;
+	if (lo >= P.stack_ok)
+		return 1;
+	if (retro_sys3(SYS_mincore, lo, P.stack_end - lo, vec) != 0)
+		return 0;
+	P.stack_ok = lo;
+	return 1;
+}
+
+static struct ssc_set *ssc_set_of(uint64_t ra, uint64_t sp)
+{
+	return &P.ssc[((ra ^ (sp * 0x9e3779b97f4a7c15ull)) *
+		       0xc4ceb9fe1a85ec53ull) >> (64 - SSC_BITS)];
+}
+
+/* A shared entry for (ra, sp) whose slots hold its return addresses,
+ * copied into e.  1 on a hit. */
+static int ssc_get(uint64_t ra, uint64_t sp, struct stack_cache *e)
+{
+	struct ssc_set *set = ssc_set_of(ra, sp);
+
+	for (int w = 0; w < SSC_WAYS; w++) {
+		struct ssc_ent *s = &set->e[w], c;
+		uint64_t q = __atomic_load_n(&s->seq, __ATOMIC_ACQUIRE);
+		uint64_t *src = (uint64_t *)s, *dst = (uint64_t *)&c;
+		int i;
+
+		if ((q & 1) || __atomic_load_n(&s->ra, __ATOMIC_RELAXED) != ra ||
+		    __atomic_load_n(&s->sp, __ATOMIC_RELAXED) != sp)
+			continue;
+		for (size_t k = 0; k < sizeof c / 8; k++)
+			dst[k] = __atomic_load_n(&src[k], __ATOMIC_RELAXED);
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (__atomic_load_n(&s->seq, __ATOMIC_RELAXED) != q ||
+		    c.n < 1 || c.n > RETRO_STACK_MAX)
+			continue;
+		for (i = 0; i < (int)c.n; i++) {
+			if (i == 0 && c.at[0] == 0) {
+				if (c.pc[0] != ra)
+					break;
+				continue;
+			}
+			if (c.at[i] < sp || c.at[i] > P.stack_end - 8 ||
+			    (c.at[i] & 7) ||
+			    *(const uint64_t *)(uintptr_t)c.at[i] != c.pc[i])
+				break;
+		}
+		if (i < (int)c.n)
+			continue;
+		e->ra = ra;
+		e->sp = sp;
+		e->n = (int)c.n;
+		e->id = c.id;
+		memcpy(e->pc, c.pc, sizeof e->pc);
+		memcpy(e->at, c.at, sizeof e->at);
+		if (!e->at[0])
+			e->at[0] = (uint64_t)(uintptr_t)&e->pc[0];
+		return 1;
+	}
+	return 0;
+}
+
+/* Offers the thread cache's entry e, just unwound, to the others. */
+static void ssc_put(const struct stack_cache *e)
+{
+	struct ssc_set *set = ssc_set_of(e->ra, e->sp);
+	struct ssc_ent *s =
+		&set->e[__atomic_fetch_add(&set->next, 1, __ATOMIC_RELAXED) %
+			SSC_WAYS];
+	uint64_t q = __atomic_load_n(&s->seq, __ATOMIC_RELAXED);
+
+	if ((q & 1) || !__atomic_compare_exchange_n(&s->seq, &q, q + 1, 0,
+						    __ATOMIC_ACQUIRE,
+						    __ATOMIC_RELAXED))
+		return; /* another is writing it */
+	__atomic_store_n(&s->ra, e->ra, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->sp, e->sp, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->id, e->id, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->n, (uint64_t)e->n, __ATOMIC_RELAXED);
+	for (int i = 0; i < RETRO_STACK_MAX; i++) {
+		uint64_t at = e->at[i];
+		if (i == 0 && at == (uint64_t)(uintptr_t)&e->pc[0])
+			at = 0;
+		__atomic_store_n(&s->pc[i], i < e->n ? e->pc[i] : 0,
+				 __ATOMIC_RELAXED);
+		__atomic_store_n(&s->at[i], i < e->n ? at : 0,
+				 __ATOMIC_RELAXED);
+	}
+	__atomic_store_n(&s->seq, q + 2, __ATOMIC_RELEASE);
+}
+
+/* A miss in the thread's cache: the shared one, else unwinding. */
+static __attribute__((noinline)) uint64_t
+stack_miss(struct retro_thread *t, uint64_t ra, uint64_t sp,
+	   struct stack_cache *e)
+{
+	uint64_t id;
+	int shared = P.ssc && ssc_stack_ok(sp);
+
+	if (shared && ssc_get(ra, sp, e))
+		return emit_stack(t, e->pc, e->n, e->id);
+	e->n = 0;
+	id = unwind_stack(t, ra, sp, e);
+	if (shared && e->n && e->ra == ra && e->sp == sp)
+		ssc_put(e);
+	return id;
+}
+
 /* The cache's hit inline (a stack already in this segment costs no
  * call), the unwinding out of line. */
 static inline __attribute__((always_inline)) uint64_t
@@ -1591,7 +1759,7 @@ capture_stack(struct retro_thread *t, uint64_t ra, uint64_t sp)
 		}
 	}
 	e = &ways[t->scache_next[set]++ % SCACHE_WAYS];
-	return unwind_stack(t, ra, sp, e);
+	return stack_miss(t, ra, sp, e);
 }
 
 /* libunwind (1.6) checks, while it steps, that an address is readable by
@@ -4448,8 +4616,10 @@ static void sysmap_init(void);
  * thousand subshells maps it once. */
 void retro_fork_prepare(void)
 {
-	if (P.state == PS_ON)
+	if (P.state == PS_ON) {
 		shared_map();
+		ssc_map();
+	}
 }
 
 static void atfork_parent(void)

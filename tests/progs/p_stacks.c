@@ -1,14 +1,20 @@
-/* p_stacks FILE ROUNDS: ROUNDS times, writes one line to FILE from each of
+/* p_stacks FILE ROUNDS [fork]: ROUNDS times, writes one line to FILE from each of
  * twelve functions w0..w11, each called at a recursion depth of 0 to 2
  * and from one of two callers, a and b, whose frames are alike: the same
  * return address at the same stack depth can belong to two call chains.
  * The line says who wrote it ("w3 a"), so that the call site recorded for
  * each write can be checked against it (record-stacks.sh).  The recorder
  * caches the stacks it unwinds, keyed by return address and stack pointer,
- * and checks a hit against the stack. */
+ * and checks a hit against the stack.  With "fork", each round is a child
+ * of its own, made after the last one ended: the writes are sites the
+ * parent never reaches, met by every child at the same stack pointer
+ * under either caller, which is what the cache the children share
+ * (lib/recorder.c, ssc_get) must tell apart. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define W(n)                                                              \
@@ -46,19 +52,33 @@ static __attribute__((noinline)) void b(int fd, int n, int depth)
 
 int main(int argc, char **argv)
 {
-	int fd, rounds;
+	int fd, rounds, forks;
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: p_stacks FILE ROUNDS\n");
+	if (argc < 3 || argc > 4 || (argc == 4 && strcmp(argv[3], "fork"))) {
+		fprintf(stderr, "usage: p_stacks FILE ROUNDS [fork]\n");
 		return 2;
 	}
 	rounds = atoi(argv[2]);
+	forks = argc == 4;
 	fd = open(argv[1], O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	if (fd < 0)
 		return 1;
-	for (int r = 0; r < rounds; r++)
+	for (int r = 0; r < rounds; r++) {
+		pid_t pid = forks ? fork() : 0;
+		int st;
+		if (pid < 0)
+			return 1;
+		if (pid > 0) {
+			if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) ||
+			    WEXITSTATUS(st) != 0)
+				return 1;
+			continue;
+		}
 		for (int n = 0; n < 12; n++)
 			((r + n) % 2 ? a : b)(fd, n, (r * 7 + n) % 3);
+		if (forks)
+			_exit(0);
+	}
 	close(fd);
 	return 0;
 }

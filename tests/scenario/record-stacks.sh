@@ -10,12 +10,20 @@
 # sites that met in one slot, as ASLR decided at each run, unwound at
 # every call.  Which stacks are unwound is not visible in the recording:
 # this checks that the cache that replaced it answers right.)
+# In the mode "fork" each round is a forked child of its own: the writes
+# are sites only children reach, at the same stack pointer under either
+# caller, and the children share what they unwound (ssc_get): a shared
+# entry must be taken only where the stack holds its chain.
 . "$SCENARIO_LIB"
 
 rounds=40
-for mode in --trap --no-trap; do
+for mode in --trap --no-trap fork; do
 	S=$WORK/store$mode
-	rr record $mode -q -o "$S" -- "$PROGS/p_stacks" "$WORK/out$mode" $rounds ||
+	case $mode in
+	fork) opt= arg=fork ;;
+	*) opt=$mode arg= ;;
+	esac
+	rr record $opt -q -o "$S" -- "$PROGS/p_stacks" "$WORK/out$mode" $rounds $arg ||
 		fail "$mode: exit status $?"
 	rr log --json --stacks -c write "$S" >"$WORK/log$mode"
 	got=$(json_map 'o["seq"] if o.get("path") == "'"$WORK/out$mode"'" else None' <"$WORK/log$mode" | wc -l)
@@ -24,7 +32,7 @@ for mode in --trap --no-trap; do
 import json, sys
 log, path = sys.argv[1], sys.argv[2]
 acts = [o for o in map(json.loads, open(log)) if o.get("path") == path]
-acts.sort(key=lambda o: o["seq"])
+acts.sort(key=lambda o: (o["proc"], o["seq"]))
 bad = 0
 for i, o in enumerate(acts):
     r, n = divmod(i, 12)
