@@ -149,6 +149,10 @@ struct retro_thread {
 	int depth;
 	int *errnop; /* &errno: the thread's own, looked up once */
 	int nretired;
+	/* Signals that arrived while the recorder held this thread's state
+	 * (guard set): their handlers run when it lets go (unguard), which
+	 * reads npend at every call: here, on the first page. */
+	int npend;
 	struct retired retired[4];
 	struct retired kept[NKEPT];
 	unsigned kept_next;
@@ -177,9 +181,6 @@ struct retro_thread {
 	char pbuf[2][ABS_MAX + 8];
 	char scratch[ABS_MAX + 8]; /* absolute() builds in it too */
 	struct dircache dircache[NDIRCACHE];
-	/* Signals that arrived while the recorder held this thread's state
-	 * (guard set): their handlers run when it lets go (unguard). */
-	int npend;
 	struct {
 		int sig;
 		siginfo_t si;
@@ -197,11 +198,11 @@ struct module {
 enum { PS_OFF = 0, PS_INIT, PS_ON, PS_DISABLED };
 
 static struct {
+	/* Scalars first, arrays after: a call reads the first page only (a
+	 * relative path also the start of cwd), and what a forked child
+	 * changes first (proc .. nthreads) is on that page too, so the
+	 * child copies one page of P, not one per field group. */
 	int state;
-	char store[PATH_MAX];
-	char spool[PATH_MAX];
-	char self[PATH_MAX]; /* path of libretro.so, for exec injection */
-	/* what a forked child changes first, together on one page */
 	uint32_t proc, image, parent;
 	int32_t pid;
 	uint64_t starttime;
@@ -214,7 +215,6 @@ static struct {
 	int import_at_exit;
 	int exit_status;
 	int have_exit_status;
-	char cwd[PATH_MAX];
 	size_t cwdlen;
 	struct fdent *fds;
 	int fd_top; /* 1 + the highest fd ever known in fds: where a walk of
@@ -231,10 +231,7 @@ static struct {
 	int off_on;
 	int off_check; /* RETRO_OFFSET_CHECK: 1 compare, 2 also say each */
 	uint32_t off_epoch, off_vepoch;
-	uint64_t inodes[NINODES];
-	struct module mods[NMODULES];
 	int nmods;
-	char modpaths[32768];
 	size_t modpathlen;
 	uint64_t self_lo, self_hi;
 	/* the stack cache a process's forked descendants share (ssc_get) */
@@ -256,6 +253,13 @@ static struct {
 	int trap_err;  /* why the trap layer is off, once said */
 	int trap_said;
 	uint64_t store_dev, store_ino; /* the store directory we record into */
+	char cwd[PATH_MAX];
+	char store[PATH_MAX];
+	char spool[PATH_MAX];
+	char self[PATH_MAX]; /* path of libretro.so, for exec injection */
+	struct module mods[NMODULES];
+	char modpaths[32768];
+	uint64_t inodes[NINODES];
 } P;
 
 static __thread struct retro_thread *tself
