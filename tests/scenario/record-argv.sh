@@ -2,10 +2,12 @@
 # The arguments of every recorded process image, as `ps` shows them, are
 # what /proc/PID/cmdline held when the image started: empty and spaced
 # arguments kept apart, an exec'd image's own, and a forked child's those
-# of its parent (read from /proc then: a child may have rewritten them).
+# of its parent as they are then (a child may have rewritten them).
 # A new image takes them from the arguments the loader hands the shim's
-# constructor, without reading /proc, up to 256 KiB; a forked child's are
-# read up to 4 KiB.  A cut command line says so in ps and log.
+# constructor, without reading /proc, up to 256 KiB; a forked child reads
+# them up to 4 KiB from the memory they are in, or from /proc when a
+# process title ran past their end.  A cut command line says so in ps and
+# log.
 . "$SCENARIO_LIB"
 
 # ps --json on stdin: each process's argv as one JSON line (PROGRAM: only
@@ -68,7 +70,7 @@ expect_status "run: arguments cut" 2 rr run "$WORK/s6" --shepherd 1 --root "$WOR
 grep -q 'process 1 (true): its arguments were recorded only in part (the first 262144 bytes)' "$WORK/err" ||
 	fail "run does not say why: $(cat "$WORK/err")"
 
-# A forked child's arguments are read from /proc, up to 4,096 bytes.
+# A forked child's arguments are read up to 4,096 bytes.
 rr record -q -o "$WORK/s7" -- sh -c '(/bin/true; :); : '"$long$long" >/dev/null
 rr ps --json "$WORK/s7" | json_map '"%s %s %d" % (o["parent"] > 0 and o["program"] == "dash", str(o["argv_cut"]).lower(), len("\0".join(o["argv"])))' |
 	grep '^True' >"$WORK/got7"
@@ -80,4 +82,17 @@ rr record -q -o "$WORK/s5" -- "$PROGS/p_argv_fork" abcdef >/dev/null
 expect_eq "forked child after rewriting its arguments" \
 	"$(printf '%s\n' '["ABCDEF"]' "[\"$PROGS/p_argv_fork\", \"abcdef\"]" | sort)" \
 	"$(rr ps --json "$WORK/s5" | TAIL=1 argvs)"
+
+# A title written over the 0 that ended the last argument, as
+# setproctitle() does when it runs on into the environment: /proc then
+# gives only the first string, and the forked child's record says what
+# /proc said (the child prints what it read there).
+rr record -q -o "$WORK/s9" -- "$PROGS/p_argv_fork" abcdef title >"$WORK/title9"
+want=$(python3 -c '
+import json, sys
+b = open(sys.argv[1], "rb").read()
+print(json.dumps([a.decode() for a in b[:-1].split(b"\0")] if b.endswith(b"\0") else None))' "$WORK/title9")
+expect_eq "what /proc gave the child" "[\"$PROGS/p_argv_fork\"]" "$want"
+expect_eq "forked child after a title past its arguments' end" "$want" \
+	"$(rr ps --json "$WORK/s9" | TAIL= argvs p_argv_fork | grep -v '"abcdef"')"
 pass
