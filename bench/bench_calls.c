@@ -20,6 +20,10 @@
  *                               sees it; after the first, through the
  *                               rewritten site)
  *     bench_calls mix N         N rounds of open+close and pwrite (store size)
+ *     bench_calls fork N        a process: fork, the child _exits at once,
+ *                               waitpid
+ *     bench_calls spawn N       a process: fork, the child execs /bin/true,
+ *                               waitpid
  *
  * With BENCH_SUD=1 the program first arms Syscall User Dispatch itself,
  * its selector at ALLOW and no region exempt: every system call takes the
@@ -44,6 +48,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -245,6 +250,28 @@ static void do_clock(long n)
 	sink = acc;
 }
 
+/* What a process costs: the parent's fork and wait, the child's start and
+ * end (with exec, a new image: the loader, the libraries, their set-up).
+ * Under the shim every child is recorded too. */
+static void do_proc(int exec, long n)
+{
+	for (long i = 0; i < n; i++) {
+		int st;
+		pid_t pid = fork();
+
+		if (pid < 0)
+			die("fork", NULL);
+		if (pid == 0) {
+			if (exec)
+				execl("/bin/true", "true", (char *)NULL);
+			_exit(exec ? 127 : 0);
+		}
+		if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) ||
+		    WEXITSTATUS(st) != 0)
+			die(exec ? "fork, exec /bin/true" : "fork, _exit", NULL);
+	}
+}
+
 static void do_mix(int fd, const char *buf, long n)
 {
 	for (long i = 0; i < n; i++) {
@@ -264,7 +291,7 @@ int main(int argc, char **argv)
 	if (argc != 3 || (n = atol(argv[2])) <= 0) {
 		fprintf(stderr,
 			"usage: bench_calls pwrite|write|rawpwrite|syspwrite|fwrite|read|openclose|clock|"
-			"nsleep0|mix N\n");
+			"nsleep0|mix|fork|spawn N\n");
 		return 2;
 	}
 	mode = argv[1];
@@ -336,6 +363,13 @@ int main(int argc, char **argv)
 		do_clock(warm);
 		t0 = mono_raw();
 		do_clock(n);
+		t1 = mono_raw();
+	} else if (!strcmp(mode, "fork") || !strcmp(mode, "spawn")) {
+		/* a few to warm up: a process is not a small call */
+		int exec = !strcmp(mode, "spawn");
+		do_proc(exec, 20);
+		t0 = mono_raw();
+		do_proc(exec, n);
 		t1 = mono_raw();
 	} else if (!strcmp(mode, "mix")) {
 		/* No warm-up: every action counts towards the store size. */
