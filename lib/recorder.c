@@ -4511,7 +4511,9 @@ static void emit_image(struct retro_thread *t)
  * at the fork, rewritten or not.  Returns the bytes copied, or -1 when
  * /proc has to say: the area is not known (retro_init_args), not
  * readable, or its last byte is no longer 0, which is how the kernel
- * tells that setproctitle() wrote past it and answers otherwise. */
+ * tells that setproctitle() wrote past it and answers otherwise.  (A
+ * program that moves the area itself, prctl(PR_SET_MM_ARG_START), which
+ * takes CAP_SYS_RESOURCE, gets the old area's bytes here.) */
 static long arg_copy(char *buf, int *cut)
 {
 	uint64_t len = P.arg_hi - P.arg_lo;
