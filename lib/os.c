@@ -314,13 +314,21 @@ long retro_os_open_file_st(const char *path, struct stat *st)
 	return fd;
 }
 
+long retro_os_read_st(int fd, const struct stat *st, void *buf, size_t n)
+{
+	if (st->st_size > 0 && (uint64_t)st->st_size < n)
+		n = (size_t)st->st_size;
+	return retro_os_read(fd, buf, n);
+}
+
 long retro_os_read_line(const char *path, char *buf, size_t n)
 {
-	long fd = retro_os_open_file(path), k;
+	struct stat st;
+	long fd = retro_os_open_file_st(path, &st), k;
 
 	if (fd < 0)
 		return -1;
-	k = retro_os_read((int)fd, buf, n - 1);
+	k = retro_os_read_st((int)fd, &st, buf, n - 1);
 	retro_os.close((int)fd);
 	if (k < 0)
 		return -1;

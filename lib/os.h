@@ -104,6 +104,11 @@ void retro_os_reset(void);
 long retro_os_open_file(const char *path);
 /* ...and its stat in *st. */
 long retro_os_open_file_st(const char *path, struct stat *st);
+/* retro_os_read of at most what st (fd's fstat) says the file holds, when
+ * that is less than n: one read, not a second one to find the end (an
+ * exec'd image reads its store's FORMAT and SPOOL so).  A size of 0 may be
+ * a pseudo-file's: then up to n. */
+long retro_os_read_st(int fd, const struct stat *st, void *buf, size_t n);
 /* Reads a small regular file (retro_os_open_file: never a FIFO, never
  * through a symlink) into buf, NUL-terminated, without its trailing
  * newline.  Returns its length, or -1. */

@@ -85,12 +85,13 @@ static int join(char *out, size_t n, const char *dir, const char *name)
 static int read_format(const char *path, char *why, size_t whylen)
 {
 	char f[PATH_MAX], buf[64];
+	struct stat st;
 	long fd, n;
 	unsigned v;
 
 	if (join(f, sizeof f, path, "FORMAT"))
 		return say(why, whylen, ENAMETOOLONG, "%s", path);
-	fd = retro_os_open_file(f);
+	fd = retro_os_open_file_st(f, &st);
 	if (fd == -ENOENT)
 		return ENOENT;
 	if (fd == -EINVAL)
@@ -98,8 +99,9 @@ static int read_format(const char *path, char *why, size_t whylen)
 			   "%s: FORMAT is not a regular file", path);
 	if (fd < 0)
 		return say(why, whylen, (int)-fd, "%s/FORMAT", path);
-	/* retro_os_read reads until the buffer is full or the end */
-	n = retro_os_read((int)fd, buf, sizeof buf - 1);
+	/* reads until the buffer is full or the end (or the size fstat
+	 * gave: one read) */
+	n = retro_os_read_st((int)fd, &st, buf, sizeof buf - 1);
 	retro_os.close((int)fd);
 	if (n < 0)
 		return say(why, whylen, (int)-n, "%s/FORMAT", path);
