@@ -17,6 +17,7 @@
 #include <signal.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,15 +82,79 @@ static int cmp_seq(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
+/* Writers that an import with RETRO_IMPORT_WATCH found alive, each with a
+ * pidfd opened then.  A pidfd polls readable once its process has exited,
+ * so the next import asks with one poll where /proc took four system
+ * calls and a formatted read: record's imports asked ~5,000 times during
+ * `make -j2` of this project, a few live segments each tick.  The pidfd
+ * is opened before /proc is read: if /proc then shows the writer (its
+ * start time), the pid was the writer's all along, so the pidfd is its.
+ * An exited writer keeps its slot, its pidfd closed (fd 0), as gone: /proc
+ * still shows a zombie, and an answer that changed between two questions
+ * about one segment (seg_read's, import_one's) would skip it.  fd holds
+ * the descriptor + 1; a slot is taken over, its pidfd closed, when every
+ * one is in use. */
+#define WATCH_SLOTS 64
+static struct watched {
+	int32_t pid;
+	int fd;
+	uint64_t start;
+} watched[WATCH_SLOTS];
+static unsigned watch_next;
+
+static int writer_alive_watched(int32_t pid, uint64_t start)
+{
+	struct watched *w;
+	long fd;
+	int alive;
+
+	for (int i = 0; i < WATCH_SLOTS; i++) {
+		struct pollfd p;
+		long r;
+		w = &watched[i];
+		if (!w->pid || w->pid != pid || w->start != start)
+			continue;
+		if (!w->fd)
+			return 0;
+		p.fd = w->fd - 1;
+		p.events = POLLIN;
+		p.revents = 0;
+		r = retro_sys3(SYS_poll, &p, 1, 0);
+		if (r == 0)
+			return 1;
+		retro_os.close(w->fd - 1);
+		w->fd = 0;
+		if (r > 0)
+			return 0; /* exited: a zombie writes nothing more */
+		w->pid = 0; /* poll failed: ask /proc */
+		break;
+	}
+	fd = retro_sys2(SYS_pidfd_open, pid, 0);
+	alive = retro_os_writer_alive(pid, start);
+	if (fd >= 0 && alive) {
+		w = &watched[watch_next++ % WATCH_SLOTS];
+		if (w->fd)
+			retro_os.close(w->fd - 1);
+		w->pid = pid;
+		w->fd = (int)fd + 1;
+		w->start = start;
+	} else if (fd >= 0) {
+		retro_os.close((int)fd);
+	}
+	return alive;
+}
+
 /* Is this segment done with: no one writes it again?  sealed: its flag as
  * seg_read read it, before the records. */
-static int finished(const struct retro_seg_hdr *h, int sealed)
+static int finished(const struct retro_seg_hdr *h, int sealed, int flags)
 {
 	if (sealed)
 		return 1;
 	if (h->pid == (int32_t)retro_sys0(SYS_getpid) &&
 	    retro_import_self_image != UINT32_MAX)
 		return h->image < retro_import_self_image;
+	if (flags & RETRO_IMPORT_WATCH)
+		return !writer_alive_watched(h->pid, h->starttime);
 	return !retro_os_writer_alive(h->pid, h->starttime);
 }
 
@@ -410,8 +475,19 @@ static int seg_used(long fd, uint64_t *used)
  * bytes, and the import then handing the segment to the pool as whole
  * (record-pool.sh lost 14 calls so in one CI run; a 2 ms sleep put
  * between the two reads lost some in every run).  The
- * flag as read first is in *sealed and, in a copy, in its header. */
-static void *seg_read(long fd, size_t size, size_t *lenp, int *sealed)
+ * flag as read first is in *sealed and, in a copy, in its header.
+ *
+ * open_skip: a segment its writer still fills (and whose header is the
+ * one its name promises) is not read past its header (*sealed 0, *lenp
+ * 0, and the return is SEG_OPEN).  A tick of
+ * record's found a dozen such segments during `make -j2` (make's, its
+ * shells', the compiler drivers'), and read each whole only to learn
+ * that. */
+static char seg_open_mark;
+#define SEG_OPEN ((void *)&seg_open_mark)
+
+static void *seg_read(long fd, size_t size, size_t *lenp, int *sealed,
+		      const struct segref *open_skip, int flags)
 {
 	uint32_t flag;
 	uint64_t used;
@@ -420,8 +496,22 @@ static void *seg_read(long fd, size_t size, size_t *lenp, int *sealed)
 
 	if (retro_os_pread((int)fd, &flag, sizeof flag,
 			   offsetof(struct retro_seg_hdr, sealed)) !=
-		    (long)sizeof flag ||
-	    seg_used(fd, &used))
+	    (long)sizeof flag)
+		return NULL;
+	if (!flag && open_skip) {
+		struct retro_seg_hdr h;
+		if (retro_os_pread((int)fd, &h, sizeof h, 0) ==
+			    (long)sizeof h &&
+		    memcmp(h.magic, RETRO_SPOOL_MAGIC, 8) == 0 &&
+		    h.proc == open_skip->proc && h.image == open_skip->image &&
+		    h.thread == open_skip->thread &&
+		    h.segno == open_skip->segno && !finished(&h, 0, flags)) {
+			*sealed = 0;
+			*lenp = 0;
+			return SEG_OPEN;
+		}
+	}
+	if (seg_used(fd, &used))
 		return NULL;
 	*sealed = flag != 0;
 	if (size >= RETRO_SEG_HDR && used <= size - RETRO_SEG_HDR)
@@ -486,8 +576,11 @@ static int import_one(struct retro_store *st, MDB_txn *txn,
 		retro_os.close((int)fd);
 		return SEG_BAD;
 	}
-	map = seg_read(fd, (size_t)sb.st_size, &len, &sealed);
+	map = seg_read(fd, (size_t)sb.st_size, &len, &sealed,
+		       (flags & RETRO_IMPORT_LIVE) ? NULL : ref, flags);
 	retro_os.close((int)fd);
+	if (map == SEG_OPEN)
+		return SEG_SKIP; /* its writer goes on: a later import */
 	if (!map)
 		return SEG_BAD;
 	hdr = map;
@@ -501,7 +594,7 @@ static int import_one(struct retro_store *st, MDB_txn *txn,
 		verdict = SEG_BAD;
 		goto out_unmap;
 	}
-	if (!finished(hdr, sealed)) {
+	if (!finished(hdr, sealed, flags)) {
 		if (!(flags & RETRO_IMPORT_LIVE)) {
 			verdict = SEG_SKIP;
 			goto out_unmap;

@@ -190,7 +190,9 @@ static int wait_importing(struct retro_store **st, const char *store,
 		memset(&s, 0, sizeof s);
 		if (w == 0 && sigtimedwait(&chld, NULL, &tick) < 0 &&
 		    errno == EAGAIN) {
-			if (import_now(st, store, RETRO_IMPORT_POOL, &s) == 0)
+			if (import_now(st, store,
+				       RETRO_IMPORT_POOL | RETRO_IMPORT_WATCH,
+				       &s) == 0)
 				add_stats(sum, &s);
 			ms = s.segments ? IMPORT_TICK_MS
 					: ms * 2 > IMPORT_IDLE_MS ? IMPORT_IDLE_MS
