@@ -1935,12 +1935,23 @@ static void on_msg(struct drv *d, struct conn *c, const struct retro_sh_msg *m)
 			    : follow(d, c, m);
 		if (m->type == SH_SLEEP && !d->o->naive) {
 			/* the sleep advances the clock to its deadline; what
-			 * peers do meanwhile happens inside it */
+			 * peers do meanwhile happens inside it.  When the
+			 * recorded sleep it matched took longer (a loaded
+			 * machine ran the program late: an alarm of 2 s cut
+			 * a sleep that returned after 2.4), as long as that:
+			 * the thread's clock follows its recording, and a
+			 * clock read before its next action gives what it
+			 * gave then, not 0.4 s less. */
 			int64_t from = c->v > v ? c->v : v;
-			int64_t len = (int64_t)((double)m->arg * d->o->scale);
+			int64_t arg = (int64_t)m->arg, len;
+			const struct retro_action *a = c->last;
+			if (a && a->state == 2 && a->call == m->call &&
+			    a->end - a->start > arg)
+				arg = a->end - a->start;
+			len = (int64_t)((double)arg * d->o->scale);
 			v = from + len;
 			if (c->pi >= 0)
-				d->lives[c->pi].shift += m->arg - len;
+				d->lives[c->pi].shift += arg - len;
 		}
 		if (d->o->naive)
 			v = naive_v(d, c);
