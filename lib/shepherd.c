@@ -61,6 +61,8 @@ static __thread uint32_t rflags
 	__attribute__((tls_model("initial-exec")));
 static __thread uint32_t my_thread
 	__attribute__((tls_model("initial-exec")));
+/* the HELLO's reply said SHR_TIMEREADS: clock reads go to the driver */
+static __thread int time_reads __attribute__((tls_model("initial-exec")));
 static __thread int last_err, last_valid
 	__attribute__((tls_model("initial-exec")));
 /* RETRO_SH_FEED_MAX bytes, mapped at a thread's first fed input */
@@ -405,6 +407,7 @@ static int connect_driver(uint32_t thread)
 			return -1;
 		}
 	}
+	time_reads = (rflags & SHR_TIMEREADS) != 0;
 	if (rflags & SHR_PPID) {
 		ppid_live = h.ppid;
 		ppid_rec = (int32_t)skip_ret;
@@ -495,10 +498,8 @@ int retro_shep_setclock(int64_t ns, uint32_t thread)
 	return 0;
 }
 
-static int shep_clock(clockid_t clk, struct timespec *ts, int fresh)
+static int on_v(clockid_t clk)
 {
-	int64_t v;
-
 	switch (clk) {
 	case CLOCK_REALTIME:
 	case CLOCK_REALTIME_COARSE:
@@ -507,10 +508,18 @@ static int shep_clock(clockid_t clk, struct timespec *ts, int fresh)
 	case CLOCK_MONOTONIC_RAW:
 	case CLOCK_MONOTONIC_COARSE:
 	case CLOCK_BOOTTIME:
-		break;
+		return 1;
 	default:
-		return -1; /* CPU-time clocks and the rest stay real */
+		return 0; /* CPU-time clocks and the rest stay real */
 	}
+}
+
+static int shep_clock(clockid_t clk, struct timespec *ts, int fresh)
+{
+	int64_t v;
+
+	if (!on_v(clk))
+		return -1;
 	/* the thread's connection, when it has one: whether it is still
 	 * this process's is asked when the thread next talks to the driver */
 	if (!retro_shep_on || (conn < 0 && ready(0) < 0) || (rflags & SHR_NAIVE))
@@ -534,6 +543,32 @@ int retro_shep_clock(clockid_t clk, struct timespec *ts)
 
 int retro_shep_clock_call(clockid_t clk, struct timespec *ts)
 {
+	return shep_clock(clk, ts, 0);
+}
+
+/* What a program computes from its clock reads (how long a wait took, a
+ * timeout) is what it computed when recorded only if each read gives the
+ * recorded moment.  V gives it at each recorded action; between two, the
+ * recorded thread may have run later than V does (a loaded machine, a
+ * stop), by as much as the reads then saw.  When the recording has the
+ * reads themselves, each is matched with its recorded one, and the clock
+ * is read at that one's moment. */
+int retro_shep_clock_read(int call, clockid_t clk, struct timespec *ts)
+{
+	struct retro_sh_msg m;
+
+	/* connected first (as shep_clock does): the HELLO's reply says
+	 * whether the recording has the reads */
+	if (!on_v(clk) || !retro_shep_on || (conn < 0 && ready(0) < 0) ||
+	    !time_reads || (rflags & SHR_NAIVE))
+		return retro_shep_clock(clk, ts);
+	memset(&m, 0, RETRO_SH_MSG_HDR + 1);
+	m.type = SH_CALL;
+	m.call = (uint16_t)call;
+	m.timeout = -1;
+	m.arg = clk;
+	if (retro_shep_send(&m, my_thread) < 0)
+		return retro_shep_clock(clk, ts);
 	return shep_clock(clk, ts, 0);
 }
 

@@ -101,6 +101,9 @@ enum {
 			       * parent pid, which getppid returns while the
 			       * live parent is the one it began with */
 	SHR_LANE = 1 << 7,    /* HELLO: the driver took the thread's lane */
+	SHR_TIMEREADS = 1 << 8, /* HELLO: the recorded thread has its clock
+				 * reads (RETRO_TIME_READS=1): send each as a
+				 * CALL, and read the clock at the reply's v */
 };
 
 #define RETRO_SH_FEED 256
@@ -168,6 +171,13 @@ int64_t retro_shep_send(struct retro_sh_msg *m, uint32_t thread)
 /* The virtual clock for clk, when it is one; returns 0, or -1 when clk
  * stays real. */
 int retro_shep_clock(clockid_t clk, struct timespec *ts)
+	__attribute__((visibility("hidden")));
+/* A clock read of the program's (call: RC_clock_gettime, RC_gettimeofday
+ * or RC_time): the virtual clock for clk as retro_shep_clock gives it,
+ * or, when the recorded thread has its clock reads, at the moment of the
+ * recorded read the driver matched it with.  Returns 0, or -1 when clk
+ * stays real. */
+int retro_shep_clock_read(int call, clockid_t clk, struct timespec *ts)
 	__attribute__((visibility("hidden")));
 /* The same, at the moment the driver gave the thread's last call (no
  * read of the thread's CPU clock, a system call): a file time that call

@@ -1238,11 +1238,13 @@ static struct rthread *rthread_get(struct drv *d, uint32_t proc,
 	return NULL;
 }
 
-/* Whether the shim sends this recorded call in shepherd mode. */
+/* Whether the shim sends this recorded call in shepherd mode.  A clock
+ * read is recorded only with RETRO_TIME_READS=1, and then sent too
+ * (retro_shep_clock_read). */
 static int sent_by_shim(const struct retro_action *a)
 {
 	const struct retro_call_desc *dd = &retro_calls[a->call];
-	return !(dd->flags & (F_PSEUDO | F_TIMEREAD));
+	return !(dd->flags & F_PSEUDO);
 }
 
 /* The launch image of a shepherded root: its last exec. */
@@ -1521,6 +1523,22 @@ static int rec_relevant(struct drv *d, const struct retro_action *a)
 	return s && is_file_path(s) && root_covers(&d->rt, s);
 }
 
+static int is_clock_read(int call)
+{
+	return call == RC_clock_gettime || call == RC_gettimeofday ||
+	       call == RC_time;
+}
+
+/* Does the recorded thread have its clock reads (RETRO_TIME_READS=1)?
+ * Then the live thread sends each of its own (retro_shep_clock_read). */
+static int has_clock_reads(const struct rthread *t)
+{
+	for (size_t i = 0; t && i < t->n; i++)
+		if (is_clock_read(t->acts[i]->call))
+			return 1;
+	return 0;
+}
+
 static int live_relevant(struct drv *d, const struct retro_sh_msg *m)
 {
 	return changes(m->call) || (m->flags & SHF_HASH) ||
@@ -1606,6 +1624,11 @@ static int64_t follow(struct drv *d, struct conn *c,
 	     m->call == RC_readv) &&
 	    !live_relevant(d, m))
 		return v;
+	/* nor does a clock read the recording does not have here (it was
+	 * made through the vDSO, or the program reads its clock more often
+	 * now): it reads V */
+	if (is_clock_read(m->call))
+		return v;
 	/* re-align where the calls line up again */
 	for (size_t k = c->cur + 1; t && k < t->n && k < c->cur + 64; k++) {
 		int mk = call_matches(d, t->acts[k], m);
@@ -1681,6 +1704,8 @@ static void reply(struct drv *d, struct conn *c, int64_t v)
 		c->hello = 0;
 		if (c->lane)
 			rp.flags |= SHR_LANE;
+		if (!d->o->naive && has_clock_reads(c->rt))
+			rp.flags |= SHR_TIMEREADS;
 		if (p && p->ppid > 0) {
 			rp.flags |= SHR_PPID;
 			rp.ret = p->ppid;

@@ -16,7 +16,8 @@ RETRO_EXPORT int clock_gettime(clockid_t clk, struct timespec *ts)
 	int r;
 
 	/* shepherd mode: the thread's clock on the virtual timeline */
-	if (__builtin_expect(retro_shep_on, 0) && retro_shep_clock(clk, ts) == 0) {
+	if (__builtin_expect(retro_shep_on, 0) &&
+	    retro_shep_clock_read(RC_clock_gettime, clk, ts) == 0) {
 		retro_shep_alarm_check();
 		return 0;
 	}
@@ -41,7 +42,7 @@ RETRO_EXPORT int gettimeofday(struct timeval *restrict tv, void *restrict tz)
 	struct timespec vts;
 
 	if (__builtin_expect(retro_shep_on, 0) &&
-	    retro_shep_clock(CLOCK_REALTIME, &vts) == 0) {
+	    retro_shep_clock_read(RC_gettimeofday, CLOCK_REALTIME, &vts) == 0) {
 		struct timeval *volatile out = tv; /* NULL is allowed */
 		if (out) {
 			out->tv_sec = vts.tv_sec;
@@ -69,7 +70,7 @@ RETRO_EXPORT time_t time(time_t *t)
 	struct timespec vts;
 
 	if (__builtin_expect(retro_shep_on, 0) &&
-	    retro_shep_clock(CLOCK_REALTIME, &vts) == 0) {
+	    retro_shep_clock_read(RC_time, CLOCK_REALTIME, &vts) == 0) {
 		if (t)
 			*t = vts.tv_sec;
 		return vts.tv_sec;
