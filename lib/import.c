@@ -661,6 +661,50 @@ out_unmap:
 
 /* ---- the pool (spool.h) ---------------------------------------------------- */
 
+/* The pool files this process made (pool_put) while its imports pass
+ * RETRO_IMPORT_WATCH (record's ticks): a hash of the name, the size, when.
+ * A pool file keeps its name until a thread takes it (renames it away),
+ * and names are never made twice (each is a segment's), so a tick's
+ * listing needs no stat of these: record's ticks made ~12,000 during
+ * `make -j2` of this project.  An entry whose file was not listed by an
+ * import goes at its end (pool_forget). */
+#define MADE_SLOTS 256
+static struct made {
+	uint64_t key; /* 0: free */
+	uint64_t size;
+	time_t when;
+	unsigned pass;
+} made[MADE_SLOTS];
+static unsigned made_pass, made_next;
+
+static struct made *made_find(uint64_t key)
+{
+	for (int i = 0; i < MADE_SLOTS; i++)
+		if (made[i].key == key)
+			return &made[i];
+	return NULL;
+}
+
+static void made_note(const char *name, uint64_t size)
+{
+	uint64_t key = retro_hash64(name, strlen(name)) | 1;
+	struct made *m = made_find(key);
+
+	if (!m)
+		m = &made[made_next++ % MADE_SLOTS];
+	m->key = key;
+	m->size = size;
+	m->when = time(NULL);
+	m->pass = made_pass;
+}
+
+static void pool_forget(void)
+{
+	for (int i = 0; i < MADE_SLOTS; i++)
+		if (made[i].key && made[i].pass != made_pass)
+			made[i].key = 0;
+}
+
 /* A pool file found in the spool: kept, and counted in *bytes, while the
  * import keeps a pool and the file is young; else removed. */
 static void pool_scan(const char *dir, const char *name, int flags,
@@ -668,8 +712,21 @@ static void pool_scan(const char *dir, const char *name, int flags,
 {
 	char path[PATH_MAX];
 	struct stat sb;
+	struct made *m = NULL;
 
 	snprintf(path, sizeof path, "%s/%s", dir, name);
+	if ((flags & RETRO_IMPORT_WATCH) &&
+	    (m = made_find(retro_hash64(name, strlen(name)) | 1))) {
+		m->pass = made_pass;
+		if ((flags & RETRO_IMPORT_POOL) &&
+		    time(NULL) - m->when <= RETRO_POOL_AGE) {
+			*bytes += m->size;
+			return;
+		}
+		m->key = 0;
+		retro_os_unlinkat(AT_FDCWD, path, 0);
+		return;
+	}
 	if (retro_os_fstatat(AT_FDCWD, path, &sb, AT_SYMLINK_NOFOLLOW) < 0)
 		return; /* a recording thread took it meanwhile */
 	if ((flags & RETRO_IMPORT_POOL) && S_ISREG(sb.st_mode) &&
@@ -688,7 +745,8 @@ static void pool_scan(const char *dir, const char *name, int flags,
  * utimensat came to five system calls a segment (~2,300 segments in
  * `make -j2` of this project).  Closes the descriptor.  Returns 0, or -1
  * when it cannot, and then the caller removes it. */
-static int pool_put(const char *dir, struct segref *ref, uint64_t *bytes)
+static int pool_put(const char *dir, struct segref *ref, uint64_t *bytes,
+		    int flags)
 {
 	char path[PATH_MAX], to[PATH_MAX];
 	int r = -1;
@@ -727,6 +785,8 @@ static int pool_put(const char *dir, struct segref *ref, uint64_t *bytes)
 	if (retro_os_renameat(AT_FDCWD, path, AT_FDCWD, to) < 0)
 		goto out;
 	*bytes += ref->size;
+	if (flags & RETRO_IMPORT_WATCH)
+		made_note(to + strlen(dir) + 1, ref->size);
 	r = 0;
 out:
 	retro_os.close((int)ref->fd);
@@ -852,6 +912,8 @@ int retro_import_dirs(struct retro_store *st, const char *extra, uint32_t proc,
 		if (k == ndirs)
 			strcpy(dirs[ndirs++], extra);
 	}
+	if (flags & RETRO_IMPORT_WATCH)
+		made_pass++;
 	for (int k = 0; k < ndirs; k++) {
 		char dbuf[4096];
 		long d = retro_os_openat(AT_FDCWD, dirs[k],
@@ -907,6 +969,8 @@ int retro_import_dirs(struct retro_store *st, const char *extra, uint32_t proc,
 		}
 		retro_os.close((int)d);
 	}
+	if (flags & RETRO_IMPORT_WATCH)
+		pool_forget(); /* taken by a thread since, or removed */
 	if (n)
 		qsort(refs, n, sizeof *refs, cmp_seg);
 	for (size_t i = 0; i < n;) {
@@ -964,7 +1028,7 @@ int retro_import_dirs(struct retro_store *st, const char *extra, uint32_t proc,
 			    !(flags & RETRO_IMPORT_LIVE) && refs[k].sealed &&
 			    refs[k].dir > 0 &&
 			    pool_put(dirs[refs[k].dir], &refs[k],
-				     &pooled[refs[k].dir]) == 0) {
+				     &pooled[refs[k].dir], flags) == 0) {
 				stats->pooled++;
 				continue;
 			}

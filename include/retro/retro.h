@@ -76,9 +76,10 @@ enum {
 	RETRO_IMPORT_LIVE = 1 << 0,  /* also segments of live writers */
 	RETRO_IMPORT_POOL = 1 << 1,  /* keep imported shared-memory segments,
 				      * zeroed, for the next ones (spool.h) */
-	RETRO_IMPORT_WATCH = 1 << 2, /* keep a pidfd of each live writer
-				      * found, for the next imports to ask
-				      * (record's; the process keeps them) */
+	RETRO_IMPORT_WATCH = 1 << 2, /* keep, for the next imports, a pidfd
+				      * of each live writer found and the
+				      * pool files made (record's; the
+				      * process keeps them) */
 };
 
 /* Imports spool segments into the store.  proc, if not 0, limits the import
