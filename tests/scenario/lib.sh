@@ -92,6 +92,39 @@ pass() { echo "PASS: $TEST_NAME"; }
 
 # The replay tests need a private mount namespace (and overlayfs in it);
 # where the machine refuses one, they say so and skip (exit 77).
+# child_pid PID NAME: the pid of PID's child NAME once it has started
+# (waits up to a second); prints nothing and fails when it has not.
+child_pid() {
+	_cp_i=0
+	while [ $_cp_i -lt 100 ]; do
+		_cp_pid=$(pgrep -P "$1" -x "$2" || true)
+		if [ -n "$_cp_pid" ]; then
+			echo "$_cp_pid"
+			return 0
+		fi
+		sleep 0.01
+		_cp_i=$((_cp_i + 1))
+	done
+	return 1
+}
+
+# record_paused STORE OUT AT FOR PROG [ARGS...]: records PROG into STORE,
+# its output in OUT, and stops it (SIGSTOP) from AT to AT+FOR seconds
+# after it started: a recording that ran late, as on a busy machine.
+record_paused() {
+	_rp_store=$1 _rp_out=$2 _rp_at=$3 _rp_for=$4
+	shift 4
+	"$RETRO_REPLAY" record -q -o "$_rp_store" -- "$@" >"$_rp_out" &
+	_rp_rec=$!
+	_rp_pid=$(child_pid "$_rp_rec" "$(basename "$1")") ||
+		fail "$1 did not start"
+	sleep "$_rp_at"
+	kill -STOP "$_rp_pid"
+	sleep "$_rp_for"
+	kill -CONT "$_rp_pid"
+	wait "$_rp_rec" || fail "recording $1 failed"
+}
+
 need_mount_ns() {
 	if ! unshare -m true 2>/dev/null && ! unshare -Urm true 2>/dev/null; then
 		echo "SKIP: $TEST_NAME: this machine refuses mount namespaces"

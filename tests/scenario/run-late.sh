@@ -13,21 +13,7 @@ need_mount_ns
 S=$WORK/store
 OUT=$WORK/rec/said
 mkdir "$WORK/rec"
-"$RETRO_REPLAY" record -q -o "$S" -- "$PROGS/p_alarm" >"$OUT" &
-rec=$!
-pid=
-i=0
-while [ -z "$pid" ] && [ $i -lt 100 ]; do
-	pid=$(pgrep -P "$rec" -x p_alarm || true)
-	[ -n "$pid" ] || sleep 0.01
-	i=$((i + 1))
-done
-[ -n "$pid" ] || fail "p_alarm did not start"
-sleep 1
-kill -STOP "$pid"
-sleep 2
-kill -CONT "$pid"
-wait $rec || fail "recording failed"
+record_paused "$S" "$OUT" 1 2 "$PROGS/p_alarm"
 first=$(head -1 "$OUT")
 case "$first" in
 "sleep: left about 8, moved 3."*", rang 1") ;;

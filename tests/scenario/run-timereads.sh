@@ -12,22 +12,9 @@ need_mount_ns
 S=$WORK/store
 OUT=$WORK/rec/said
 mkdir "$WORK/rec"
-RETRO_TIME_READS=1 "$RETRO_REPLAY" record -q -o "$S" -- \
-	"$PROGS/p_timedwait" >"$OUT" &
-rec=$!
-pid=
-i=0
-while [ -z "$pid" ] && [ $i -lt 100 ]; do
-	pid=$(pgrep -P "$rec" -x p_timedwait || true)
-	[ -n "$pid" ] || sleep 0.01
-	i=$((i + 1))
-done
-[ -n "$pid" ] || fail "p_timedwait did not start"
-sleep 0.2
-kill -STOP "$pid"
-sleep 0.7
-kill -CONT "$pid"
-wait $rec || fail "recording failed"
+export RETRO_TIME_READS=1
+record_paused "$S" "$OUT" 0.2 0.7 "$PROGS/p_timedwait"
+unset RETRO_TIME_READS
 first=$(head -1 "$OUT")
 case "$first" in
 "cond-timeout: ETIMEDOUT realtime 0.5") fail "the recording was not stopped in its first wait: $first" ;;
