@@ -1539,6 +1539,15 @@ static int has_clock_reads(const struct rthread *t)
 	return 0;
 }
 
+/* Is a, the recorded call a live one (number call) was matched with, a
+ * poll or a select that timed out (returned 0)? */
+static int timed_out(const struct retro_action *a, int call)
+{
+	return a && a->call == call && a->state == 2 && a->ret == 0 &&
+	       (call == RC_poll || call == RC_ppoll || call == RC_select ||
+		call == RC_pselect);
+}
+
 static int live_relevant(struct drv *d, const struct retro_sh_msg *m)
 {
 	return changes(m->call) || (m->flags & SHF_HASH) ||
@@ -2010,6 +2019,17 @@ static void on_msg(struct drv *d, struct conn *c, const struct retro_sh_msg *m)
 			c->wait_pid = m->arg;
 			c->state = C_BLOCK;
 			c->deadline = m->timeout >= 0 ? v + m->timeout : -1;
+			/* A poll or select that timed out when recorded, later
+			 * than asked (a loaded machine, a stop): it times out
+			 * where it did then, as a squeezed sleep does. */
+			if (c->deadline >= 0 && !d->o->naive &&
+			    timed_out(c->last, m->call)) {
+				int64_t end = c->last->end -
+					      (c->pi >= 0 ? d->lives[c->pi].shift
+							  : 0);
+				if (end > c->deadline)
+					c->deadline = end;
+			}
 			/* a child that ended before the wait: it returns now */
 			c->expect_wake = 0;
 			for (size_t k = 0; k < d->nlives && is_wait(m->call); k++)

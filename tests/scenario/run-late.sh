@@ -7,6 +7,10 @@
 # what the recording read, not the alarm's 2 s.  (Before, the replayed
 # clock stood at the alarm's deadline until the next recorded action, and
 # a machine loaded enough to run a program late made run-alarm diverge.)
+# The same for a poll that timed out late: p_timedwait stopped from 1.45 s
+# to 1.95 s, inside its poll of 600 ms (from ~1.2 s), prints more than
+# "monotonic 0.6" for it; the replayed poll times out where the recorded
+# one did, not at its 600 ms.
 . "$SCENARIO_LIB"
 need_mount_ns
 
@@ -23,4 +27,16 @@ esac
 expect_status "consistent replay" 0 rr run -q "$S" --shepherd p_alarm \
 	--root "$WORK/r1"
 expect_eq "replayed output" "$(cat "$OUT")" "$(cat "$WORK/r1$OUT")"
+
+S2=$WORK/store2
+OUT2=$WORK/rec/said2
+record_paused "$S2" "$OUT2" 1.45 0.5 "$PROGS/p_timedwait"
+line=$(grep '^poll-timeout:' "$OUT2")
+case "$line" in
+"poll-timeout: 0 revents 0 monotonic 0.6" | "")
+	fail "the recording's poll was not stopped as arranged: $line" ;;
+esac
+expect_status "consistent replay of the late poll" 0 rr run -q "$S2" \
+	--shepherd p_timedwait --root "$WORK/r2"
+expect_eq "replayed output (poll)" "$(cat "$OUT2")" "$(cat "$WORK/r2$OUT2")"
 pass
