@@ -94,14 +94,19 @@ pass() { echo "PASS: $TEST_NAME"; }
 # where the machine refuses one, they say so and skip (exit 77).
 # child_pid PID NAME: the pid of PID's child NAME once it has started
 # (waits up to a second); prints nothing and fails when it has not.
+# From /proc/*/stat ("pid (comm) state ppid ..."), not pgrep: procps is
+# not on a fresh Debian and setup.sh does not install it.
 child_pid() {
 	_cp_i=0
 	while [ $_cp_i -lt 100 ]; do
-		_cp_pid=$(pgrep -P "$1" -x "$2" || true)
-		if [ -n "$_cp_pid" ]; then
-			echo "$_cp_pid"
-			return 0
-		fi
+		for _cp_f in /proc/[0-9]*/stat; do
+			read -r _cp_pid _cp_comm _cp_state _cp_ppid _cp_rest \
+				2>/dev/null <"$_cp_f" || continue
+			if [ "$_cp_ppid" = "$1" ] && [ "$_cp_comm" = "($2)" ]; then
+				echo "$_cp_pid"
+				return 0
+			fi
+		done
 		sleep 0.01
 		_cp_i=$((_cp_i + 1))
 	done
