@@ -2119,6 +2119,39 @@ static void action_done(struct retro_rec_action *a)
 	__atomic_store_n(&a->h.state, RS_DONE, __ATOMIC_RELEASE);
 }
 
+/* Gives back the room an action reserved for bytes the call did not
+ * return: a getdents64 reserves its whole buffer (32 KiB from libc's
+ * readdir) and fills a few hundred bytes, a read of a socket the same.
+ * The tail becomes a REC_PAD first and the action shorter second, so
+ * that a reader copying the segment meanwhile finds its records whole
+ * at every step; then, if nothing was reserved after it (a signal
+ * handler's call may have been), `used` goes back to the action's end
+ * and the next record takes the room.  The pad's header is all that is
+ * left past `used`: its state is RS_TORN, as zeroed memory's is, and
+ * the next record writes its length and type over it. */
+static void trim(struct retro_thread *t, struct retro_rec_action *a)
+{
+	struct retro_seg_hdr *sh = t->seg;
+	uint32_t have = a->h.len;
+	uint32_t want = (uint32_t)align8(sizeof *a +
+					 retro_rec_tail(a->opt, a->nargs) +
+					 a->datalen);
+	uintptr_t base = (uintptr_t)sh + RETRO_SEG_HDR, at = (uintptr_t)a;
+	struct retro_rec_hdr *pad;
+	uint64_t end;
+
+	if (want >= have || !sh || at < base || at + have > (uintptr_t)sh + sh->size)
+		return; /* nothing to give, or in a segment since rotated */
+	pad = (void *)((char *)a + want);
+	pad->len = have - want;
+	pad->type = REC_PAD;
+	pad->state = RS_TORN;
+	__atomic_store_n(&a->h.len, want, __ATOMIC_RELEASE);
+	end = at + have - base;
+	__atomic_compare_exchange_n(&sh->used, &end, at + want - base, 0,
+				    __ATOMIC_RELEASE, __ATOMIC_RELAXED);
+}
+
 /* A pseudo call that happens at one moment: a start, an end, a counter, a
  * note.  Returns 0, or -1 when there was no room for it. */
 static int emit_event(struct retro_thread *t, int call, uint64_t a0,
@@ -3648,6 +3681,8 @@ result_body(struct retro_call *c, int64_t ret, const int call)
 	a->ret = ret;
 	a->end = end;
 	post_args(c, call, a, ret, failed);
+	if (c->datacap > a->datalen + 7)
+		trim(t, a);
 	if (!failed && (call == RC_rename || call == RC_renameat ||
 			 call == RC_renameat2 || call == RC_rmdir ||
 			 (call == RC_unlinkat && (c->v[2] & AT_REMOVEDIR))))

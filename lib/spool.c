@@ -71,6 +71,10 @@ int retro_seg_walk_prefix(const void *map, size_t have, size_t len,
 			break; /* torn: reserved by a writer that died */
 		if (h->len % 8 || h->len > end - off)
 			return RETRO_ECORRUPT;
+		if (h->type == REC_PAD) {
+			off += h->len;
+			continue;
+		}
 		r = fn(h, arg);
 		if (r)
 			return r;

@@ -68,6 +68,7 @@ enum retro_rec_type {
 	REC_MODULE, /* a loaded object: base, size, build-id, path */
 	REC_ARGV,   /* argv and exe of an image start (data of RC_start) */
 	REC_CLOCK,  /* a monotonic-to-realtime anchor */
+	REC_PAD,    /* room an action reserved and did not use: skipped */
 };
 
 enum retro_rec_state {
