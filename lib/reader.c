@@ -665,6 +665,7 @@ static int shared_losses(struct retro_store *st, struct retro_action **out,
 	char path[PATH_MAX];
 	struct retro_shared_hdr h;
 	struct retro_loss_rec l;
+	struct stat sb;
 	struct retro_action *v = NULL;
 	size_t n = 0, cap = 0;
 	long fd;
@@ -678,10 +679,12 @@ static int shared_losses(struct retro_store *st, struct retro_action **out,
 	if (fd < 0)
 		return 0;
 	if (retro_os_pread((int)fd, &h, sizeof h, 0) != (long)sizeof h ||
-	    h.used > RETRO_SHARED_SIZE) {
+	    retro_os_fstatat((int)fd, "", &sb, AT_EMPTY_PATH) < 0) {
 		retro_os.close((int)fd);
 		return 0;
 	}
+	/* past the end when some did not fit (h.overflow) */
+	h.used = retro_shared_span(h.used, (uint64_t)sb.st_size);
 	for (uint64_t o = 0; o + sizeof l <= h.used; o += sizeof l) {
 		struct retro_action *a;
 		if (retro_os_pread((int)fd, &l, sizeof l,

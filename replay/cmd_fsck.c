@@ -349,6 +349,7 @@ static void check_spool(const char *store, struct report *rp)
 	{
 		struct retro_shared_hdr h;
 		struct retro_loss_rec l;
+		struct stat sb;
 		unsigned nloss = 0;
 		FILE *f;
 		long fd = -1;
@@ -359,7 +360,9 @@ static void check_spool(const char *store, struct report *rp)
 		if (fd >= 0 && !f)
 			close((int)fd);
 		if (f && fread(&h, sizeof h, 1, f) == 1 &&
-		    h.used <= RETRO_SHARED_SIZE) {
+		    fstat(fileno(f), &sb) == 0) {
+			/* past the end when some did not fit (h.overflow) */
+			h.used = retro_shared_span(h.used, (uint64_t)sb.st_size);
 			for (uint64_t o = 0; o + sizeof l <= h.used; o += sizeof l)
 				if (fread(&l, sizeof l, 1, f) == 1 &&
 				    l.magic == RETRO_LOSS_MAGIC)

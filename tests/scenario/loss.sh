@@ -18,6 +18,30 @@ grep -q "not recorded" "$WORK/err" || fail "no warning from log"
 expect_status "fsck accepts what remains" 0 rr fsck "$S"
 grep -q "loss marker" "$WORK/out" || fail "fsck does not mention the loss"
 
+# The shared map's `used` goes on counting past its end when loss records
+# no longer fit (they count in `overflow`): log and fsck still read the
+# records the file holds.  Before, such a map was taken as empty.
+S3=$WORK/store3
+cp -R "$S" "$S3" || fail "cannot copy $S"
+python3 - "$S3/shared.map" <<'PY' || fail "cannot write a loss record"
+import struct, sys
+with open(sys.argv[1], "r+b") as f:
+    f.seek(8)
+    used, = struct.unpack("<Q", f.read(8))
+    # one more record (magic, proc 1, thread 9, ENOSPC, since, until,
+    # count 77), then `used` far past the end and 5 that did not fit
+    f.seek(64 + used)
+    f.write(struct.pack("<IIIiqqQ", 0x534f4c52, 1, 9, 28, 1000, 2000, 77))
+    f.seek(8)
+    f.write(struct.pack("<QQ", 1 << 30, 5))
+PY
+rr log "$S3" >"$WORK/log3" 2>/dev/null
+grep -q "1:p_threads/9 *!!! LOST 77 call(s)" "$WORK/log3" ||
+	fail "log does not show the loss record of an overflowed shared map"
+expect_status "fsck of an overflowed shared map" 0 rr fsck "$S3"
+grep -q "shared map: [0-9]* loss marker(s)" "$WORK/out" ||
+	fail "fsck does not count the overflowed shared map's losses: $(cat "$WORK/out")"
+
 # map full: a 64 KiB map cannot hold the import
 S2=$WORK/store2
 RETRO_MAPSIZE=65536 rr record -q -o "$S2" -- "$PROGS/p_threads" "$WORK/g" 2 5000 ||
