@@ -2140,7 +2140,8 @@ static void trim(struct retro_thread *t, struct retro_rec_action *a)
 	struct retro_rec_hdr *pad;
 	uint64_t end;
 
-	if (want >= have || !sh || at < base || at + have > (uintptr_t)sh + sh->size)
+	if (want >= have || !sh || at < base ||
+	    at + have > (uintptr_t)sh + sh->size)
 		return; /* nothing to give, or in a segment since rotated */
 	pad = (void *)((char *)a + want);
 	pad->len = have - want;
@@ -4431,8 +4432,8 @@ static struct retro_shared_hdr *shared_map(void)
 	if (fd < 0)
 		return NULL;
 	/* The store allocated its blocks when it made it: a fallocate over
-	 * them is no call at all, but it took 55 us of every exec'd
-	 * process (tmpfs, 1 MiB; fallocate walks the pages). */
+	 * them changes nothing, and it took 55 us of every exec'd process
+	 * (tmpfs, 1 MiB: fallocate walks the pages). */
 	if (retro_os_fstatat((int)fd, "", &st, AT_EMPTY_PATH) < 0 ||
 	    st.st_size < RETRO_SHARED_SIZE ||
 	    (uint64_t)st.st_blocks * 512 < RETRO_SHARED_SIZE) {
