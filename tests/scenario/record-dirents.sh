@@ -6,7 +6,8 @@
 # segments (32 KiB to 4 MiB) when every listing held its 32 KiB, and 4
 # now: the room is still asked for before the call, so a segment with
 # less than 32 KiB left is still rotated.  The listings' records stay
-# whole: each in the log with its entries, and the store passes fsck.
+# whole: each in the log with its entries, and the store passes fsck;
+# also when a signal handler lists the directory inside a listing.
 . "$SCENARIO_LIB"
 
 N=200
@@ -30,4 +31,32 @@ expect_eq "listings with their entries" $N \
 expect_eq "listings at the end" $N \
 	"$(grep -c "^ *[0-9.]* 1:p_dirents *getdents64(3<$D>, \"\", 32768) = 0\$" "$WORK/log")"
 expect_status "fsck" 0 rr fsck "$S"
+
+# Listings from a signal handler, inside the listing they interrupt when
+# they come during one: the handler's records then follow an action that
+# has not given back its room yet, which stays as a pad between them.
+# Every listing ends with one getdents64 that returns 0, and every one
+# keeps exactly the bytes it returned.
+S2=$WORK/store2
+out=$(rr record -q -o "$S2" -- "$PROGS/p_dirents" "$D" 2000 alarm) ||
+	fail "p_dirents with alarms failed: $out"
+echo "$out"
+main=$(echo "$out" | sed -n 's/^listings \([0-9]*\) handler [0-9]*$/\1/p')
+handler=$(echo "$out" | sed -n 's/^listings [0-9]* handler \([0-9]*\)$/\1/p')
+expect_eq "listings of the main loop" 2000 "$main"
+rr log --json -c getdents64 "$S2" >"$WORK/json"
+python3 - "$WORK/json" $((main + handler)) <<'PY' || fail "getdents64 records do not match the listings"
+import json, sys
+ends = wrong = 0
+for line in open(sys.argv[1]):
+    a = json.loads(line)
+    if a["ret"] == 0:
+        ends += 1
+    elif a["ret"] < 0 or a.get("data_len") != a["ret"]:
+        wrong += 1
+print("listings ended: %d of %s; records whose bytes differ from what "
+      "they returned: %d" % (ends, sys.argv[2], wrong))
+sys.exit(0 if ends == int(sys.argv[2]) and wrong == 0 else 1)
+PY
+expect_status "fsck with alarms" 0 rr fsck "$S2"
 pass
