@@ -660,7 +660,7 @@ static void derive_exec(const struct derive *dv, const struct retro_recording *r
  * replaces its opening one: *patch says which of them do, rather than
  * stand alone.  Returns 0 or ENOMEM; a missing or short file is none. */
 static int shared_losses(struct retro_store *st, struct retro_action **out,
-			 size_t *nout)
+			 size_t *nout, uint64_t *overflow)
 {
 	char path[PATH_MAX];
 	struct retro_shared_hdr h;
@@ -685,6 +685,7 @@ static int shared_losses(struct retro_store *st, struct retro_action **out,
 	}
 	/* past the end when some did not fit (h.overflow) */
 	h.used = retro_shared_span(h.used, (uint64_t)sb.st_size);
+	*overflow = h.overflow;
 	for (uint64_t o = 0; o + sizeof l <= h.used; o += sizeof l) {
 		struct retro_action *a;
 		if (retro_os_pread((int)fd, &l, sizeof l,
@@ -841,7 +842,7 @@ int retro_load(struct retro_store *st, struct retro_recording *r, char *why,
 	if (!rc && listed != r->nacts)
 		rc = count_error(r->nacts, listed, why, whylen);
 	if (!rc)
-		rc = shared_losses(st, &sh, &nsh);
+		rc = shared_losses(st, &sh, &nsh, &r->lost_markers);
 	for (size_t i = 0; !rc && i < r->nacts; i++)
 		loss_patch(sh, nsh, &r->acts[i]);
 	for (size_t i = 0; !rc && i < nsh; i++) {
@@ -1030,7 +1031,7 @@ int retro_scan_open(struct retro_store *st, struct retro_recording *r,
 		goto fail;
 	}
 	read_boot_id(sc->txn, st, r->boot_id, sizeof r->boot_id);
-	rc = shared_losses(st, &sc->sh, &sc->nsh);
+	rc = shared_losses(st, &sc->sh, &sc->nsh, &r->lost_markers);
 	/* the first pass: every chunk in key order, one at a time, for the
 	 * processes and the threads */
 	if (!rc)

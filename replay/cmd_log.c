@@ -673,6 +673,12 @@ int cmd_log(int argc, char **argv)
 		fprintf(stderr, "retro-replay log: warning: %llu call(s) were not "
 				"recorded (see the LOST lines)\n",
 			(unsigned long long)r.losses);
+	if (r.lost_markers && !json)
+		fprintf(stderr, "retro-replay log: warning: %llu more loss "
+				"marker(s) did not fit in %s/shared.map: the calls "
+				"they counted were not recorded either\n",
+			(unsigned long long)r.lost_markers,
+			retro_store_path(st));
 out:
 	free(flt.procs);
 	retro_scan_close(scan);

@@ -144,6 +144,9 @@ struct retro_recording {
 	size_t nacts;
 	int64_t t0;                /* start of the first action */
 	uint64_t losses;
+	/* loss markers that did not fit in STORE/shared.map: their calls
+	 * were not recorded and are not counted in losses */
+	uint64_t lost_markers;
 	char boot_id[37];
 };
 

@@ -35,9 +35,11 @@ with open(sys.argv[1], "r+b") as f:
     f.seek(8)
     f.write(struct.pack("<QQ", 1 << 30, 5))
 PY
-rr log "$S3" >"$WORK/log3" 2>/dev/null
+rr log "$S3" >"$WORK/log3" 2>"$WORK/err3"
 grep -q "1:p_threads/9 *!!! LOST 77 call(s)" "$WORK/log3" ||
 	fail "log does not show the loss record of an overflowed shared map"
+grep -q "warning: 5 more loss marker(s) did not fit in $S3/shared.map" \
+	"$WORK/err3" || fail "log does not warn of the markers that did not fit: $(cat "$WORK/err3")"
 expect_status "fsck of an overflowed shared map" 0 rr fsck "$S3"
 grep -q "shared map: [0-9]* loss marker(s)" "$WORK/out" ||
 	fail "fsck does not count the overflowed shared map's losses: $(cat "$WORK/out")"
