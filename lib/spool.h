@@ -244,14 +244,20 @@ struct retro_loss_rec {
 };
 #define RETRO_LOSS_MAGIC 0x534f4c52u /* "RLOS" */
 
+/* The most any version made a shared map: what readers look at, so that
+ * a foreign file there cannot keep them reading for long. */
+#define RETRO_SHARED_SIZE_MAX (1u << 20)
+
 /* How many bytes of loss records a shared map of size bytes holds, given
  * its `used`. */
 static inline uint64_t retro_shared_span(uint64_t used, uint64_t size)
 {
-	uint64_t room = size > sizeof(struct retro_shared_hdr)
-				? size - sizeof(struct retro_shared_hdr)
-				: 0;
+	const uint64_t hdr = sizeof(struct retro_shared_hdr);
+	uint64_t room;
 
+	if (size > RETRO_SHARED_SIZE_MAX)
+		size = RETRO_SHARED_SIZE_MAX;
+	room = size > hdr ? size - hdr : 0;
 	room -= room % sizeof(struct retro_loss_rec);
 	return used < room ? used : room;
 }
