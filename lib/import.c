@@ -760,14 +760,17 @@ static int pool_put(const char *dir, struct segref *ref, uint64_t *bytes,
 		goto out;
 	{
 		/* Only the header and the records reserved were ever written
-		 * (reserve, mark_loss in recorder.c): the rest is still zero.
-		 * Written over from a zero buffer rather than through a
-		 * mapping of ours, which took a fault for each of those pages
-		 * and a TLB flush at its munmap. */
+		 * (reserve, mark_loss in recorder.c), and the header of a pad
+		 * just past them (trim): the rest is still zero.  Written
+		 * over from a zero buffer rather than through a mapping of
+		 * ours, which took a fault for each of those pages and a TLB
+		 * flush at its munmap. */
 		static const char zero[65536];
 		uint64_t n = ref->size, o = 0;
 		if (ref->used < n - RETRO_SEG_HDR)
-			n = (RETRO_SEG_HDR + ref->used + 4095) & ~(uint64_t)4095;
+			n = (RETRO_SEG_HDR + ref->used +
+			     sizeof(struct retro_rec_hdr) + 4095) &
+			    ~(uint64_t)4095;
 		if (n > ref->size)
 			n = ref->size; /* never past its end */
 		while (o < n) {

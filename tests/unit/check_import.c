@@ -1048,6 +1048,56 @@ START_TEST(import_skips_pads)
 }
 END_TEST
 
+START_TEST(pool_zeroes_a_pad_past_used)
+{
+	/* A pad's header may stay just past `used` (trim moved `used` back
+	 * over it).  A segment the import hands to the pool must come back
+	 * all zero past `used`: where `used` ends on a page, that header is
+	 * on the next page, which the zeroing once left alone. */
+	struct fixture f;
+	struct retro_import_stats stats;
+	struct retro_rec_hdr stale = { 64, REC_PAD, RS_TORN };
+	struct retro_rec_action *a;
+	struct retro_rec_hdr *pad;
+	char dir[PATH_MAX], name[64], p[PATH_MAX];
+	unsigned char got[sizeof stale];
+	const unsigned char none[sizeof stale] = { 0 };
+	long fd;
+
+	fx_open(&f);
+	ck_assert_int_lt(snprintf(dir, sizeof dir, "%s/shm", f.dir),
+			 (int)sizeof dir);
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	seg_init(&f.s, 9, 0, 1, 0, TID);
+	a = seg_add_action(&f.s, RS_DONE, RC_fsync, 1, 10, 11, NULL, 0);
+	retro_rec_args(a)[0] = 1;
+	/* up to a page: `used` ends at 4096 + 4096 */
+	pad = seg_reserve(&f.s, 4096 - f.s.used, REC_PAD);
+	pad->state = RS_TORN;
+	ck_assert_uint_eq(RETRO_SEG_HDR + f.s.used, 8192);
+	memcpy(f.s.map + 8192, &stale, sizeof stale);
+	ck_assert_int_eq(retro_seg_name(name, sizeof name, 9, 0, 1, 0), 0);
+	ck_assert_int_lt(snprintf(p, sizeof p, "%s/%s", dir, name),
+			 (int)sizeof p);
+	test_write_file(p, f.s.map, TEST_SEG_SIZE);
+	ck_assert_int_eq(retro_import_dirs(f.st, dir, 0, RETRO_IMPORT_POOL,
+					   &stats),
+			 0);
+	ck_assert_uint_eq(stats.actions, 1);
+	ck_assert_uint_eq(stats.pooled, 1);
+	ck_assert_int_lt(snprintf(p, sizeof p, "%s/" RETRO_POOL_PREFIX "%s", dir,
+				  name),
+			 (int)sizeof p);
+	fd = open(p, O_RDONLY);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(pread((int)fd, got, sizeof got, 8192),
+			 (ssize_t)sizeof got);
+	close((int)fd);
+	ck_assert_mem_eq(got, none, sizeof got);
+	fx_close(&f);
+}
+END_TEST
+
 START_TEST(import_orphan)
 {
 	/* Unsealed, and its pid now belongs to another process (one that
@@ -1896,6 +1946,7 @@ Suite *make_import_suite(void)
 	tcase_add_test(tc, import_live_writer);
 	tcase_add_test(tc, import_live_stops_at_an_unfilled_record);
 	tcase_add_test(tc, import_skips_pads);
+	tcase_add_test(tc, pool_zeroes_a_pad_past_used);
 	tcase_add_test(tc, hb_unlink_counts_from_its_start);
 	tcase_add_test(tc, hb_rename_counts_from_its_start);
 	tcase_add_test(tc, import_orphan);
