@@ -286,7 +286,7 @@ static void make_fast_spool(const char *store)
 	char dir[PATH_MAX], f[PATH_MAX], line[PATH_MAX + 2];
 	unsigned char rnd[8];
 	long fd;
-	int n;
+	int n, made = 0;
 
 	if (!base || !*base)
 		base = "/dev/shm";
@@ -305,19 +305,32 @@ static void make_fast_spool(const char *store)
 				      rnd[i]);
 		if (retro_os_mkdirat(AT_FDCWD, dir, 0700) < 0)
 			return;
+		made = 1;
 	}
 	/* the link back first: a sweep spares a new directory for a minute,
 	 * and then only one whose store names it */
 	retro_spool_link(dir, store);
 	if (join(f, sizeof f, store, "SPOOL"))
-		return;
+		goto unmake;
 	fd = retro_os_openat(AT_FDCWD, f, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
 			     0600);
 	if (fd < 0)
-		return;
+		goto unmake;
 	n = snprintf(line, sizeof line, "%s\n", dir);
-	retro_os_write((int)fd, line, (size_t)n);
+	if (retro_os_write((int)fd, line, (size_t)n) == n) {
+		retro_os.close((int)fd);
+		return;
+	}
 	retro_os.close((int)fd);
+	retro_os_unlinkat(AT_FDCWD, f, 0);
+unmake:
+	/* The store keeps its spool inside then (retro_spool_dirs): the
+	 * directory made for it would only wait in shared memory for a
+	 * sweep, named by no store. */
+	if (made && join(f, sizeof f, dir, RETRO_SPOOL_LINK) == 0) {
+		retro_os_unlinkat(AT_FDCWD, f, 0);
+		retro_os_unlinkat(AT_FDCWD, dir, AT_REMOVEDIR);
+	}
 }
 
 int retro_spool_dirs(const char *store, char dirs[2][PATH_MAX], int make)

@@ -66,7 +66,9 @@ void retro_spool_link(const char *dir, const char *store)
 	if (n < (int)sizeof line &&
 	    retro_os_write((int)fd, line, (size_t)n) == n) {
 		retro_os.close((int)fd);
-		retro_os_renameat((int)dfd, tmp, (int)dfd, RETRO_SPOOL_LINK);
+		if (retro_os_renameat((int)dfd, tmp, (int)dfd,
+				      RETRO_SPOOL_LINK) < 0)
+			retro_os_unlinkat((int)dfd, tmp, 0);
 	} else {
 		retro_os.close((int)fd);
 		retro_os_unlinkat((int)dfd, tmp, 0);

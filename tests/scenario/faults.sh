@@ -41,6 +41,16 @@ for name in openat fallocate ftruncate fstatat mkdirat read write flock \
 	esac
 done
 
+# A store whose creation fails at a write (its spool's link, its SPOOL
+# file, its FORMAT) leaves no spool directory behind in shared memory:
+# one that no store names only waited there for the next store's sweep.
+B=$WORK/spoolbase
+mkdir -m 700 "$B" || fail "cannot make $B"
+RETRO_SPOOL_BASE=$B RETRO_FAULT=write:EIO:0 LD_PRELOAD=$RETRO_SHIM \
+	RETRO_STORE=$WORK/eio-write-base /bin/true 2>/dev/null ||
+	fail "a failed store creation failed the program"
+expect_eq "spool directories left by a failed store creation" "" "$(ls -A "$B")"
+
 # short reads and writes, every time: lib/ finishes them
 for name in read pread write getrandom; do
 	S=$WORK/short-$name
