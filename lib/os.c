@@ -403,15 +403,25 @@ int retro_os_setid_exec(const char *path, const struct stat *st)
 	return retro_sys2(SYS_prctl, PR_GET_NO_NEW_PRIVS, 0) != 1;
 }
 
-uint64_t retro_os_starttime_now(void)
+/* Nanoseconds per clock tick (the unit of /proc's starttime).  Asked
+ * before a fork (retro_fork_prepare), so that the children, which use it,
+ * find it set and do not each fault in getauxval. */
+uint64_t retro_os_tick_ns(void)
 {
 	static uint64_t tick_ns;
-	struct timespec ts;
 
 	if (!tick_ns) {
 		unsigned long hz = getauxval(AT_CLKTCK);
 		tick_ns = 1000000000ull / (hz ? hz : 100);
 	}
+	return tick_ns;
+}
+
+uint64_t retro_os_starttime_now(void)
+{
+	uint64_t tick_ns = retro_os_tick_ns();
+	struct timespec ts;
+
 	if (retro_sys2(SYS_clock_gettime, CLOCK_BOOTTIME, (long)&ts) < 0)
 		return retro_os_starttime("/proc/self/stat");
 	return ((uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec) /

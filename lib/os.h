@@ -134,6 +134,8 @@ uint64_t retro_os_starttime(const char *statpath);
  * the child was first scheduled: under load, ticks later.  See
  * retro_os_writer_alive. */
 uint64_t retro_os_starttime_now(void);
+/* Nanoseconds per clock tick, the unit of those start times. */
+uint64_t retro_os_tick_ns(void);
 
 /* Is the process that recorded rec as its start (rec: its start or later,
  * see retro_os_starttime_now) still running as pid?  Any other holder of

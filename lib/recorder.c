@@ -4745,6 +4745,7 @@ void retro_fork_prepare(void)
 	if (P.state == PS_ON) {
 		shared_map();
 		ssc_map();
+		retro_os_tick_ns(); /* for the child's start time */
 	}
 }
 

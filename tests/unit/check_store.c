@@ -289,6 +289,42 @@ START_TEST(version_99)
 }
 END_TEST
 
+START_TEST(format_file_variants)
+{
+	/* FORMAT's version is blanks and decimal digits after the magic:
+	 * no digits is not a store; a number too big for any version is
+	 * another version, named in the message. */
+	static const struct {
+		const char *text;
+		int want;
+		const char *says;
+	} cases[] = {
+		{ "retro-store \n", RETRO_ENOTSTORE, "does not name" },
+		{ "retro-store x2\n", RETRO_ENOTSTORE, "does not name" },
+		{ "retro-store -2\n", RETRO_ENOTSTORE, "does not name" },
+		{ "retro-store 99999999999999999999\n", RETRO_EVERSION,
+		  "4294967295" },
+		{ "retro-store 0\n", RETRO_EVERSION, "version 0," },
+	};
+	char dir[PATH_MAX], path[PATH_MAX], f[PATH_MAX * 2], why[512];
+	struct retro_store *st = NULL;
+
+	test_tmpdir(dir, sizeof dir);
+	join(path, sizeof path, dir, "s");
+	ck_assert_int_eq(mkdir(path, 0700), 0);
+	join(f, sizeof f, path, "FORMAT");
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		test_write_file(f, cases[i].text, strlen(cases[i].text));
+		why[0] = 0;
+		ck_assert_int_eq(retro_store_open(path, 0, &st, why, sizeof why),
+				 cases[i].want);
+		ck_assert_ptr_null(st);
+		ck_assert_msg(strstr(why, cases[i].says), "%s: why: %s",
+			      cases[i].text, why);
+	}
+}
+END_TEST
+
 START_TEST(lmdb_version_mismatch)
 {
 	/* FORMAT names this version but the environment's meta another. */
@@ -569,6 +605,7 @@ Suite *make_store_suite(void)
 	tcase_add_test(tc, not_a_store);
 	tcase_add_test(tc, bad_format_file);
 	tcase_add_test(tc, version_99);
+	tcase_add_test(tc, format_file_variants);
 	tcase_add_test(tc, lmdb_version_mismatch);
 	tcase_add_test(tc, missing_without_create);
 	/* Only root can give a directory to another user. */
