@@ -91,8 +91,10 @@ static int join(char *out, size_t n, const char *dir, const char *name)
 	return 0;
 }
 
-/* The version after FORMAT's magic: blanks, then decimal digits (what
- * sscanf's %u took, without sscanf's pages).  -1 when there are none. */
+/* The version after FORMAT's magic: blanks, then decimal digits, as this
+ * retro writes it (sscanf's %u, used before, also took a sign and any
+ * white space).  -1 when there are no digits; a number past UINT_MAX
+ * reads as UINT_MAX. */
 static long long format_version(const char *s)
 {
 	unsigned long long v = 0;
