@@ -5,7 +5,16 @@
 . "$SCENARIO_LIB"
 
 demo=$(dirname "$SCENARIO_LIB")/../../demo/run.sh
-TMPDIR=$WORK "$demo" >"$WORK/out" 2>&1 || fail "demo exited $?: $(tail -5 "$WORK/out")"
+rc=0
+TMPDIR=$WORK "$demo" >"$WORK/out" 2>&1 || rc=$?
+# The replays' roots stay for the user, as run says ("root: DIR").  run
+# puts a root under $TMPDIR unless the recording wrote there, and this one
+# wrote $WORK/out (the demo's own output), so they went to /var/tmp: they
+# go with the test, as $WORK does (every run of the suite left two).
+roots=$(sed -n 's/^root: \(\/.*\/retro-root\.[A-Za-z0-9]*\)$/\1/p' "$WORK/out")
+trap 'for r in $roots; do rm -rf "$r"; done; cleanup' EXIT
+[ "$rc" -eq 0 ] || fail "demo exited $rc: $(tail -5 "$WORK/out")"
+expect_eq "replay roots named" 2 "$(echo "$roots" | grep -c retro-root)"
 for want in "reader saw: safe" \
 	"consistent replay: 0 divergences" \
 	"naive replay: 1 divergence;" \
