@@ -83,6 +83,27 @@ struct retro_call {
 	((c).ra = (uint64_t)(uintptr_t)__builtin_return_address(0),       \
 	 (c).sp = (uint64_t)(uintptr_t)__builtin_frame_address(0))
 
+/* The fast path (recorder.c): an open from the working directory without
+ * O_CREAT, O_TRUNC or O_TMPFILE, and a close of a descriptor the recorder
+ * knows.  retro_fast_open and retro_fast_close return 1 when they took
+ * the call: the interposer then issues it and calls the matching _done
+ * with its result.  They return 0, having done nothing, when the call
+ * must go the general way (retro_enter ...). */
+struct retro_fast {
+	struct retro_thread *t;
+	struct retro_rec_action *rec;
+	const char *abs;
+	uint64_t pathid;
+	int e0;
+	char sel;
+};
+int retro_fast_open(struct retro_fast *f, int call, int dirfd,
+		    const char *path, int flags, unsigned mode, uint64_t ra,
+		    uint64_t sp);
+void retro_fast_open_done(struct retro_fast *f, int fd, int flags);
+int retro_fast_close(struct retro_fast *f, int fd, uint64_t ra, uint64_t sp);
+void retro_fast_close_done(struct retro_fast *f, int fd, int r);
+
 int retro_enter(struct retro_call *c, int call);
 /* Shepherd mode: c sets the realtime clock to ns; moves V (shepherd.h). */
 int retro_call_setclock(struct retro_call *c, int64_t ns);

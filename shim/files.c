@@ -54,9 +54,17 @@ static int record_open(int call, open_fn fn, int dirfd, const char *path,
 		       int flags, mode_t mode)
 {
 	struct retro_call c;
+	struct retro_fast f;
 	int fd, isat = call == RC_openat || call == RC_openat64;
 	int i = 0;
 
+	if (retro_fast_open(&f, call, dirfd, path, flags, mode,
+			    (uint64_t)(uintptr_t)__builtin_return_address(0),
+			    (uint64_t)(uintptr_t)__builtin_frame_address(0))) {
+		fd = issue_open(fn, dirfd, path, flags, mode);
+		retro_fast_open_done(&f, fd, flags);
+		return fd;
+	}
 	if (!retro_enter(&c, call))
 		return fn(dirfd, path, flags, mode);
 	if (isat)
@@ -139,6 +147,39 @@ RETRO_EXPORT int openat64(int dirfd, const char *path, int flags, ...)
 	va_end(ap);
 	return record_open(RC_openat64, call_openat64, dirfd, path, flags,
 			   mode);
+}
+
+/* man 2 close: a descriptor the recorder knows goes the fast path
+ * (recorder.c), any other the general way, as a generated interposer
+ * (shim.h) takes it. */
+RETRO_EXPORT int close(int fd)
+{
+	struct retro_fast f;
+	struct retro_call c;
+	int r;
+
+	if (retro_fast_close(&f, fd,
+			     (uint64_t)(uintptr_t)__builtin_return_address(0),
+			     (uint64_t)(uintptr_t)__builtin_frame_address(0))) {
+		r = __libc_single_threaded
+			    ? (int)shim_direct(SYS_close, fd, 0, 0, 0, 0, 0)
+			    : REAL(close)(fd);
+		retro_fast_close_done(&f, fd, r);
+		return r;
+	}
+	if (!retro_enter(&c, RC_close))
+		return REAL(close)(fd);
+	RETRO_SITE(c);
+	c.v[0] = SHIM_U64(fd);
+	retro_intent(&c);
+	if (__builtin_expect(c.skip, 0))
+		r = (int)c.sret;
+	else if (__libc_single_threaded)
+		r = (int)shim_direct(SYS_close, fd, 0, 0, 0, 0, 0);
+	else
+		r = REAL(close)(fd);
+	retro_result(&c, r);
+	return r;
 }
 
 /* man 2 creat */
