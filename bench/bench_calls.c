@@ -24,6 +24,14 @@
  *                               waitpid
  *     bench_calls spawn N       a process: fork, the child execs /bin/true,
  *                               waitpid
+ *     bench_calls code N        BENCH_CODE_KB KiB of straight-line code,
+ *                               no system call (see below)
+ *
+ * With BENCH_CODE_KB=K (0 to 16), openclose and code also run K blocks of
+ * about 1.2 KiB of machine code each, straight-line and each executed once,
+ * at every iteration (code: only those).  No shim: what an open+close
+ * costs more when K KiB of user code run between two of them, the cost a
+ * recorder's own code puts on the kernel's (see BENCHMARKS.md, section 1).
  *
  * With BENCH_SUD=1 the program first arms Syscall User Dispatch itself,
  * its selector at ALLOW and no region exempt: every system call takes the
@@ -64,6 +72,42 @@ static volatile char sud_selector; /* 0: SYSCALL_DISPATCH_FILTER_ALLOW */
 
 static char dir[4096], wpath[4200], rpath[4200], bigpath[4200];
 static volatile long sink;
+
+/* Blocks of straight-line code (BENCH_CODE_KB).  Each OP is a load, an
+ * xor with a 64-bit constant of its own and a store: ~30 bytes of machine
+ * code, so 40 make a block of about 1.2 KiB (bench/run reads the sizes
+ * with nm).  The constants differ from block to block, so no two blocks share
+ * code. */
+static volatile uint64_t code_sink[64];
+#define OP(s, i)                                                    \
+	code_sink[((i) * 7 + (s)) & 63] ^=                          \
+		x ^ ((uint64_t)((s) * 40 + (i) + 1) * 0x9e3779b97f4a7c15ull);
+#define OP4(s, i) OP(s, i) OP(s, i + 1) OP(s, i + 2) OP(s, i + 3)
+#define OP20(s, i) \
+	OP4(s, i) OP4(s, i + 4) OP4(s, i + 8) OP4(s, i + 12) OP4(s, i + 16)
+#define BLOCK(s)                                                     \
+	__attribute__((noinline)) void code_block_##s(uint64_t x)   \
+	{                                                            \
+		OP20(s, 0) OP20(s, 20)                               \
+	}
+/* not static: bench/run sizes them with nm */
+void code_block_0(uint64_t x);
+BLOCK(0) BLOCK(1) BLOCK(2) BLOCK(3) BLOCK(4) BLOCK(5) BLOCK(6) BLOCK(7)
+BLOCK(8) BLOCK(9) BLOCK(10) BLOCK(11) BLOCK(12) BLOCK(13) BLOCK(14) BLOCK(15)
+#define CODE_BLOCKS 16
+static void (*const code_blocks[CODE_BLOCKS])(uint64_t) = {
+	code_block_0, code_block_1, code_block_2, code_block_3,
+	code_block_4, code_block_5, code_block_6, code_block_7,
+	code_block_8, code_block_9, code_block_10, code_block_11,
+	code_block_12, code_block_13, code_block_14, code_block_15,
+};
+static int code_kb; /* BENCH_CODE_KB */
+
+static inline void run_code(uint64_t x)
+{
+	for (int k = 0; k < code_kb; k++)
+		code_blocks[k](x);
+}
 
 /* A system call by the program's own instruction: no library sees it. */
 static long raw3(long nr, long a, long b, long c)
@@ -212,7 +256,14 @@ static void do_openclose(long n)
 		if (fd < 0)
 			die("open", rpath);
 		close(fd);
+		run_code((uint64_t)i);
 	}
+}
+
+static void do_code(long n)
+{
+	for (long i = 0; i < n; i++)
+		run_code((uint64_t)i);
 }
 
 static void do_read(int fd, char *buf, long n)
@@ -291,11 +342,19 @@ int main(int argc, char **argv)
 	if (argc != 3 || (n = atol(argv[2])) <= 0) {
 		fprintf(stderr,
 			"usage: bench_calls pwrite|write|rawpwrite|syspwrite|fwrite|read|openclose|clock|"
-			"nsleep0|mix|fork|spawn N\n");
+			"nsleep0|mix|fork|spawn|code N\n");
 		return 2;
 	}
 	mode = argv[1];
 	warm = n / 10 < 1000 ? 1000 : n / 10;
+	if (getenv("BENCH_CODE_KB")) {
+		code_kb = atoi(getenv("BENCH_CODE_KB"));
+		if (code_kb < 0 || code_kb > CODE_BLOCKS) {
+			fprintf(stderr, "bench_calls: BENCH_CODE_KB must be 0 "
+					"to %d\n", CODE_BLOCKS);
+			return 2;
+		}
+	}
 	if (getenv("BENCH_SUD") && atoi(getenv("BENCH_SUD")) &&
 	    prctl(PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_ON, 0UL, 0UL,
 		  (unsigned long)&sud_selector))
@@ -358,6 +417,11 @@ int main(int argc, char **argv)
 		do_openclose(warm);
 		t0 = mono_raw();
 		do_openclose(n);
+		t1 = mono_raw();
+	} else if (!strcmp(mode, "code")) {
+		do_code(warm);
+		t0 = mono_raw();
+		do_code(n);
 		t1 = mono_raw();
 	} else if (!strcmp(mode, "clock")) {
 		do_clock(warm);
