@@ -159,7 +159,6 @@ struct retro_thread {
 	int seg_mapped; /* seg is a kept one: its pages are mapped already */
 	int64_t seg_born; /* now() when seg was made (RETRO_SEG_SLOW) */
 	uint64_t seq;
-	uint64_t nfast; /* calls the fast path recorded (RETRO_FAST_DEBUG) */
 	uint64_t timereads;
 	uint64_t lost;      /* calls not recorded since lost_since */
 	int64_t lost_since;
@@ -186,6 +185,9 @@ struct retro_thread {
 		int sig;
 		siginfo_t si;
 	} pend[NPEND];
+	/* Calls the fast path recorded (RETRO_FAST_DEBUG).  Last: the fields
+	 * before it keep their places. */
+	uint64_t nfast;
 };
 
 struct module {
