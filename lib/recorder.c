@@ -3775,7 +3775,7 @@ void retro_result(struct retro_call *c, int64_t ret)
  *
  * Why: what a recorded open+close costs here is less the recorder's
  * instructions than its code.  The kernel's own open and close get
- * slower when user code runs between them, by ~25 ns for each KiB of
+ * slower when user code runs between them, by ~30 ns for each KiB of
  * straight-line code on this machine (BENCHMARKS.md, section 1, measured
  * without the shim), and the general way ran ~1,100 instructions in ~90
  * distinct cache lines (5.6 KiB) for an open+close.  RETRO_FAST=0 sends
