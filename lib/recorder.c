@@ -3779,8 +3779,8 @@ void retro_result(struct retro_call *c, int64_t ret)
  * straight-line code on this machine (BENCHMARKS.md, section 1, measured
  * without the shim), and the general way ran ~1,100 instructions in ~90
  * distinct cache lines (5.6 KiB) for an open+close.  RETRO_FAST=0 sends
- * every call the general way (tests/scenario/fast-path.sh records the
- * same program both ways and compares the logs). */
+ * every call the general way (tests/scenario/record-fast-path.sh records
+ * the same program both ways and compares the logs). */
 
 /* Before the call: the thread, if the fast path may take it. */
 static inline __attribute__((always_inline)) struct retro_thread *
