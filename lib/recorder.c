@@ -3795,6 +3795,19 @@ fast_thread(void)
 	return t;
 }
 
+/* What retro_enter keeps of the program's state (its errno, the trap
+ * layer's selector, set to let libc's calls through), and the thread
+ * guarded. */
+static inline __attribute__((always_inline)) void
+fast_begin(struct retro_fast *f, struct retro_thread *t)
+{
+	f->t = t;
+	f->e0 = *t->errnop;
+	f->sel = retro_selector;
+	retro_selector = 0;
+	t->guard = 1;
+}
+
 /* The intent of call with its nargs arguments, as intent_body makes it:
  * the stack's record and the action's in one segment, the action in
  * RS_INTENT with its start.  Called guarded, after the paths are
@@ -3872,11 +3885,7 @@ int retro_fast_open(struct retro_fast *f, int call, int dirfd,
 	    (flags & O_TMPFILE) == O_TMPFILE || !path ||
 	    bad_uptr((uintptr_t)path) || !(t = fast_thread()))
 		return 0;
-	f->t = t;
-	f->e0 = *t->errnop;
-	f->sel = retro_selector;
-	retro_selector = 0;
-	t->guard = 1;
+	fast_begin(f, t);
 	f->pathid = intern_path(t, 0, AT_FDCWD, path, &f->abs);
 	if (call == RC_openat || call == RC_openat64)
 		arg[i++] = (uint64_t)(int64_t)AT_FDCWD;
@@ -3930,11 +3939,7 @@ int retro_fast_close(struct retro_fast *f, int fd, uint64_t ra, uint64_t sp)
 
 	if (!e || !(e->flags & FE_KNOWN) || !(t = fast_thread()))
 		return 0;
-	f->t = t;
-	f->e0 = *t->errnop;
-	f->sel = retro_selector;
-	retro_selector = 0;
-	t->guard = 1;
+	fast_begin(f, t);
 	fast_intent(f, t, RC_close, &arg, e->path, ra, sp);
 	return 1;
 }
