@@ -24,14 +24,15 @@
  *                               waitpid
  *     bench_calls spawn N       a process: fork, the child execs /bin/true,
  *                               waitpid
- *     bench_calls code N        BENCH_CODE_KB KiB of straight-line code,
- *                               no system call (see below)
+ *     bench_calls code N        BENCH_CODE_BLOCKS blocks of straight-line
+ *                               code, no system call (see below)
  *
- * With BENCH_CODE_KB=K (0 to 16), openclose and code also run K blocks of
- * about 1.2 KiB of machine code each, straight-line and each executed once,
- * at every iteration (code: only those).  No shim: what an open+close
- * costs more when K KiB of user code run between two of them, the cost a
- * recorder's own code puts on the kernel's (see BENCHMARKS.md, section 1).
+ * With BENCH_CODE_BLOCKS=K (0 to 16), openclose and code also run K blocks
+ * of about 1.2 KiB of machine code each, straight-line and each executed
+ * once, at every iteration (code: only those).  No shim: what an
+ * open+close costs more when that much user code runs between two of
+ * them, the cost a recorder's own code puts on the kernel's (see
+ * BENCHMARKS.md, section 1).
  *
  * With BENCH_SUD=1 the program first arms Syscall User Dispatch itself,
  * its selector at ALLOW and no region exempt: every system call takes the
@@ -73,11 +74,11 @@ static volatile char sud_selector; /* 0: SYSCALL_DISPATCH_FILTER_ALLOW */
 static char dir[4096], wpath[4200], rpath[4200], bigpath[4200];
 static volatile long sink;
 
-/* Blocks of straight-line code (BENCH_CODE_KB).  Each OP is a load, an
- * xor with a 64-bit constant of its own and a store: ~30 bytes of machine
- * code, so 40 make a block of about 1.2 KiB (bench/run reads the sizes
- * with nm).  The constants differ from block to block, so no two blocks share
- * code. */
+/* Blocks of straight-line code (BENCH_CODE_BLOCKS).  Each OP is a load,
+ * an xor with a 64-bit constant of its own and a store: ~30 bytes of
+ * machine code, so 40 make a block of about 1.2 KiB (bench/run reads the
+ * sizes with nm: the blocks are not static).  The constants differ from
+ * block to block, so no two blocks share code. */
 static volatile uint64_t code_sink[64];
 #define OP(s, i)                                                    \
 	code_sink[((i) * 7 + (s)) & 63] ^=                          \
@@ -90,8 +91,6 @@ static volatile uint64_t code_sink[64];
 	{                                                            \
 		OP20(s, 0) OP20(s, 20)                               \
 	}
-/* not static: bench/run sizes them with nm */
-void code_block_0(uint64_t x);
 BLOCK(0) BLOCK(1) BLOCK(2) BLOCK(3) BLOCK(4) BLOCK(5) BLOCK(6) BLOCK(7)
 BLOCK(8) BLOCK(9) BLOCK(10) BLOCK(11) BLOCK(12) BLOCK(13) BLOCK(14) BLOCK(15)
 #define CODE_BLOCKS 16
@@ -101,11 +100,11 @@ static void (*const code_blocks[CODE_BLOCKS])(uint64_t) = {
 	code_block_8, code_block_9, code_block_10, code_block_11,
 	code_block_12, code_block_13, code_block_14, code_block_15,
 };
-static int code_kb; /* BENCH_CODE_KB */
+static int code_blocks_run; /* BENCH_CODE_BLOCKS */
 
 static inline void run_code(uint64_t x)
 {
-	for (int k = 0; k < code_kb; k++)
+	for (int k = 0; k < code_blocks_run; k++)
 		code_blocks[k](x);
 }
 
@@ -347,11 +346,11 @@ int main(int argc, char **argv)
 	}
 	mode = argv[1];
 	warm = n / 10 < 1000 ? 1000 : n / 10;
-	if (getenv("BENCH_CODE_KB")) {
-		code_kb = atoi(getenv("BENCH_CODE_KB"));
-		if (code_kb < 0 || code_kb > CODE_BLOCKS) {
-			fprintf(stderr, "bench_calls: BENCH_CODE_KB must be 0 "
-					"to %d\n", CODE_BLOCKS);
+	if (getenv("BENCH_CODE_BLOCKS")) {
+		code_blocks_run = atoi(getenv("BENCH_CODE_BLOCKS"));
+		if (code_blocks_run < 0 || code_blocks_run > CODE_BLOCKS) {
+			fprintf(stderr, "bench_calls: BENCH_CODE_BLOCKS must be "
+					"0 to %d\n", CODE_BLOCKS);
 			return 2;
 		}
 	}
