@@ -148,17 +148,9 @@ __attribute__((visibility("default"))) int open(const char *path, int flags,
 	return do_open(AT_FDCWD, path, flags, m);
 }
 
-__attribute__((visibility("default"))) int open64(const char *path,
-						   int flags, ...)
-{
-	va_list ap;
-	mode_t m;
-
-	va_start(ap, flags);
-	m = mode_of(flags, ap);
-	va_end(ap);
-	return do_open(AT_FDCWD, path, flags, m);
-}
+/* the same call on x86-64: one function, two names */
+__attribute__((visibility("default"), alias("open"))) int
+open64(const char *path, int flags, ...);
 
 __attribute__((visibility("default"))) int openat(int dirfd, const char *path,
 						   int flags, ...)
@@ -210,7 +202,8 @@ __attribute__((visibility("default"))) ssize_t write(int fd, const void *buf,
 	return r;
 }
 
-static ssize_t do_pwrite(int fd, const void *buf, size_t n, off_t off)
+__attribute__((visibility("default"))) ssize_t pwrite(int fd, const void *buf,
+						       size_t n, off_t off)
 {
 	uint64_t t0 = __rdtsc(), t1, h = XXH3_64bits(buf, n);
 	ssize_t r = real_pwrite(fd, buf, n, off);
@@ -222,15 +215,5 @@ static ssize_t do_pwrite(int fd, const void *buf, size_t n, off_t off)
 	return r;
 }
 
-__attribute__((visibility("default"))) ssize_t pwrite(int fd, const void *buf,
-						       size_t n, off_t off)
-{
-	return do_pwrite(fd, buf, n, off);
-}
-
-__attribute__((visibility("default"))) ssize_t pwrite64(int fd,
-							 const void *buf,
-							 size_t n, off_t off)
-{
-	return do_pwrite(fd, buf, n, off);
-}
+__attribute__((visibility("default"), alias("pwrite"))) ssize_t
+pwrite64(int fd, const void *buf, size_t n, off_t off);

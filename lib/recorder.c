@@ -3918,15 +3918,15 @@ void retro_fast_open_done(struct retro_fast *f, int fd, int flags)
 		uint32_t fl = flags & (O_APPEND | O_PATH)
 				      ? 0
 				      : FE_OFFOWN | FE_OFFVALID;
-		int e1 = *t->errnop;
 
+		/* no system call: errno stays the call's (run_pending, in
+		 * unguard, keeps it too) */
 		t->guard = 1;
 		if (e)
 			fd_bind_id(e, f->pathid, f->abs, fl);
 		if (f->rec)
 			f->rec->obj = e ? e->path : 0;
 		unguard(t);
-		*t->errnop = e1;
 	}
 	fast_result(f, fd, 0, fd);
 }
