@@ -800,6 +800,26 @@ out:
 /* A segment its process was still making (NAME.new, see segment_open)
  * holds no record; once it is old its process was killed meanwhile, and
  * the file goes. */
+/* Removes DIR's files of learned sites (RETRO_SITES_PREFIX). */
+static void drop_sites(const char *dir)
+{
+	char buf[4096], path[PATH_MAX];
+	const char *name;
+	long d, got;
+
+	d = retro_os_openat(AT_FDCWD, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+	if (d < 0)
+		return;
+	while ((got = retro_os_getdents64((int)d, buf, sizeof buf)) > 0)
+		for (long o = 0; (name = retro_dirent_next(buf, got, &o));)
+			if (!strncmp(name, RETRO_SITES_PREFIX,
+				     sizeof RETRO_SITES_PREFIX - 1) &&
+			    snprintf(path, sizeof path, "%s/%s", dir, name) <
+				    (int)sizeof path)
+				retro_os_unlinkat(AT_FDCWD, path, 0);
+	retro_os.close((int)d);
+}
+
 static void drop_abandoned(const char *dir, const char *name)
 {
 	size_t n = strlen(name), k = sizeof RETRO_SEG_NEW - 1;
@@ -1048,12 +1068,14 @@ out:
 		if (refs[k].fd >= 0)
 			retro_os.close((int)refs[k].fd);
 	/* An emptied shared-memory spool goes; the shim makes it again.  Its
-	 * link to the store goes first, and comes back if a segment came. */
+	 * link to the store goes first, and comes back if a segment came;
+	 * the sites its processes learned go with it. */
 	for (int k = 1; !rc && k < ndirs; k++) {
 		if (pooled[k])
 			continue; /* not empty: record's pool is there */
 		snprintf(path, sizeof path, "%s/" RETRO_SPOOL_LINK, dirs[k]);
 		retro_os_unlinkat(AT_FDCWD, path, 0);
+		drop_sites(dirs[k]);
 		if (retro_os_unlinkat(AT_FDCWD, dirs[k], AT_REMOVEDIR) < 0)
 			retro_spool_link(dirs[k], st->path);
 	}

@@ -4982,6 +4982,21 @@ void retro_init_args(int argc, char **argv)
 	retro_init();
 }
 
+/* The program's identity for retro_rewrite_preload: its build-id, or its
+ * path. */
+static uint64_t prog_key(void)
+{
+	for (int i = 0; i < P.nmods; i++) {
+		const struct module *m = &P.mods[i];
+		if (!P.exe || m->path != P.exe)
+			continue;
+		if (m->build_id_len)
+			return retro_hash64(m->build_id, m->build_id_len);
+		return retro_hash64(m->path, m->pathlen);
+	}
+	return P.exe ? retro_hash64(P.exe, strlen(P.exe)) : 0;
+}
+
 void retro_init(void)
 {
 	char why[512];
@@ -5120,6 +5135,8 @@ void retro_init(void)
 		     "libc's exported symbols only", NULL, 0);
 		P.trap_err = ENOSYS;
 		P.off_on = 0;
+	} else if (P.want_trap) {
+		retro_rewrite_preload(P.spool, prog_key());
 	}
 	retro_shep_init();
 	/* Before the first thread arms the trap layer: libunwind's set-up
@@ -5405,6 +5422,7 @@ char *const *retro_exec_prepare(char *const *envp)
 	if (P.state != PS_ON || !t)
 		return envp;
 	t->guard = 1;
+	retro_rewrite_flush(P.spool);
 	memset(&h, 0, sizeof h);
 	memcpy(h.magic, "RETROEXE", 8);
 	h.proc = P.proc;
@@ -5521,6 +5539,7 @@ void retro_fini(int flush)
 		retro_shep_hello(t->index);
 		quiesce(t, &mask);
 		t->guard = 1;
+		retro_rewrite_flush(P.spool);
 		gone = store_gone();
 		if (gone)
 			emit_event(t, RC_storegone, (uint64_t)gone, 0, 0);

@@ -229,6 +229,14 @@ void retro_rewrite_atfork(void);
 /* Finds where the C library's and the loader's code lie (not from a signal
  * handler: it asks the loader). */
 void retro_rewrite_init(void);
+/* At a process's start, single-threaded: rewrites the sites that earlier
+ * processes of the same program (prog: a hash of its build-id or path)
+ * recording into the spool directory dir rewrote (noted there by
+ * retro_rewrite_flush).  Returns how many. */
+int retro_rewrite_preload(const char *dir, uint64_t prog);
+/* Notes in dir the sites this process rewrote since its start (at its
+ * exit, and before an exec). */
+void retro_rewrite_flush(const char *dir);
 /* RETRO_TRAP_DEBUG: say when a rewritten site traps again. */
 extern int retro_rewrite_debug;
 /* Set once a thread shares this address space by a clone the trap layer

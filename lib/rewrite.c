@@ -52,6 +52,7 @@
 #include "config.h"
 #include "recorder.h"
 #include "os.h"
+#include "spool.h"
 #include "sys.h"
 
 #include <cpuid.h>
@@ -61,12 +62,16 @@
 #include <linux/futex.h>
 #include <time.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <link.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <ucontext.h>
 
@@ -253,10 +258,13 @@ static int try_lock(void)
 	}
 }
 
+static int nfresh; /* sites learned here and not yet noted: see learn() */
+
 void retro_rewrite_atfork(void)
 {
 	holder = 0;
 	lock = 0;
+	nfresh = 0; /* the parent notes them */
 }
 
 static void unlock(void)
@@ -476,8 +484,41 @@ static size_t read_fast_mid(const uint8_t *m, const uint8_t *t, uint8_t *mid)
 /* The executable segments of the C library and the loader, found once
  * at set-up: the handler runs where the loader's lock may be held (a
  * trapped call inside dlopen), so it must not ask the loader (dladdr). */
-static struct { uint64_t lo, hi; } texts[8];
+static struct text {
+	uint64_t lo, hi;
+	uint64_t bias;	   /* the module's load address */
+	uint8_t id[20];	   /* its build-id (learned sites are keyed by it) */
+	uint32_t idlen;	   /* 0: none, and nothing is learned for it */
+} texts[8];
 static int ntexts;
+
+/* The GNU build-id note among a module's notes, mapped with it. */
+static void build_id_of(const struct dl_phdr_info *info, struct text *t)
+{
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		const uint8_t *p, *end;
+		if (ph->p_type != PT_NOTE)
+			continue;
+		p = (const uint8_t *)(uintptr_t)(info->dlpi_addr + ph->p_vaddr);
+		end = p + ph->p_memsz;
+		while (p + sizeof(ElfW(Nhdr)) <= end) {
+			const ElfW(Nhdr) *nh = (const void *)p;
+			const uint8_t *name = p + sizeof *nh;
+			const uint8_t *desc = name + ((nh->n_namesz + 3) & ~3u);
+			p = desc + ((nh->n_descsz + 3) & ~3u);
+			if (p > end)
+				break;
+			if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 &&
+			    !memcmp(name, "GNU", 4) && nh->n_descsz >= 8 &&
+			    nh->n_descsz <= sizeof t->id) {
+				memcpy(t->id, desc, nh->n_descsz);
+				t->idlen = nh->n_descsz;
+				return;
+			}
+		}
+	}
+}
 
 static int text_of(struct dl_phdr_info *info, size_t size, void *arg)
 {
@@ -491,9 +532,11 @@ static int text_of(struct dl_phdr_info *info, size_t size, void *arg)
 	for (int i = 0; i < info->dlpi_phnum && ntexts < 8; i++) {
 		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
 		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X)) {
-			texts[ntexts].lo = info->dlpi_addr + ph->p_vaddr;
-			texts[ntexts].hi = texts[ntexts].lo + ph->p_memsz;
-			ntexts++;
+			struct text *t = &texts[ntexts++];
+			t->lo = info->dlpi_addr + ph->p_vaddr;
+			t->hi = t->lo + ph->p_memsz;
+			t->bias = info->dlpi_addr;
+			build_id_of(info, t);
 		}
 	}
 	return 0;
@@ -620,6 +663,17 @@ static int hot(uint64_t mov)
 	return 1;
 }
 
+/* Whether a site making call nr may be rewritten at all. */
+static int eligible(long nr)
+{
+	return (retro_trap_plain(nr) || nr == SYS_rt_sigprocmask ||
+		nr == SYS_rt_sigaction) &&
+	       nr != SYS_rt_sigreturn && nr != SYS_exit &&
+	       nr != SYS_exit_group && nr != SYS_execve && nr != SYS_execveat;
+}
+
+static void learn(uint64_t at, long nr, int read_fast, size_t k);
+
 void retro_rewrite_site(uint64_t after, long nr)
 {
 	uint64_t sc = after - 2, mov, blk, pg, pg2;
@@ -630,11 +684,7 @@ void retro_rewrite_site(uint64_t after, long nr)
 	int read_fast = 0;
 	uint8_t rmid[TRAMP_MID];
 
-	if (!rewrite_enabled() ||
-	    (!retro_trap_plain(nr) && nr != SYS_rt_sigprocmask &&
-	     nr != SYS_rt_sigaction) ||
-	    nr == SYS_rt_sigreturn || nr == SYS_exit || nr == SYS_exit_group ||
-	    nr == SYS_execve || nr == SYS_execveat)
+	if (!rewrite_enabled() || !eligible(nr))
 		return;
 	if (!in_libc(sc - 5 - TRAMP_MID)) {
 		dbg("not in the C library or the loader");
@@ -722,12 +772,17 @@ void retro_rewrite_site(uint64_t after, long nr)
 		memcpy((void *)(uintptr_t)mov, j, 5);
 		retro_sys4(SYS_rt_sigprocmask, SIG_SETMASK, &mask, NULL, 8);
 		dbg("rewritten across two blocks, the only thread");
+		learn(mov, nr, read_fast, k);
 	} else {
 		memcpy(old, (const void *)(uintptr_t)blk, 16);
 		memcpy(new, old, 16);
 		memcpy((uint8_t *)new + (mov - blk), j, 5);
-		dbg(cas16((void *)(uintptr_t)blk, old, new) ? "rewritten"
-							      : "changed meanwhile");
+		if (cas16((void *)(uintptr_t)blk, old, new)) {
+			dbg("rewritten");
+			learn(mov, nr, read_fast, k);
+		} else {
+			dbg("changed meanwhile");
+		}
 	}
 	retro_sys3(SYS_mprotect, pg, pg2 - pg + 4096, PROT_READ | PROT_EXEC);
 out:
@@ -789,4 +844,302 @@ long retro_fastsys_c(struct fastsys_frame *f)
 	retro_selector = sel;
 	errno = e;
 	return ret;
+}
+
+/* ---- sites learned across processes ------------------------------------
+ *
+ * A short process pays for its hot sites one by one: SITE_HOT traps each,
+ * then four mprotects and a copy of a page of libc's text.  A recorded
+ * `bash -c 'test -f F || rm -f G'` traps 66 times in its two images, most
+ * of them in the C library loading the locale, at sites every bash and
+ * every rm traps at.  So a site rewritten in one process is noted in the
+ * spool directory, in a file per build-id of the C library or loader and
+ * per program (sites-ID-PROG, appended to at the process's exit or exec),
+ * and each process of the same program started later in the same spool
+ * rewrites the noted sites at its start, all at once, with the
+ * trampolines in one region.  Per program: a rewritten page of libc's
+ * text is a private copy, which makes every later fork of the process
+ * slower (~3 us a page here, bench_calls fork), so a process rewrites
+ * only what its own program made hot before, which it would have
+ * rewritten anyway.  An entry gives the site by its offset from the
+ * module's load address, and the bytes there must be what a trap's
+ * rewrite would have found (site_ok), so an entry from a damaged file or
+ * another build rewrites nothing a trap would not. */
+struct learned {
+	uint32_t off;	   /* of the mov (or cmpb) from the load address */
+	int32_t nr;	   /* the call */
+	uint8_t read_fast; /* a cmpb (find_read_fast), not a mov */
+	uint8_t k;	   /* bytes of moves between the mov and the syscall */
+	uint16_t tag;	   /* LEARN_TAG */
+	uint32_t sum;	   /* of the 12 bytes before (learned_sum) */
+};
+_Static_assert(sizeof(struct learned) == 16, "a learned site's size");
+#define LEARN_TAG 0x7273
+#define LEARN_MAX 1024 /* entries read from a file; past it, none is added */
+#define FRESH_MAX 64
+#define PLAN_MAX 256
+static struct {
+	int text; /* the first of its module's texts */
+	struct learned l;
+} fresh[FRESH_MAX];
+
+static uint32_t learned_sum(const struct learned *l)
+{
+	const uint8_t *p = (const uint8_t *)l;
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < offsetof(struct learned, sum); i++)
+		h = (h ^ p[i]) * 16777619u;
+	return h;
+}
+
+static uint64_t prog_key; /* the program's: see retro_rewrite_preload */
+
+/* SPOOL/sites-ID-PROG for the module of text i */
+static int sites_path(char *path, size_t size, const char *dir, int i)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t n = strlen(dir);
+
+	if (n + 1 + sizeof RETRO_SITES_PREFIX + 2 * texts[i].idlen + 1 + 16 >
+	    size)
+		return -1;
+	memcpy(path, dir, n);
+	path[n++] = '/';
+	memcpy(path + n, RETRO_SITES_PREFIX, sizeof RETRO_SITES_PREFIX - 1);
+	n += sizeof RETRO_SITES_PREFIX - 1;
+	for (uint32_t b = 0; b < texts[i].idlen; b++) {
+		path[n++] = hex[texts[i].id[b] >> 4];
+		path[n++] = hex[texts[i].id[b] & 15];
+	}
+	path[n++] = '-';
+	for (int b = 60; b >= 0; b -= 4)
+		path[n++] = hex[(prog_key >> b) & 15];
+	path[n] = 0;
+	return 0;
+}
+
+/* The first text of the module whose text holds at, or -1. */
+static int module_at(uint64_t at)
+{
+	for (int i = 0; i < ntexts; i++) {
+		if (at < texts[i].lo || at >= texts[i].hi)
+			continue;
+		for (int j = 0; j < i; j++)
+			if (texts[j].bias == texts[i].bias)
+				return j;
+		return i;
+	}
+	return -1;
+}
+
+/* Called with the patcher's lock held, after a site was rewritten. */
+static void learn(uint64_t at, long nr, int read_fast, size_t k)
+{
+	int i = module_at(at);
+	struct learned *l;
+
+	if (i < 0 || !texts[i].idlen || nfresh == FRESH_MAX)
+		return;
+	fresh[nfresh].text = i;
+	l = &fresh[nfresh].l;
+	l->off = (uint32_t)(at - texts[i].bias);
+	l->nr = (int32_t)nr;
+	l->read_fast = (uint8_t)read_fast;
+	l->k = (uint8_t)k;
+	l->tag = LEARN_TAG;
+	l->sum = learned_sum(l);
+	nfresh++;
+}
+
+/* Whether a trap's rewrite would take the site at `at` as it is now. */
+static int site_ok(uint64_t at, long nr, int read_fast, size_t k)
+{
+	uint64_t sc = at + (read_fast ? READ_FAST_LEN : 5 + k);
+	const uint8_t *s = (const uint8_t *)(uintptr_t)sc;
+	size_t kk = 0;
+
+	if (!eligible(nr) || !in_libc(sc - 5 - TRAMP_MID) || !in_libc(sc) ||
+	    s[0] != 0x0f || s[1] != 0x05)
+		return 0;
+	if (read_fast)
+		return find_read_fast(sc, nr) == at;
+	return find_mov(sc, nr, &kk) == at && kk == k;
+}
+
+static int by_address(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Rewrites the n sites of plan, in address order (single-threaded, at
+ * the start).  Each run of pages that holds sites is made writable and
+ * back on its own, as a trap's rewrite makes its page: the text between
+ * stays as it was mapped, so that a fork does not copy its page tables. */
+static int patch_all(const uint64_t *at, const struct learned *l, int n)
+{
+	uint8_t *t[PLAN_MAX];
+	uint64_t all = ~0ull, mask;
+	int done = 0;
+
+	for (int i = 0; i < n; i++) {
+		const uint8_t *m = (const uint8_t *)(uintptr_t)at[i];
+		uint8_t rmid[TRAMP_MID];
+		size_t k = l[i].k;
+		uint64_t after = at[i] + (l[i].read_fast ? READ_FAST_LEN : 5 + k) + 2;
+		struct region *r = NULL;
+
+		t[i] = tramp_alloc(at[i]);
+		if (t[i] && l[i].read_fast && !(k = read_fast_mid(m, t[i], rmid)))
+			t[i] = NULL; /* the slot stays unused */
+		if (!t[i])
+			continue;
+		for (int g = 0; g < nregions && !r; g++)
+			if (t[i] >= regions[g].base &&
+			    t[i] < regions[g].base + REGION)
+				r = &regions[g];
+		/* a region is writable from its mmap until the end below */
+		tramp_fill(t[i], r->base, after, (uint32_t)l[i].nr,
+			   l[i].read_fast ? rmid : m + 5, k);
+	}
+	for (int g = 0; g < nregions; g++)
+		retro_sys3(SYS_mprotect, regions[g].base, REGION,
+			   PROT_READ | PROT_EXEC);
+	retro_sys4(SYS_rt_sigprocmask, SIG_SETMASK, &all, &mask, 8);
+	for (int i = 0; i < n;) {
+		uint64_t lo = at[i] & ~(uint64_t)4095, hi;
+		int j = i;
+		/* the sites whose 5 bytes end within one more page */
+		hi = ((at[j] + 4) & ~(uint64_t)4095) + 4096;
+		while (j + 1 < n && at[j + 1] < hi + 4096) {
+			j++;
+			if (((at[j] + 4) & ~(uint64_t)4095) + 4096 > hi)
+				hi = ((at[j] + 4) & ~(uint64_t)4095) + 4096;
+		}
+		if (retro_sys3(SYS_mprotect, lo, hi - lo,
+			       PROT_READ | PROT_WRITE | PROT_EXEC) == 0) {
+			for (; i <= j; i++) {
+				uint8_t jmp[5];
+				if (!t[i])
+					continue;
+				jmp[0] = 0xe9;
+				put32(jmp + 1, (int32_t)((int64_t)(uintptr_t)t[i] -
+							 (int64_t)(at[i] + 5)));
+				memcpy((void *)(uintptr_t)at[i], jmp, 5);
+				done++;
+			}
+			retro_sys3(SYS_mprotect, lo, hi - lo,
+				   PROT_READ | PROT_EXEC);
+		}
+		i = j + 1;
+	}
+	retro_sys4(SYS_rt_sigprocmask, SIG_SETMASK, &mask, NULL, 8);
+	return done;
+}
+
+int retro_rewrite_preload(const char *dir, uint64_t prog)
+{
+	static struct learned buf[LEARN_MAX];
+	static uint64_t plan[PLAN_MAX];
+	static struct learned pl[PLAN_MAX];
+	char path[PATH_MAX];
+	int np = 0, done = 0, seen = 0;
+
+	prog_key = prog;
+	/* at the start, before any trampoline: see patch_all */
+	if (!dir || !*dir || !rewrite_enabled() || !alone() || nregions)
+		return 0;
+	for (int i = 0; i < ntexts; i++) {
+		long fd, n;
+		if (!texts[i].idlen || module_at(texts[i].lo) != i ||
+		    sites_path(path, sizeof path, dir, i))
+			continue;
+		fd = retro_os_openat(AT_FDCWD, path,
+				     O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0);
+		if (fd < 0)
+			continue;
+		n = retro_os_read((int)fd, buf, sizeof buf);
+		retro_os.close((int)fd);
+		seen |= n > 0;
+		for (long e = 0; (e + 1) * (long)sizeof *buf <= n && np < PLAN_MAX;
+		     e++) {
+			const struct learned *l = &buf[e];
+			uint64_t at = texts[i].bias + l->off;
+			int dup = 0;
+			if (l->tag != LEARN_TAG || l->sum != learned_sum(l) ||
+			    l->k > TRAMP_MID || l->read_fast > 1)
+				continue;
+			for (int q = 0; q < np && !dup; q++)
+				dup = plan[q] == at;
+			if (dup || !site_ok(at, l->nr, l->read_fast, l->k))
+				continue;
+			plan[np] = at;
+			pl[np++] = *l;
+		}
+	}
+	if (np) {
+		/* in address order, each with its entry */
+		static uint64_t order[PLAN_MAX];
+		static struct learned ol[PLAN_MAX];
+		for (int i = 0; i < np; i++)
+			order[i] = plan[i];
+		qsort(order, (size_t)np, sizeof *order, by_address);
+		for (int i = 0; i < np; i++)
+			for (int q = 0; q < np; q++)
+				if (plan[q] == order[i])
+					ol[i] = pl[q];
+		done = patch_all(order, ol, np);
+	}
+	if (seen && retro_rewrite_debug) {
+		/* "N learned, rewritten at the start" */
+		char b[48], d[12];
+		int n = 0, k = 0, v = done;
+		do
+			d[k++] = (char)('0' + v % 10);
+		while ((v /= 10) && k < 11);
+		while (k)
+			b[n++] = d[--k];
+		memcpy(b + n, " learned, rewritten at the start", 33);
+		dbg(b);
+	}
+	return done;
+}
+
+void retro_rewrite_flush(const char *dir)
+{
+	char path[PATH_MAX];
+
+	if (!nfresh || !dir || !*dir || !try_lock())
+		return;
+	for (int i = 0; i < ntexts; i++) {
+		struct learned out[FRESH_MAX];
+		struct stat sb;
+		int n = 0;
+		long fd;
+		for (int f = 0; f < nfresh; f++)
+			if (fresh[f].text == i)
+				out[n++] = fresh[f].l;
+		if (!n || sites_path(path, sizeof path, dir, i))
+			continue;
+		fd = retro_os_openat(AT_FDCWD, path,
+				     O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW |
+					     O_CLOEXEC,
+				     0600);
+		if (fd < 0)
+			continue;
+		if (retro_os_fstatat((int)fd, "", &sb, AT_EMPTY_PATH) == 0 &&
+		    S_ISREG(sb.st_mode) &&
+		    sb.st_size < (off_t)(LEARN_MAX * sizeof *out)) {
+			/* a file cut short (a full disk) would shift every
+			 * later entry: started again */
+			if (sb.st_size % (off_t)sizeof *out)
+				retro_os.ftruncate((int)fd, 0);
+			retro_os_write((int)fd, out, (size_t)n * sizeof *out);
+		}
+		retro_os.close((int)fd);
+	}
+	nfresh = 0;
+	unlock();
 }
