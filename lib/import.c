@@ -800,7 +800,8 @@ out:
 /* A segment its process was still making (NAME.new, see segment_open)
  * holds no record; once it is old its process was killed meanwhile, and
  * the file goes. */
-/* Removes DIR's files of learned sites (RETRO_SITES_PREFIX). */
+/* Removes DIR's files of learned sites and chains (RETRO_SITES_PREFIX,
+ * RETRO_STACKS_PREFIX). */
 static void drop_sites(const char *dir)
 {
 	char buf[4096], path[PATH_MAX];
@@ -812,8 +813,10 @@ static void drop_sites(const char *dir)
 		return;
 	while ((got = retro_os_getdents64((int)d, buf, sizeof buf)) > 0)
 		for (long o = 0; (name = retro_dirent_next(buf, got, &o));)
-			if (!strncmp(name, RETRO_SITES_PREFIX,
-				     sizeof RETRO_SITES_PREFIX - 1) &&
+			if ((!strncmp(name, RETRO_SITES_PREFIX,
+				      sizeof RETRO_SITES_PREFIX - 1) ||
+			     !strncmp(name, RETRO_STACKS_PREFIX,
+				      sizeof RETRO_STACKS_PREFIX - 1)) &&
 			    snprintf(path, sizeof path, "%s/%s", dir, name) <
 				    (int)sizeof path)
 				retro_os_unlinkat(AT_FDCWD, path, 0);
@@ -1069,9 +1072,11 @@ out:
 			retro_os.close((int)refs[k].fd);
 	/* An emptied shared-memory spool goes; the shim makes it again.  Its
 	 * link to the store goes first, and comes back if a segment came;
-	 * the sites its processes learned go with it. */
+	 * the sites and chains its processes learned go with it, but not
+	 * while record's pool is kept: they serve the rest of the
+	 * recording. */
 	for (int k = 1; !rc && k < ndirs; k++) {
-		if (pooled[k])
+		if (pooled[k] || (flags & RETRO_IMPORT_POOL))
 			continue; /* not empty: record's pool is there */
 		snprintf(path, sizeof path, "%s/" RETRO_SPOOL_LINK, dirs[k]);
 		retro_os_unlinkat(AT_FDCWD, path, 0);

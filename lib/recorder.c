@@ -1553,6 +1553,9 @@ emit_stack(struct retro_thread *t, const uint64_t *pc, int k, uint64_t id)
  * is the interrupted rip, which is in the signal frame, not in a slot of
  * the stack: that entry's slot is its own pc, so the check reads it
  * without a test for it. */
+static int unw_late; /* see unwind_late */
+static void unwind_late(void);
+
 static __attribute__((noinline)) uint64_t
 unwind_stack(struct retro_thread *t, uint64_t ra, uint64_t sp,
 	     struct stack_cache *e)
@@ -1562,6 +1565,9 @@ unwind_stack(struct retro_thread *t, uint64_t ra, uint64_t sp,
 	uint64_t pc[RETRO_STACK_MAX], at[RETRO_STACK_MAX];
 	int k = 0, hops = 0;
 	int here = 0; /* the cursor's own frame is the program's */
+
+	if (__atomic_load_n(&unw_late, __ATOMIC_ACQUIRE))
+		unwind_late();
 
 	if (retro_trap_uc &&
 	    (uint64_t)((const ucontext_t *)retro_trap_uc)
@@ -1753,20 +1759,307 @@ static void ssc_put(const struct stack_cache *e)
 	__atomic_store_n(&s->seq, q + 2, __ATOMIC_RELEASE);
 }
 
-/* A miss in the thread's cache: the shared one, else unwinding. */
+/* ---- call chains learned across processes ----------------------------
+ *
+ * What the thread caches and the cache of forked children do within a
+ * process's family, this does across exec.  The chains a process unwinds
+ * on its main thread's stack are noted in the spool directory (a file per
+ * program, stacks-PROG, appended to at its exit or exec): each return
+ * address as a module (a hash of its build-id, else of its path) and an
+ * offset, and each slot it was found in as an offset from the frame's
+ * stack pointer.  A later process of the same program in the same
+ * recording takes a noted chain for a call at the same return address
+ * when every slot, at that offset from the call's own stack pointer,
+ * holds its return address: the check a hit in the thread cache passes
+ * (capture_stack), and ssc_get's bounds on the slots.  A bash started by
+ * a build unwinds the same few dozen chains as the one before it; with
+ * them noted, a process unwinds only what is new to it, and libunwind's
+ * set-up (~35 us here, tdep_init) waits until it does (unwind_late). */
+#define LSTACK_TAG 0x6b73
+#define LSTACK_MAX 512	/* entries taken from a file; past it, none is added */
+#define LSTACK_FRESH 128 /* noted by one process */
+#define LSTACK_SLOTS 1024
+struct lstack_rec {	/* in the file */
+	uint16_t tag;	/* LSTACK_TAG */
+	uint8_t n;	/* frames */
+	uint8_t self0;	/* 1: the first frame is the call's return address */
+	uint32_t sum;	/* of what follows (lstack_sum) */
+	struct {
+		uint64_t mod;
+		uint32_t off;
+		int32_t d; /* its slot from the stack pointer */
+	} ra, f[RETRO_STACK_MAX];
+};
+struct lstack { /* resolved here */
+	uint64_t ra, id;
+	int n, self0;
+	uint64_t pc[RETRO_STACK_MAX];
+	int64_t d[RETRO_STACK_MAX];
+};
+static struct lstack lst[LSTACK_MAX];
+static int nlst;
+static uint16_t lst_slot[LSTACK_SLOTS]; /* index + 1, by ra */
+static struct lstack_rec lst_fresh[LSTACK_FRESH];
+static int nlst_fresh;
+static uint64_t lst_prog; /* the program's key, 0: nothing noted */
+/* RETRO_STACK_DEBUG=1: at its end, a process says how its chains came */
+static int lst_debug;
+static unsigned long lst_hits, lst_unwound;
+
+static uint32_t lstack_sum(const struct lstack_rec *r)
+{
+	return (uint32_t)retro_hash64(&r->ra, sizeof *r - offsetof(struct
+							     lstack_rec, ra)) ^
+	       r->n ^ ((uint32_t)r->self0 << 8);
+}
+
+static uint64_t module_key(const struct module *m)
+{
+	return m->build_id_len ? retro_hash64(m->build_id, m->build_id_len)
+			       : retro_hash64(m->path, m->pathlen);
+}
+
+/* pc as a module's key and an offset from its load address */
+static int module_off(uint64_t pc, uint64_t *key, uint32_t *off)
+{
+	for (int i = 0; i < P.nmods; i++) {
+		const struct module *m = &P.mods[i];
+		if (pc >= m->lo && pc < m->hi && pc - m->bias <= UINT32_MAX) {
+			*key = module_key(m);
+			*off = (uint32_t)(pc - m->bias);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* The modules' keys, while lstack_load resolves entries */
+static uint64_t *lst_keys;
+
+/* The address of a module's key and offset here, or 0. */
+static uint64_t module_addr(uint64_t key, uint32_t off)
+{
+	for (int i = 0; i < P.nmods; i++) {
+		const struct module *m = &P.mods[i];
+		if (lst_keys[i] == key) {
+			uint64_t pc = m->bias + off;
+			return pc >= m->lo && pc < m->hi ? pc : 0;
+		}
+	}
+	return 0;
+}
+
+static unsigned lstack_slot_of(uint64_t ra)
+{
+	return (unsigned)((ra * 0x9e3779b97f4a7c15ull) >> 54) &
+	       (LSTACK_SLOTS - 1);
+}
+
+/* SPOOL/stacks-PROG */
+static int lstack_path(char *path, size_t size)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t n = strlen(P.spool);
+
+	if (!P.spool[0] || n + 1 + sizeof RETRO_STACKS_PREFIX + 16 > size)
+		return -1;
+	memcpy(path, P.spool, n);
+	path[n++] = '/';
+	memcpy(path + n, RETRO_STACKS_PREFIX, sizeof RETRO_STACKS_PREFIX - 1);
+	n += sizeof RETRO_STACKS_PREFIX - 1;
+	for (int b = 60; b >= 0; b -= 4)
+		path[n++] = hex[(lst_prog >> b) & 15];
+	path[n] = 0;
+	return 0;
+}
+
+/* Takes one entry of the file, resolved, unless it is malformed, names a
+ * module not loaded here, or is there already. */
+static void lstack_take(const struct lstack_rec *r)
+{
+	struct lstack *c = &lst[nlst];
+	unsigned h;
+
+	if (r->tag != LSTACK_TAG || r->n < 1 || r->n > RETRO_STACK_MAX ||
+	    r->self0 > 1 || r->sum != lstack_sum(r) ||
+	    !(c->ra = module_addr(r->ra.mod, r->ra.off)))
+		return;
+	c->n = r->n;
+	c->self0 = r->self0;
+	for (int i = 0; i < c->n; i++) {
+		c->pc[i] = module_addr(r->f[i].mod, r->f[i].off);
+		c->d[i] = r->f[i].d;
+		if (!c->pc[i] ||
+		    (!(i == 0 && c->self0) &&
+		     (c->d[i] < 0 || (c->d[i] & 7) || c->d[i] >= SSC_SPAN)))
+			return;
+	}
+	if (c->self0 && c->pc[0] != c->ra)
+		return;
+	for (h = lstack_slot_of(c->ra); lst_slot[h]; h = (h + 1) & (LSTACK_SLOTS - 1)) {
+		const struct lstack *o = &lst[lst_slot[h] - 1];
+		if (o->ra == c->ra && o->n == c->n && o->self0 == c->self0 &&
+		    !memcmp(o->pc, c->pc, sizeof o->pc[0] * (size_t)c->n) &&
+		    !memcmp(o->d, c->d, sizeof o->d[0] * (size_t)c->n))
+			return; /* noted by another process too */
+	}
+	c->id = stack_id(c->pc, c->n);
+	lst_slot[h] = (uint16_t)(nlst + 1);
+	nlst++;
+}
+
+/* At the start: the chains noted by earlier processes of this program. */
+static void lstack_load(uint64_t prog)
+{
+	char path[PATH_MAX];
+	struct lstack_rec buf[32];
+	long fd, n;
+
+	lst_prog = prog;
+	if (!prog || lstack_path(path, sizeof path))
+		return;
+	if (!P.stack_end) {
+		P.stack_end = (uint64_t)(uintptr_t)__libc_stack_end;
+		P.stack_ok = P.stack_end;
+	}
+	fd = retro_os_openat(AT_FDCWD, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	uint64_t keys[NMODULES];
+	for (int i = 0; i < P.nmods; i++)
+		keys[i] = module_key(&P.mods[i]);
+	lst_keys = keys;
+	while (nlst < LSTACK_MAX &&
+	       (n = retro_os_read((int)fd, buf, sizeof buf)) > 0)
+		for (long i = 0; (i + 1) * (long)sizeof *buf <= n &&
+				 nlst < LSTACK_MAX; i++)
+			lstack_take(&buf[i]);
+	lst_keys = NULL;
+	retro_os.close((int)fd);
+}
+
+/* A noted chain for (ra, sp) whose slots hold its return addresses,
+ * into e.  1 on a hit.  sp passed ssc_stack_ok. */
+static int lstack_get(uint64_t ra, uint64_t sp, struct stack_cache *e)
+{
+	for (unsigned h = lstack_slot_of(ra); lst_slot[h];
+	     h = (h + 1) & (LSTACK_SLOTS - 1)) {
+		const struct lstack *c = &lst[lst_slot[h] - 1];
+		int i;
+		if (c->ra != ra)
+			continue;
+		for (i = c->self0; i < c->n; i++) {
+			uint64_t at = sp + (uint64_t)c->d[i];
+			if (at > P.stack_end - 8 ||
+			    *(const uint64_t *)(uintptr_t)at != c->pc[i])
+				break;
+		}
+		if (i < c->n)
+			continue;
+		e->ra = ra;
+		e->sp = sp;
+		e->n = c->n;
+		e->id = c->id;
+		memcpy(e->pc, c->pc, sizeof e->pc);
+		for (i = 0; i < c->n; i++)
+			e->at[i] = sp + (uint64_t)c->d[i];
+		if (c->self0)
+			e->at[0] = (uint64_t)(uintptr_t)&e->pc[0];
+		return 1;
+	}
+	return 0;
+}
+
+/* Notes the chain e, just unwound on the main thread's stack. */
+static void lstack_note(const struct stack_cache *e)
+{
+	struct lstack_rec *r;
+
+	if (!lst_prog || nlst_fresh == LSTACK_FRESH)
+		return;
+	r = &lst_fresh[nlst_fresh];
+	memset(r, 0, sizeof *r);
+	r->tag = LSTACK_TAG;
+	r->n = (uint8_t)e->n;
+	r->self0 = e->at[0] == (uint64_t)(uintptr_t)&e->pc[0];
+	if (!module_off(e->ra, &r->ra.mod, &r->ra.off))
+		return;
+	for (int i = 0; i < e->n; i++) {
+		int64_t d = (int64_t)(e->at[i] - e->sp);
+		if (!module_off(e->pc[i], &r->f[i].mod, &r->f[i].off))
+			return;
+		if (i == 0 && r->self0)
+			continue;
+		if (d < 0 || (d & 7) || d >= SSC_SPAN)
+			return;
+		r->f[i].d = (int32_t)d;
+	}
+	r->sum = lstack_sum(r);
+	nlst_fresh++;
+}
+
+/* Appends what this process noted (at its exit, and before an exec). */
+static void lstack_flush(void)
+{
+	char path[PATH_MAX];
+	struct stat sb;
+	long fd;
+
+	if (lst_debug) {
+		char b[160];
+		int n = snprintf(b, sizeof b,
+				 "retro: chains of %s: %d noted before, %lu calls "
+				 "took one, %lu unwound, libunwind %s\n",
+				 P.exe ? P.exe : "?", nlst, lst_hits, lst_unwound,
+				 unw_late ? "not set up" : "set up");
+		retro_sys3(SYS_write, 2, b, n);
+	}
+	if (!nlst_fresh || lstack_path(path, sizeof path))
+		return;
+	fd = retro_os_openat(AT_FDCWD, path,
+			     O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+			     0600);
+	if (fd >= 0) {
+		if (retro_os_fstatat((int)fd, "", &sb, AT_EMPTY_PATH) == 0 &&
+		    S_ISREG(sb.st_mode) &&
+		    sb.st_size < (off_t)(LSTACK_MAX * sizeof *lst_fresh)) {
+			/* cut short (a full disk): started again */
+			if (sb.st_size % (off_t)sizeof *lst_fresh)
+				retro_os.ftruncate((int)fd, 0);
+			retro_os_write((int)fd, lst_fresh,
+				       (size_t)nlst_fresh * sizeof *lst_fresh);
+		}
+		retro_os.close((int)fd);
+	}
+	nlst_fresh = 0;
+}
+
+/* A miss in the thread's cache: the shared one, the chains noted by
+ * earlier processes, else unwinding. */
 static __attribute__((noinline)) uint64_t
 stack_miss(struct retro_thread *t, uint64_t ra, uint64_t sp,
 	   struct stack_cache *e)
 {
 	uint64_t id;
-	int shared = P.ssc && ssc_stack_ok(sp);
+	int main_stack = (P.ssc || nlst || lst_prog) && ssc_stack_ok(sp);
+	int shared = P.ssc && main_stack;
 
 	if (shared && ssc_get(ra, sp, e))
 		return emit_stack(t, e->pc, e->n, e->id);
+	if (nlst && main_stack && lstack_get(ra, sp, e)) {
+		if (shared)
+			ssc_put(e);
+		__atomic_add_fetch(&lst_hits, 1, __ATOMIC_RELAXED);
+		return emit_stack(t, e->pc, e->n, e->id);
+	}
 	e->n = 0;
+	__atomic_add_fetch(&lst_unwound, 1, __ATOMIC_RELAXED);
 	id = unwind_stack(t, ra, sp, e);
-	if (shared && e->n && e->ra == ra && e->sp == sp)
-		ssc_put(e);
+	if (main_stack && e->n && e->ra == ra && e->sp == sp) {
+		if (shared)
+			ssc_put(e);
+		lstack_note(e);
+	}
 	return id;
 }
 
@@ -1893,30 +2186,39 @@ static int unw_sigprocmask(int how, const sigset_t *set, sigset_t *old)
 	return sigprocmask(how, set, old);
 }
 
+/* libunwind's accessor getter (unwind_find) */
+static unw_accessors_t *(*unw_accessors_of)(unw_addr_space_t);
+
+/* Finds the accessor getter of the libunwind we unwind with: 1.6 exports
+ * it under its generic name only, later versions under the local.  At
+ * the start: it asks the loader, which a trapped call may hold. */
+static void unwind_find(void)
+{
+	Dl_info di;
+	void *h;
+
+	if (!dladdr((void *)&unw_init_local, &di) || !di.dli_fname ||
+	    !(h = dlopen(di.dli_fname, RTLD_NOW | RTLD_NOLOAD)))
+		return;
+	*(void **)&unw_accessors_of = dlsym(h, "_ULx86_64_get_accessors");
+	if (!unw_accessors_of)
+		*(void **)&unw_accessors_of =
+			dlsym(h, "_Ux86_64_get_accessors");
+}
+
 /* Puts access_mem in libunwind's local accessors.  Returns 0 when it is
  * there. */
 static int unwind_hook(void)
 {
-	unw_accessors_t *(*get)(unw_addr_space_t) = NULL;
 	unw_accessors_t *acc;
 	unw_context_t ctx;
 	unw_cursor_t cur;
-	Dl_info di;
-	void *h;
 	int self = 0;
 
 	if (unw_getcontext(&ctx) || unw_init_local(&cur, &ctx))
 		return -1;
-	/* the accessor getter of the libunwind we unwind with: 1.6 exports
-	 * it under its generic name only, later versions under the local */
-	if (!dladdr((void *)&unw_init_local, &di) || !di.dli_fname ||
-	    !(h = dlopen(di.dli_fname, RTLD_NOW | RTLD_NOLOAD)))
-		return -1;
-	*(void **)&get = dlsym(h, "_ULx86_64_get_accessors");
-	if (!get)
-		*(void **)&get = dlsym(h, "_Ux86_64_get_accessors");
-	if (!get || !(acc = get(unw_local_addr_space)) || !acc->access_mem ||
-	    readable((uint64_t)(uintptr_t)&self) != 1)
+	if (!unw_accessors_of || !(acc = unw_accessors_of(unw_local_addr_space)) ||
+	    !acc->access_mem || readable((uint64_t)(uintptr_t)&self) != 1)
 		return -1;
 	if (acc->access_mem != access_mem) {
 		unw_access_mem = acc->access_mem;
@@ -1939,8 +2241,6 @@ static void unwind_init(void)
 	 * cache needs neither, where libunwind is built with one (Debian's
 	 * 1.6 is not, and keeps the global cache; unw_sigprocmask). */
 	unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
-	retro_got_patch((void *)&unw_init_local, "sigprocmask",
-			(void *)unw_sigprocmask);
 	if (unwind_hook() == 0) {
 		unw_pipe_low = 0;
 		for (int i = 0; i < 2; i++) {
@@ -1954,6 +2254,26 @@ static void unwind_init(void)
 	unw_pipe_low = 0;
 	if (unw_pipe[0] >= 0 && unw_pipe[1] >= 0)
 		retro_internal_fds(unw_pipe, 2);
+}
+
+/* unwind_init, when retro_init left it for the first unwind (a process
+ * that found chains noted for its program, lstack_load): once, the
+ * other threads waiting (unw_late 1: still to do, 2: being done).  The caller holds its guard, so libunwind's
+ * calls through libc pass.  (Its pipe is made and closed here while the
+ * program's other threads may run: one of them opening a descriptor
+ * meanwhile would get a number two higher than without us.) */
+static __attribute__((noinline)) void unwind_late(void)
+{
+	int one = 1;
+
+	if (__atomic_compare_exchange_n(&unw_late, &one, 2, 0, __ATOMIC_ACQUIRE,
+					__ATOMIC_ACQUIRE)) {
+		unwind_init();
+		__atomic_store_n(&unw_late, 0, __ATOMIC_RELEASE);
+		return;
+	}
+	while (__atomic_load_n(&unw_late, __ATOMIC_ACQUIRE))
+		retro_sys0(SYS_sched_yield);
 }
 
 int retro_internal(void)
@@ -5142,8 +5462,18 @@ void retro_init(void)
 	/* Before the first thread arms the trap layer: libunwind's set-up
 	 * makes a dozen system calls through libc (mmap, a pipe, mincore),
 	 * each a SIGSYS once armed.  The shim's interposers pass them
-	 * through while the state is PS_INIT. */
-	unwind_init();
+	 * through while the state is PS_INIT.  Unless chains noted by
+	 * earlier processes of this program may spare it: then at the
+	 * first unwind (unwind_late).  What asks the loader is done now. */
+	retro_got_patch((void *)&unw_init_local, "sigprocmask",
+			(void *)unw_sigprocmask);
+	unwind_find();
+	lst_debug = env_flag("RETRO_STACK_DEBUG", 0);
+	lstack_load(prog_key());
+	if (nlst)
+		unw_late = 1;
+	else
+		unwind_init();
 	P.state = PS_ON;
 	t = thread_new();
 	if (!t)
@@ -5182,6 +5512,8 @@ void retro_fork_child(void)
 	if (P.state != PS_ON)
 		return;
 	retro_off_forget_all(); /* every description shared with the parent */
+	nlst_fresh = 0; /* the parent notes them */
+	lst_hits = lst_unwound = 0;
 	P.parent = P.proc;
 	P.pid = (int32_t)retro_sys0(SYS_getpid);
 	P.starttime = retro_os_starttime_now();
@@ -5423,6 +5755,7 @@ char *const *retro_exec_prepare(char *const *envp)
 		return envp;
 	t->guard = 1;
 	retro_rewrite_flush(P.spool);
+	lstack_flush();
 	memset(&h, 0, sizeof h);
 	memcpy(h.magic, "RETROEXE", 8);
 	h.proc = P.proc;
@@ -5540,6 +5873,7 @@ void retro_fini(int flush)
 		quiesce(t, &mask);
 		t->guard = 1;
 		retro_rewrite_flush(P.spool);
+		lstack_flush();
 		gone = store_gone();
 		if (gone)
 			emit_event(t, RC_storegone, (uint64_t)gone, 0, 0);

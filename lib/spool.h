@@ -60,6 +60,9 @@
  * earlier processes, one file per C library (or loader) and program
  * (rewrite.c).  They go with the spool when an import removes it. */
 #define RETRO_SITES_PREFIX "sites-"
+/* ... and the call chains they unwound, one file per program
+ * (recorder.c). */
+#define RETRO_STACKS_PREFIX "stacks-"
 #define RETRO_POOL_MAX (64u << 20) /* bytes per spool directory */
 #define RETRO_POOL_AGE 2           /* seconds */
 /* Kept free at the end of every segment for the loss marker. */

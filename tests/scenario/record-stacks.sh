@@ -13,18 +13,42 @@
 # In the mode "fork" each round is a forked child of its own: the writes
 # are sites only children reach, at the same stack pointer under either
 # caller, and the children share what they unwound (ssc_get): a shared
-# entry must be taken only where the stack holds its chain.
+# entry must be taken only where the stack holds its chain.  In the modes
+# "learned", a first p_stacks runs before, in the same recording, and the
+# second takes the chains the first noted (lstack_get), with the same
+# check.
 . "$SCENARIO_LIB"
 
 rounds=40
-for mode in --trap --no-trap fork; do
+for mode in --trap --no-trap fork learned learned-fork; do
 	S=$WORK/store$mode
 	case $mode in
 	fork) opt= arg=fork ;;
+	learned) opt= arg= ;;
+	learned-fork) opt= arg=fork ;;
 	*) opt=$mode arg= ;;
 	esac
-	rr record $opt -q -o "$S" -- "$PROGS/p_stacks" "$WORK/out$mode" $rounds $arg ||
-		fail "$mode: exit status $?"
+	case $mode in
+	learned*)
+		# A second p_stacks in the same recording takes the chains
+		# the first unwound (lib/recorder.c, lstack_get): a chain
+		# noted under one caller must be taken only where the stack
+		# holds it.
+		RETRO_STACK_DEBUG=1 rr record -q -o "$S" -- sh -c \
+			'"$1" "$2.first" "$3" $4 && "$1" "$2" "$3" $4' sh \
+			"$PROGS/p_stacks" "$WORK/out$mode" $rounds "$arg" \
+			2>"$WORK/debug$mode" || fail "$mode: exit status $?"
+		# (the first p_stacks and its children found none noted)
+		took=$(sed -n 's/^retro: chains of .*p_stacks: [1-9][0-9]* noted before, \([0-9]*\) calls took one.*/\1/p' \
+			"$WORK/debug$mode" | awk '{ n += $1 } END { print n + 0 }')
+		[ "$took" -ge 10 ] ||
+			fail "$mode: the second p_stacks took $took noted chains: $(cat "$WORK/debug$mode")"
+		;;
+	*)
+		rr record $opt -q -o "$S" -- "$PROGS/p_stacks" "$WORK/out$mode" $rounds $arg ||
+			fail "$mode: exit status $?"
+		;;
+	esac
 	rr log --json --stacks -c write "$S" >"$WORK/log$mode"
 	got=$(json_map 'o["seq"] if o.get("path") == "'"$WORK/out$mode"'" else None' <"$WORK/log$mode" | wc -l)
 	expect_eq "$mode: writes" $((rounds * 12)) "$got"
