@@ -1556,18 +1556,57 @@ emit_stack(struct retro_thread *t, const uint64_t *pc, int k, uint64_t id)
 static int unw_late; /* see unwind_late */
 static void unwind_late(void);
 
+/* libunwind takes locks of its own while it steps (its cache's, with
+ * Debian's 1.6) and while it sets itself up.  A fork while another thread
+ * holds one left the child waiting for it forever at its first unwind (a
+ * recorded test_threading, whose threads run while it forks).  So a fork
+ * waits until no thread is inside libunwind (unw_busy), and holds new
+ * ones off meanwhile (unw_forking): retro_fork_prepare, retro_fork_parent,
+ * retro_fork_child. */
+static int unw_busy, unw_forking;
+
+static void unw_enter(void)
+{
+	for (;;) {
+		__atomic_add_fetch(&unw_busy, 1, __ATOMIC_SEQ_CST);
+		if (!__atomic_load_n(&unw_forking, __ATOMIC_SEQ_CST))
+			return;
+		__atomic_sub_fetch(&unw_busy, 1, __ATOMIC_SEQ_CST);
+		while (__atomic_load_n(&unw_forking, __ATOMIC_ACQUIRE))
+			retro_sys0(SYS_sched_yield);
+	}
+}
+
+static void unw_leave(void)
+{
+	__atomic_sub_fetch(&unw_busy, 1, __ATOMIC_RELEASE);
+}
+
+static uint64_t unwind_stack_in(struct retro_thread *t, uint64_t ra,
+				uint64_t sp, struct stack_cache *e);
+
 static __attribute__((noinline)) uint64_t
 unwind_stack(struct retro_thread *t, uint64_t ra, uint64_t sp,
 	     struct stack_cache *e)
+{
+	uint64_t id;
+
+	unw_enter();
+	if (__atomic_load_n(&unw_late, __ATOMIC_ACQUIRE))
+		unwind_late();
+	id = unwind_stack_in(t, ra, sp, e);
+	unw_leave();
+	return id;
+}
+
+static uint64_t unwind_stack_in(struct retro_thread *t, uint64_t ra,
+				uint64_t sp, struct stack_cache *e)
 {
 	unw_context_t ctx;
 	unw_cursor_t cur;
 	uint64_t pc[RETRO_STACK_MAX], at[RETRO_STACK_MAX];
 	int k = 0, hops = 0;
 	int here = 0; /* the cursor's own frame is the program's */
-
-	if (__atomic_load_n(&unw_late, __ATOMIC_ACQUIRE))
-		unwind_late();
 
 	if (retro_trap_uc &&
 	    (uint64_t)((const ucontext_t *)retro_trap_uc)
@@ -5267,11 +5306,23 @@ void retro_fork_prepare(void)
 		shared_map();
 		ssc_map();
 		retro_os_tick_ns(); /* for the child's start time */
+		/* no thread inside libunwind (unw_enter); a second at most */
+		__atomic_store_n(&unw_forking, 1, __ATOMIC_SEQ_CST);
+		for (long i = 0; i < 100000 &&
+				 __atomic_load_n(&unw_busy, __ATOMIC_SEQ_CST);
+		     i++)
+			retro_sys0(SYS_sched_yield);
 	}
+}
+
+void retro_fork_parent(void)
+{
+	__atomic_store_n(&unw_forking, 0, __ATOMIC_RELEASE);
 }
 
 static void atfork_parent(void)
 {
+	retro_fork_parent();
 	retro_shep_forked_parent();
 }
 
@@ -5509,6 +5560,8 @@ void retro_fork_child(void)
 	if (retro_shep_on)
 		retro_shep_forked();
 	retro_rewrite_atfork();
+	unw_busy = 0; /* the threads that were inside are not here */
+	unw_forking = 0;
 	if (P.state != PS_ON)
 		return;
 	retro_off_forget_all(); /* every description shared with the parent */

@@ -152,8 +152,10 @@ void retro_mapped(struct retro_call *c, void *addr, size_t len, int fd,
 void retro_map_flush(struct retro_call *c, void *addr, size_t len, int unmap);
 
 /* fork: retro_fork_prepare runs in the parent before it (from
- * pthread_atfork too), retro_fork_child in the child. */
+ * pthread_atfork too), retro_fork_parent in the parent after it,
+ * retro_fork_child in the child. */
 void retro_fork_prepare(void);
+void retro_fork_parent(void);
 void retro_fork_child(void);
 
 /* exec: prepares the handoff to the next image and, unless the user opted

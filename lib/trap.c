@@ -559,6 +559,8 @@ static void handler(int sig, siginfo_t *si, void *ucv)
 			 * layer armed yet (clone drops it) */
 			retro_fork_child();
 			retro_trap_arm();
+		} else if (!(g[REG_RDI] & CLONE_VM)) {
+			retro_fork_parent();
 		}
 		break;
 	case SYS_clone3:
@@ -580,6 +582,8 @@ static void handler(int sig, siginfo_t *si, void *ucv)
 		if (ret == 0) {
 			retro_fork_child();
 			retro_trap_arm();
+		} else {
+			retro_fork_parent();
 		}
 		break;
 	default: {
