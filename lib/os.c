@@ -338,6 +338,26 @@ long retro_os_read_line(const char *path, char *buf, size_t n)
 	return k;
 }
 
+void retro_os_append_records(const char *path, const void *recs, size_t n,
+			     size_t size, size_t max)
+{
+	struct stat sb;
+	long fd = retro_os_openat(AT_FDCWD, path,
+				  O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW |
+					  O_CLOEXEC,
+				  0600);
+
+	if (fd < 0)
+		return;
+	if (retro_os_fstatat((int)fd, "", &sb, AT_EMPTY_PATH) == 0 &&
+	    S_ISREG(sb.st_mode) && (size_t)sb.st_size < max * size) {
+		if ((size_t)sb.st_size % size)
+			retro_os.ftruncate((int)fd, 0);
+		retro_os_write((int)fd, recs, n * size);
+	}
+	retro_os.close((int)fd);
+}
+
 long retro_os_slurp(const char *path, size_t max, void **bufp, size_t *lenp,
 		    size_t *capp)
 {

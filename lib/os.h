@@ -113,6 +113,13 @@ long retro_os_read_st(int fd, const struct stat *st, void *buf, size_t n);
  * through a symlink) into buf, NUL-terminated, without its trailing
  * newline.  Returns its length, or -1. */
 long retro_os_read_line(const char *path, char *buf, size_t n);
+/* Appends n records of size bytes to the file at path (made 0600, never
+ * through a symlink), unless it holds max records or more; a file whose
+ * length is not a whole number of records (cut short: a full disk) is
+ * emptied first.  What fails is left undone: the files of learned sites
+ * and call chains (rewrite.c, recorder.c) are caches. */
+void retro_os_append_records(const char *path, const void *recs, size_t n,
+			     size_t size, size_t max);
 
 /* Reads the whole regular file at path (at most max bytes) into an anonymous
  * mapping of *cap bytes; *len receives the length read.  Returns 0, -EFBIG

@@ -2041,8 +2041,6 @@ static void lstack_note(const struct stack_cache *e)
 static void lstack_flush(void)
 {
 	char path[PATH_MAX];
-	struct stat sb;
-	long fd;
 
 	if (lst_debug) {
 		char b[160];
@@ -2053,23 +2051,9 @@ static void lstack_flush(void)
 				 unw_late ? "not set up" : "set up");
 		retro_sys3(SYS_write, 2, b, n);
 	}
-	if (!nlst_fresh || lstack_path(path, sizeof path))
-		return;
-	fd = retro_os_openat(AT_FDCWD, path,
-			     O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
-			     0600);
-	if (fd >= 0) {
-		if (retro_os_fstatat((int)fd, "", &sb, AT_EMPTY_PATH) == 0 &&
-		    S_ISREG(sb.st_mode) &&
-		    sb.st_size < (off_t)(LSTACK_MAX * sizeof *lst_fresh)) {
-			/* cut short (a full disk): started again */
-			if (sb.st_size % (off_t)sizeof *lst_fresh)
-				retro_os.ftruncate((int)fd, 0);
-			retro_os_write((int)fd, lst_fresh,
-				       (size_t)nlst_fresh * sizeof *lst_fresh);
-		}
-		retro_os.close((int)fd);
-	}
+	if (nlst_fresh && !lstack_path(path, sizeof path))
+		retro_os_append_records(path, lst_fresh, (size_t)nlst_fresh,
+					sizeof *lst_fresh, LSTACK_MAX);
 	nlst_fresh = 0;
 }
 

@@ -71,7 +71,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <ucontext.h>
 
@@ -1115,30 +1114,13 @@ void retro_rewrite_flush(const char *dir)
 		return;
 	for (int i = 0; i < ntexts; i++) {
 		struct learned out[FRESH_MAX];
-		struct stat sb;
 		int n = 0;
-		long fd;
 		for (int f = 0; f < nfresh; f++)
 			if (fresh[f].text == i)
 				out[n++] = fresh[f].l;
-		if (!n || sites_path(path, sizeof path, dir, i))
-			continue;
-		fd = retro_os_openat(AT_FDCWD, path,
-				     O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW |
-					     O_CLOEXEC,
-				     0600);
-		if (fd < 0)
-			continue;
-		if (retro_os_fstatat((int)fd, "", &sb, AT_EMPTY_PATH) == 0 &&
-		    S_ISREG(sb.st_mode) &&
-		    sb.st_size < (off_t)(LEARN_MAX * sizeof *out)) {
-			/* a file cut short (a full disk) would shift every
-			 * later entry: started again */
-			if (sb.st_size % (off_t)sizeof *out)
-				retro_os.ftruncate((int)fd, 0);
-			retro_os_write((int)fd, out, (size_t)n * sizeof *out);
-		}
-		retro_os.close((int)fd);
+		if (n && !sites_path(path, sizeof path, dir, i))
+			retro_os_append_records(path, out, (size_t)n, sizeof *out,
+						LEARN_MAX);
 	}
 	nfresh = 0;
 	unlock();
