@@ -1840,6 +1840,7 @@ static int nlst;
 static uint16_t lst_slot[LSTACK_SLOTS]; /* index + 1, by ra */
 static struct lstack_rec lst_fresh[LSTACK_FRESH];
 static int nlst_fresh;
+static int32_t lst_owner; /* the process whose chains lst_fresh holds */
 static uint64_t lst_prog; /* the program's key, 0: nothing noted */
 /* RETRO_STACK_DEBUG=1: at its end, a process says how its chains came */
 static int lst_debug;
@@ -2014,7 +2015,16 @@ static void lstack_note(const struct stack_cache *e)
 {
 	struct lstack_rec *r;
 
-	if (!lst_prog || nlst_fresh == LSTACK_FRESH)
+	if (!lst_prog)
+		return;
+	if (lst_owner != P.pid) {
+		/* a forked child's own, not its parent's (which the parent
+		 * notes): cleared here rather than at the fork, so that a
+		 * child that unwinds nothing does not copy this page */
+		nlst_fresh = 0;
+		lst_owner = P.pid;
+	}
+	if (nlst_fresh == LSTACK_FRESH)
 		return;
 	r = &lst_fresh[nlst_fresh];
 	memset(r, 0, sizeof *r);
@@ -2051,7 +2061,9 @@ static void lstack_flush(void)
 				 unw_late ? "not set up" : "set up");
 		retro_sys3(SYS_write, 2, b, n);
 	}
-	if (nlst_fresh && !lstack_path(path, sizeof path))
+	if (!nlst_fresh || lst_owner != P.pid)
+		return;
+	if (!lstack_path(path, sizeof path))
 		retro_os_append_records(path, lst_fresh, (size_t)nlst_fresh,
 					sizeof *lst_fresh, LSTACK_MAX);
 	nlst_fresh = 0;
@@ -5549,8 +5561,8 @@ void retro_fork_child(void)
 	if (P.state != PS_ON)
 		return;
 	retro_off_forget_all(); /* every description shared with the parent */
-	nlst_fresh = 0; /* the parent notes them */
-	lst_hits = lst_unwound = 0;
+	if (lst_debug) /* (lst_fresh: see lstack_note) */
+		lst_hits = lst_unwound = 0;
 	P.parent = P.proc;
 	P.pid = (int32_t)retro_sys0(SYS_getpid);
 	P.starttime = retro_os_starttime_now();
