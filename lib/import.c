@@ -797,9 +797,6 @@ out:
 	return r;
 }
 
-/* A segment its process was still making (NAME.new, see segment_open)
- * holds no record; once it is old its process was killed meanwhile, and
- * the file goes. */
 /* Removes DIR's files of learned sites and chains (RETRO_SITES_PREFIX,
  * RETRO_STACKS_PREFIX). */
 static void drop_sites(const char *dir)
@@ -823,6 +820,9 @@ static void drop_sites(const char *dir)
 	retro_os.close((int)d);
 }
 
+/* A segment its process was still making (NAME.new, see segment_open)
+ * holds no record; once it is old its process was killed meanwhile, and
+ * the file goes. */
 static void drop_abandoned(const char *dir, const char *name)
 {
 	size_t n = strlen(name), k = sizeof RETRO_SEG_NEW - 1;

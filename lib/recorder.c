@@ -1543,16 +1543,6 @@ emit_stack(struct retro_thread *t, const uint64_t *pc, int k, uint64_t id)
 	return stack_record(t, pc, k, id, slot);
 }
 
-/* The call site: up to RETRO_STACK_MAX return addresses of the program's
- * frames.  Unwinding costs ~100 ns, so each thread caches the stacks it
- * unwound, keyed by the interposer's return address and frame, together
- * with where on the stack each return address was found.  A hit is
- * verified by reading those slots again: if every one still holds the
- * same return address, the program is in the same call chain.  The first
- * frame's address is ra itself, already compared; for a trapped call it
- * is the interrupted rip, which is in the signal frame, not in a slot of
- * the stack: that entry's slot is its own pc, so the check reads it
- * without a test for it. */
 static int unw_late; /* see unwind_late */
 static void unwind_late(void);
 
@@ -1585,6 +1575,16 @@ static void unw_leave(void)
 static uint64_t unwind_stack_in(struct retro_thread *t, uint64_t ra,
 				uint64_t sp, struct stack_cache *e);
 
+/* The call site: up to RETRO_STACK_MAX return addresses of the program's
+ * frames.  Unwinding costs ~100 ns, so each thread caches the stacks it
+ * unwound, keyed by the interposer's return address and frame, together
+ * with where on the stack each return address was found.  A hit is
+ * verified by reading those slots again: if every one still holds the
+ * same return address, the program is in the same call chain.  The first
+ * frame's address is ra itself, already compared; for a trapped call it
+ * is the interrupted rip, which is in the signal frame, not in a slot of
+ * the stack: that entry's slot is its own pc, so the check reads it
+ * without a test for it. */
 static __attribute__((noinline)) uint64_t
 unwind_stack(struct retro_thread *t, uint64_t ra, uint64_t sp,
 	     struct stack_cache *e)
@@ -2084,11 +2084,13 @@ stack_miss(struct retro_thread *t, uint64_t ra, uint64_t sp,
 	if (nlst && main_stack && lstack_get(ra, sp, e)) {
 		if (shared)
 			ssc_put(e);
-		__atomic_add_fetch(&lst_hits, 1, __ATOMIC_RELAXED);
+		if (lst_debug)
+			__atomic_add_fetch(&lst_hits, 1, __ATOMIC_RELAXED);
 		return emit_stack(t, e->pc, e->n, e->id);
 	}
 	e->n = 0;
-	__atomic_add_fetch(&lst_unwound, 1, __ATOMIC_RELAXED);
+	if (lst_debug)
+		__atomic_add_fetch(&lst_unwound, 1, __ATOMIC_RELAXED);
 	id = unwind_stack(t, ra, sp, e);
 	if (main_stack && e->n && e->ra == ra && e->sp == sp) {
 		if (shared)
@@ -2293,10 +2295,11 @@ static void unwind_init(void)
 
 /* unwind_init, when retro_init left it for the first unwind (a process
  * that found chains noted for its program, lstack_load): once, the
- * other threads waiting (unw_late 1: still to do, 2: being done).  The caller holds its guard, so libunwind's
- * calls through libc pass.  (Its pipe is made and closed here while the
- * program's other threads may run: one of them opening a descriptor
- * meanwhile would get a number two higher than without us.) */
+ * other threads waiting (unw_late 1: still to do, 2: being done).  The
+ * caller holds its guard, so libunwind's calls through libc pass.  (Its
+ * pipe is made and closed here while the program's other threads may
+ * run: one of them opening a descriptor meanwhile would get a number two
+ * higher than without us.) */
 static __attribute__((noinline)) void unwind_late(void)
 {
 	int one = 1;
@@ -5302,7 +5305,8 @@ void retro_fork_prepare(void)
 		shared_map();
 		ssc_map();
 		retro_os_tick_ns(); /* for the child's start time */
-		/* no thread inside libunwind (unw_enter); a second at most */
+		/* no thread inside libunwind (unw_enter); 100,000 yields at
+		 * most, should one never come out */
 		__atomic_store_n(&unw_forking, 1, __ATOMIC_SEQ_CST);
 		for (long i = 0; i < 100000 &&
 				 __atomic_load_n(&unw_busy, __ATOMIC_SEQ_CST);
@@ -5556,8 +5560,12 @@ void retro_fork_child(void)
 	if (retro_shep_on)
 		retro_shep_forked();
 	retro_rewrite_atfork();
-	unw_busy = 0; /* the threads that were inside are not here */
-	unw_forking = 0;
+	/* the threads that were inside are not here (written only when
+	 * set: a page the child need not copy) */
+	if (unw_busy)
+		unw_busy = 0;
+	if (unw_forking)
+		unw_forking = 0;
 	if (P.state != PS_ON)
 		return;
 	retro_off_forget_all(); /* every description shared with the parent */

@@ -56,6 +56,8 @@
  * older than RETRO_POOL_AGE are removed, and so is every pool file at an
  * import that does not keep a pool (record's last one). */
 #define RETRO_POOL_PREFIX "free-"
+#define RETRO_POOL_MAX (64u << 20) /* bytes per spool directory */
+#define RETRO_POOL_AGE 2           /* seconds */
 /* In a spool directory: the system call sites the trap layer rewrote in
  * earlier processes, one file per C library (or loader) and program
  * (rewrite.c).  They go with the spool when an import removes it. */
@@ -63,8 +65,6 @@
 /* ... and the call chains they unwound, one file per program
  * (recorder.c). */
 #define RETRO_STACKS_PREFIX "stacks-"
-#define RETRO_POOL_MAX (64u << 20) /* bytes per spool directory */
-#define RETRO_POOL_AGE 2           /* seconds */
 /* Kept free at the end of every segment for the loss marker. */
 #define RETRO_SEG_RESERVE 256u
 
