@@ -1898,7 +1898,6 @@ static unsigned lstack_slot_of(uint64_t ra)
 /* SPOOL/stacks-PROG */
 static int lstack_path(char *path, size_t size)
 {
-	static const char hex[] = "0123456789abcdef";
 	size_t n = strlen(P.spool);
 
 	if (!P.spool[0] || n + 1 + sizeof RETRO_STACKS_PREFIX + 16 > size)
@@ -1907,9 +1906,7 @@ static int lstack_path(char *path, size_t size)
 	path[n++] = '/';
 	memcpy(path + n, RETRO_STACKS_PREFIX, sizeof RETRO_STACKS_PREFIX - 1);
 	n += sizeof RETRO_STACKS_PREFIX - 1;
-	for (int b = 60; b >= 0; b -= 4)
-		path[n++] = hex[(lst_prog >> b) & 15];
-	path[n] = 0;
+	retro_hex64(path + n, lst_prog);
 	return 0;
 }
 

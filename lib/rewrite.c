@@ -912,9 +912,7 @@ static int sites_path(char *path, size_t size, const char *dir, int i)
 		path[n++] = hex[texts[i].id[b] & 15];
 	}
 	path[n++] = '-';
-	for (int b = 60; b >= 0; b -= 4)
-		path[n++] = hex[(prog_key >> b) & 15];
-	path[n] = 0;
+	retro_hex64(path + n, prog_key);
 	return 0;
 }
 
@@ -1092,14 +1090,8 @@ int retro_rewrite_preload(const char *dir, uint64_t prog)
 		done = patch_all(order, ol, np);
 	}
 	if (seen && retro_rewrite_debug) {
-		/* "N learned, rewritten at the start" */
-		char b[48], d[12];
-		int n = 0, k = 0, v = done;
-		do
-			d[k++] = (char)('0' + v % 10);
-		while ((v /= 10) && k < 11);
-		while (k)
-			b[n++] = d[--k];
+		char b[64];
+		size_t n = retro_utoa(b, (uint64_t)done);
 		memcpy(b + n, " learned, rewritten at the start", 33);
 		dbg(b);
 	}

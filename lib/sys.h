@@ -52,4 +52,14 @@ static inline size_t retro_utoa(char *buf, uint64_t v)
 	return i;
 }
 
+/* The 16 hexadecimal digits of v into buf, NUL-terminated. */
+static inline void retro_hex64(char *buf, uint64_t v)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	for (int i = 0; i < 16; i++)
+		buf[i] = hex[(v >> (60 - 4 * i)) & 15];
+	buf[16] = 0;
+}
+
 #endif
