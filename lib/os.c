@@ -476,6 +476,40 @@ int retro_os_have_proc(void)
 	return __atomic_load_n(&have, __ATOMIC_RELAXED);
 }
 
+int retro_os_caught_signals(uint64_t *mask)
+{
+	char buf[2048];
+	long fd, n;
+	char *p;
+	uint64_t m = 0;
+	int digits = 0;
+
+	fd = retro_os_openat(AT_FDCWD, "/proc/self/status",
+			     O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	n = retro_os_read((int)fd, buf, sizeof buf - 1);
+	retro_os.close((int)fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	p = strstr(buf, "\nSigCgt:\t");
+	if (!p)
+		return -1;
+	for (p += 9; digits < 16; p++, digits++) {
+		int d = *p >= '0' && *p <= '9'	 ? *p - '0'
+			: *p >= 'a' && *p <= 'f' ? *p - 'a' + 10
+						 : -1;
+		if (d < 0)
+			return -1;
+		m = m << 4 | (uint64_t)d;
+	}
+	if (*p != '\n')
+		return -1;
+	*mask = m;
+	return 0;
+}
+
 uint64_t retro_os_starttime(const char *statpath)
 {
 	char buf[1024];

@@ -156,6 +156,11 @@ int retro_os_writer_alive(int32_t pid, uint64_t rec);
 /* Is /proc mounted, and this process in it? */
 int retro_os_have_proc(void);
 
+/* The signals this process has handlers for (bit sig - 1 set), from
+ * /proc/self/status's SigCgt: one read where asking rt_sigaction of each
+ * signal is 61 system calls.  Returns 0, or -1 when /proc cannot say. */
+int retro_os_caught_signals(uint64_t *mask);
+
 /* Whether an exec of path (st: its stat) would run with other ids: a
  * setuid or setgid bit for an owner that is not us, on a mount without
  * nosuid, in a process without no_new_privs.  The loader then ignores

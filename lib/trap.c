@@ -279,6 +279,7 @@ static void fix_restorer(int sig)
 int retro_trap_setup(uint64_t lo, uint64_t hi)
 {
 	struct ksigaction ka = { 0 };
+	uint64_t caught;
 
 	region_lo = lo;
 	region_len = hi - lo;
@@ -294,8 +295,13 @@ int retro_trap_setup(uint64_t lo, uint64_t hi)
 	ka.restorer = (void *)retro_restorer;
 	if (ksigaction(SIGSYS, &ka, NULL) < 0)
 		return ENOSYS;
+	/* Only a signal with a handler needs one: /proc says which (a new
+	 * image has none, or the few its libraries' constructors set). */
+	if (retro_os_caught_signals(&caught) < 0)
+		caught = ~0ull;
 	for (int sig = 1; sig < 65; sig++)
-		if (sig != SIGSYS && sig != SIGKILL && sig != SIGSTOP)
+		if (sig != SIGSYS && sig != SIGKILL && sig != SIGSTOP &&
+		    (caught >> (sig - 1) & 1))
 			fix_restorer(sig);
 	retro_rewrite_init();
 	trap_on = 1;

@@ -69,7 +69,7 @@ done
 # the main thread's close and exit): which segment openings the three
 # failures hit depends on whether record's import had a pool file ready.
 S=$WORK/emfile
-out=$(RETRO_FAULT=openat:EMFILE:12:3 RETRO_SPOOL_SIZE=65536 rr record -q -o "$S" -- \
+out=$(RETRO_FAULT=openat:EMFILE:13:3 RETRO_SPOOL_SIZE=65536 rr record -q -o "$S" -- \
 	"$PROGS/p_threads" "$WORK/x" 2 $N && echo ok)
 expect_eq "EMFILE: program unaffected" ok "$out"
 rr log "$S" >"$WORK/log" 2>"$WORK/err"
@@ -122,9 +122,16 @@ S=$WORK/del2
 RETRO_SPOOL_SIZE=65536 "$RETRO_REPLAY" record -q -o "$S" -- \
 	"$PROGS/p_load" "$WORK/z" 2 4000 2000 >"$WORK/del2.out" 2>"$WORK/del2.err" &
 pid=$!
-# until something has been imported (record's import or this one)
+# until something of each thread has been imported (record's import or
+# this one; each thread's first segment is imported once it is sealed, and
+# the two need not be sealed in the same tick)
+both() {
+	rr log --json -c pwrite "$S" 2>/dev/null | python3 -c '
+import json, sys
+print(len({json.loads(l)["args"][3] >> 32 for l in sys.stdin}))'
+}
 k=0
-until [ -e "$S/FORMAT" ] && [ -n "$(rr log --json -c pwrite "$S" 2>/dev/null | head -1)" ]; do
+until [ -e "$S/FORMAT" ] && [ "$(both)" = 2 ]; do
 	k=$((k + 1))
 	[ $k -lt 200 ] || fail "deleted store under record: nothing imported in 10 s"
 	sleep 0.05

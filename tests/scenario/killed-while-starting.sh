@@ -19,7 +19,9 @@ grep -q p_killkids "$WORK/ps" || fail "the parent is not in the recording"
 # what a killed child leaves: an old NAME.new goes, a young one stays (its
 # process may still be making it), and neither is a problem for fsck
 spool=$(cat "$S/SPOOL")
-mkdir -p "$spool"
+# record's last import removed the spool if nothing was left in it: made
+# again as a recorder makes it (0700; a spool others may enter is not used)
+mkdir -p -m 0700 "$spool"
 : >"$spool/p900-i0-t1-s0.seg.new"
 touch -d '2 minutes ago' "$spool/p900-i0-t1-s0.seg.new"
 : >"$spool/p901-i0-t1-s0.seg.new"

@@ -7,6 +7,8 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -255,6 +257,44 @@ START_TEST(dl_table)
 }
 END_TEST
 
+static void on_sig(int sig)
+{
+	(void)sig;
+}
+
+/* retro_os_caught_signals says what sigaction says of each signal:
+ * handled or not, whatever its number (1, 31, 34 and 64 are near
+ * the ends of its two 32-bit halves; glibc keeps 32 and 33). */
+START_TEST(caught_signals)
+{
+	const int sigs[] = { SIGHUP, SIGUSR2, SIGSYS, SIGRTMIN, SIGRTMIN + 3, 64 };
+	struct sigaction sa, ign, old[6], oldign;
+	uint64_t mask = 0, want = 0;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_sig;
+	for (int i = 0; i < 6; i++)
+		ck_assert_int_eq(sigaction(sigs[i], &sa, &old[i]), 0);
+	memset(&ign, 0, sizeof ign);
+	ign.sa_handler = SIG_IGN;
+	ck_assert_int_eq(sigaction(SIGUSR1, &ign, &oldign), 0);
+	ck_assert_int_eq(retro_os_caught_signals(&mask), 0);
+	for (int sig = 1; sig < 65; sig++) {
+		struct sigaction q;
+		if (sigaction(sig, NULL, &q) == 0 && q.sa_handler != SIG_DFL &&
+		    q.sa_handler != SIG_IGN)
+			want |= 1ull << (sig - 1);
+	}
+	ck_assert_uint_eq(mask, want);
+	for (int i = 0; i < 6; i++)
+		ck_assert_uint_eq(mask >> (sigs[i] - 1) & 1, 1);
+	ck_assert_uint_eq(mask >> (SIGUSR1 - 1) & 1, 0);
+	for (int i = 0; i < 6; i++)
+		sigaction(sigs[i], &old[i], NULL);
+	sigaction(SIGUSR1, &oldign, NULL);
+}
+END_TEST
+
 Suite *make_os_suite(void)
 {
 	Suite *s = suite_create("os");
@@ -272,6 +312,7 @@ Suite *make_os_suite(void)
 	tcase_add_test(tc, slurp_not_regular);
 	suite_add_tcase(s, tc);
 	tcase_add_test(dl, dl_table);
+	tcase_add_test(dl, caught_signals);
 	suite_add_tcase(s, dl);
 	return s;
 }
