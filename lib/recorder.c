@@ -632,6 +632,10 @@ static long spool_create(const char *path, int flags)
 	return fd;
 }
 
+/* A segment's name and RETRO_SEG_NEW after the spool's path and a '/'
+ * (retro_seg_name: four numbers and their letters). */
+#define SEG_NAME_ROOM 96
+
 /* Takes a pool file (spool.h) as tmp: the first free-* of the spool that
  * no other thread renamed first.  Returns its descriptor, or -1. */
 static long pool_claim(const char *tmp)
@@ -664,8 +668,9 @@ static long pool_claim(const char *tmp)
 static struct retro_seg_hdr *kept_claim(struct retro_thread *t,
 					const char *tmp, size_t *sizep)
 {
-	char path[PATH_MAX];
-	size_t n = cpy(path, sizeof path, 0, P.spool, strlen(P.spool));
+	size_t len = strlen(P.spool);
+	char path[len + SEG_NAME_ROOM];
+	size_t n = cpy(path, sizeof path, 0, P.spool, len);
 
 	n = cpy(path, sizeof path, n, "/" RETRO_POOL_PREFIX,
 		sizeof("/" RETRO_POOL_PREFIX) - 1);
@@ -707,8 +712,12 @@ static size_t ready_bytes(void);
  * which the importer removes once it is old. */
 static int segment_open(struct retro_thread *t, size_t need)
 {
-	char path[PATH_MAX], tmp[PATH_MAX + 8];
-	size_t size = P.segsize, n;
+	size_t n = strlen(P.spool);
+	/* sized to the spool's path: each page of stack a forked child or a
+	 * new image goes deeper than the program does is a page fault, ~11
+	 * us on a machine that backs its memory lazily */
+	char path[n + SEG_NAME_ROOM], tmp[n + SEG_NAME_ROOM];
+	size_t size = P.segsize;
 	struct retro_seg_hdr *sh;
 	long fd = -1, r;
 	int reused = 0, whole = 0;
@@ -734,7 +743,7 @@ static int segment_open(struct retro_thread *t, size_t need)
 		if (room > size)
 			size = (room + 4095) & ~4095ul;
 	}
-	n = cpy(path, sizeof path, 0, P.spool, strlen(P.spool));
+	n = cpy(path, sizeof path, 0, P.spool, n);
 	path[n++] = '/';
 	r = retro_seg_name(path + n, sizeof path - n, P.proc, P.image, t->index,
 			   t->segno);
@@ -1948,8 +1957,11 @@ static void lstack_take(const struct lstack_rec *r)
 /* At the start: the chains noted by earlier processes of this program. */
 static void lstack_load(uint64_t prog)
 {
-	char path[PATH_MAX];
-	struct lstack_rec buf[32];
+	/* sized to need, not PATH_MAX and 32 entries a read: a page of
+	 * stack deeper than the program goes is a page fault at every
+	 * start */
+	char path[strlen(P.spool) + sizeof RETRO_STACKS_PREFIX + 18];
+	struct lstack_rec buf[8];
 	long fd, n;
 
 	lst_prog = prog;
@@ -1962,7 +1974,7 @@ static void lstack_load(uint64_t prog)
 	fd = retro_os_openat(AT_FDCWD, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0);
 	if (fd < 0)
 		return;
-	uint64_t keys[NMODULES];
+	uint64_t keys[P.nmods + 1];
 	for (int i = 0; i < P.nmods; i++)
 		keys[i] = module_key(&P.mods[i]);
 	lst_keys = keys;
@@ -2047,7 +2059,7 @@ static void lstack_note(const struct stack_cache *e)
 /* Appends what this process noted (at its exit, and before an exec). */
 static void lstack_flush(void)
 {
-	char path[PATH_MAX];
+	char path[strlen(P.spool) + sizeof RETRO_STACKS_PREFIX + 18];
 
 	if (lst_debug) {
 		char b[160];
@@ -2351,7 +2363,7 @@ static int module_cb(struct dl_phdr_info *info, size_t size, void *arg)
 	struct module *m;
 	uint64_t lo = UINT64_MAX, hi = 0;
 	const char *name = info->dlpi_name;
-	char exe[PATH_MAX];
+	int is_exe = !name || !name[0];
 	size_t len;
 
 	(void)size;
@@ -2388,20 +2400,29 @@ static int module_cb(struct dl_phdr_info *info, size_t size, void *arg)
 	}
 	if (hi == 0)
 		return 0;
-	if (!name || !name[0]) {
-		long r = retro_os_readlinkat(AT_FDCWD, "/proc/self/exe", exe,
-					     sizeof exe - 1);
-		exe[r > 0 ? r : 0] = 0;
-		name = exe;
+	if (is_exe) {
+		/* read where it is kept: no PATH_MAX of stack (see
+		 * segment_open) */
+		char *d = P.modpaths + P.modpathlen;
+		size_t room = sizeof P.modpaths - P.modpathlen;
+		long r = room > 1 ? retro_os_readlinkat(AT_FDCWD,
+							"/proc/self/exe", d,
+							room - 1)
+				  : -1;
+		if (r < 0)
+			return 1;
+		d[r] = 0;
+		name = d;
 	}
 	len = strlen(name);
 	if (P.modpathlen + len + 1 > sizeof P.modpaths)
 		return 1;
-	memcpy(P.modpaths + P.modpathlen, name, len + 1);
+	if (!is_exe)
+		memcpy(P.modpaths + P.modpathlen, name, len + 1);
 	m->path = P.modpaths + P.modpathlen;
 	m->pathlen = (uint32_t)len;
 	P.modpathlen += len + 1;
-	if (name == exe && exe[0])
+	if (is_exe && len)
 		P.exe = m->path; /* for emit_start, here and in forked children */
 	m->lo = lo;
 	m->hi = hi;
@@ -4948,16 +4969,25 @@ struct handoff {
 	char preload[PATH_MAX];
 };
 
+/* SPOOL/exec-PID: HANDOFF_PATH bytes */
+#define HANDOFF_PATH (strlen(P.spool) + sizeof "/exec-" + 10)
+
 static void handoff_path(char *buf, int32_t pid)
 {
-	size_t n = cpy(buf, PATH_MAX, 0, P.spool, strlen(P.spool));
-	n = cpy(buf, PATH_MAX, n, "/exec-", 6);
+	size_t n = cpy(buf, HANDOFF_PATH, 0, P.spool, strlen(P.spool));
+	n = cpy(buf, HANDOFF_PATH, n, "/exec-", 6);
 	retro_utoa(buf + n, (uint64_t)(uint32_t)pid);
 }
 
+/* A handoff's file holds preload up to its end (handoff_leave), not the
+ * whole array: the two pages of stack a whole one fills are two page
+ * faults in every exec'd image, and as many in the process that leaves
+ * it. */
+#define HANDOFF_HEAD offsetof(struct handoff, preload)
+
 static int handoff_take(struct handoff *h)
 {
-	char path[PATH_MAX];
+	char path[HANDOFF_PATH];
 	long fd, n;
 
 	handoff_path(path, P.pid);
@@ -4967,19 +4997,20 @@ static int handoff_take(struct handoff *h)
 	n = retro_os_read((int)fd, h, sizeof *h);
 	retro_os.close((int)fd);
 	retro_os_unlinkat(AT_FDCWD, path, 0);
-	return n == (long)sizeof *h && memcmp(h->magic, "RETROEXE", 8) == 0 &&
-	       h->pid == P.pid;
+	return n > (long)HANDOFF_HEAD &&
+	       memchr(h->preload, 0, (size_t)n - HANDOFF_HEAD) &&
+	       memcmp(h->magic, "RETROEXE", 8) == 0 && h->pid == P.pid;
 }
 
 /* Maps STORE/shared.map for the life of the process (no descriptor kept). */
 static struct retro_shared_hdr *shared_map(void)
 {
-	char path[PATH_MAX];
 	struct stat st;
 	long fd, r;
 
 	if (P.shared)
 		return P.shared;
+	char path[strlen(P.store) + sizeof "/" RETRO_SHARED_NAME];
 	cpy(path, sizeof path, cpy(path, sizeof path, 0, P.store,
 				   strlen(P.store)),
 	    "/" RETRO_SHARED_NAME, strlen(RETRO_SHARED_NAME) + 1);
@@ -5155,23 +5186,31 @@ static long arg_copy(char *buf, int *cut)
  * calls of reading it; a forked child's from the memory they are in
  * (arg_copy; it may have rewritten them since), up to PATH_MAX.  arg[5]
  * says they were cut. */
-static void emit_start(struct retro_thread *t, int scan_fds)
+/* The program's path interned, from the module table or else from
+ * /proc.  Apart from emit_start: its buffer is a page of stack that a
+ * forked child or a new image need not touch (see segment_open). */
+static __attribute__((noinline)) uint64_t intern_exe(struct retro_thread *t)
 {
 	char exe[PATH_MAX];
+	long r;
+
+	if (P.exe)
+		return intern(t, P.exe, strlen(P.exe));
+	r = retro_os_readlinkat(AT_FDCWD, "/proc/self/exe", exe,
+				sizeof exe - 1);
+	exe[r > 0 ? r : 0] = 0;
+	return intern(t, exe, strlen(exe));
+}
+
+static void emit_start(struct retro_thread *t, int scan_fds)
+{
 	char *args = t->scratch;
 	char **av = NULL;
-	long n, fd, r;
+	long n, fd;
 	int ac = 0, cut = 0;
 	uint64_t exeid;
 	struct retro_rec_action *a;
 
-	if (P.exe) {
-		cpy(exe, sizeof exe, 0, P.exe, strlen(P.exe));
-	} else {
-		r = retro_os_readlinkat(AT_FDCWD, "/proc/self/exe", exe,
-					sizeof exe - 1);
-		exe[r > 0 ? r : 0] = 0;
-	}
 	n = 0;
 	if (scan_fds && P.argv) {
 		av = P.argv;
@@ -5203,7 +5242,7 @@ static void emit_start(struct retro_thread *t, int scan_fds)
 	}
 	/* Intern first: a rotation under a record being filled would take
 	 * the record's segment away. */
-	exeid = intern(t, exe, strlen(exe));
+	exeid = intern_exe(t);
 	a = action_new(t, RC_start, (uint32_t)n, RETRO_MAXARGS, 0);
 	if (a) {
 		uint64_t *arg = retro_rec_args(a);
@@ -5235,8 +5274,9 @@ static void emit_start(struct retro_thread *t, int scan_fds)
 	}
 	emit_image(t);
 	if (scan_fds) {
-		/* Learn the descriptors this image inherited. */
-		char dents[4096];
+		/* Learn the descriptors this image inherited (a few, most
+		 * often: 1 KiB of entries a read). */
+		char dents[1024];
 		fd = retro_os_openat(AT_FDCWD, "/proc/self/fd",
 				     O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
 		if (fd < 0)
@@ -5281,6 +5321,27 @@ static void env_strip(const struct handoff *h)
 		setenv("LD_PRELOAD", h->preload, 1);
 }
 
+/* What the image before this exec knew (handoff_take), taken into P
+ * without asking /proc again: 1, and its TSC rate in *tsc_mult, or 0.
+ * Apart from retro_init: the handoff is a page of stack that the rest of
+ * the start need not go below. */
+static __attribute__((noinline)) int handoff_adopt(uint64_t *tsc_mult)
+{
+	struct handoff h;
+
+	if (!handoff_take(&h))
+		return 0;
+	P.proc = h.proc;
+	P.image = h.image;
+	P.parent = h.parent;
+	P.nthreads = h.nthreads;
+	P.starttime = h.starttime;
+	memcpy(P.boot_id, h.boot_id, sizeof P.boot_id);
+	*tsc_mult = h.tsc_mult;
+	env_strip(&h);
+	return 1;
+}
+
 static int env_flag(const char *name, int dflt)
 {
 	const char *v = getenv(name);
@@ -5303,7 +5364,12 @@ void retro_fork_prepare(void)
 		ssc_map();
 		retro_os_tick_ns(); /* for the child's start time */
 		/* no thread inside libunwind (unw_enter); 100,000 yields at
-		 * most, should one never come out */
+		 * most, should one never come out.  A process that never
+		 * made a thread has none to wait for, and then writes no
+		 * flag: a write after the fork, while the child shares the
+		 * page, is a copy of it (retro_fork_parent). */
+		if (__libc_single_threaded)
+			return;
 		__atomic_store_n(&unw_forking, 1, __ATOMIC_SEQ_CST);
 		for (long i = 0; i < 100000 &&
 				 __atomic_load_n(&unw_busy, __ATOMIC_SEQ_CST);
@@ -5314,7 +5380,8 @@ void retro_fork_prepare(void)
 
 void retro_fork_parent(void)
 {
-	__atomic_store_n(&unw_forking, 0, __ATOMIC_RELEASE);
+	if (__atomic_load_n(&unw_forking, __ATOMIC_RELAXED))
+		__atomic_store_n(&unw_forking, 0, __ATOMIC_RELEASE);
 }
 
 static void atfork_parent(void)
@@ -5369,7 +5436,7 @@ void retro_init(void)
 {
 	char why[512];
 	const char *s;
-	struct handoff h;
+	uint64_t tsc_mult = 0;
 	int have_h, r;
 	struct retro_thread *t;
 	Dl_info dli;
@@ -5430,14 +5497,9 @@ void retro_init(void)
 			P.store_ino = sst.st_ino;
 		}
 	}
-	{
-		char dirs[2][PATH_MAX];
-		int n = retro_spool_dirs(P.store, dirs, 1);
-		if (n == 0) {
-			warn("not recording: no spool directory in", P.store, 0);
-			goto out_disable;
-		}
-		cpy(P.spool, sizeof P.spool, 0, dirs[n - 1], strlen(dirs[n - 1]));
+	if (retro_spool_dir(P.store, P.spool, sizeof P.spool)) {
+		warn("not recording: no spool directory in", P.store, 0);
+		goto out_disable;
 	}
 	if (dladdr((void *)&retro_init, &dli) && dli.dli_fname)
 		cpy(P.self, sizeof P.self, 0, dli.dli_fname,
@@ -5463,18 +5525,8 @@ void retro_init(void)
 				       -1, 0);
 		P.fds = m < 0 ? NULL : (void *)m;
 	}
-	have_h = handoff_take(&h);
-	if (have_h) {
-		/* what the image before this exec knew, without asking /proc
-		 * again */
-		P.proc = h.proc;
-		P.image = h.image;
-		P.parent = h.parent;
-		P.nthreads = h.nthreads;
-		P.starttime = h.starttime;
-		memcpy(P.boot_id, h.boot_id, sizeof P.boot_id);
-		env_strip(&h);
-	} else {
+	have_h = handoff_adopt(&tsc_mult);
+	if (!have_h) {
 		P.starttime = read_starttime();
 		read_boot_id(P.boot_id);
 		P.proc = next_proc_id();
@@ -5495,8 +5547,8 @@ void retro_init(void)
 	P.off_on = P.want_trap && env_flag("RETRO_OFFSET_CACHE", 1);
 	if ((s = getenv("RETRO_OFFSET_CHECK")))
 		P.off_check = atoi(s);
-	tsc_init(env_flag("RETRO_TSC", 1), have_h ? h.tsc_mult : 0);
-	tsc_adopt(have_h ? h.tsc_mult : 0);
+	tsc_init(env_flag("RETRO_TSC", 1), tsc_mult);
+	tsc_adopt(tsc_mult);
 	if (P.want_trap && (!P.self_hi ||
 			    retro_trap_setup(P.self_lo, P.self_hi))) {
 		warn("the trap layer is not available; recording calls through "
@@ -5801,7 +5853,7 @@ char *const *retro_exec_prepare(char *const *envp)
 {
 	struct retro_thread *t = tself;
 	struct handoff h;
-	char path[PATH_MAX];
+	char path[HANDOFF_PATH];
 	char *const *env;
 	long fd;
 
@@ -5810,7 +5862,8 @@ char *const *retro_exec_prepare(char *const *envp)
 	t->guard = 1;
 	retro_rewrite_flush(P.spool);
 	lstack_flush();
-	memset(&h, 0, sizeof h);
+	memset(&h, 0, HANDOFF_HEAD);
+	h.preload[0] = 0;
 	memcpy(h.magic, "RETROEXE", 8);
 	h.proc = P.proc;
 	h.image = P.image + 1;
@@ -5829,7 +5882,8 @@ char *const *retro_exec_prepare(char *const *envp)
 	handoff_path(path, P.pid);
 	fd = spool_create(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC);
 	if (fd >= 0) {
-		retro_os_write((int)fd, &h, sizeof h);
+		retro_os_write((int)fd, &h,
+			       HANDOFF_HEAD + strlen(h.preload) + 1);
 		retro_os.close((int)fd);
 	}
 	emit_counts(t);
@@ -5839,7 +5893,7 @@ char *const *retro_exec_prepare(char *const *envp)
 
 void retro_exec_failed(char *const *newenv, char *const *envp)
 {
-	char path[PATH_MAX];
+	char path[HANDOFF_PATH];
 
 	if (P.state != PS_ON)
 		return;
@@ -5887,7 +5941,7 @@ static void flush_stdio(void)
 static int store_gone(void)
 {
 	struct stat st;
-	char f[PATH_MAX];
+	char f[strlen(P.store) + sizeof "/FORMAT"];
 	long r;
 
 	if (!P.store_ino)

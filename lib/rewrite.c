@@ -261,9 +261,13 @@ static int nfresh; /* sites learned here and not yet noted: see learn() */
 
 void retro_rewrite_atfork(void)
 {
-	holder = 0;
-	lock = 0;
-	nfresh = 0; /* the parent notes them */
+	/* each written only when set: a page the child need not copy */
+	if (holder)
+		holder = 0;
+	if (lock)
+		lock = 0;
+	if (nfresh)
+		nfresh = 0; /* the parent notes them */
 }
 
 static void unlock(void)
@@ -894,6 +898,11 @@ static uint32_t learned_sum(const struct learned *l)
 
 static uint64_t prog_key; /* the program's: see retro_rewrite_preload */
 
+/* The bytes of SPOOL/sites-ID-PROG for spool dir: sized to it, not
+ * PATH_MAX, for the stack's sake (a recorded image reads it at start) */
+#define SITES_PATH(dir) \
+	(strlen(dir) + sizeof RETRO_SITES_PREFIX + 2 * sizeof texts[0].id + 20)
+
 /* SPOOL/sites-ID-PROG for the module of text i */
 static int sites_path(char *path, size_t size, const char *dir, int i)
 {
@@ -1041,13 +1050,13 @@ int retro_rewrite_preload(const char *dir, uint64_t prog)
 	static struct learned buf[LEARN_MAX];
 	static uint64_t plan[PLAN_MAX];
 	static struct learned pl[PLAN_MAX];
-	char path[PATH_MAX];
 	int np = 0, done = 0, seen = 0;
 
 	prog_key = prog;
 	/* at the start, before any trampoline: see patch_all */
 	if (!dir || !*dir || !rewrite_enabled() || !alone() || nregions)
 		return 0;
+	char path[SITES_PATH(dir)];
 	for (int i = 0; i < ntexts; i++) {
 		long fd, n;
 		if (!texts[i].idlen || module_at(texts[i].lo) != i ||
@@ -1100,10 +1109,9 @@ int retro_rewrite_preload(const char *dir, uint64_t prog)
 
 void retro_rewrite_flush(const char *dir)
 {
-	char path[PATH_MAX];
-
 	if (!nfresh || !dir || !*dir || !try_lock())
 		return;
+	char path[SITES_PATH(dir)];
 	for (int i = 0; i < ntexts; i++) {
 		struct learned out[FRESH_MAX];
 		int n = 0;

@@ -1207,5 +1207,8 @@ pid_t retro_shep_ppid(pid_t live)
 
 void retro_shep_forked_parent(void)
 {
-	nforks++;
+	/* only a shepherded process's children say which fork they are
+	 * (HELLO); a recorded one's parent writes nothing after its fork */
+	if (retro_shep_on)
+		nforks++;
 }

@@ -51,7 +51,7 @@ int retro_mdb_err(int rc)
 	return rc;
 }
 
-static int mkdir_p(const char *path)
+static __attribute__((noinline)) int mkdir_p(const char *path)
 {
 	char buf[PATH_MAX];
 	size_t n = strlen(path);
@@ -111,7 +111,9 @@ static long long format_version(const char *s)
 /* Reads FORMAT.  Returns 0 when it names our version, ENOENT when absent. */
 static int read_format(const char *path, char *why, size_t whylen)
 {
-	char f[PATH_MAX], buf[64];
+	/* sized to the path: every recorded image comes here first, and a
+	 * page of stack deeper than its program goes is a page fault */
+	char f[strlen(path) + sizeof "/FORMAT"], buf[64];
 	struct stat st;
 	long fd, n;
 	long long v;
@@ -360,32 +362,50 @@ unmake:
 	}
 }
 
+/* The shared-memory spool that STORE/SPOOL names, into out (n bytes):
+ * 0, or -1 when there is none or it is not ours.  The buffers are sized
+ * to the store's path: a recorded image asks at its start. */
+static int shm_spool(const char *store, char *out, size_t n, int make)
+{
+	char f[strlen(store) + sizeof "/SPOOL"];
+	struct stat st;
+
+	if (join(f, sizeof f, store, "SPOOL") ||
+	    retro_os_read_line(f, out, n) <= 0 || out[0] != '/')
+		return -1;
+	/* After a reboot the directory is gone: make it again, as ours. */
+	if (retro_os_fstatat(AT_FDCWD, out, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (!make)
+			return -1;
+		if (retro_os_mkdirat(AT_FDCWD, out, 0700) < 0)
+			return -1;
+		retro_spool_link(out, store);
+		if (retro_os_fstatat(AT_FDCWD, out, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			return -1;
+	}
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & 077))
+		return -1; /* not ours, or not private: do not use it */
+	return 0;
+}
+
 int retro_spool_dirs(const char *store, char dirs[2][PATH_MAX], int make)
 {
-	char f[PATH_MAX];
-	struct stat st;
 	int k = 0;
 
 	if (join(dirs[k], PATH_MAX, store, "spool") == 0)
 		k++;
-	if (join(f, sizeof f, store, "SPOOL") ||
-	    retro_os_read_line(f, dirs[k], PATH_MAX) <= 0 || dirs[k][0] != '/')
-		return k;
-	/* After a reboot the directory is gone: make it again, as ours. */
-	if (retro_os_fstatat(AT_FDCWD, dirs[k], &st, AT_SYMLINK_NOFOLLOW) < 0) {
-		if (!make)
-			return k;
-		if (retro_os_mkdirat(AT_FDCWD, dirs[k], 0700) < 0)
-			return k;
-		retro_spool_link(dirs[k], store);
-		if (retro_os_fstatat(AT_FDCWD, dirs[k], &st,
-				     AT_SYMLINK_NOFOLLOW) < 0)
-			return k;
-	}
-	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
-	    (st.st_mode & 077))
-		return k; /* not ours, or not private: do not use it */
-	return k + 1;
+	if (shm_spool(store, dirs[k], PATH_MAX, make) == 0)
+		k++;
+	return k;
+}
+
+int retro_spool_dir(const char *store, char *out, size_t n)
+{
+	if (shm_spool(store, out, n, 1) == 0 ||
+	    join(out, n, store, "spool") == 0)
+		return 0;
+	return -1;
 }
 
 long retro_importer_hold(const char *store)
@@ -554,12 +574,13 @@ static int only_store_debris(const char *path)
 	return ok;
 }
 
+static int create(const char *path, char *why, size_t whylen,
+		  MDB_env **keep);
+
 static int prepare(const char *path, char *why, size_t whylen,
 		   MDB_env **keep)
 {
 	struct stat st;
-	char lock[PATH_MAX], spool[PATH_MAX];
-	long fd, k;
 	int r;
 
 	if (why && whylen)
@@ -576,6 +597,19 @@ static int prepare(const char *path, char *why, size_t whylen,
 	r = read_format(path, why, whylen);
 	if (r != ENOENT)
 		return r;
+	return create(path, why, whylen, keep);
+}
+
+/* A directory without FORMAT: made a store, unless it holds something
+ * else.  Apart from prepare, which every recorded image runs through: its
+ * buffers are pages of stack that only a store's first user touches. */
+static __attribute__((noinline)) int create(const char *path, char *why,
+					    size_t whylen, MDB_env **keep)
+{
+	char lock[PATH_MAX], spool[PATH_MAX];
+	long fd, k;
+	int r;
+
 	if (!only_store_debris(path))
 		return say(why, whylen, RETRO_ENOTSTORE,
 			   "%s: directory is not empty and holds no retro store",

@@ -111,6 +111,9 @@ int retro_store_map(const struct retro_store *st, uintptr_t *lo,
  * one named by STORE/SPOOL when it is usable; make: made again when it is
  * gone (after a reboot), for a writer.  Returns how many. */
 int retro_spool_dirs(const char *store, char dirs[2][PATH_MAX], int make);
+/* The last of retro_spool_dirs(store, ..., 1), where a recorder writes,
+ * into out (n bytes).  0, or -1 when there is none. */
+int retro_spool_dir(const char *store, char *out, size_t n);
 /* Names store (made absolute) in dir/STORE, the link back from a spool
  * directory to its store, when it does not already. */
 void retro_spool_link(const char *dir, const char *store);
