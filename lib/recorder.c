@@ -2405,13 +2405,12 @@ static int module_cb(struct dl_phdr_info *info, size_t size, void *arg)
 		 * segment_open) */
 		char *d = P.modpaths + P.modpathlen;
 		size_t room = sizeof P.modpaths - P.modpathlen;
-		long r = room > 1 ? retro_os_readlinkat(AT_FDCWD,
-							"/proc/self/exe", d,
-							room - 1)
-				  : -1;
-		if (r < 0)
-			return 1;
-		d[r] = 0;
+		long r;
+		if (room < 2)
+			return 1; /* full: as below */
+		r = retro_os_readlinkat(AT_FDCWD, "/proc/self/exe", d,
+					room - 1);
+		d[r > 0 ? r : 0] = 0; /* no /proc: kept without a path */
 		name = d;
 	}
 	len = strlen(name);
@@ -5367,8 +5366,9 @@ void retro_fork_prepare(void)
 		 * most, should one never come out.  A process that never
 		 * made a thread has none to wait for, and then writes no
 		 * flag: a write after the fork, while the child shares the
-		 * page, is a copy of it (retro_fork_parent). */
-		if (__libc_single_threaded)
+		 * page, is a copy of it (retro_fork_parent).  (A thread
+		 * made by a raw clone is one too: the trap layer saw it.) */
+		if (__libc_single_threaded && !retro_rewrite_shared_vm)
 			return;
 		__atomic_store_n(&unw_forking, 1, __ATOMIC_SEQ_CST);
 		for (long i = 0; i < 100000 &&
