@@ -4978,10 +4978,10 @@ static void handoff_path(char *buf, int32_t pid)
 	retro_utoa(buf + n, (uint64_t)(uint32_t)pid);
 }
 
-/* A handoff's file holds preload up to its end (handoff_leave), not the
- * whole array: the two pages of stack a whole one fills are two page
- * faults in every exec'd image, and as many in the process that leaves
- * it. */
+/* A handoff's file holds preload up to its end, not the whole array
+ * (retro_exec_prepare writes it so): the two pages of stack a whole one
+ * fills are two page faults in every exec'd image, and as many in the
+ * process that leaves it. */
 #define HANDOFF_HEAD offsetof(struct handoff, preload)
 
 static int handoff_take(struct handoff *h)
@@ -5179,12 +5179,6 @@ static long arg_copy(char *buf, int *cut)
 	return n;
 }
 
-/* Emits the start of a process image: argv, exe and inherited fds.  A
- * new image's argv comes from its constructor's arguments, the bytes
- * /proc/self/cmdline holds then, up to ARGV_MAX, without the four system
- * calls of reading it; a forked child's from the memory they are in
- * (arg_copy; it may have rewritten them since), up to PATH_MAX.  arg[5]
- * says they were cut. */
 /* The program's path interned, from the module table or else from
  * /proc.  Apart from emit_start: its buffer is a page of stack that a
  * forked child or a new image need not touch (see segment_open). */
@@ -5201,6 +5195,12 @@ static __attribute__((noinline)) uint64_t intern_exe(struct retro_thread *t)
 	return intern(t, exe, strlen(exe));
 }
 
+/* Emits the start of a process image: argv, exe and inherited fds.  A
+ * new image's argv comes from its constructor's arguments, the bytes
+ * /proc/self/cmdline holds then, up to ARGV_MAX, without the four system
+ * calls of reading it; a forked child's from the memory they are in
+ * (arg_copy; it may have rewritten them since), up to PATH_MAX.  arg[5]
+ * says they were cut. */
 static void emit_start(struct retro_thread *t, int scan_fds)
 {
 	char *args = t->scratch;
