@@ -715,7 +715,7 @@ static int segment_open(struct retro_thread *t, size_t need)
 	size_t n = strlen(P.spool);
 	/* sized to the spool's path: each page of stack a forked child or a
 	 * new image goes deeper than the program does is a page fault, ~11
-	 * us on a machine that backs its memory lazily */
+	 * us on the VM of BENCHMARKS.md's session 27 */
 	char path[n + SEG_NAME_ROOM], tmp[n + SEG_NAME_ROOM];
 	size_t size = P.segsize;
 	struct retro_seg_hdr *sh;
