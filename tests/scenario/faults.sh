@@ -133,7 +133,7 @@ print(len({json.loads(l)["args"][3] >> 32 for l in sys.stdin}))'
 k=0
 until [ -e "$S/FORMAT" ] && [ "$(both)" = 2 ]; do
 	k=$((k + 1))
-	[ $k -lt 200 ] || fail "deleted store under record: nothing imported in 10 s"
+	[ $k -lt 200 ] || fail "deleted store under record: not each thread imported after 200 looks"
 	sleep 0.05
 done
 rm -rf "$S"
