@@ -480,9 +480,8 @@ int retro_os_caught_signals(uint64_t *mask)
 {
 	char buf[2048];
 	long fd, n;
-	char *p;
-	uint64_t m = 0;
-	int digits = 0;
+	char *p, *end;
+	uint64_t m;
 
 	fd = retro_os_openat(AT_FDCWD, "/proc/self/status",
 			     O_RDONLY | O_CLOEXEC, 0);
@@ -496,15 +495,9 @@ int retro_os_caught_signals(uint64_t *mask)
 	p = strstr(buf, "\nSigCgt:\t");
 	if (!p)
 		return -1;
-	for (p += 9; digits < 16; p++, digits++) {
-		int d = *p >= '0' && *p <= '9'	 ? *p - '0'
-			: *p >= 'a' && *p <= 'f' ? *p - 'a' + 10
-						 : -1;
-		if (d < 0)
-			return -1;
-		m = m << 4 | (uint64_t)d;
-	}
-	if (*p != '\n')
+	p += 9;
+	m = strtoull(p, &end, 16);
+	if (end != p + 16 || *end != '\n')
 		return -1;
 	*mask = m;
 	return 0;

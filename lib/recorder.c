@@ -1408,8 +1408,7 @@ static inline int off_usable(const struct retro_thread *t,
 	return (e->flags & (FE_OFFOWN | FE_REG | FE_OFFVALID)) ==
 		       (FE_OFFOWN | FE_REG | FE_OFFVALID) &&
 	       e->oepoch == P.off_epoch && e->vepoch == P.off_vepoch &&
-	       t->depth == 1 && P.off_on && __libc_single_threaded &&
-	       !retro_rewrite_shared_vm && !retro_shep_on;
+	       t->depth == 1 && P.off_on && retro_alone() && !retro_shep_on;
 }
 
 /* The kernel said that e's offset is pos now, after a call of t. */
@@ -1904,6 +1903,10 @@ static unsigned lstack_slot_of(uint64_t ra)
 	       (LSTACK_SLOTS - 1);
 }
 
+/* The bytes of SPOOL/stacks-PROG: sized to the spool's path, not
+ * PATH_MAX (see segment_open) */
+#define LSTACK_PATH (strlen(P.spool) + sizeof RETRO_STACKS_PREFIX + 18)
+
 /* SPOOL/stacks-PROG */
 static int lstack_path(char *path, size_t size)
 {
@@ -1960,7 +1963,7 @@ static void lstack_load(uint64_t prog)
 	/* sized to need, not PATH_MAX and 32 entries a read: a page of
 	 * stack deeper than the program goes is a page fault at every
 	 * start */
-	char path[strlen(P.spool) + sizeof RETRO_STACKS_PREFIX + 18];
+	char path[LSTACK_PATH];
 	struct lstack_rec buf[8];
 	long fd, n;
 
@@ -2059,7 +2062,7 @@ static void lstack_note(const struct stack_cache *e)
 /* Appends what this process noted (at its exit, and before an exec). */
 static void lstack_flush(void)
 {
-	char path[strlen(P.spool) + sizeof RETRO_STACKS_PREFIX + 18];
+	char path[LSTACK_PATH];
 
 	if (lst_debug) {
 		char b[160];
@@ -5366,9 +5369,8 @@ void retro_fork_prepare(void)
 		 * most, should one never come out.  A process that never
 		 * made a thread has none to wait for, and then writes no
 		 * flag: a write after the fork, while the child shares the
-		 * page, is a copy of it (retro_fork_parent).  (A thread
-		 * made by a raw clone is one too: the trap layer saw it.) */
-		if (__libc_single_threaded && !retro_rewrite_shared_vm)
+		 * page, is a copy of it (retro_fork_parent). */
+		if (retro_alone())
 			return;
 		__atomic_store_n(&unw_forking, 1, __ATOMIC_SEQ_CST);
 		for (long i = 0; i < 100000 &&

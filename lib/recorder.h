@@ -19,6 +19,7 @@
 #define RETRO_RECORDER_H
 
 #include <stdint.h>
+#include <sys/single_threaded.h>
 #include <sys/types.h>
 #include <time.h>
 #include <retro/calls.h>
@@ -244,6 +245,14 @@ extern int retro_rewrite_debug;
 /* Set once a thread shares this address space by a clone the trap layer
  * made (pthread_create says so in __libc_single_threaded). */
 extern int retro_rewrite_shared_vm;
+
+/* Whether this is the only thread of the address space.  The C library
+ * knows about pthread_create (a thread once made leaves it false for
+ * good), the trap layer about raw clones that share the memory. */
+static inline int retro_alone(void)
+{
+	return __libc_single_threaded && !retro_rewrite_shared_vm;
+}
 
 /* Program signal handlers (trap.c installs them behind a wrapper).  The
  * wrapper asks retro_sig_defer whether the recorder holds the thread's state

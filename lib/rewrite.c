@@ -625,12 +625,10 @@ static void dbg(const char *what)
 int retro_rewrite_shared_vm;
 
 /* Whether this is the only thread of the address space: no other can run
- * a site while it is written.  The C library knows about pthread_create
- * (a thread once made leaves it false for good), the trap layer about raw
- * clones that share the memory. */
+ * a site while it is written (retro_alone). */
 static int alone(void)
 {
-	return __libc_single_threaded && !retro_rewrite_shared_vm;
+	return retro_alone();
 }
 
 /* A site is rewritten at its SITE_HOT-th trap.  Rewriting costs four
