@@ -38,6 +38,16 @@ static void help(FILE *f)
 struct report {
 	FILE *out;
 	unsigned problems;
+	/* The ids of the paths that spool segments hold, sorted: a chunk's
+	 * action may name a path interned by another thread of its process,
+	 * whose segment is not imported yet (still written, or a full map
+	 * stopped its import).  Such a reference waits for that import; it
+	 * is counted in `waiting`, not a problem. */
+	uint64_t *held;
+	size_t nheld, capheld;
+	uint64_t waiting;
+	unsigned nseg;
+	uint64_t nrec;
 };
 
 static void problem(struct report *rp, const char *fmt, ...)
@@ -59,6 +69,28 @@ static int exists(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t n)
 	MDB_val k = { n, (void *)key }, v;
 
 	return mdb_get(txn, dbi, &k, &v) == 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Whether the path `id` an action names is in the store; if not, one that
+ * a spool segment holds counts as waiting for its import. */
+static int path_known(struct report *rp, MDB_txn *txn, MDB_dbi paths,
+		      uint64_t id)
+{
+	if (exists(txn, paths, &id, 8))
+		return 1;
+	if (rp->nheld &&
+	    bsearch(&id, rp->held, rp->nheld, sizeof id, cmp_u64)) {
+		rp->waiting++;
+		return 1;
+	}
+	return 0;
 }
 
 static int is_id_arg(const struct retro_action *a, int i)
@@ -236,13 +268,15 @@ static void check_store(struct retro_store *st, struct report *rp)
 					losses++;
 				for (int j = 0; j < RETRO_MAXARGS; j++)
 					if (is_id_arg(a, j) && a->arg[j] &&
-					    !exists(txn, st->paths, &a->arg[j], 8))
+					    !path_known(rp, txn, st->paths,
+							a->arg[j]))
 						problem(rp, "process %u seq %llu (%s): "
 							    "path #%016llx missing",
 							proc, (unsigned long long)a->seq,
 							retro_calls[a->call].name,
 							(unsigned long long)a->arg[j]);
-				if (a->obj && !exists(txn, st->paths, &a->obj, 8))
+				if (a->obj &&
+				    !path_known(rp, txn, st->paths, a->obj))
 					problem(rp, "process %u seq %llu (%s): object "
 						    "path missing",
 						proc, (unsigned long long)a->seq,
@@ -280,22 +314,41 @@ static void check_store(struct retro_store *st, struct report *rp)
 		fprintf(rp->out, "; %llu loss marker(s): some calls were not "
 				 "recorded",
 			(unsigned long long)losses);
+	if (rp->waiting)
+		fprintf(rp->out, "; %llu reference(s) to paths that segments "
+				 "awaiting import hold",
+			(unsigned long long)rp->waiting);
 	fputc('\n', rp->out);
 }
 
-static int count_rec(const struct retro_rec_hdr *h, void *arg)
+/* Counts a segment's records and keeps the ids of its paths (`held`);
+ * retro_seg_check then says whether the records are sound. */
+static int spool_rec(const struct retro_rec_hdr *h, void *arg)
 {
-	(*(uint64_t *)arg)++;
-	(void)h;
+	struct report *rp = arg;
+	const struct retro_rec_path *p = (const void *)h;
+
+	rp->nrec++;
+	if (h->type != REC_PATH || h->len < sizeof *p)
+		return 0;
+	if (rp->nheld == rp->capheld) {
+		size_t c = rp->capheld ? rp->capheld * 2 : 256;
+		uint64_t *q = realloc(rp->held, c * sizeof *q);
+		if (!q)
+			return ENOMEM;
+		rp->held = q;
+		rp->capheld = c;
+	}
+	rp->held[rp->nheld++] = p->id;
 	return 0;
 }
 
-static void check_spool(const char *store, struct report *rp)
+/* The segments awaiting import: each is read and checked (problems), and
+ * the paths they hold are kept for check_store. */
+static void scan_spool(const char *store, struct report *rp)
 {
 	char dirs[2][PATH_MAX], path[PATH_MAX];
 	struct dirent *de;
-	unsigned nseg = 0;
-	uint64_t nrec = 0;
 	int ndirs = retro_spool_dirs(store, dirs, 0);
 
 	for (int k = 0; k < ndirs; k++) {
@@ -313,7 +366,7 @@ static void check_spool(const char *store, struct report *rp)
 
 		if (retro_seg_parse_name(de->d_name, &p, &i, &t, &s))
 			continue;
-		nseg++;
+		rp->nseg++;
 		if (snprintf(path, sizeof path, "%s/%s", dir, de->d_name) >=
 		    (int)sizeof path) {
 			problem(rp, "spool segment %s in %s: path too long",
@@ -333,7 +386,7 @@ static void check_spool(const char *store, struct report *rp)
 			problem(rp, "spool segment %s: %s", path, strerror(errno));
 			continue;
 		}
-		rc = retro_seg_walk(map, (size_t)sb.st_size, count_rec, &nrec);
+		rc = retro_seg_walk(map, (size_t)sb.st_size, spool_rec, rp);
 		if (!rc)
 			rc = retro_seg_check(map, (size_t)sb.st_size);
 		if (rc)
@@ -344,8 +397,16 @@ static void check_spool(const char *store, struct report *rp)
 	}
 	closedir(d);
 	}
+	if (rp->nheld)
+		qsort(rp->held, rp->nheld, sizeof *rp->held, cmp_u64);
+}
+
+static void print_spool(const char *store, struct report *rp)
+{
+	char path[PATH_MAX];
+
 	fprintf(rp->out, "spool: %u segment(s) awaiting import, %llu record(s)\n",
-		nseg, (unsigned long long)nrec);
+		rp->nseg, (unsigned long long)rp->nrec);
 	{
 		struct retro_shared_hdr h;
 		struct retro_loss_rec l;
@@ -379,10 +440,12 @@ static void check_spool(const char *store, struct report *rp)
 
 unsigned fsck_walk(struct retro_store *st, const char *path, FILE *out)
 {
-	struct report rp = { out, 0 };
+	struct report rp = { .out = out };
 
+	scan_spool(path, &rp);
 	check_store(st, &rp);
-	check_spool(path, &rp);
+	print_spool(path, &rp);
+	free(rp.held);
 	if (rp.problems > 50)
 		fprintf(out, "... and %u more problem(s)\n", rp.problems - 50);
 	return rp.problems;
@@ -424,7 +487,7 @@ int cmd_fsck(int argc, char **argv)
 		return EX_USAGE;
 	}
 	if (pid == 0) {
-		struct report rp = { fdopen(pfd[1], "w"), 0 };
+		struct report rp = { .out = fdopen(pfd[1], "w") };
 		struct retro_store *st;
 		close(pfd[0]);
 		/* the child's death is the verdict: no crash guard here */

@@ -1,10 +1,14 @@
 /* T threads, each doing N pwrite calls of 8 bytes at offsets that encode
  * (thread, i), so that a reader can check every call once and in order.
- * usage: p_threads FILE T N */
+ * With a fourth argument `kill` the process then kills itself (SIGKILL),
+ * so that its segments wait in the spool for a later import.
+ * usage: p_threads FILE T N [kill] */
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 static int fd, nthreads, n;
@@ -34,5 +38,7 @@ int main(int argc, char **argv)
 		pthread_create(&th[t], NULL, run, (void *)(t + 1));
 	for (int t = 0; t < nthreads; t++)
 		pthread_join(th[t], NULL);
+	if (argc > 4 && strcmp(argv[4], "kill") == 0)
+		raise(SIGKILL);
 	return 0;
 }
