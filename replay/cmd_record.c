@@ -17,6 +17,82 @@
 #include <time.h>
 #include <unistd.h>
 
+extern char **environ;
+
+/* The command's environment: ours with `name` set to `val` for each pair
+ * of set[], in its place when it is there and at the end when not, as
+ * setenv(3) would have made it in a forked child.  NULL when out of
+ * memory. */
+static char **child_env(const char *const set[][2], int nset)
+{
+	size_t n = 0, k;
+	char **env;
+
+	while (environ && environ[n])
+		n++;
+	env = calloc(n + (size_t)nset + 1, sizeof *env);
+	if (!env)
+		return NULL;
+	memcpy(env, environ, n * sizeof *env);
+	for (int i = 0; i < nset; i++) {
+		size_t len = strlen(set[i][0]);
+		char *e = malloc(len + strlen(set[i][1]) + 2);
+		if (!e)
+			return NULL; /* the process ends soon: not freed */
+		sprintf(e, "%s=%s", set[i][0], set[i][1]);
+		for (k = 0; k < n; k++)
+			if (strncmp(env[k], set[i][0], len) == 0 &&
+			    env[k][len] == '=')
+				break;
+		env[k] = e;
+		if (k == n)
+			n++;
+	}
+	env[n] = NULL;
+	return env;
+}
+
+/* The errno of the command's exec, set by the child that shares our
+ * memory (spawn_command); 0 while it has not failed. */
+static volatile int exec_errno;
+
+/* Starts the command in a child made with vfork, which shares our memory
+ * until its exec: a fork copied our page tables, and the child's and our
+ * own writes after it were copy-on-write faults, ~2 ms between the fork
+ * and the exec on the VM of BENCHMARKS.md (session 28).  Not
+ * posix_spawnp: glibc's leaves the child its two internal signals
+ * ignored, which an exec keeps, and it does not run a file without "#!"
+ * with /bin/sh as execvp does.  The child only restores SIGINT's and
+ * SIGQUIT's dispositions (its own table: no CLONE_SIGHAND), execs, and
+ * on failure leaves the errno in exec_errno and _exits.  Returns the
+ * pid, or -1 with errno (vfork's own, or the exec's with the child
+ * reaped). */
+static pid_t spawn_command(char *const argv[], char **env,
+			   const struct sigaction *oint,
+			   const struct sigaction *oquit)
+{
+	pid_t pid;
+	int status;
+
+	exec_errno = 0;
+	pid = vfork();
+	if (pid == 0) {
+		sigaction(SIGINT, oint, NULL);
+		sigaction(SIGQUIT, oquit, NULL);
+		execvpe(argv[0], argv, env);
+		exec_errno = errno;
+		_exit(127);
+	}
+	if (pid > 0 && exec_errno) {
+		int e = exec_errno;
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+		errno = e;
+		return -1;
+	}
+	return pid;
+}
+
 static void help(FILE *f)
 {
 	fprintf(f,
@@ -319,22 +395,31 @@ int cmd_record(int argc, char **argv)
 	lockfd = retro_importer_hold(store);
 	sigaction(SIGINT, &ign, &oint);
 	sigaction(SIGQUIT, &ign, &oquit);
-	pid = fork();
-	if (pid < 0) {
-		errorf("record", "fork: %s", strerror(errno));
-		return EX_USAGE;
+	{
+		const char *set[3][2] = { { "LD_PRELOAD", preload },
+					  { "RETRO_STORE", store },
+					  { "RETRO_TRAP", trap > 0 ? "1" : "0" } };
+		char **env = child_env(set, trap ? 3 : 2);
+		if (!env) {
+			errorf("record", "%s", strerror(ENOMEM));
+			return EX_USAGE;
+		}
+		pid = spawn_command(argv + optind, env, &oint, &oquit);
+		free(env);
 	}
-	if (pid == 0) {
-		sigaction(SIGINT, &oint, NULL);
-		sigaction(SIGQUIT, &oquit, NULL);
-		setenv("LD_PRELOAD", preload, 1);
-		setenv("RETRO_STORE", store, 1);
-		if (trap)
-			setenv("RETRO_TRAP", trap > 0 ? "1" : "0", 1);
-		execvp(argv[optind], argv + optind);
+	if (pid < 0 && exec_errno) {
+		/* nothing ran: no process to record, the store as it was */
+		int e = exec_errno;
 		fprintf(stderr, "retro-replay record: %s: %s\n", argv[optind],
-			strerror(errno));
-		_exit(errno == ENOENT ? 127 : 126);
+			strerror(e));
+		if (lockfd >= 0)
+			close((int)lockfd);
+		retro_store_close(st);
+		return e == ENOENT ? 127 : 126;
+	}
+	if (pid < 0) {
+		errorf("record", "vfork: %s", strerror(errno));
+		return EX_USAGE;
 	}
 	free(preload);
 	memset(&sum, 0, sizeof sum);

@@ -52,6 +52,25 @@ rr record -q -o "$WORK/s6" -- sh -c "$fds" 3>&- 4>&- 5>&- | cat >"$WORK/fd.rec"
 diff -u "$WORK/fd.native" "$WORK/fd.rec" || fail "descriptors under record"
 grep -q mdb "$WORK/fd.rec" && fail "an LMDB descriptor reached the command"
 
+# record starts the command as execvp would, without a fork's copy of its
+# own memory (vfork): a file that cannot be run exits 126 with a message,
+# a script without "#!" runs with /bin/sh, and the command's signal
+# dispositions and mask are those a shell gives it, with SIGINT ignored
+# when it was ignored where record started.
+printf 'echo no-shebang ran\n' >"$WORK/script"
+chmod -x "$WORK/script"
+expect_status "not executable" 126 rr record -q -o "$S" -- "$WORK/script"
+grep -q "$WORK/script: Permission denied" "$WORK/err" || fail "not executable message: $(cat "$WORK/err")"
+chmod +x "$WORK/script"
+expect_eq "script without #!" "no-shebang ran" "$(rr record -q -o "$S" -- "$WORK/script")"
+sigs='grep -E "^Sig(Ign|Blk)" /proc/self/status'
+sh -c "$sigs" >"$WORK/sig.native"
+rr record -q -o "$S" -- sh -c "$sigs" >"$WORK/sig.rec"
+diff -u "$WORK/sig.native" "$WORK/sig.rec" || fail "signal dispositions under record"
+(trap '' INT; sh -c "$sigs") >"$WORK/sig.native"
+(trap '' INT; rr record -q -o "$S" -- sh -c "$sigs") >"$WORK/sig.rec"
+diff -u "$WORK/sig.native" "$WORK/sig.rec" || fail "an ignored SIGINT under record"
+
 expect_status "--help" 0 rr record --help
 grep -q "usage: retro-replay record" "$WORK/out" || fail "record --help"
 pass
