@@ -21,30 +21,30 @@ extern char **environ;
 
 /* The command's environment: ours with `name` set to `val` for each pair
  * of set[], in its place when it is there and at the end when not, as
- * setenv(3) would have made it in a forked child.  NULL when out of
- * memory. */
+ * setenv(3) would have made it in a forked child.  One allocation: the
+ * array, then the new entries' bytes; NULL when out of memory. */
 static char **child_env(const char *const set[][2], int nset)
 {
-	size_t n = 0, k;
-	char **env;
+	size_t n = 0, k, bytes = 0;
+	char **env, *p;
 
 	while (environ && environ[n])
 		n++;
-	env = calloc(n + (size_t)nset + 1, sizeof *env);
+	for (int i = 0; i < nset; i++)
+		bytes += strlen(set[i][0]) + strlen(set[i][1]) + 2;
+	env = malloc((n + (size_t)nset + 1) * sizeof *env + bytes);
 	if (!env)
 		return NULL;
 	memcpy(env, environ, n * sizeof *env);
+	p = (char *)(env + n + nset + 1);
 	for (int i = 0; i < nset; i++) {
 		size_t len = strlen(set[i][0]);
-		char *e = malloc(len + strlen(set[i][1]) + 2);
-		if (!e)
-			return NULL; /* the process ends soon: not freed */
-		sprintf(e, "%s=%s", set[i][0], set[i][1]);
 		for (k = 0; k < n; k++)
 			if (strncmp(env[k], set[i][0], len) == 0 &&
 			    env[k][len] == '=')
 				break;
-		env[k] = e;
+		env[k] = p;
+		p += sprintf(p, "%s=%s", set[i][0], set[i][1]) + 1;
 		if (k == n)
 			n++;
 	}

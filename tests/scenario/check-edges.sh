@@ -52,11 +52,18 @@ rr record -q -o "$WORK/fork.store" -- sh -c "cd '$D'; echo a > K; sleep 0.2; \
 	(echo b > K) & wait" >/dev/null
 clean fork
 
-# (5) O_EXCL lock file taken in turn by two programs that never stat it
+# (5) O_EXCL lock file taken in turn by two programs that never stat it.
+# The second starts trying once the first says, through the FIFO held,
+# that it has the lock: an order of the tries, not of the two writes of
+# E, which only the lock orders.  (It waited 0.3 s before, and the
+# first, slower to start under a loaded make check, sometimes took the
+# lock only after the second had come and gone.)
 cat >"$WORK/excl.py" <<'EOF'
 import os, sys, time
-lock, counter, hold, delay, val = sys.argv[1:6]
-time.sleep(float(delay))
+lock, counter, hold, val, role, fifo = sys.argv[1:7]
+if role == "second":
+    with open(fifo) as f:
+        f.read()
 while True:
     try:
         fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
@@ -64,13 +71,18 @@ while True:
     except FileExistsError:
         time.sleep(0.02)
 os.close(fd)
+if role == "first":
+    with open(fifo, "w") as f:
+        f.write("held\n")
 time.sleep(float(hold))
 with open(counter, "w") as f:  # blind: only the lock orders it
     f.write(val + "\n")
 os.unlink(lock)
 EOF
+mkfifo "$D/held"
 rr record -q -o "$WORK/excl.store" -- sh -c "cd '$D'; \
-	python3 '$WORK/excl.py' X E 0.5 0 1 & python3 '$WORK/excl.py' X E 0 0.3 2 & wait" >/dev/null
+	python3 '$WORK/excl.py' X E 0.5 1 first held & \
+	python3 '$WORK/excl.py' X E 0 2 second held & wait" >/dev/null
 expect_eq "excl: recorded" 2 "$(cat "$D/E")"
 [ "$(rr log "$WORK/excl.store" -P "$D/X" | grep -c EEXIST)" -ge 1 ] ||
 	nok "excl: the second program never found the lock taken"
