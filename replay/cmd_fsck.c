@@ -361,6 +361,7 @@ static void scan_spool(const char *store, struct report *rp)
 	while ((de = readdir(d))) {
 		uint32_t p, i, t, s;
 		struct stat sb;
+		size_t held0;
 		void *map;
 		int fd, rc;
 
@@ -386,13 +387,17 @@ static void scan_spool(const char *store, struct report *rp)
 			problem(rp, "spool segment %s: %s", path, strerror(errno));
 			continue;
 		}
+		held0 = rp->nheld;
 		rc = retro_seg_walk(map, (size_t)sb.st_size, spool_rec, rp);
 		if (!rc)
 			rc = retro_seg_check(map, (size_t)sb.st_size);
-		if (rc)
+		if (rc) {
+			/* its paths wait for no import */
+			rp->nheld = held0;
 			problem(rp, "spool segment %s: %s%s", path,
 				retro_strerror(rc),
 				rc == RETRO_ECORRUPT ? " (no import takes it)" : "");
+		}
 		munmap(map, (size_t)sb.st_size);
 	}
 	closedir(d);
