@@ -408,12 +408,17 @@ int cmd_record(int argc, char **argv)
 		free(env);
 	}
 	if (pid < 0 && exec_errno) {
-		/* nothing ran: no process to record, the store as it was */
+		/* Nothing ran: no process to record.  The import (of
+		 * nothing) removes the shared-memory spool made for it, as
+		 * the end of a recording does, and the store is flushed: a
+		 * new one's first commit was not (store.c, dbis_open). */
 		int e = exec_errno;
 		fprintf(stderr, "retro-replay record: %s: %s\n", argv[optind],
 			strerror(e));
 		if (lockfd >= 0)
 			close((int)lockfd);
+		retro_import(st, 0, 0, NULL);
+		mdb_env_sync(st->env, 1);
 		retro_store_close(st);
 		return e == ENOENT ? 127 : 126;
 	}

@@ -8,6 +8,9 @@ expect_status "exit 3" 3 rr record -q -o "$S" -- sh -c 'exit 3'
 expect_status "killed" 137 rr record -q -o "$S" -- sh -c 'kill -9 $$'
 expect_status "missing command" 127 rr record -q -o "$S" -- /nonexistent/cmd
 grep -q "/nonexistent/cmd" "$WORK/err" || fail "missing command message"
+# nothing ran, and no spool made for it stays behind in shared memory
+sp=$(cat "$S/SPOOL" 2>/dev/null || true)
+[ -z "$sp" ] || [ ! -e "$sp" ] || fail "missing command: its spool $sp stayed: $(ls -a "$sp")"
 
 # Without RETRO_SHIM the build-tree shim is found next to the binary.
 (unset RETRO_SHIM; rr record -q -o "$WORK/s2" -- sh -c 'true') ||
