@@ -188,6 +188,8 @@ struct retro_thread {
 	/* Calls the fast path recorded (RETRO_FAST_DEBUG).  Last: the fields
 	 * before it keep their places. */
 	uint64_t nfast;
+	/* Kept bytes the kernel copied (data_copyv; RETRO_FAST_DEBUG too) */
+	uint64_t nkcopy;
 };
 
 struct module {
@@ -2586,6 +2588,9 @@ static int inode_claim(const struct stat *st)
 	return 1; /* table full: a duplicate pre-image is harmless */
 }
 
+static size_t data_copy(struct retro_thread *t, void *dst, const void *src,
+			size_t n);
+
 /* Emits the state of the object at path (which st describes) before this
  * process first modifies it: mode, size, owner, mtime and its bytes. */
 static void emit_preimage(struct retro_thread *t, uint64_t pathid,
@@ -2625,7 +2630,7 @@ static void emit_preimage(struct retro_thread *t, uint64_t pathid,
 				    st->st_mtim.tv_nsec);
 		a->obj = pathid;
 		if (buf) {
-			memcpy(retro_rec_data(a), buf, len);
+			data_copy(t, retro_rec_data(a), buf, len);
 			a->datalen = (uint32_t)len;
 			a->flags |= RA_DATA;
 		}
@@ -2704,6 +2709,38 @@ static size_t iov_total(const struct iovec *iov, int cnt)
 	return n;
 }
 
+/* Bytes the program wrote or read, copied into a record: past this many
+ * the kernel copies them, with process_vm_writev on ourselves.  On the
+ * VM of BENCHMARKS.md (session 29) each page of a spool segment that
+ * this process touches first costs ~11 us, while the kernel writes
+ * through its own mapping of the page and leaves ours untouched: 10 KiB
+ * into new pages took 27 us by memcpy, 5 us so; 64 bytes 0.2 us by
+ * memcpy, 1.8 so, hence the floor.  The pid is asked each time: a
+ * child made by a raw clone has its parent's P.pid, and a write to the
+ * wrong process is not a thing to risk.  A seccomp filter that refuses
+ * the call (as Docker's default one does) makes memcpy the way from
+ * then on. */
+#define VM_COPY_MIN 2048
+static int vm_write_refused;
+
+/* Copies n bytes of the program's memory, described by cnt iovecs, to
+ * dst; returns how many it copied (fewer only when the program's memory
+ * went away meanwhile). */
+static size_t data_copyv(struct retro_thread *t, void *dst,
+			 const struct iovec *iov, int cnt, size_t n);
+
+static size_t data_copy(struct retro_thread *t, void *dst, const void *src,
+			size_t n)
+{
+	struct iovec l = { (void *)src, n };
+
+	if (n < VM_COPY_MIN || vm_write_refused) {
+		memcpy(dst, src, n);
+		return n;
+	}
+	return data_copyv(t, dst, &l, 1, n);
+}
+
 /* Copies the first n bytes of an iovec to dst. */
 static void iov_copy(void *dst, const struct iovec *iov, int cnt, size_t n)
 {
@@ -2715,6 +2752,28 @@ static void iov_copy(void *dst, const struct iovec *iov, int cnt, size_t n)
 		d += k;
 		n -= k;
 	}
+}
+
+static size_t data_copyv(struct retro_thread *t, void *dst,
+			 const struct iovec *iov, int cnt, size_t n)
+{
+	if (n >= VM_COPY_MIN && !vm_write_refused && cnt <= IOV_MAX) {
+		struct iovec r = { dst, n };
+		long k = retro_sys6(SYS_process_vm_writev, retro_sys0(SYS_getpid),
+				    (long)iov, cnt, (long)&r, 1, 0);
+		/* short only when some of the program's bytes were
+		 * unmapped after the call: what memcpy would have died on */
+		if (k >= 0) {
+			t->nkcopy++;
+			return (size_t)k;
+		}
+		if (k == -EFAULT)
+			return 0;
+		if (k == -EPERM || k == -ENOSYS || k == -EACCES)
+			vm_write_refused = 1;
+	}
+	iov_copy(dst, iov, cnt, n);
+	return n;
 }
 
 static void iov_hash(const struct iovec *iov, int cnt, size_t n,
@@ -3877,8 +3936,10 @@ post_args(struct retro_call *c, const int call, struct retro_rec_action *a,
 				a->flags |= RA_DATA_LOST;
 				n = cap;
 			}
-			memcpy(retro_rec_data(a), (const void *)v, n);
-			a->datalen = (uint32_t)n;
+			a->datalen = (uint32_t)data_copy(c->t, retro_rec_data(a),
+							 (const void *)v, n);
+			if (a->datalen < n)
+				a->flags |= RA_DATA_LOST;
 			a->flags |= RA_DATA;
 			break;
 		case K_IOVIN:
@@ -3896,9 +3957,11 @@ post_args(struct retro_call *c, const int call, struct retro_rec_action *a,
 				a->flags |= RA_DATA_LOST;
 				n = cap;
 			}
-			iov_copy(retro_rec_data(a), (const void *)v,
-				 (int)NEXT_ARG(c, i), n);
-			a->datalen = (uint32_t)n;
+			a->datalen = (uint32_t)data_copyv(
+				c->t, retro_rec_data(a), (const void *)v,
+				(int)NEXT_ARG(c, i), n);
+			if (a->datalen < n)
+				a->flags |= RA_DATA_LOST;
 			a->flags |= RA_DATA;
 			break;
 		case K_STATOUT:
@@ -4484,8 +4547,8 @@ static void landed(struct retro_thread *t, int fd, uint64_t obj, int64_t off,
 	arg[2] = (uint64_t)off;
 	a->obj = obj;
 	if (cap && src) {
-		memcpy(retro_rec_data(a), src, cap);
-		a->datalen = cap;
+		a->datalen = (uint32_t)data_copy(t, retro_rec_data(a), src,
+						 cap);
 	} else if (cap) {
 		char fp[32];
 		long rfd, k;
@@ -4880,12 +4943,19 @@ static void thread_close(struct retro_thread *t)
 {
 	t->guard = 1;
 	if (P.fast_debug) {
-		char buf[96];
+		char buf[192];
 		size_t n = cpy(buf, sizeof buf, 0, "retro: thread ", 14);
 		n += retro_utoa(buf + n, t->index);
 		n = cpy(buf, sizeof buf, n, ": ", 2);
 		n += retro_utoa(buf + n, t->nfast);
 		n = cpy(buf, sizeof buf, n, " calls through the fast path\n", 29);
+		if (t->nkcopy) {
+			n = cpy(buf, sizeof buf, n, "retro: thread ", 14);
+			n += retro_utoa(buf + n, t->index);
+			n = cpy(buf, sizeof buf, n, ": ", 2);
+			n += retro_utoa(buf + n, t->nkcopy);
+			n = cpy(buf, sizeof buf, n, " kept copies made by the kernel\n", 32);
+		}
 		retro_sys3(SYS_write, 2, buf, n);
 	}
 	if (!t->seg && t->lost)
