@@ -5,8 +5,10 @@
 # process_vm_writev the recorder copies them all itself.  Either way the
 # store holds the same bytes: a pre-image of 9,000, writes of 10,000,
 # 5,000 (pwrite), 4,500 (writev of three), 100 and 2,048, 3,000 into a
-# pipe, 4,096 read from /dev/urandom and written again.  RETRO_FAST_DEBUG
-# counts the copies the kernel made.
+# pipe, 4,096 read from /dev/urandom and written again; and the same with
+# the spool on the disk, in STORE/spool (RETRO_SPOOL_BASE=none), where the
+# kernel writes into a file system's pages.  RETRO_FAST_DEBUG counts the
+# copies the kernel made.
 . "$SCENARIO_LIB"
 
 # pat K N: N bytes of p_bigcopy's pattern K
@@ -29,13 +31,15 @@ sys.stdout.buffer.write(bytes((i * (2 * k + 1) + k) & 0xff for i in range(n)))' 
 expect_eq "expected size" 16648 "$(wc -c <"$WORK/want")"
 head -c 9000 /dev/urandom >"$WORK/before"
 
-for mode in allow deny; do
+for mode in allow deny disk; do
 	mkdir "$WORK/$mode"
 	D=$(cd "$WORK/$mode" && pwd -P)
 	S=$WORK/store-$mode
 	cp "$WORK/before" "$D/f"
-	out=$(RETRO_FAST_DEBUG=1 rr record -q -o "$S" -- "$PROGS/p_bigcopy" \
-		"$D/f" "$D/r" $mode 2>"$WORK/err-$mode") ||
+	base=${RETRO_SPOOL_BASE-} filter=$mode
+	[ $mode = disk ] && base=none filter=allow
+	out=$(RETRO_SPOOL_BASE=$base RETRO_FAST_DEBUG=1 rr record -q -o "$S" \
+		-- "$PROGS/p_bigcopy" "$D/f" "$D/r" $filter 2>"$WORK/err-$mode") ||
 		fail "p_bigcopy $mode failed: $(cat "$WORK/err-$mode")"
 	expect_eq "output ($mode)" "p_bigcopy done" "$out"
 	cmp -s "$D/f" "$WORK/want" || fail "p_bigcopy $mode wrote other bytes"
@@ -71,4 +75,10 @@ expect_eq "copies the kernel made" \
 	"$(grep 'kept copies' "$WORK/err-allow")"
 expect_eq "copies the kernel made under the filter" "" \
 	"$(grep 'kept copies' "$WORK/err-deny")"
+[ -d "$WORK/store-disk/spool" ] || fail "the disk case's spool is not in the store"
+[ -n "${RETRO_SPOOL_BASE-}" ] || [ -f "$WORK/store-allow/SPOOL" ] ||
+	fail "the spool of the first case is not in shared memory"
+expect_eq "copies the kernel made, the spool on the disk" \
+	"retro: thread 1: 8 kept copies made by the kernel" \
+	"$(grep 'kept copies' "$WORK/err-disk")"
 pass
