@@ -2718,8 +2718,7 @@ static size_t iov_total(const struct iovec *iov, int cnt)
  * memcpy, 1.8 so, hence the floor.  The pid is asked each time: a
  * child made by a raw clone has its parent's P.pid, and a write to the
  * wrong process is not a thing to risk.  A seccomp filter that refuses
- * the call (as Docker's default one does) makes memcpy the way from
- * then on. */
+ * the call (a container's may) makes memcpy the way from then on. */
 #define VM_COPY_MIN 2048
 static int vm_write_refused;
 

@@ -10,14 +10,11 @@
  * The byte at offset i of pattern k is (i * (2k + 1) + k) & 0xff: the
  * scenario test rebuilds each buffer from k and its size. */
 #define _GNU_SOURCE
+#include "deny.h"
 #include <fcntl.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -39,21 +36,6 @@ static void must(int ok, const char *what)
 	}
 }
 
-static void deny_vm_write(void)
-{
-	struct sock_filter f[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-			 offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_process_vm_writev, 0, 1),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | 1 /* EPERM */),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-	};
-	struct sock_fprog prog = { sizeof f / sizeof f[0], f };
-
-	must(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0, "no_new_privs");
-	must(prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) == 0, "seccomp");
-}
-
 int main(int argc, char **argv)
 {
 	char *a = pattern(1, 10000), *b = pattern(2, 5000), *c = pattern(3, 1000),
@@ -69,7 +51,7 @@ int main(int argc, char **argv)
 	}
 	must(a && b && c && d && e && f && g && h, "malloc");
 	if (!strcmp(argv[3], "deny"))
-		deny_vm_write();
+		must(deny_syscall(SYS_process_vm_writev) == 0, "seccomp");
 	fd = open(argv[1], O_WRONLY | O_TRUNC);
 	must(fd >= 0, argv[1]);
 	must(write(fd, a, 10000) == 10000, "write");
