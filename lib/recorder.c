@@ -417,8 +417,82 @@ static void tsc_pair(uint64_t *tsc, int64_t *ns)
 
 static int tsc_rate_ok(uint64_t m);
 
+/* The start of the vDSO's [vvar_vclock] mapping, found in
+ * /proc/self/maps, or 0.  Lines are carried over between reads; one
+ * longer than the buffer (a long path) is skipped. */
+static uintptr_t vclock_page(void)
+{
+	static const char name[] = " [vvar_vclock]\n";
+	char buf[4096];
+	size_t have = 0;
+	uintptr_t at = 0;
+	long fd = retro_os_openat(AT_FDCWD, "/proc/self/maps",
+				  O_RDONLY | O_CLOEXEC, 0);
+
+	if (fd < 0)
+		return 0;
+	for (;;) {
+		long n = retro_os_read((int)fd, buf + have, sizeof buf - have);
+		char *line = buf, *end, *nl;
+
+		if (n <= 0)
+			break;
+		end = buf + have + n;
+		while ((nl = memchr(line, '\n', (size_t)(end - line)))) {
+			size_t len = (size_t)(nl + 1 - line);
+			if (len >= sizeof name - 1 &&
+			    !memcmp(nl + 1 - (sizeof name - 1), name,
+				    sizeof name - 1)) {
+				at = (uintptr_t)strtoull(line, NULL, 16);
+				goto out;
+			}
+			line = nl + 1;
+		}
+		have = (size_t)(end - line);
+		if (have == sizeof buf)
+			have = 0; /* a line longer than buf: not ours */
+		memmove(buf, line, have);
+	}
+out:
+	retro_os.close((int)fd);
+	return at;
+}
+
+/* Whether the kernel's clock is kvm-clock read by the vDSO in user space,
+ * which the kernel does only while the host sets PVCLOCK_TSC_STABLE_BIT in
+ * the clock's page: its word that the TSC runs at one rate and in step on
+ * every CPU, since the vDSO then reads the TSC of whichever CPU it runs on
+ * against the parameters of CPU 0.  What holds for the vDSO holds for the
+ * TSC extrapolated here.  The page is the first of [vvar_vclock] (kernels
+ * since 6.13 name it so; older ones are not recognized, and their clock
+ * stays the kernel's).  A page of that mapping the vDSO has not used is not
+ * backed and faults with SIGBUS, so it is read only if mincore finds it
+ * mapped, after a clock read of the vDSO's own. */
+static int pvclock_stable(void)
+{
+	struct pvti {
+		uint32_t version, pad0;
+		uint64_t tsc_timestamp, system_time;
+		uint32_t mul;
+		int8_t shift;
+		uint8_t flags, pad[2];
+	};
+	const volatile struct pvti *pv;
+	unsigned char in = 0;
+	uintptr_t at;
+
+	if (!real_clock_gettime)
+		return 0;
+	(void)mono();
+	at = vclock_page();
+	if (!at || retro_sys3(SYS_mincore, at, 4096, &in) != 0 || !(in & 1))
+		return 0;
+	pv = (const volatile struct pvti *)at;
+	return (pv->flags & 1) && pv->mul && !(pv->version & 1);
+}
+
 /* known: the rate the image before an exec used (the handoff's), or 0.
- * With one, the kernel's clock source was the TSC then, and the four
+ * With one, the kernel's clock could be extrapolated then, and the
  * system calls of asking again are spared. */
 static void tsc_init(int want, uint64_t known)
 {
@@ -434,7 +508,8 @@ static void tsc_init(int want, uint64_t known)
 			return;
 		retro_os_read((int)fd, cs, sizeof cs - 1);
 		retro_os.close((int)fd);
-		if (strcmp(cs, "tsc\n") != 0)
+		if (strcmp(cs, "tsc\n") != 0 &&
+		    (strcmp(cs, "kvm-clock\n") != 0 || !pvclock_stable()))
 			return;
 	}
 	if (!__rdtsc())
@@ -4942,7 +5017,7 @@ static void thread_close(struct retro_thread *t)
 {
 	t->guard = 1;
 	if (P.fast_debug) {
-		char buf[192];
+		char buf[256];
 		size_t n = cpy(buf, sizeof buf, 0, "retro: thread ", 14);
 		n += retro_utoa(buf + n, t->index);
 		n = cpy(buf, sizeof buf, n, ": ", 2);
@@ -4954,6 +5029,11 @@ static void thread_close(struct retro_thread *t)
 			n = cpy(buf, sizeof buf, n, ": ", 2);
 			n += retro_utoa(buf + n, t->nkcopy);
 			n = cpy(buf, sizeof buf, n, " kept copies made by the kernel\n", 32);
+		}
+		if (TC.on && tclk.mult) {
+			n = cpy(buf, sizeof buf, n, "retro: thread ", 14);
+			n += retro_utoa(buf + n, t->index);
+			n = cpy(buf, sizeof buf, n, ": timestamps from the TSC\n", 26);
 		}
 		retro_sys3(SYS_write, 2, buf, n);
 	}
@@ -5941,7 +6021,12 @@ char *const *retro_exec_prepare(char *const *envp)
 	h.parent = P.parent;
 	h.pid = P.pid;
 	h.nthreads = P.nthreads;
+	/* a process too young to have measured the rate passes on the one
+	 * another process left in the store, sparing the next image the
+	 * question whether the TSC may be used */
 	h.tsc_mult = __atomic_load_n(&TC.mult, __ATOMIC_RELAXED);
+	if (TC.on && !h.tsc_mult)
+		h.tsc_mult = tsc_shared_rate();
 	h.starttime = P.starttime;
 	memcpy(h.boot_id, P.boot_id, sizeof h.boot_id);
 	env = env_complete(envp, &h);

@@ -11,7 +11,25 @@
 # from a process that had it ("exec"), or from the store's shared map,
 # where a process that measured it left it ("again": a second recording
 # into the store of the first).
+#
+# The TSC is used where the kernel's clocksource is the TSC, or kvm-clock
+# read by the vDSO ([vvar_vclock] mapped, kernels since 6.13): there each
+# process must say, at RETRO_FAST_DEBUG=1, that its timestamps came from
+# the TSC, so that the brackets test that path and not the clock reads.
 . "$SCENARIO_LIB"
+
+cs=$(cat /sys/devices/system/clocksource/clocksource0/current_clocksource \
+	2>/dev/null || :)
+case $cs in
+tsc) machine_tsc=1 ;;
+kvm-clock) if grep -q '\[vvar_vclock\]$' /proc/self/maps; then
+		machine_tsc=1
+	else
+		machine_tsc=0
+	fi ;;
+*) machine_tsc=0 ;;
+esac
+export RETRO_FAST_DEBUG=1
 
 for tsc in 1 0 exec again; do
 	S=$WORK/store$tsc
@@ -24,8 +42,16 @@ for tsc in 1 0 exec again; do
 	again) S=$WORK/storeexec
 		RETRO_TSC=1 rr record -q -o "$S" -- "$PROGS/p_stamps" "$a" "$b" ;;
 	*) RETRO_TSC=$tsc rr record -q -o "$S" -- "$PROGS/p_stamps" "$a" "$b" ;;
-	esac >"$WORK/rec$tsc/stamps" ||
-		fail "recording p_stamps failed ($tsc)"
+	esac >"$WORK/rec$tsc/stamps" 2>"$WORK/rec$tsc/err" ||
+		fail "recording p_stamps failed ($tsc): $(cat "$WORK/rec$tsc/err")"
+	n=$(grep -c ': timestamps from the TSC$' "$WORK/rec$tsc/err" || :)
+	if [ "$tsc" = 0 ]; then
+		expect_eq "processes on the TSC with RETRO_TSC=0" 0 "$n"
+	elif [ "$machine_tsc" = 1 ] && [ "$n" -lt 2 ]; then
+		fail "RETRO_TSC=$tsc on a $cs clock: $n processes said their" \
+			"timestamps came from the TSC, want 2 or more:" \
+			"$(cat "$WORK/rec$tsc/err")"
+	fi
 	rr log --json --call pwrite "$S" >"$WORK/log$tsc" 2>&1 ||
 		fail "log failed: $(cat "$WORK/log$tsc")"
 	out=$(python3 - "$WORK/rec$tsc/stamps" "$WORK/log$tsc" <<'PY'
