@@ -133,6 +133,11 @@ struct stack_cache {
 	uint64_t ra, sp;
 	uint64_t id; /* hash of pc[], as emit_stack computes it */
 	int n;
+	/* The thread's seen_gen (its segment) when this entry's record was
+	 * last written, truncated; 0: not in this segment for sure.  A hit
+	 * whose record the segment holds reads no seen_stack[] slot: one
+	 * page fewer after the system call. */
+	uint32_t seen;
 	uint64_t pc[RETRO_STACK_MAX];
 	uint64_t at[RETRO_STACK_MAX];
 };
@@ -153,6 +158,12 @@ struct retro_thread {
 	 * (guard set): their handlers run when it lets go (unguard), which
 	 * reads npend at every call: here, on the first page. */
 	int npend;
+	/* Calls the fast path recorded, and kept bytes the kernel copied
+	 * (data_copyv), for RETRO_FAST_DEBUG: counted at every such call,
+	 * so on the first page too (a page touched after a system call
+	 * costs a TLB miss here). */
+	uint64_t nfast;
+	uint64_t nkcopy;
 	struct retired retired[4];
 	struct retired kept[NKEPT];
 	unsigned kept_next;
@@ -185,11 +196,6 @@ struct retro_thread {
 		int sig;
 		siginfo_t si;
 	} pend[NPEND];
-	/* Calls the fast path recorded (RETRO_FAST_DEBUG).  Last: the fields
-	 * before it keep their places. */
-	uint64_t nfast;
-	/* Kept bytes the kernel copied (data_copyv; RETRO_FAST_DEBUG too) */
-	uint64_t nkcopy;
 };
 
 struct module {
@@ -208,6 +214,9 @@ static struct {
 	 * changes first (proc .. nthreads) is on that page too, so the
 	 * child copies one page of P, not one per field group. */
 	int state;
+	/* retro_shep_on, read by every call: here, on this page, and not
+	 * on the page of shepherd.c's variables (retro_shep_started) */
+	int shep_on;
 	uint32_t proc, image, parent;
 	int32_t pid;
 	uint64_t starttime;
@@ -347,6 +356,11 @@ void *retro_real(const char *name, void **slot)
 	if (slot)
 		__atomic_store_n(slot, p, __ATOMIC_RELEASE);
 	return p;
+}
+
+void retro_shep_started(void)
+{
+	P.shep_on = 1;
 }
 
 /* CLOCK_MONOTONIC as the kernel reads it. */
@@ -773,8 +787,11 @@ static struct retro_seg_hdr *kept_claim(struct retro_thread *t,
  * 64-bit hashes happen to differ by exactly the two salts' difference. */
 static uint64_t seen_salt_next(struct retro_thread *t)
 {
-	uint64_t z = ++t->seen_gen * 0x9E3779B97F4A7C15ull;
+	uint64_t z;
 
+	if ((uint32_t)++t->seen_gen == 0) /* 0 is no segment's (stack_cache) */
+		++t->seen_gen;
+	z = t->seen_gen * 0x9E3779B97F4A7C15ull;
 	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
 	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
 	return z ^ (z >> 31);
@@ -1427,7 +1444,7 @@ void retro_fd_dup(int oldfd, int newfd)
 	struct fdent *o = fde(oldfd), *n = fde(newfd);
 	uint32_t g;
 
-	if (__builtin_expect(retro_shep_on, 0))
+	if (__builtin_expect(P.shep_on, 0))
 		retro_shep_timerfd_gone(newfd); /* replaced */
 	if (!n)
 		return;
@@ -1450,7 +1467,7 @@ void retro_fd_forget(int fd)
 {
 	struct fdent *e = fde(fd);
 
-	if (__builtin_expect(retro_shep_on, 0))
+	if (__builtin_expect(P.shep_on, 0))
 		retro_shep_timerfd_gone(fd);
 	if (e) {
 		e->flags = 0;
@@ -1485,7 +1502,7 @@ static inline int off_usable(const struct retro_thread *t,
 	return (e->flags & (FE_OFFOWN | FE_REG | FE_OFFVALID)) ==
 		       (FE_OFFOWN | FE_REG | FE_OFFVALID) &&
 	       e->oepoch == P.off_epoch && e->vepoch == P.off_vepoch &&
-	       t->depth == 1 && P.off_on && retro_alone() && !retro_shep_on;
+	       t->depth == 1 && P.off_on && retro_alone() && !P.shep_on;
 }
 
 /* The kernel said that e's offset is pos now, after a call of t. */
@@ -2168,6 +2185,8 @@ stack_miss(struct retro_thread *t, uint64_t ra, uint64_t sp,
 	int main_stack = (P.ssc || nlst || lst_prog) && ssc_stack_ok(sp);
 	int shared = P.ssc && main_stack;
 
+	e->seen = 0; /* a new chain, or none: its record is not written */
+
 	if (shared && ssc_get(ra, sp, e))
 		return emit_stack(t, e->pc, e->n, e->id);
 	if (nlst && main_stack && lstack_get(ra, sp, e)) {
@@ -2200,6 +2219,7 @@ capture_stack(struct retro_thread *t, uint64_t ra, uint64_t sp)
 				   0xff51afd7ed558ccdull) >>
 				  (64 - SCACHE_BITS));
 	struct stack_cache *ways = t->scache[set], *e;
+	uint64_t id;
 
 	if (!ra)
 		return unwind_stack(t, 0, sp, &ways[0]);
@@ -2213,12 +2233,21 @@ capture_stack(struct retro_thread *t, uint64_t ra, uint64_t sp)
 			int i = 0;
 			while (i < e->n && *(const uint64_t *)e->at[i] == e->pc[i])
 				i++;
-			if (i == e->n)
-				return emit_stack(t, e->pc, e->n, e->id);
+			if (i == e->n) {
+				if (e->seen == (uint32_t)t->seen_gen)
+					return e->id;
+				id = emit_stack(t, e->pc, e->n, e->id);
+				if (id)
+					e->seen = (uint32_t)t->seen_gen;
+				return id;
+			}
 		}
 	}
 	e = &ways[t->scache_next[set]++ % SCACHE_WAYS];
-	return stack_miss(t, ra, sp, e);
+	id = stack_miss(t, ra, sp, e);
+	if (id && e->n && id == e->id)
+		e->seen = (uint32_t)t->seen_gen; /* written by the miss */
+	return id;
 }
 
 /* libunwind (1.6) checks, while it steps, that an address is readable by
@@ -3223,7 +3252,7 @@ int retro_shep_wait(retro_wait_fn wait, void *arg, int64_t timeout,
 	struct retro_thread *t = tself;
 	struct retro_sh_msg m;
 
-	if (!retro_shep_on || !t || t->guard)
+	if (!P.shep_on || !t || t->guard)
 		return -1;
 	memset(&m, 0, RETRO_SH_MSG_HDR + 1);
 	m.call = RC_nanosleep; /* not matched: SHF_UNRECORDED */
@@ -3945,7 +3974,7 @@ intent_body(struct retro_call *c, const int call)
 	}
 	c->rec = a;
 	c->datacap = datacap;
-	if (__builtin_expect(retro_shep_on, 0))
+	if (__builtin_expect(P.shep_on, 0))
 		shep_intent(c, d);
 	unguard(t);
 	*t->errnop = c->skip && c->serr ? c->serr : c->e0;
@@ -4213,7 +4242,7 @@ result_body(struct retro_call *c, int64_t ret, const int call)
 		retire_flush(t);
 	unguard(t);
 out:
-	if (__builtin_expect(retro_shep_on, 0)) {
+	if (__builtin_expect(P.shep_on, 0)) {
 		int err = 0;
 		switch (d->rkind) {
 		case R_INT:
@@ -4236,7 +4265,7 @@ out:
 			shep_wake(c, ret);
 	}
 	retro_selector = c->sel;
-	if (__builtin_expect(retro_shep_on, 0) && c->alarm)
+	if (__builtin_expect(P.shep_on, 0) && c->alarm)
 		retro_shep_alarm_fire(); /* its handler runs before we return */
 	*t->errnop = e1;
 }
@@ -4304,7 +4333,7 @@ fast_thread(void)
 	struct retro_thread *t = tself;
 
 	if (__builtin_expect(P.state != PS_ON || !t || t->guard || !P.fast ||
-				     retro_shep_on,
+				     P.shep_on,
 			     0))
 		return NULL;
 	return t;
@@ -5070,7 +5099,7 @@ static void thread_end(void *arg)
 
 	if (t != tself || P.state != PS_ON)
 		return;
-	if (retro_shep_on)
+	if (P.shep_on)
 		retro_shep_thread_gone();
 	quiesce(t, &mask);
 	thread_close(t);
@@ -5757,7 +5786,7 @@ void retro_fork_child(void)
 
 	/* every way a child comes: libc's fork, and a fork or clone the
 	 * trap layer caught (ready() in shepherd.c counts on it) */
-	if (retro_shep_on)
+	if (P.shep_on)
 		retro_shep_forked();
 	retro_rewrite_atfork();
 	/* the threads that were inside are not here (written only when

@@ -100,6 +100,7 @@ void retro_shep_init(void)
 			    CPU_COUNT(&cpus) > 1;
 	}
 	retro_shep_on = 1;
+	retro_shep_started();
 }
 
 static int64_t cpu_ns(void)

@@ -161,6 +161,8 @@ void retro_shep_note(int kind) __attribute__((visibility("hidden")));
 
 /* 1 when this process runs under a replay driver. */
 extern int retro_shep_on __attribute__((visibility("hidden")));
+/* ...and the recorder's own copy of it set (recorder.c). */
+void retro_shep_started(void) __attribute__((visibility("hidden")));
 
 /* Reads RETRO_SHEPHERD; called once at init. */
 void retro_shep_init(void) __attribute__((visibility("hidden")));

@@ -16,16 +16,21 @@
 # entry must be taken only where the stack holds its chain.  In the modes
 # "learned", a first p_stacks runs before, in the same recording, and the
 # second takes the chains the first noted (lstack_get), with the same
-# check.
+# check.  In the mode "segments" the writes fill several small segments
+# (RETRO_SPOOL_SIZE): each segment must carry the records of the chains
+# its actions name, also for a cached chain already written in an earlier
+# segment (lib/recorder.c, stack_cache.seen); an action whose chain its
+# segment lacks is imported without a site.
 . "$SCENARIO_LIB"
 
-rounds=40
-for mode in --trap --no-trap fork learned learned-fork; do
+for mode in --trap --no-trap fork learned learned-fork segments; do
 	S=$WORK/store$mode
+	rounds=40
 	case $mode in
 	fork) opt= arg=fork ;;
 	learned) opt= arg= ;;
 	learned-fork) opt= arg=fork ;;
+	segments) opt= arg= ;;
 	*) opt=$mode arg= ;;
 	esac
 	case $mode in
@@ -43,6 +48,12 @@ for mode in --trap --no-trap fork learned learned-fork; do
 			"$WORK/debug$mode" | awk '{ n += $1 } END { print n + 0 }')
 		[ "$took" -ge 10 ] ||
 			fail "$mode: the second p_stacks took $took noted chains: $(cat "$WORK/debug$mode")"
+		;;
+	segments)
+		rounds=300
+		RETRO_SPOOL_SIZE=65536 rr record -q -o "$S" -- \
+			"$PROGS/p_stacks" "$WORK/out$mode" $rounds ||
+			fail "$mode: exit status $?"
 		;;
 	*)
 		rr record $opt -q -o "$S" -- "$PROGS/p_stacks" "$WORK/out$mode" $rounds $arg ||
