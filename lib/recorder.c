@@ -164,6 +164,9 @@ struct retro_thread {
 	 * costs a TLB miss here). */
 	uint64_t nfast;
 	uint64_t nkcopy;
+	/* 1 + a descriptor of a file this thread's last open made, whose
+	 * inode is not claimed yet (claim_settle); 0: none */
+	int claim_fd1;
 	struct retired retired[4];
 	struct retired kept[NKEPT];
 	unsigned kept_next;
@@ -2692,6 +2695,43 @@ static int inode_claim(const struct stat *st)
 	return 1; /* table full: a duplicate pre-image is harmless */
 }
 
+/* The claim of a file the thread made (open_done), and its descriptor's
+ * FE_REG: by an fstat of the shim's own at the thread's next call, unless
+ * that call is an fstat of the program's (retro_enter), whose result
+ * tells the same (claim_fstat).  Most programs that make a file fstat it
+ * next (CPython's open, stdio's first write): one system call less a
+ * file.  Meanwhile another thread of the process may take a pre-image of
+ * the new file: a true one, and harmless (as when the table is full). */
+static void claim_settle(struct retro_thread *t)
+{
+	struct stat st;
+	struct fdent *e;
+	int fd = t->claim_fd1 - 1;
+
+	if (fd < 0)
+		return;
+	t->claim_fd1 = 0;
+	if (retro_os_fstatat(fd, "", &st, AT_EMPTY_PATH) == 0 &&
+	    S_ISREG(st.st_mode)) {
+		inode_claim(&st);
+		if ((e = fde(fd)))
+			e->flags |= FE_REG;
+	}
+}
+
+/* After a recorded fstat (fstatat of "" with AT_EMPTY_PATH) of fd that
+ * returned st, or failed (st NULL). */
+static void claim_fstat(struct retro_thread *t, int fd, const struct stat *st)
+{
+	if (t->claim_fd1 != fd + 1 || !st) {
+		claim_settle(t);
+		return;
+	}
+	t->claim_fd1 = 0;
+	if (S_ISREG(st->st_mode))
+		inode_claim(st);
+}
+
 static size_t data_copy(struct retro_thread *t, void *dst, const void *src,
 			size_t n);
 
@@ -3003,6 +3043,9 @@ int retro_enter(struct retro_call *c, int call)
 	}
 	if (t->guard)
 		return 0;
+	if (__builtin_expect(t->claim_fd1, 0) && call != RC_fstat &&
+	    call != RC_fstat64 && call != RC_fstatat && call != RC_fstatat64)
+		claim_settle(t);
 	c->t = t;
 	c->call = call;
 	c->e0 = *t->errnop;
@@ -4160,10 +4203,13 @@ post_args(struct retro_call *c, const int call, struct retro_rec_action *a,
 		int at = call == RC_fstatat || call == RC_fstatat64;
 		const struct stat *st = (const void *)c->v[at ? 2 : 1];
 		struct fdent *e = fde((int)c->v[0]);
-		if (!failed && e && st && S_ISREG(st->st_mode) &&
-		    (!at || ((c->v[3] & AT_EMPTY_PATH) && c->v[1] &&
-			     !*(const char *)c->v[1])))
+		int own = !at || ((c->v[3] & AT_EMPTY_PATH) && c->v[1] &&
+				  !*(const char *)c->v[1]);
+		if (!failed && e && st && S_ISREG(st->st_mode) && own)
 			e->flags |= FE_REG;
+		if (c->t->claim_fd1)
+			claim_fstat(c->t, (int)c->v[0],
+				    failed || !own ? NULL : st);
 	} else if (call == RC_fcntl && c->v[1] == F_SETFL) {
 		struct fdent *e = fde((int)c->v[0]);
 		if (e) /* O_APPEND, maybe */
@@ -4333,7 +4379,7 @@ fast_thread(void)
 	struct retro_thread *t = tself;
 
 	if (__builtin_expect(P.state != PS_ON || !t || t->guard || !P.fast ||
-				     P.shep_on,
+				     P.shep_on || t->claim_fd1,
 			     0))
 		return NULL;
 	return t;
@@ -4579,15 +4625,13 @@ void retro_open_post(struct retro_call *c, int fd, int dirfd,
 	t->guard = 1;
 	abs = c->pathid ? c->abs : absolute(t, t->scratch, dirfd, path);
 	if (c->flags & RA_CREATED) {
-		struct stat st;
 		fl |= FE_CREATED;
 		t->excl_miss = 0; /* it made its file: the next may too */
-		/* Ours from birth: no pre-image when it is reopened later. */
-		if (retro_os_fstatat(fd, "", &st, AT_EMPTY_PATH) == 0) {
-			inode_claim(&st);
-			if (S_ISREG(st.st_mode))
-				fl |= FE_REG;
-		}
+		/* Ours from birth: no pre-image when it is reopened later.
+		 * Its inode is claimed at this thread's next call, from the
+		 * program's own fstat when that is the call (claim_settle). */
+		claim_settle(t);
+		t->claim_fd1 = fd + 1;
 	}
 	if (flags & O_TRUNC)
 		fl |= FE_PREIMG; /* captured before the open emptied it */
@@ -5045,6 +5089,7 @@ static struct retro_thread *thread_new(void)
 static void thread_close(struct retro_thread *t)
 {
 	t->guard = 1;
+	claim_settle(t);
 	if (P.fast_debug) {
 		char buf[256];
 		size_t n = cpy(buf, sizeof buf, 0, "retro: thread ", 14);

@@ -70,4 +70,38 @@ new2 True 0
 dir False 21" "$(cat "$WORK/opens2")"
 expect_eq "keep at the start, with threads" "old keep" \
 	"$(rr cat --at 0 "$S2" "$D/keep")"
+
+# A file the process made is its own: emptied again later with O_TRUNC,
+# it gets no pre-image.  The shim claims its inode at the thread's next
+# call, from the program's own fstat when that is the call
+# (lib/recorder.c, claim_fstat), else by an fstat of its own
+# (claim_settle).  p_creates makes N files, fstats every other one right
+# after its open, writes each, then empties each again with O_TRUNC.
+S3=$WORK/store3
+mkdir "$WORK/c"
+out=$(rr record -q -o "$S3" -- "$PROGS/p_creates" "$WORK/c" 40)
+expect_eq "p_creates' own fstats" "20 regular" "$out"
+n=$(rr log --json -c preimage "$S3" | json_map 'o["path"]' |
+	grep -c "^$WORK/c/" || :)
+expect_eq "pre-images of files the process made" 0 "$n"
+expect_eq "f38 at the end" "again" "$(rr cat "$S3" "$WORK/c/f38")"
+expect_eq "f39 at the end" "again" "$(rr cat "$S3" "$WORK/c/f39")"
+
+# ...and the shim's own fstat of a file it made only where the program
+# made none: the fstats of the 40 files' descriptors, counted by strace
+# (-y names each descriptor's file): 20 of the program's and 20 of the
+# shim's (60 before claim_fstat: one of the shim's after every open).
+if ! command -v strace >/dev/null 2>&1 ||
+	! strace -f -qq -o /dev/null true >/dev/null 2>&1; then
+	echo "strace cannot trace here: the shim's fstats are not counted"
+	pass
+	exit 0
+fi
+mkdir "$WORK/e"
+strace -f -qq -y -o "$WORK/st" -e trace=newfstatat,fstat \
+	env LD_PRELOAD="$RETRO_SHIM" RETRO_STORE="$WORK/store4" \
+	"$PROGS/p_creates" "$WORK/e" 40 >/dev/null ||
+	fail "the recorded p_creates under strace failed"
+n=$(grep -c -E "fstat(at)?\([0-9]+<$WORK/e/f[0-9]+>" "$WORK/st" || :)
+expect_eq "fstats of the files' descriptors" 40 "$n"
 pass
