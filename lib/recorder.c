@@ -2698,9 +2698,8 @@ static int inode_claim(const struct stat *st)
 /* The claim of a file the thread made (open_done), and its descriptor's
  * FE_REG: by an fstat of the shim's own at the thread's next call, unless
  * that call is an fstat of the program's (retro_enter), whose result
- * tells the same (claim_fstat).  Most programs that make a file fstat it
- * next (CPython's open, stdio's first write): one system call less a
- * file.  Meanwhile another thread of the process may take a pre-image of
+ * tells the same (claim_fstat).  CPython's open fstats the file it made
+ * next: one system call less a file.  Meanwhile another thread of the process may take a pre-image of
  * the new file: a true one, and harmless (as when the table is full). */
 static void claim_settle(struct retro_thread *t)
 {
