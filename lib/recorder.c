@@ -165,8 +165,11 @@ struct retro_thread {
 	uint64_t nfast;
 	uint64_t nkcopy;
 	/* 1 + a descriptor of a file this thread's last open made, whose
-	 * inode is not claimed yet (claim_settle); 0: none */
+	 * inode is not claimed yet (claim_settle); 0: none.  claim_gen: its
+	 * entry's gen then, so that a descriptor another thread has closed
+	 * meanwhile, and maybe reused, is not taken for it. */
 	int claim_fd1;
+	uint32_t claim_gen;
 	struct retired retired[4];
 	struct retired kept[NKEPT];
 	unsigned kept_next;
@@ -2696,39 +2699,45 @@ static int inode_claim(const struct stat *st)
 }
 
 /* The claim of a file the thread made (open_done), and its descriptor's
- * FE_REG: by an fstat of the shim's own at the thread's next call, unless
- * that call is an fstat of the program's (retro_enter), whose result
- * tells the same (claim_fstat).  CPython's open fstats the file it made
- * next: one system call less a file.  Meanwhile another thread of the process may take a pre-image of
- * the new file: a true one, and harmless (as when the table is full). */
-static void claim_settle(struct retro_thread *t)
+ * FE_REG, wait for the thread's next call: when that call is the
+ * program's own fstat of it, its result (given) tells what an fstat of
+ * the shim's would (result_body); else the shim makes one first
+ * (retro_enter).  CPython's open fstats the file it made next: one system
+ * call less a file.  Meanwhile another thread of the process may take a
+ * pre-image of the new file: a true one, and harmless (as when the table
+ * is full). */
+static void claim_settle(struct retro_thread *t, const struct stat *given)
 {
 	struct stat st;
-	struct fdent *e;
 	int fd = t->claim_fd1 - 1;
+	struct fdent *e = fde(fd);
 
 	if (fd < 0)
 		return;
 	t->claim_fd1 = 0;
-	if (retro_os_fstatat(fd, "", &st, AT_EMPTY_PATH) == 0 &&
-	    S_ISREG(st.st_mode)) {
-		inode_claim(&st);
-		if ((e = fde(fd)))
+	if (e && e->gen != t->claim_gen)
+		return; /* closed since: the file made is no longer there */
+	if (!given) {
+		if (retro_os_fstatat(fd, "", &st, AT_EMPTY_PATH) < 0)
+			return;
+		given = &st;
+	}
+	if (S_ISREG(given->st_mode)) {
+		inode_claim(given);
+		if (e)
 			e->flags |= FE_REG;
 	}
 }
 
-/* After a recorded fstat (fstatat of "" with AT_EMPTY_PATH) of fd that
- * returned st, or failed (st NULL). */
-static void claim_fstat(struct retro_thread *t, int fd, const struct stat *st)
+/* fd was just bound to the file this open made. */
+static void claim_start(struct retro_thread *t, int fd)
 {
-	if (t->claim_fd1 != fd + 1 || !st) {
-		claim_settle(t);
-		return;
-	}
-	t->claim_fd1 = 0;
-	if (S_ISREG(st->st_mode))
-		inode_claim(st);
+	struct fdent *e = fde(fd);
+
+	t->claim_fd1 = fd + 1;
+	t->claim_gen = e ? e->gen : 0;
+	if (!e)
+		claim_settle(t, NULL); /* no entry to tell a reuse by: now */
 }
 
 static size_t data_copy(struct retro_thread *t, void *dst, const void *src,
@@ -3044,7 +3053,7 @@ int retro_enter(struct retro_call *c, int call)
 		return 0;
 	if (__builtin_expect(t->claim_fd1, 0) && call != RC_fstat &&
 	    call != RC_fstat64 && call != RC_fstatat && call != RC_fstatat64)
-		claim_settle(t);
+		claim_settle(t, NULL);
 	c->t = t;
 	c->call = call;
 	c->e0 = *t->errnop;
@@ -4204,11 +4213,12 @@ post_args(struct retro_call *c, const int call, struct retro_rec_action *a,
 		struct fdent *e = fde((int)c->v[0]);
 		int own = !at || ((c->v[3] & AT_EMPTY_PATH) && c->v[1] &&
 				  !*(const char *)c->v[1]);
+		int mine = !failed && own && st &&
+			   c->t->claim_fd1 == (int)c->v[0] + 1;
 		if (!failed && e && st && S_ISREG(st->st_mode) && own)
 			e->flags |= FE_REG;
 		if (c->t->claim_fd1)
-			claim_fstat(c->t, (int)c->v[0],
-				    failed || !own ? NULL : st);
+			claim_settle(c->t, mine ? st : NULL);
 	} else if (call == RC_fcntl && c->v[1] == F_SETFL) {
 		struct fdent *e = fde((int)c->v[0]);
 		if (e) /* O_APPEND, maybe */
@@ -4627,10 +4637,8 @@ void retro_open_post(struct retro_call *c, int fd, int dirfd,
 		fl |= FE_CREATED;
 		t->excl_miss = 0; /* it made its file: the next may too */
 		/* Ours from birth: no pre-image when it is reopened later.
-		 * Its inode is claimed at this thread's next call, from the
-		 * program's own fstat when that is the call (claim_settle). */
-		claim_settle(t);
-		t->claim_fd1 = fd + 1;
+		 * Claimed at the thread's next call (claim_start, below). */
+		claim_settle(t, NULL);
 	}
 	if (flags & O_TRUNC)
 		fl |= FE_PREIMG; /* captured before the open emptied it */
@@ -4667,6 +4675,8 @@ void retro_open_post(struct retro_call *c, int fd, int dirfd,
 		fd_bind_id(fde(fd), c->pathid, abs, fl);
 	else
 		fd_bind(t, fd, abs, fl);
+	if (c->flags & RA_CREATED)
+		claim_start(t, fd);
 	if (c->rec)
 		c->rec->obj = P.fds && fd < NFDS ? P.fds[fd].path : 0;
 	unguard(t);
@@ -5088,7 +5098,7 @@ static struct retro_thread *thread_new(void)
 static void thread_close(struct retro_thread *t)
 {
 	t->guard = 1;
-	claim_settle(t);
+	claim_settle(t, NULL);
 	if (P.fast_debug) {
 		char buf[256];
 		size_t n = cpy(buf, sizeof buf, 0, "retro: thread ", 14);
