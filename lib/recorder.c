@@ -129,6 +129,7 @@ struct retired {
 #define SCACHE_BITS 6
 #define SCACHE_SETS (1u << SCACHE_BITS)
 #define SCACHE_WAYS 4
+#define SCACHE_POOL (SCACHE_SETS * SCACHE_WAYS)
 struct stack_cache {
 	uint64_t ra, sp;
 	uint64_t id; /* hash of pc[], as emit_stack computes it */
@@ -185,6 +186,16 @@ struct retro_thread {
 	 * padding before retry_at: the fields after it keep their places. */
 	char excl_miss;
 	uint64_t retry_at;  /* lost count at which to retry a segment */
+	/* The stack cache's sets name entries of scache[] (1 + index; 0:
+	 * none), which are handed out in turn (scache_take).  A process's
+	 * new chains then fill a few neighbouring entries, not one in each
+	 * of ten pages: fresh pages in a new image, copies of its parent's
+	 * in a forked child (a bash subshell wrote 3 to 7 of them).  These
+	 * stay on the thread's first page. */
+	uint16_t scache_idx[SCACHE_SETS][SCACHE_WAYS];
+	uint16_t scache_own[SCACHE_POOL]; /* 1 + set * WAYS + way naming it */
+	uint8_t scache_next[SCACHE_SETS]; /* the way to replace next */
+	uint32_t scache_ring; /* the entry to hand out next (mod POOL) */
 	/* What this segment holds already: seen_path[] and seen_stack[]
 	 * keep id ^ seen_salt, and each new segment takes a new salt
 	 * instead of zeroing the 12 KiB of both: a forked child's first
@@ -193,8 +204,8 @@ struct retro_thread {
 	uint64_t seen_path[PATH_SLOTS];
 
 	uint64_t seen_stack[STACK_SLOTS];
-	struct stack_cache scache[SCACHE_SETS][SCACHE_WAYS];
-	uint8_t scache_next[SCACHE_SETS]; /* the way to replace next */
+	struct stack_cache scache[SCACHE_POOL];
+	struct stack_cache scache_ra0; /* a chain asked for without its ra */
 	char pbuf[2][ABS_MAX + 8];
 	char scratch[ABS_MAX + 8]; /* absolute() builds in it too */
 	struct dircache dircache[NDIRCACHE];
@@ -203,6 +214,8 @@ struct retro_thread {
 		siginfo_t si;
 	} pend[NPEND];
 };
+_Static_assert(offsetof(struct retro_thread, scache_ring) + 4 <= 4096,
+	       "the stack cache's sets are on the thread's first page");
 
 struct module {
 	uint64_t lo, hi, bias;
@@ -1737,8 +1750,17 @@ static uint64_t unwind_stack_in(struct retro_thread *t, uint64_t ra,
 		if (unw_get_reg(&cur, UNW_REG_IP, &ip) ||
 		    unw_get_reg(&cur, UNW_REG_SP, &fsp))
 			break;
-		if (ip >= P.self_lo && ip < P.self_hi)
-			continue; /* the shim's own frames */
+		if (ip >= P.self_lo && ip < P.self_hi) {
+			/* the shim's own frames; past the program's first, the
+			 * shim ran the program's code (a signal handler, which
+			 * it delivers; an atexit or atfork handler), and what
+			 * lies beyond is where that code was called from, no
+			 * longer this call's site (a signal's: wherever it
+			 * came, so that no two deliveries had one chain) */
+			if (k)
+				break;
+			continue;
+		}
 		pc[k] = ip;
 		/* where `call` left this return address */
 		at[k] = k == 0 && ip == ra ? 0 : fsp - 8;
@@ -2159,6 +2181,51 @@ static void lstack_note(const struct stack_cache *e)
 	nlst_fresh++;
 }
 
+/* Takes the chain e, just unwound on the main thread's stack, into the
+ * table lstack_get reads, as lstack_take takes those of earlier
+ * processes: a call from the same frames at another depth of the stack
+ * then finds it there, where the thread's cache, keyed by the stack
+ * pointer too, misses (bash's calls in its SIGCHLD handler, each at the sp
+ * the signal came at: two unwound at every child it waited for), and
+ * so do the process's forked children. */
+static void lstack_add(const struct stack_cache *e)
+{
+	struct lstack *c = &lst[nlst];
+	int self0 = e->at[0] == (uint64_t)(uintptr_t)&e->pc[0];
+	unsigned h;
+
+	if (nlst >= LSTACK_MAX)
+		return;
+	for (int i = 0; i < e->n; i++) {
+		int64_t d = (int64_t)(e->at[i] - e->sp);
+		if (i == 0 && self0) {
+			c->d[i] = 0;
+			continue;
+		}
+		if (d < 0 || (d & 7) || d >= SSC_SPAN)
+			return;
+		c->d[i] = d;
+	}
+	c->ra = e->ra;
+	c->n = e->n;
+	c->self0 = self0;
+	memcpy(c->pc, e->pc, sizeof c->pc[0] * (size_t)e->n);
+	c->id = e->id;
+	for (h = lstack_slot_of(c->ra); lst_slot[h]; h = (h + 1) & (LSTACK_SLOTS - 1)) {
+		const struct lstack *o = &lst[lst_slot[h] - 1];
+		if (o->ra == c->ra && o->n == c->n && o->self0 == c->self0 &&
+		    !memcmp(o->pc, c->pc, sizeof o->pc[0] * (size_t)c->n) &&
+		    !memcmp(o->d, c->d, sizeof o->d[0] * (size_t)c->n))
+			return;
+	}
+	/* filled before it is named: a handler that comes in between
+	 * (only ever one that makes no recorded call: the thread's guard
+	 * holds the others) sees it whole or not at all */
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	lst_slot[h] = (uint16_t)(nlst + 1);
+	nlst++;
+}
+
 /* Appends what this process noted (at its exit, and before an exec). */
 static void lstack_flush(void)
 {
@@ -2210,8 +2277,28 @@ stack_miss(struct retro_thread *t, uint64_t ra, uint64_t sp,
 		if (shared)
 			ssc_put(e);
 		lstack_note(e);
+		lstack_add(e);
 	}
 	return id;
+}
+
+/* The entry for a new chain in set: the next in turn, named by the way
+ * the set replaces next.  The entry's last set and way lose it, unless
+ * they named another since. */
+static struct stack_cache *scache_take(struct retro_thread *t, unsigned set)
+{
+	uint16_t *flat = &t->scache_idx[0][0];
+	unsigned w = t->scache_next[set]++ % SCACHE_WAYS;
+	unsigned k = t->scache_ring++ % SCACHE_POOL;
+	unsigned o = t->scache_own[k];
+	struct stack_cache *e = &t->scache[k];
+
+	if (o && flat[o - 1] == k + 1)
+		flat[o - 1] = 0;
+	t->scache_own[k] = (uint16_t)(1 + set * SCACHE_WAYS + w);
+	t->scache_idx[set][w] = (uint16_t)(k + 1);
+	e->n = 0;
+	return e;
 }
 
 /* The cache's hit inline (a stack already in this segment costs no
@@ -2224,17 +2311,20 @@ capture_stack(struct retro_thread *t, uint64_t ra, uint64_t sp)
 	unsigned set = (unsigned)(((ra ^ (sp * 0x9e3779b97f4a7c15ull)) *
 				   0xff51afd7ed558ccdull) >>
 				  (64 - SCACHE_BITS));
-	struct stack_cache *ways = t->scache[set], *e;
+	const uint16_t *idx = t->scache_idx[set];
+	struct stack_cache *e;
 	uint64_t id;
 
 	if (!ra)
-		return unwind_stack(t, 0, sp, &ways[0]);
+		return unwind_stack(t, 0, sp, &t->scache_ra0);
 	/* One frame may be reached through several chains (sqlite's
 	 * writes, from alike frames of different callers): each is an
 	 * entry of its own, and a hit is the one whose slots still hold
 	 * its return addresses. */
 	for (int w = 0; w < SCACHE_WAYS; w++) {
-		e = &ways[w];
+		if (!idx[w])
+			continue;
+		e = &t->scache[idx[w] - 1];
 		if (e->ra == ra && e->sp == sp && e->n) {
 			int i = 0;
 			while (i < e->n && *(const uint64_t *)e->at[i] == e->pc[i])
@@ -2249,7 +2339,7 @@ capture_stack(struct retro_thread *t, uint64_t ra, uint64_t sp)
 			}
 		}
 	}
-	e = &ways[t->scache_next[set]++ % SCACHE_WAYS];
+	e = scache_take(t, set);
 	id = stack_miss(t, ra, sp, e);
 	if (id && e->n && id == e->id)
 		e->seen = (uint32_t)t->seen_gen; /* written by the miss */
@@ -5591,8 +5681,25 @@ static void sysmap_init(void);
  * mapped and takes its process id from it, rather than open, allocate
  * and map it again in each child (next_proc_id).  A shell that forks a
  * thousand subshells maps it once. */
+/* flush_stdio's functions, looked up by a process's first fork
+ * (retro_fork_prepare).  Called through the PLT, each would be bound
+ * lazily at the first exit, which in a forked child is every child's
+ * first: three symbol lookups in each bash subshell, through the symbol
+ * tables of every library loaded, pages its parent never read (~40
+ * us a child here). */
+static struct {
+	int (*trylock)(FILE *);
+	int (*flush)(FILE *);
+	void (*unlock)(FILE *);
+} stdio_fns;
+
 void retro_fork_prepare(void)
 {
+	if (!stdio_fns.unlock) {
+		*(void **)&stdio_fns.trylock = dlsym(RTLD_NEXT, "ftrylockfile");
+		*(void **)&stdio_fns.flush = dlsym(RTLD_NEXT, "fflush_unlocked");
+		*(void **)&stdio_fns.unlock = dlsym(RTLD_NEXT, "funlockfile");
+	}
 	if (P.state == PS_ON) {
 		shared_map();
 		ssc_map();
@@ -6163,15 +6270,23 @@ void retro_exiting(int status)
 /* glibc's list of open streams (exported, as libio's own code uses it). */
 extern FILE *_IO_list_all;
 
+
 /* Flushes every stdio stream, as exit will, but never waits for one: a
  * stream another thread holds locked (one blocked in fgets on stdin) is
  * left to exit, which flushes without locking. */
 static void flush_stdio(void)
 {
+	int (*trylock)(FILE *) = stdio_fns.trylock ? stdio_fns.trylock
+						   : ftrylockfile;
+	int (*flush)(FILE *) = stdio_fns.flush ? stdio_fns.flush
+					       : fflush_unlocked;
+	void (*unlock)(FILE *) = stdio_fns.unlock ? stdio_fns.unlock
+						  : funlockfile;
+
 	for (FILE *f = _IO_list_all; f; f = f->_chain)
-		if (ftrylockfile(f) == 0) {
-			fflush_unlocked(f);
-			funlockfile(f);
+		if (trylock(f) == 0) {
+			flush(f);
+			unlock(f);
 		}
 }
 
