@@ -1345,6 +1345,13 @@ static uint64_t intern_path(struct retro_thread *t, int slot, int dirfd,
 
 /* ---- descriptors --------------------------------------------------------- */
 
+static struct fdent *fde(int fd)
+{
+	if (fd < 0 || fd >= NFDS || !P.fds)
+		return NULL;
+	return &P.fds[fd];
+}
+
 /* An fstat by descriptor as libc makes it, fstatat(fd, "", AT_EMPTY_PATH)
  * (its own fstat, and statx), of a descriptor the table knows: its path
  * is the descriptor's object, as a read or write of it names it (a
@@ -1353,23 +1360,14 @@ static uint64_t intern_path(struct retro_thread *t, int slot, int dirfd,
  * read its twelve locale files so, as many readlinkats as opens, and
  * stdio asks so of stdout before its first write.  Shepherd mode, which
  * hands the driver the path's string, spells it out still. */
-static int fstat_of_fd(const struct retro_call *c, int fd)
+static const struct fdent *fstat_of_fd(const struct retro_call *c, int fd)
 {
 	const struct fdent *e;
 
 	if ((c->call != RC_fstatat && c->call != RC_fstatat64 &&
-	     c->call != RC_statx) ||
-	    fd < 0 || fd >= NFDS || !P.fds || P.shep_on)
-		return 0;
-	e = &P.fds[fd];
-	return (e->flags & FE_KNOWN) && e->path;
-}
-
-static struct fdent *fde(int fd)
-{
-	if (fd < 0 || fd >= NFDS || !P.fds)
+	     c->call != RC_statx) || P.shep_on || !(e = fde(fd)))
 		return NULL;
-	return &P.fds[fd];
+	return (e->flags & FE_KNOWN) && e->path ? e : NULL;
 }
 
 /* The tests below look at the name's first byte after "/dev/" before
@@ -4000,19 +3998,20 @@ intent_body(struct retro_call *c, const int call)
 					     (const char *)v, &c->abs);
 			c->pathid = arg[i];
 			break;
-		case K_PATHAT:
-			if (v && !*(const char *)v && fstat_of_fd(c, dirfd)) {
+		case K_PATHAT: {
+			const struct fdent *fe;
+			if (v && !*(const char *)v &&
+			    (fe = fstat_of_fd(c, dirfd)))
 				/* the descriptor's own object, as a write
 				 * to it is named: no readlinkat of
 				 * /proc/self/fd to spell its path */
-				arg[i] = P.fds[dirfd].path;
-				c->pathid = arg[i];
-				break;
-			}
-			arg[i] = intern_path(t, pslot++, dirfd, (const char *)v,
-					     &c->abs);
+				arg[i] = fe->path;
+			else
+				arg[i] = intern_path(t, pslot++, dirfd,
+						     (const char *)v, &c->abs);
 			c->pathid = arg[i];
 			break;
+		}
 		case K_PATHW:
 		case K_PATHRM:
 		case K_PATHATRM: {
